@@ -1,0 +1,51 @@
+# Makefile — govshare, built with PGXS
+#
+# The version lives in govshare.control only; everything else reads it here.
+
+EXTENSION  = govshare
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = govshare
+OBJS = src/govshare.o $(patsubst %.c,%.o,$(sort $(wildcard src/types/*.c)))
+
+# The install script is assembled from src/sql: a header, then for every type
+# the shared template (I/O, operators, operator classes, casts, disclosure
+# transforms) followed by the type's own functions.
+TYPES8 = $(foreach t,personal_id tax_code social_insurance_no health_insurance_no phone_number,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
+TYPES4 = $(foreach t,admin_unit partial_date,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
+
+PG_CPPFLAGS = -I$(srcdir)/include -DGOVSHARE_VERSION=\"$(EXTVERSION)\"
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers
+
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+SQL_PARTS = src/sql/header.sql src/sql/type_template.sql.in \
+	$(wildcard src/sql/types/*.sql) src/sql/footer.sql
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
+	{ sed 's/@EXTVERSION@/$(EXTVERSION)/g' src/sql/header.sql; \
+	  for t in $(TYPES8); do \
+	    sed -e "s/@TYPE@/$$t/g" -e "s/@BASE@/int8/g" src/sql/type_template.sql.in; \
+	    cat src/sql/types/$$t.sql; \
+	  done; \
+	  for t in $(TYPES4); do \
+	    sed -e "s/@TYPE@/$$t/g" -e "s/@BASE@/int4/g" src/sql/type_template.sql.in; \
+	    cat src/sql/types/$$t.sql; \
+	  done; \
+	  cat src/sql/footer.sql; } > $@
+
+META.json: META.json.in $(EXTENSION).control
+	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
+
+# Fuzz targets: libFuzzer over the server-independent parsing core.
+fuzz:
+	$(MAKE) -C test/fuzz
+
+.PHONY: fuzz

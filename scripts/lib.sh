@@ -1,0 +1,74 @@
+# scripts/lib.sh — shared by scripts/setup, scripts/demo and scripts/test.
+#
+# Everything runs as root (the commands in README.md); PostgreSQL itself runs
+# as the postgres user in throw-away clusters under a temporary directory.
+
+PG_MAJOR=15
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+export PATH="$PG_BIN:$PATH"
+
+GOVSHARE_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR \
+postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
+libipc-run-perl libssl-dev libpq-dev make gcc clang libclang-rt-14-dev"
+
+say() { printf '\n== %s\n' "$*"; }
+
+# Installs the Debian packages govshare needs, when any is missing.
+install_packages() {
+	local missing=""
+	for p in $GOVSHARE_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	say "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq $missing >/dev/null
+}
+
+# Builds and installs the extension into the server's directories.
+build_install() {
+	say "building govshare"
+	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$PG_BIN/pg_config" >/dev/null
+	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
+}
+
+# as_pg CMD...: runs a command as the postgres user.
+as_pg() {
+	runuser -u postgres -- env PATH="$PATH" PGHOST="${PGHOST:-}" PGPORT="${PGPORT:-}" "$@"
+}
+
+# A work directory owned by postgres, removed on exit.
+make_workdir() {
+	GOVSHARE_WORK=$(mktemp -d /tmp/govshare.XXXXXX)
+	chown postgres: "$GOVSHARE_WORK"
+	chmod 755 "$GOVSHARE_WORK"
+	trap 'cleanup_clusters; rm -rf "$GOVSHARE_WORK"' EXIT
+}
+
+GOVSHARE_CLUSTERS=""
+
+# start_cluster NAME PORT [extra postgresql.conf lines]: a throw-away cluster
+# with govshare preloaded, listening on a Unix socket in the work directory.
+start_cluster() {
+	local name=$1 port=$2 extra=${3:-}
+	local dir="$GOVSHARE_WORK/$name"
+	as_pg initdb -D "$dir" -A trust -U postgres --no-sync >/dev/null
+	cat >>"$dir/postgresql.conf" <<CONF
+listen_addresses = ''
+port = $port
+unix_socket_directories = '$GOVSHARE_WORK'
+shared_preload_libraries = 'govshare'
+fsync = off
+$extra
+CONF
+	as_pg pg_ctl -D "$dir" -l "$dir.log" -w start >/dev/null
+	GOVSHARE_CLUSTERS="$GOVSHARE_CLUSTERS $dir"
+}
+
+cleanup_clusters() {
+	for dir in $GOVSHARE_CLUSTERS; do
+		as_pg pg_ctl -D "$dir" -m immediate stop >/dev/null 2>&1 || true
+	done
+	GOVSHARE_CLUSTERS=""
+}

@@ -1,0 +1,226 @@
+/*-------------------------------------------------------------------------
+ *
+ * fmgr.c
+ *	  SQL-callable functions shared by every national type.
+ *
+ * Each type's file defines its wrappers with GOVSHARE_TYPE_FUNCTIONS; the
+ * work is done here once: text and binary I/O, the disclosure transforms,
+ * casts to and from bigint.  Errors name the type and the rule broken and
+ * never quote the value (it may be another person's identifier).
+ *
+ * src/types/fmgr.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "govshare.h"
+
+/*
+ * Fills in what the parsers need to know: the current year, in the
+ * session's time zone, as of the start of the transaction (so that every
+ * row of one statement is judged alike).
+ */
+void
+govshare_type_context(gs_context *ctx)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (timestamp2tm(GetCurrentTransactionStartTimestamp(), &tz, &tm, &fsec,
+					 NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("current time is out of range")));
+	ctx->current_year = tm.tm_year;
+}
+
+/* Argument argno of a national type, widened to its uint64 encoding. */
+uint64
+govshare_type_getarg(FunctionCallInfo fcinfo, int argno, const gs_type *type)
+{
+	if (type->width == 8)
+		return (uint64) PG_GETARG_INT64(argno);
+	return (uint64) (uint32) PG_GETARG_INT32(argno);
+}
+
+/* A Datum of a national type from its uint64 encoding. */
+Datum
+govshare_type_datum(const gs_type *type, uint64 v)
+{
+	if (type->width == 8)
+		return Int64GetDatum((int64) v);
+	return Int32GetDatum((int32) (uint32) v);
+}
+
+/* A text Datum from a C string. */
+Datum
+govshare_type_text_datum(const char *s)
+{
+	return PointerGetDatum(cstring_to_text(s));
+}
+
+/* A code as zero-padded text ("001"), the form code lists use. */
+Datum
+govshare_type_code_text(int code, int ndigits)
+{
+	char		buf[16];
+
+	snprintf(buf, sizeof(buf), "%0*d", ndigits, code);
+	return govshare_type_text_datum(buf);
+}
+
+/* Raises the error a parser described. */
+static void
+report(const gs_type *type, int sqlstate, const char *what, const gs_error *err)
+{
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("invalid %s for type %s", what, type->name),
+			 errdetail_internal("%s", err->detail),
+			 err->hint[0] ? errhint("%s", err->hint) : 0));
+}
+
+/* <type>_in(cstring) */
+Datum
+govshare_type_in(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	const char *s = PG_GETARG_CSTRING(0);
+	gs_context	ctx;
+	gs_error	err;
+	uint64		v;
+
+	govshare_type_context(&ctx);
+	if (!type->parse(s, strlen(s), &ctx, &v, &err))
+		report(type, ERRCODE_INVALID_TEXT_REPRESENTATION, "input", &err);
+	return govshare_type_datum(type, v);
+}
+
+/* <type>_out(<type>) */
+Datum
+govshare_type_out(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	uint64		v = govshare_type_getarg(fcinfo, 0, type);
+	char		buf[GS_TEXT_MAX];
+
+	/* Only a corrupted page can hold a value that does not format. */
+	if (type->format(v, buf) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored value is not a valid %s", type->name)));
+	PG_RETURN_CSTRING(pstrdup(buf));
+}
+
+/*
+ * <type>_recv(internal): the binary form is the value's encoding, in network
+ * byte order, 8 or 4 bytes.  Nothing is trusted: the value must be one that
+ * text input would produce.
+ */
+Datum
+govshare_type_recv(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	gs_context	ctx;
+	gs_error	err;
+	uint64		v;
+
+	if (buf->len - buf->cursor != type->width)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary input for type %s", type->name),
+				 errdetail("The binary form has %d bytes; found %d.",
+						   type->width, buf->len - buf->cursor)));
+	if (type->width == 8)
+		v = (uint64) pq_getmsgint64(buf);
+	else
+		v = (uint32) pq_getmsgint(buf, 4);
+
+	govshare_type_context(&ctx);
+	if (!gs_check_value(type, v, &ctx, &err))
+		report(type, ERRCODE_INVALID_BINARY_REPRESENTATION, "binary input", &err);
+	return govshare_type_datum(type, v);
+}
+
+/* <type>_send(<type>) */
+Datum
+govshare_type_send(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	uint64		v = govshare_type_getarg(fcinfo, 0, type);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	if (type->width == 8)
+		pq_sendint64(&buf, v);
+	else
+		pq_sendint32(&buf, (uint32) v);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* govshare.mask(<type>) */
+Datum
+govshare_type_mask(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	return govshare_type_datum(type, type->mask(govshare_type_getarg(fcinfo, 0, type)));
+}
+
+/* govshare.generalize(<type>) */
+Datum
+govshare_type_generalize(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	return govshare_type_datum(type,
+							   type->generalize(govshare_type_getarg(fcinfo, 0, type)));
+}
+
+/*
+ * govshare.disclosure_form(<type>) returns text: 'value', 'masked',
+ * 'generalized' or 'pseudonym'.  The 4-byte types have value forms only.
+ */
+Datum
+govshare_type_form(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	static const char *const names[] = {"value", "masked", "generalized", "pseudonym"};
+	uint64		v = govshare_type_getarg(fcinfo, 0, type);
+
+	if (type->width == 4)
+		return govshare_type_text_datum(names[GS_FORM_VALUE]);
+	return govshare_type_text_datum(names[GS_FORM(v)]);
+}
+
+/* <type>(bigint): the number a value form is, validated as input is. */
+Datum
+govshare_type_from_int8(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	int64		n = PG_GETARG_INT64(0);
+	gs_context	ctx;
+	gs_error	err;
+
+	if (n < 0 || (uint64) n > GS_PAYLOAD_MASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range for type %s", type->name)));
+	govshare_type_context(&ctx);
+	if (!gs_check_value(type, GS_MAKE(GS_FORM_VALUE, n), &ctx, &err))
+		report(type, ERRCODE_INVALID_PARAMETER_VALUE, "bigint", &err);
+	return govshare_type_datum(type, GS_MAKE(GS_FORM_VALUE, n));
+}
+
+/* bigint(<type>): the number of a value form; disclosure forms have none. */
+Datum
+govshare_type_to_int8(FunctionCallInfo fcinfo, const gs_type *type)
+{
+	uint64		v = govshare_type_getarg(fcinfo, 0, type);
+
+	if (GS_FORM(v) != GS_FORM_VALUE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot cast a disclosure form of type %s to bigint", type->name),
+				 errdetail("Masked, generalized and pseudonymous values have no number.")));
+	PG_RETURN_INT64((int64) GS_PAYLOAD(v));
+}
