@@ -64,7 +64,12 @@ parse(const char *s, size_t len, const gs_context *ctx,
 		gs_fail(err, PID_HINT, "The input is too long or holds a NUL byte.");
 		return false;
 	}
-	if (n > 0 && b[0] == '~')
+	if (n == 0)
+	{
+		gs_fail(err, PID_HINT, "The input is empty.");
+		return false;
+	}
+	if (b[0] == '~')
 	{
 		if (gs_parse_pseudonym(b, n, out))
 			return true;
