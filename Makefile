@@ -26,8 +26,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Modules after the types, in dependency order.
+SQL_MODULES = $(wildcard src/sql/dictionary.sql src/sql/profile_vn.sql)
 SQL_PARTS = src/sql/header.sql src/sql/type_template.sql.in \
-	$(wildcard src/sql/types/*.sql) src/sql/footer.sql
+	$(wildcard src/sql/types/*.sql) $(SQL_MODULES) src/sql/footer.sql
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
 	{ sed 's/@EXTVERSION@/$(EXTVERSION)/g' src/sql/header.sql; \
@@ -39,7 +41,7 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
 	    sed -e "s/@TYPE@/$$t/g" -e "s/@BASE@/int4/g" src/sql/type_template.sql.in; \
 	    cat src/sql/types/$$t.sql; \
 	  done; \
-	  cat src/sql/footer.sql; } > $@
+	  cat $(SQL_MODULES) src/sql/footer.sql; } > $@
 
 META.json: META.json.in $(EXTENSION).control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@

@@ -1,0 +1,76 @@
+-- demo/demo.sql — a tour of govshare, run by scripts/demo in a throw-away
+-- cluster.  Errors shown here are part of the tour.
+\set ECHO queries
+\pset footer off
+CREATE DATABASE mps;   -- the Ministry of Public Security's database
+\c mps
+CREATE EXTENSION govshare;
+SET search_path = public, govshare;
+
+\echo
+\echo '--- 1. National identifier types: validation with a precise DETAIL'
+\set VERBOSITY default
+SELECT '001090123456'::personal_id AS personal_id,
+       '0100109106-001'::tax_code AS tax_code,
+       '+84 91 234 5678'::phone_number AS phone,
+       '01692345678'::phone_number AS old_mobile_number,
+       'dn 4 01 0123456789'::health_insurance_no AS health_insurance,
+       '2025:79.26734'::admin_unit AS ward,
+       '15/05/1990'::partial_date AS civil_record_date;
+SELECT '001090123457'::personal_id;    -- fine: there is no check digit
+SELECT '003090123456'::personal_id;    -- 003 is no province
+SELECT '0100109107'::tax_code;         -- wrong check digit
+SELECT '0951234567'::phone_number;     -- not a Vietnamese mobile prefix
+SELECT '1990-02-30'::partial_date;     -- no such day
+SELECT '2025:30'::admin_unit;          -- Hai Duong was merged into Hai Phong
+
+\echo
+\echo '--- 2. A citizens table with govshare types, a few thousand generated rows'
+CREATE TABLE citizen (
+    personal_id   personal_id PRIMARY KEY,
+    full_name     text NOT NULL,
+    birth_date    partial_date,
+    residence     admin_unit,
+    phone         phone_number,
+    tax_code      tax_code,
+    insurance_no  social_insurance_no
+);
+INSERT INTO citizen
+SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), (i % 2)::text,
+              lpad((y % 100)::text, 2, '0'), lpad((i * 7919 % 1000000)::text, 6, '0'))::personal_id,
+       format('Citizen %s', i),
+       format('%s-%s', y, lpad((1 + i % 12)::text, 2, '0'))::partial_date,
+       format('2025:%s', lpad(p::text, 2, '0'))::admin_unit,
+       format('+8491%s', lpad((i * 104729 % 10000000)::text, 7, '0'))::phone_number,
+       NULL,
+       lpad((p * 100000000 + i)::text, 10, '0')::social_insurance_no
+FROM generate_series(1, 5000) AS i,
+     LATERAL (SELECT (ARRAY[1, 79, 48, 31, 92])[1 + i % 5] AS p,
+                     1950 + i % 50 AS y) AS s;
+ANALYZE citizen;
+SELECT pg_size_pretty(pg_relation_size('citizen_pkey')) AS pkey_index_size,
+       count(*) AS citizens FROM citizen;
+
+\echo
+\echo '--- 3. Extractors: what the identifiers say'
+SELECT personal_id_province(personal_id) AS born_in, personal_id_sex(personal_id) AS sex,
+       count(*), min(personal_id_birth_year(personal_id)) AS oldest,
+       max(personal_id_birth_year(personal_id)) AS youngest
+FROM citizen GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT admin_unit_name(residence) AS province, count(*)
+FROM citizen GROUP BY 1 ORDER BY 2 DESC, 1;
+
+\echo
+\echo '--- 4. Disclosure transforms, used by sharing rules in later steps'
+SELECT personal_id, mask(personal_id) AS masked, generalize(personal_id) AS generalized,
+       mask(phone) AS phone_masked, generalize(birth_date) AS birth_year
+FROM citizen ORDER BY personal_id LIMIT 5;
+
+\echo
+\echo '--- 5. Index use: an 8-byte key, index scans and merge/hash joins'
+EXPLAIN (COSTS OFF)
+SELECT full_name FROM citizen WHERE personal_id = '001090123456';
+EXPLAIN (COSTS OFF)
+SELECT count(*) FROM citizen WHERE personal_id BETWEEN '079000000000' AND '079999999999';
+SELECT count(*) AS born_in_hcmc FROM citizen
+WHERE personal_id BETWEEN '079000000000' AND '079999999999';
