@@ -6,7 +6,7 @@ EXTENSION  = govshare
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = govshare
-OBJS = src/govshare.o $(patsubst %.c,%.o,$(sort $(wildcard src/types/*.c)))
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/types/*.c)))
 
 # The install script is assembled from src/sql: a header, then for every type
 # the shared template (I/O, operators, operator classes, casts, disclosure
@@ -14,6 +14,7 @@ OBJS = src/govshare.o $(patsubst %.c,%.o,$(sort $(wildcard src/types/*.c)))
 TYPES8 = $(foreach t,personal_id tax_code social_insurance_no health_insurance_no phone_number,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
 TYPES4 = $(foreach t,admin_unit partial_date,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
+DATA = $(wildcard data/govshare_*.csv)
 
 PG_CPPFLAGS = -I$(srcdir)/include -DGOVSHARE_VERSION=\"$(EXTVERSION)\"
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \

@@ -17,4 +17,12 @@
 #error "govshare requires PostgreSQL 15 or later"
 #endif
 
+/* Does roleid own relation relid?  (object_ownercheck from PostgreSQL 16.) */
+#if PG_VERSION_NUM >= 160000
+#define govshare_rel_ownercheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define govshare_rel_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
 #endif							/* GOVSHARE_COMPAT_H */

@@ -16,6 +16,14 @@
 #include "compat.h"
 #include "govshare_types.h"
 
+/* govshare.c */
+extern void _PG_init(void);
+
+/* label.c */
+extern void govshare_label_init(void);
+extern void govshare_label_check_tree(Oid relid);
+extern const char *govshare_label_conformance(Oid coltype, Oid elemtype);
+
 /* src/types/fmgr.c: SQL-callable wrappers shared by all the types */
 extern void govshare_type_context(gs_context *ctx);
 extern uint64 govshare_type_getarg(FunctionCallInfo fcinfo, int argno,
@@ -32,6 +40,7 @@ extern Datum govshare_type_from_int8(FunctionCallInfo fcinfo, const gs_type *typ
 extern Datum govshare_type_to_int8(FunctionCallInfo fcinfo, const gs_type *type);
 extern Datum govshare_type_text_datum(const char *s);
 extern Datum govshare_type_code_text(int code, int ndigits);
+extern const gs_type *govshare_type_lookup(Oid typid);
 
 /*
  * Defines the SQL-callable functions every national type has, as thin

@@ -19,14 +19,66 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 
 #include "govshare.h"
 
 PG_MODULE_MAGIC;
 
-void		_PG_init(void);
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/*
+ * The relation that ALTER TABLE ... ATTACH PARTITION or INHERIT adds to an
+ * inheritance tree, or InvalidOid.  Only those commands can bring together
+ * tables whose classifications disagree.
+ */
+static Oid
+joined_relation(Node *parsetree)
+{
+	AlterTableStmt *stmt;
+	ListCell   *lc;
+
+	if (!IsA(parsetree, AlterTableStmt))
+		return InvalidOid;
+	stmt = (AlterTableStmt *) parsetree;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype == AT_AttachPartition)
+			return RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, true);
+		if (cmd->subtype == AT_AddInherit)
+			return RangeVarGetRelid(stmt->relation, NoLock, true);
+	}
+	return InvalidOid;
+}
+
+/*
+ * ProcessUtility hook: runs the command, then checks what it changed that
+ * govshare cares about.
+ */
+static void
+govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+						bool readOnlyTree, ProcessUtilityContext context,
+						ParamListInfo params, QueryEnvironment *queryEnv,
+						DestReceiver *dest, QueryCompletion *qc)
+{
+	Oid			joined = joined_relation(pstmt->utilityStmt);
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+
+	if (OidIsValid(joined))
+		govshare_label_check_tree(joined);
+}
 
 /*
  * Module load.  Only reached at postmaster start when govshare is listed in
@@ -45,4 +97,9 @@ _PG_init(void)
 				 errhint("Add 'govshare' to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	MarkGUCPrefixReserved("govshare");
+
+	govshare_label_init();
+
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = govshare_ProcessUtility;
 }

@@ -14,10 +14,17 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/resowner.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "govshare.h"
@@ -223,4 +230,117 @@ govshare_type_to_int8(FunctionCallInfo fcinfo, const gs_type *type)
 				 errmsg("cannot cast a disclosure form of type %s to bigint", type->name),
 				 errdetail("Masked, generalized and pseudonymous values have no number.")));
 	PG_RETURN_INT64((int64) GS_PAYLOAD(v));
+}
+
+/* Every national type, for lookups by name. */
+static const gs_type *const all_types[] = {
+	&gs_personal_id_type, &gs_tax_code_type, &gs_social_insurance_no_type,
+	&gs_health_insurance_no_type, &gs_phone_number_type, &gs_admin_unit_type,
+	&gs_partial_date_type,
+};
+
+/* The national type whose OID is typid (a domain over one counts), or NULL. */
+const gs_type *
+govshare_type_lookup(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+	const gs_type *found = NULL;
+	HeapTuple	tup;
+	Form_pg_type typ;
+
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(base));
+	if (!HeapTupleIsValid(tup))
+		return NULL;
+	typ = (Form_pg_type) GETSTRUCT(tup);
+	if (typ->typnamespace == get_namespace_oid("govshare", true))
+		for (int i = 0; i < lengthof(all_types); i++)
+			if (strcmp(all_types[i]->name, NameStr(typ->typname)) == 0)
+				found = all_types[i];
+	ReleaseSysCache(tup);
+	return found;
+}
+
+/*
+ * govshare.is_valid(value text, type regtype) returns boolean: would value
+ * be accepted as input of type?  For the national types the parser is
+ * asked directly (no error is raised and no subtransaction is needed, so a
+ * data-quality scan stays fast); a value in a disclosure form is not a valid
+ * value.  For other types the type's input function runs in a
+ * subtransaction.
+ */
+PG_FUNCTION_INFO_V1(govshare_is_valid);
+Datum
+govshare_is_valid(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			typid = PG_GETARG_OID(1);
+	const gs_type *type = govshare_type_lookup(typid);
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = true;
+	Oid			infunc;
+	Oid			ioparam;
+
+	if (type != NULL)
+	{
+		gs_context	ctx;
+		gs_error	err;
+		uint64		v;
+
+		govshare_type_context(&ctx);
+		PG_RETURN_BOOL(type->parse(s, strlen(s), &ctx, &v, &err) &&
+					   GS_FORM(v) == GS_FORM_VALUE);
+	}
+
+	getTypeInputInfo(typid, &infunc, &ioparam);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		(void) OidInputFunctionCall(infunc, s, ioparam, -1);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		/* Only data errors mean "not valid"; anything else is re-raised. */
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+	PG_RETURN_BOOL(ok);
+}
+
+/*
+ * govshare.is_valid(value bigint, type regtype) returns boolean: would the
+ * number cast to the national type (personal_id, social_insurance_no,
+ * phone_number: those whose bigint cast is the number itself)?
+ */
+PG_FUNCTION_INFO_V1(govshare_is_valid_number);
+Datum
+govshare_is_valid_number(PG_FUNCTION_ARGS)
+{
+	int64		n = PG_GETARG_INT64(0);
+	const gs_type *type = govshare_type_lookup(PG_GETARG_OID(1));
+	gs_context	ctx;
+	gs_error	err;
+
+	if (type == NULL || type->width != 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("type %s is not an 8-byte govshare type",
+						format_type_be(PG_GETARG_OID(1)))));
+	if (n < 0 || (uint64) n > GS_PAYLOAD_MASK)
+		PG_RETURN_BOOL(false);
+	govshare_type_context(&ctx);
+	PG_RETURN_BOOL(gs_check_value(type, GS_MAKE(GS_FORM_VALUE, n), &ctx, &err));
 }
