@@ -74,3 +74,33 @@ EXPLAIN (COSTS OFF)
 SELECT count(*) FROM citizen WHERE personal_id BETWEEN '079000000000' AND '079999999999';
 SELECT count(*) AS born_in_hcmc FROM citizen
 WHERE personal_id BETWEEN '079000000000' AND '079999999999';
+
+\echo
+\echo '--- 6. The national data dictionary: elements, sensitivity, code lists'
+SELECT sensitivity, count(*) AS elements FROM element GROUP BY 1 ORDER BY 1;
+SELECT code, name_en, datatype, sensitivity FROM element
+WHERE code IN ('person.personal_id', 'person.date_of_birth', 'person.ethnicity',
+               'person.religion', 'person.criminal_record', 'person.phone')
+ORDER BY sensitivity, code;
+SELECT o.code AS province_2004, o.name_en, o.successor AS province_2025, n.name_en AS now_part_of
+FROM code o JOIN code n ON n.list = 'province_2025' AND n.code = o.successor
+WHERE o.list = 'province_2004' AND o.code <> o.successor ORDER BY o.code LIMIT 8;
+
+\echo
+\echo '--- 7. Classifying the citizens table and governing it'
+SECURITY LABEL FOR govshare ON COLUMN citizen.personal_id IS 'person.personal_id';
+SELECT classify('citizen', 'full_name', 'person.full_name'),
+       classify('citizen', 'birth_date', 'person.date_of_birth'),
+       classify('citizen', 'residence', 'person.permanent_residence_unit'),
+       classify('citizen', 'phone', 'person.phone'),
+       classify('citizen', 'insurance_no', 'person.social_insurance_no');
+SELECT govern('citizen');
+SELECT column_name, element, sensitivity, conformance, status
+FROM classification WHERE relation = 'citizen'::regclass ORDER BY attnum;
+SECURITY LABEL FOR govshare ON COLUMN citizen.full_name IS 'person.religion_of_choice';
+SECURITY LABEL FOR govshare ON COLUMN citizen.phone IS 'person.date_of_birth';
+
+\echo
+\echo '--- 8. Data quality: one pass over the table'
+UPDATE citizen SET phone = NULL WHERE personal_id_birth_year(personal_id) < 1955;
+SELECT * FROM quality_report('citizen');

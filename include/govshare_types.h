@@ -119,4 +119,9 @@ extern int	gs_personal_id_birth_year(uint64_t v);
 extern int	gs_personal_id_sex(uint64_t v);
 extern int	gs_personal_id_province(uint64_t v);
 
+/* phone_number.c */
+extern int	gs_phone_number_country_code(uint64_t v);
+extern size_t gs_phone_number_national(uint64_t v, char *buf);
+extern int	gs_phone_number_is_mobile(uint64_t v);
+
 #endif							/* GOVSHARE_TYPES_H */

@@ -43,7 +43,8 @@ make_workdir() {
 	GOVSHARE_WORK=$(mktemp -d /tmp/govshare.XXXXXX)
 	chown postgres: "$GOVSHARE_WORK"
 	chmod 755 "$GOVSHARE_WORK"
-	trap 'cleanup_clusters; rm -rf "$GOVSHARE_WORK"' EXIT
+	# GOVSHARE_KEEP=1 keeps the work directory (results, logs) for a look.
+	trap 'cleanup_clusters; [ -n "${GOVSHARE_KEEP:-}" ] && echo "kept $GOVSHARE_WORK" || rm -rf "$GOVSHARE_WORK"' EXIT
 }
 
 GOVSHARE_CLUSTERS=""

@@ -66,7 +66,6 @@ SELECT count(*) FROM classification WHERE relation = 'person'::regclass AND stat
 -- Only the owner or a member of govshare_admin may classify.
 CREATE ROLE gs_clerk;
 CREATE ROLE gs_admin_member IN ROLE govshare_admin;
-GRANT USAGE ON SCHEMA public TO gs_clerk, gs_admin_member;
 SET ROLE gs_clerk;
 SECURITY LABEL FOR govshare ON COLUMN person.n IS NULL;
 SELECT classify('person', 'phone', 'person.phone');

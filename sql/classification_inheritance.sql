@@ -20,12 +20,12 @@ ALTER TABLE resident ATTACH PARTITION resident_dn FOR VALUES IN ('48');
 CREATE TABLE resident_other PARTITION OF resident DEFAULT PARTITION BY HASH (id);
 CREATE TABLE resident_other_0 PARTITION OF resident_other FOR VALUES WITH (MODULUS 2, REMAINDER 0);
 SELECT relation, column_name, element, inherited_from, governed, status
-FROM classification WHERE relation::text LIKE 'resident%' ORDER BY 1::text, attnum;
+FROM classification WHERE relation::text LIKE 'resident%' ORDER BY relation::text, attnum;
 
 -- A child may repeat its parent's label, never contradict it.
 SELECT classify('resident_hn', 'id', 'person.personal_id');
 \set VERBOSITY default
-SELECT classify('resident_hcm', 'id', 'person.tax_code');
+SELECT classify('resident_hcm', 'id', 'person.father_id');
 SECURITY LABEL FOR govshare ON COLUMN resident_other_0.religion IS 'person.ethnicity';
 SELECT ungovern('resident_hn');
 \set VERBOSITY terse
@@ -57,6 +57,6 @@ SELECT classify('household_urban', 'head', 'person.father_id');
 ALTER TABLE household_urban INHERIT household;
 \set VERBOSITY terse
 SELECT relation, column_name, element, inherited_from FROM classification
-WHERE relation::text LIKE 'household%' ORDER BY 1::text, attnum;
+WHERE relation::text LIKE 'household%' ORDER BY relation::text, attnum;
 
 DROP TABLE resident, household, household_urban, resident_hp CASCADE;

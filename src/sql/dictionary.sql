@@ -97,6 +97,7 @@ GRANT INSERT, UPDATE, DELETE ON govshare.code_list, govshare.code, govshare.elem
 -- rows already present (same list, code and valid_from) are updated.
 CREATE FUNCTION govshare.load_code_list(list text, path text) RETURNS bigint
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
 	n bigint;
 BEGIN

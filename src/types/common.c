@@ -267,9 +267,9 @@ gs_check_value(const gs_type *type, uint64_t v, const gs_context *ctx, gs_error 
 	size_t		len;
 	uint64_t	back;
 
-	if (type->width == 4 && (v >> 32) != 0)
+	if ((type->width == 4 && (v >> 32) != 0) || (v >> 63) != 0)
 	{
-		gs_fail(err, NULL, "The value does not fit in 4 bytes.");
+		gs_fail(err, NULL, "The value does not fit in %d bytes.", type->width == 4 ? 4 : 8);
 		return false;
 	}
 	len = type->format(v, buf);

@@ -55,7 +55,7 @@ is($node->safe_psql('dst', $counts), $counts_before,
 	'dictionary rows neither lost nor duplicated');
 is($node->safe_psql('dst', q{SELECT name_en, code_list FROM govshare.element WHERE code = 'military.rank'}),
 	'Military rank|rank', 'an agency element survives');
-is($node->safe_psql('dst', q{SELECT personal_id_birth_year(id) FROM citizen}), '1990',
+is($node->safe_psql('dst', q{SELECT govshare.personal_id_birth_year(id) FROM citizen}), '1990',
 	'data of national types survives');
 is($node->safe_psql('dst', q{SELECT count(*) FROM pg_seclabel WHERE provider = 'govshare'}),
 	$node->safe_psql('src', q{SELECT count(*) FROM pg_seclabel WHERE provider = 'govshare'}),
