@@ -43,7 +43,7 @@ SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), (i % 2)::text,
        format('2025:%s', lpad(p::text, 2, '0'))::admin_unit,
        format('+8491%s', lpad((i * 104729 % 10000000)::text, 7, '0'))::phone_number,
        NULL,
-       lpad((p * 100000000 + i)::text, 10, '0')::social_insurance_no
+       lpad((p::bigint * 100000000 + i)::text, 10, '0')::social_insurance_no
 FROM generate_series(1, 5000) AS i,
      LATERAL (SELECT (ARRAY[1, 79, 48, 31, 92])[1 + i % 5] AS p,
                      1950 + i % 50 AS y) AS s;
@@ -71,9 +71,9 @@ FROM citizen ORDER BY personal_id LIMIT 5;
 EXPLAIN (COSTS OFF)
 SELECT full_name FROM citizen WHERE personal_id = '001090123456';
 EXPLAIN (COSTS OFF)
-SELECT count(*) FROM citizen WHERE personal_id BETWEEN '079000000000' AND '079999999999';
+SELECT count(*) FROM citizen WHERE personal_id >= '079000000000' AND personal_id < '080000000000';
 SELECT count(*) AS born_in_hcmc FROM citizen
-WHERE personal_id BETWEEN '079000000000' AND '079999999999';
+WHERE personal_id >= '079000000000' AND personal_id < '080000000000';
 
 \echo
 \echo '--- 6. The national data dictionary: elements, sensitivity, code lists'

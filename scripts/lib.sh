@@ -35,7 +35,7 @@ build_install() {
 
 # as_pg CMD...: runs a command as the postgres user.
 as_pg() {
-	runuser -u postgres -- env PATH="$PATH" PGHOST="${PGHOST:-}" PGPORT="${PGPORT:-}" "$@"
+	runuser -u postgres -- env PATH="$PATH" "$@"
 }
 
 # A work directory owned by postgres, removed on exit.
