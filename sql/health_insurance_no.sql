@@ -26,6 +26,8 @@ FROM (VALUES (mask('DN4010123456789'::health_insurance_no)),
              (generalize('DN4010123456789'::health_insurance_no))) AS t(m);
 SELECT v FROM (VALUES ('HT2790000000001'::health_insurance_no), ('DN4010123456789'),
                       ('DN3790000000001'), ('CA1980000000002')) AS t(v) ORDER BY v;
+-- generalize never reveals more than its input, nor more than generalize
+SELECT generalize(mask('DN4010123456789'::health_insurance_no)) = generalize('DN4010123456789'::health_insurance_no) AS generalize_of_masked;
 CREATE TABLE health_insurance_no_t (v health_insurance_no, n int);
 INSERT INTO health_insurance_no_t
 SELECT ((ARRAY['DN','HT','GD','TE'])[1 + i % 4] || (1 + i % 5)::text || '79' || lpad((i * 7)::text, 10, '0'))::health_insurance_no, i

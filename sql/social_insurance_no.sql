@@ -19,6 +19,8 @@ SELECT v, mask(v), generalize(v), social_insurance_no_province(v),
 FROM (VALUES ('0123456789'::social_insurance_no)) AS t(v);
 SELECT '0123456789'::social_insurance_no::bigint, 123456789::bigint::social_insurance_no;
 SELECT 12345678901::bigint::social_insurance_no;
+-- generalize never reveals more than its input, nor more than generalize
+SELECT generalize(mask('0123456789'::social_insurance_no)) = generalize('0123456789'::social_insurance_no) AS generalize_of_masked;
 CREATE TABLE social_insurance_no_t (v social_insurance_no, n int);
 INSERT INTO social_insurance_no_t SELECT (i * 3331)::bigint::social_insurance_no, i FROM generate_series(1, 3000) i;
 

@@ -50,6 +50,8 @@ COPY tc_in FROM '/tmp/govshare_tax_code_bad.bin' (FORMAT binary);
 DROP TABLE raw8, tc_in;
 
 -- A table of valid codes: 9 digits, their check digit, some branches.
+-- generalize never reveals more than its input, nor more than generalize
+SELECT generalize(mask('0100109106-001'::tax_code)) = generalize('0100109106-001'::tax_code) AS generalize_of_masked;
 CREATE TABLE tax_code_t (v tax_code, n int);
 INSERT INTO tax_code_t
 SELECT (d || c::text || CASE WHEN i % 3 = 0 THEN '-' || lpad((i % 997 + 1)::text, 3, '0') ELSE '' END)::tax_code, i

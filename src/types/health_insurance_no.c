@@ -214,10 +214,12 @@ mask(uint64_t v)
 	return GS_MAKE(GS_FORM_MASKED, p / TEN10 * 100 + p % 100);
 }
 
-/* Generalizing keeps the participant group and benefit level. */
+/* Generalizing keeps the participant group and benefit level (a masked code shows them too). */
 static uint64_t
 generalize(uint64_t v)
 {
+	if (GS_FORM(v) == GS_FORM_MASKED)
+		return GS_MAKE(GS_FORM_GENERALIZED, GS_PAYLOAD(v) / 10000);
 	if (GS_FORM(v) != GS_FORM_VALUE)
 		return v;
 	return GS_MAKE(GS_FORM_GENERALIZED, GS_PAYLOAD(v) / TEN10 / 100);

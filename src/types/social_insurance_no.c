@@ -130,10 +130,12 @@ mask(uint64_t v)
 	return GS_MAKE(GS_FORM_MASKED, p / UINT64_C(100000000) * 100 + p % 100);
 }
 
-/* Generalizing keeps the issuing province office. */
+/* Generalizing keeps the issuing province office (a masked number shows it too). */
 static uint64_t
 generalize(uint64_t v)
 {
+	if (GS_FORM(v) == GS_FORM_MASKED)
+		return GS_MAKE(GS_FORM_GENERALIZED, GS_PAYLOAD(v) / 100);
 	if (GS_FORM(v) != GS_FORM_VALUE)
 		return v;
 	return GS_MAKE(GS_FORM_GENERALIZED, GS_PAYLOAD(v) / UINT64_C(100000000));

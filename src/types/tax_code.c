@@ -213,10 +213,12 @@ mask(uint64_t v)
 				   (base / UINT64_C(10000000) * 100 + base % 100) * 2 + (GS_PAYLOAD(v) % 1000 != 0));
 }
 
-/* Generalizing keeps digits 1-2, the province of issue. */
+/* Generalizing keeps digits 1-2, the province of issue (a masked code shows them too). */
 static uint64_t
 generalize(uint64_t v)
 {
+	if (GS_FORM(v) == GS_FORM_MASKED)
+		return GS_MAKE(GS_FORM_GENERALIZED, GS_PAYLOAD(v) / 2000);
 	if (GS_FORM(v) != GS_FORM_VALUE)
 		return v;
 	return GS_MAKE(GS_FORM_GENERALIZED, GS_PAYLOAD(v) / UINT64_C(100000000000));
