@@ -92,7 +92,19 @@ extern const gs_type gs_phone_number_type;
 extern const gs_type gs_admin_unit_type;
 extern const gs_type gs_partial_date_type;
 
+/* What gs_parse_begin decided. */
+typedef enum gs_begin
+{
+	GS_BEGIN_FAILED,			/* refused; *err says why */
+	GS_BEGIN_DONE,				/* a pseudonym; *out is set */
+	GS_BEGIN_GO_ON				/* b holds the squeezed input, for the type to parse */
+} gs_begin;
+
 /* common.c: shared parsing helpers */
+extern gs_begin gs_parse_begin(const char *s, size_t len, const char *drop,
+							   const char *hint, bool pseudonyms, char *b,
+							   size_t bsize, size_t *n, uint64_t *out,
+							   gs_error *err);
 extern bool gs_check_value(const gs_type *type, uint64_t v,
 						   const gs_context *ctx, gs_error *err);
 extern size_t gs_squeeze(const char *s, size_t len, const char *drop,

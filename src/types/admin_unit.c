@@ -54,23 +54,17 @@ static bool
 parse(const char *s, size_t len, const gs_context *ctx, uint64_t *out, gs_error *err)
 {
 	char		b[GS_INPUT_MAX];
-	size_t		n = gs_squeeze(s, len, " ", b, sizeof(b));
+	size_t		n;
+	gs_begin	begin;
 	const char *p = b;
 	const char *dot;
 	int			scheme = 2025;
 	int			province;
 	int			ward = 0;
 
-	if (n == (size_t) -1)
-	{
-		gs_fail(err, AU_HINT, "The input is too long or holds a NUL byte.");
-		return false;
-	}
-	if (n == 0)
-	{
-		gs_fail(err, AU_HINT, "The input is empty.");
-		return false;
-	}
+	begin = gs_parse_begin(s, len, " ", AU_HINT, false, b, sizeof(b), &n, out, err);
+	if (begin != GS_BEGIN_GO_ON)
+		return begin == GS_BEGIN_DONE;
 	if (n > 5 && b[4] == ':')
 	{
 		if (!gs_all_digits(b, 4))

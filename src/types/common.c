@@ -255,6 +255,38 @@ gs_parse_pseudonym(const char *s, size_t len, uint64_t *out)
 }
 
 /*
+ * The start every parser shares: squeezes s into b (bsize bytes) without the
+ * characters in drop, refuses overlong, NUL-holding and empty input with
+ * hint, and reads a pseudonym ("~...") when the type has them.
+ */
+gs_begin
+gs_parse_begin(const char *s, size_t len, const char *drop, const char *hint,
+			   bool pseudonyms, char *b, size_t bsize, size_t *n,
+			   uint64_t *out, gs_error *err)
+{
+	*n = gs_squeeze(s, len, drop, b, bsize);
+	if (*n == (size_t) -1)
+	{
+		gs_fail(err, hint, "The input is too long or holds a NUL byte.");
+		return GS_BEGIN_FAILED;
+	}
+	if (*n == 0)
+	{
+		gs_fail(err, hint, "The input is empty.");
+		return GS_BEGIN_FAILED;
+	}
+	if (pseudonyms && b[0] == '~')
+	{
+		if (gs_parse_pseudonym(b, *n, out))
+			return GS_BEGIN_DONE;
+		gs_fail(err, NULL, "A pseudonym is \"~\" followed by %d base32 characters.",
+				GS_PSEUDONYM_CHARS);
+		return GS_BEGIN_FAILED;
+	}
+	return GS_BEGIN_GO_ON;
+}
+
+/*
  * Validates a stored or received value exactly as text input would: formats
  * it, parses the text back, and requires the same value.  This is what
  * binary input and casts from integers use, so that no path admits a value

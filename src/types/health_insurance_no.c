@@ -101,29 +101,15 @@ static bool
 parse(const char *s, size_t len, const gs_context *ctx, uint64_t *out, gs_error *err)
 {
 	char		b[GS_INPUT_MAX];
-	size_t		n = gs_squeeze(s, len, " -.", b, sizeof(b));
+	size_t		n;
+	gs_begin	begin;
 	int			g,
 				level,
 				province;
 
-	if (n == (size_t) -1)
-	{
-		gs_fail(err, HI_HINT, "The input is too long or holds a NUL byte.");
-		return false;
-	}
-	if (n == 0)
-	{
-		gs_fail(err, HI_HINT, "The input is empty.");
-		return false;
-	}
-	if (b[0] == '~')
-	{
-		if (gs_parse_pseudonym(b, n, out))
-			return true;
-		gs_fail(err, NULL, "A pseudonym is \"~\" followed by %d base32 characters.",
-				GS_PSEUDONYM_CHARS);
-		return false;
-	}
+	begin = gs_parse_begin(s, len, " -.", HI_HINT, true, b, sizeof(b), &n, out, err);
+	if (begin != GS_BEGIN_GO_ON)
+		return begin == GS_BEGIN_DONE;
 	for (size_t i = 0; i < n && i < 2; i++)
 		if (b[i] >= 'a' && b[i] <= 'z')
 			b[i] = (char) (b[i] - 'a' + 'A');

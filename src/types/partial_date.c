@@ -90,21 +90,15 @@ static bool
 parse(const char *s, size_t len, const gs_context *ctx, uint64_t *out, gs_error *err)
 {
 	char		b[GS_INPUT_MAX];
-	size_t		n = gs_squeeze(s, len, " ", b, sizeof(b));
+	size_t		n;
+	gs_begin	begin;
 	int			val[3];
 	int			width[3];
 	int			k;
 
-	if (n == (size_t) -1)
-	{
-		gs_fail(err, PD_HINT, "The input is too long or holds a NUL byte.");
-		return false;
-	}
-	if (n == 0)
-	{
-		gs_fail(err, PD_HINT, "The input is empty.");
-		return false;
-	}
+	begin = gs_parse_begin(s, len, " ", PD_HINT, false, b, sizeof(b), &n, out, err);
+	if (begin != GS_BEGIN_GO_ON)
+		return begin == GS_BEGIN_DONE;
 	if (gs_count_char(b, n, '/') > 0)
 	{
 		/* DD/MM/YYYY or MM/YYYY */

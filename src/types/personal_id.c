@@ -55,28 +55,14 @@ parse(const char *s, size_t len, const gs_context *ctx,
 				  uint64_t *out, gs_error *err)
 {
 	char		b[GS_INPUT_MAX];
-	size_t		n = gs_squeeze(s, len, " -.", b, sizeof(b));
+	size_t		n;
+	gs_begin	begin;
 	int			prefix;
 	int			year;
 
-	if (n == (size_t) -1)
-	{
-		gs_fail(err, PID_HINT, "The input is too long or holds a NUL byte.");
-		return false;
-	}
-	if (n == 0)
-	{
-		gs_fail(err, PID_HINT, "The input is empty.");
-		return false;
-	}
-	if (b[0] == '~')
-	{
-		if (gs_parse_pseudonym(b, n, out))
-			return true;
-		gs_fail(err, NULL, "A pseudonym is \"~\" followed by %d base32 characters.",
-				GS_PSEUDONYM_CHARS);
-		return false;
-	}
+	begin = gs_parse_begin(s, len, " -.", PID_HINT, true, b, sizeof(b), &n, out, err);
+	if (begin != GS_BEGIN_GO_ON)
+		return begin == GS_BEGIN_DONE;
 
 	/* generalized: PPP/YYYY */
 	if (gs_count_char(b, n, '/') > 0)

@@ -415,29 +415,15 @@ parse(const char *s, size_t len, const gs_context *ctx,
 {
 	char		b[GS_INPUT_MAX];
 	char		d[GS_INPUT_MAX];
-	size_t		n = gs_squeeze(s, len, " -.()", b, sizeof(b));
+	size_t		n;
+	gs_begin	begin;
 	const char *digits;
 	size_t		ndigits;
 	size_t		m;
 
-	if (n == (size_t) -1)
-	{
-		gs_fail(err, PN_HINT, "The input is too long or holds a NUL byte.");
-		return false;
-	}
-	if (n == 0)
-	{
-		gs_fail(err, PN_HINT, "The input holds no digits.");
-		return false;
-	}
-	if (b[0] == '~')
-	{
-		if (gs_parse_pseudonym(b, n, out))
-			return true;
-		gs_fail(err, NULL, "A pseudonym is \"~\" followed by %d base32 characters.",
-				GS_PSEUDONYM_CHARS);
-		return false;
-	}
+	begin = gs_parse_begin(s, len, " -.()", PN_HINT, true, b, sizeof(b), &n, out, err);
+	if (begin != GS_BEGIN_GO_ON)
+		return begin == GS_BEGIN_DONE;
 	if (gs_count_char(b, n, '*') > 0)
 		return parse_hidden(b, n, out, err);
 

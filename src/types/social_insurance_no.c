@@ -34,27 +34,13 @@ static bool
 parse(const char *s, size_t len, const gs_context *ctx, uint64_t *out, gs_error *err)
 {
 	char		b[GS_INPUT_MAX];
-	size_t		n = gs_squeeze(s, len, " -.", b, sizeof(b));
+	size_t		n;
+	gs_begin	begin;
 	int			stars;
 
-	if (n == (size_t) -1)
-	{
-		gs_fail(err, SIN_HINT, "The input is too long or holds a NUL byte.");
-		return false;
-	}
-	if (n == 0)
-	{
-		gs_fail(err, SIN_HINT, "The input is empty.");
-		return false;
-	}
-	if (b[0] == '~')
-	{
-		if (gs_parse_pseudonym(b, n, out))
-			return true;
-		gs_fail(err, NULL, "A pseudonym is \"~\" followed by %d base32 characters.",
-				GS_PSEUDONYM_CHARS);
-		return false;
-	}
+	begin = gs_parse_begin(s, len, " -.", SIN_HINT, true, b, sizeof(b), &n, out, err);
+	if (begin != GS_BEGIN_GO_ON)
+		return begin == GS_BEGIN_DONE;
 	stars = gs_count_char(b, n, '*');
 	if (stars > 0)
 	{
