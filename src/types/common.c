@@ -307,14 +307,14 @@ gs_check_value(const gs_type *type, uint64_t v, const gs_context *ctx, gs_error 
 	len = type->format(v, buf);
 	if (len == 0)
 	{
-		gs_fail(err, NULL, "The bytes are not an encoding of a %s value.", type->name);
+		gs_fail(err, NULL, "The bytes are not a valid encoding of type %s.", type->name);
 		return false;
 	}
 	if (!type->parse(buf, len, ctx, &back, err))
 		return false;
 	if (back != v)
 	{
-		gs_fail(err, NULL, "The bytes are not the canonical encoding of a %s value.",
+		gs_fail(err, NULL, "The bytes are not the canonical encoding of type %s.",
 				type->name);
 		return false;
 	}
