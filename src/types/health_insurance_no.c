@@ -41,7 +41,7 @@
 /* Participant groups of Decision 1351/QD-BHXH (see docs/types/health_insurance_no.md). */
 static const char *const groups[] = {
 	"DN", "HX", "CH", "NN", "TK", "HC", "XK",	/* employees and employers */
-	"HT", "TB", "NO", "CT", "XB", "TN", "CS",	/* paid by social insurance */
+	"HT", "TB", "NO", "CT", "XB", "TN", "CS", "TV",	/* paid by social insurance or unemployment insurance */
 	"QN", "CA", "CY", "XN", "MS", "CC", "CK", "CB", "KC", "HD", "TE", "BT",
 	"HN", "DT", "DK", "XD", "TS", "TC", "TQ", "TA", "TY", "HG", "LS", "PV",	/* state budget */
 	"CN", "HS", "SV", "GB",		/* state budget support */
