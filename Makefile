@@ -12,6 +12,8 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/types/*.c)))
 # the shared template (I/O, operators, operator classes, casts, disclosure
 # transforms) followed by the type's own functions.
 TYPES8 = $(foreach t,personal_id tax_code social_insurance_no health_insurance_no phone_number,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
+# Types whose value is a number, cast to and from bigint.
+TYPES_BIGINT = personal_id social_insurance_no phone_number
 TYPES4 = $(foreach t,admin_unit partial_date,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
 DATA = $(wildcard data/govshare_*.csv)
@@ -29,13 +31,15 @@ include $(PGXS)
 
 # Modules after the types, in dependency order.
 SQL_MODULES = $(wildcard src/sql/dictionary.sql src/sql/profile_vn.sql)
-SQL_PARTS = src/sql/header.sql src/sql/type_template.sql.in \
+SQL_PARTS = src/sql/header.sql src/sql/type_template.sql.in src/sql/type_bigint.sql.in \
 	$(wildcard src/sql/types/*.sql) $(SQL_MODULES) src/sql/footer.sql
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
 	{ sed 's/@EXTVERSION@/$(EXTVERSION)/g' src/sql/header.sql; \
 	  for t in $(TYPES8); do \
 	    sed -e "s/@TYPE@/$$t/g" -e "s/@BASE@/int8/g" src/sql/type_template.sql.in; \
+	    case " $(TYPES_BIGINT) " in *" $$t "*) \
+	      sed -e "s/@TYPE@/$$t/g" src/sql/type_bigint.sql.in;; esac; \
 	    cat src/sql/types/$$t.sql; \
 	  done; \
 	  for t in $(TYPES4); do \

@@ -1,13 +1,6 @@
 
--- personal_id: extractors and bigint casts
+-- personal_id: extractors (the bigint casts come from src/sql/type_bigint.sql.in)
 COMMENT ON TYPE govshare.personal_id IS 'personal identification number (12 digits, Vietnam)';
-
-CREATE FUNCTION govshare.personal_id(bigint) RETURNS govshare.personal_id
-	AS 'MODULE_PATHNAME', 'personal_id_from_int8' LANGUAGE C STABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION govshare.to_bigint(govshare.personal_id) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'personal_id_to_int8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE CAST (bigint AS govshare.personal_id) WITH FUNCTION govshare.personal_id(bigint);
-CREATE CAST (govshare.personal_id AS bigint) WITH FUNCTION govshare.to_bigint(govshare.personal_id);
 
 CREATE FUNCTION govshare.personal_id_province(govshare.personal_id) RETURNS text
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

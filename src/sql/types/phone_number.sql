@@ -1,13 +1,7 @@
 
--- phone_number: extractors and bigint casts
+-- phone_number: extractors (the bigint casts come from src/sql/type_bigint.sql.in)
 COMMENT ON TYPE govshare.phone_number IS 'telephone number in E.164 form (Vietnamese numbering plan checked)';
 
-CREATE FUNCTION govshare.phone_number(bigint) RETURNS govshare.phone_number
-	AS 'MODULE_PATHNAME', 'phone_number_from_int8' LANGUAGE C STABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION govshare.to_bigint(govshare.phone_number) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'phone_number_to_int8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE CAST (bigint AS govshare.phone_number) WITH FUNCTION govshare.phone_number(bigint);
-CREATE CAST (govshare.phone_number AS bigint) WITH FUNCTION govshare.to_bigint(govshare.phone_number);
 COMMENT ON FUNCTION govshare.phone_number(bigint) IS
 	'the phone number whose E.164 digits are the given integer (84912345678)';
 COMMENT ON FUNCTION govshare.to_bigint(govshare.phone_number) IS

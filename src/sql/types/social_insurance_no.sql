@@ -1,15 +1,6 @@
 
--- social_insurance_no: extractors and bigint casts
+-- social_insurance_no: extractors (the bigint casts come from src/sql/type_bigint.sql.in)
 COMMENT ON TYPE govshare.social_insurance_no IS 'social insurance number (10 digits, Vietnam)';
-
-CREATE FUNCTION govshare.social_insurance_no(bigint) RETURNS govshare.social_insurance_no
-	AS 'MODULE_PATHNAME', 'social_insurance_no_from_int8' LANGUAGE C STABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION govshare.to_bigint(govshare.social_insurance_no) RETURNS bigint
-	AS 'MODULE_PATHNAME', 'social_insurance_no_to_int8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE CAST (bigint AS govshare.social_insurance_no)
-	WITH FUNCTION govshare.social_insurance_no(bigint);
-CREATE CAST (govshare.social_insurance_no AS bigint)
-	WITH FUNCTION govshare.to_bigint(govshare.social_insurance_no);
 
 CREATE FUNCTION govshare.social_insurance_no_province(govshare.social_insurance_no) RETURNS text
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
