@@ -46,10 +46,12 @@ SELECT column_name, oldest_age - newest_age AS span, newest_age > interval '0' A
 FROM quality_report('register', 'updated_at') WHERE column_name = 'id';
 
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 SELECT * FROM quality_report('register', 'no_such_column');
 SELECT * FROM quality_report('register', 'remark');
 CREATE TABLE unclassified (a int);
 SELECT * FROM quality_report('unclassified');
+\set SHOW_CONTEXT errors
 \set VERBOSITY terse
 
 -- One pass over a larger table.

@@ -233,6 +233,9 @@ DECLARE
 	fresh text := 'NULL::timestamptz AS newest, NULL::timestamptz AS oldest';
 	result record;
 	i int := 0;
+	-- the schemes whose ward list is loaded: only those can judge a ward
+	ward_schemes int[] := ARRAY(SELECT DISTINCT substr(k.list, 6)::int FROM govshare.code k
+	                            WHERE k.list IN ('ward_2004', 'ward_2025'));
 BEGIN
 	IF freshness_column IS NOT NULL THEN
 		SELECT a.atttypid::regtype INTO fresh_type FROM pg_catalog.pg_attribute a
@@ -275,8 +278,15 @@ BEGIN
 			check_expr := format('(%s OR %I::text NOT IN (SELECT code FROM govshare.code WHERE list = %L))',
 			                     check_expr, c.column_name, c.code_list);
 		END IF;
-		IF c.datatype = 'govshare.admin_unit'::regtype AND c.column_type = c.datatype THEN
-			check_expr := format('(%s OR NOT govshare.admin_unit_known(%I))', check_expr, c.column_name);
+		IF c.datatype = 'govshare.admin_unit'::regtype AND c.column_type = c.datatype
+		   AND cardinality(ward_schemes) > 0 THEN
+			-- as govshare.admin_unit_known(), but one hashed lookup per row
+			check_expr := format('(%1$s OR govshare.admin_unit_scheme(%2$I) = ANY (%3$L::int[])'
+			                     ' AND govshare.admin_unit_ward_code(%2$I) IS NOT NULL'
+			                     ' AND %2$I::text NOT IN (SELECT substr(k.list, 6) || '':'' || k.parent'
+			                     ' || ''.'' || k.code FROM govshare.code k'
+			                     ' WHERE k.list IN (''ward_2004'', ''ward_2025'')))',
+			                     check_expr, c.column_name, ward_schemes);
 		END IF;
 		cols := cols || ARRAY[c.column_name::text, c.element];
 		exprs := exprs || format('count(%1$I), count(*) FILTER (WHERE %1$I IS NOT NULL AND %2$s), %3$s',
