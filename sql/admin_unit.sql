@@ -64,4 +64,6 @@ SELECT count(*) FROM admin_unit_t a JOIN admin_unit_copy b ON a.v = b.v;
 RESET enable_hashjoin; RESET enable_nestloop;
 CREATE INDEX ON admin_unit_t USING hash (v);
 SELECT count(DISTINCT v) = count(*) AS distinct_values FROM admin_unit_t;
+SELECT min(v) = (SELECT v FROM admin_unit_t ORDER BY v LIMIT 1) AS min_ok,
+       max(v) = (SELECT v FROM admin_unit_t ORDER BY v DESC LIMIT 1) AS max_ok FROM admin_unit_t;
 DROP TABLE admin_unit_t, admin_unit_copy;

@@ -59,4 +59,6 @@ SELECT count(*) FROM health_insurance_no_t a JOIN health_insurance_no_copy b ON 
 RESET enable_hashjoin; RESET enable_nestloop;
 CREATE INDEX ON health_insurance_no_t USING hash (v);
 SELECT count(DISTINCT v) = count(*) AS distinct_values FROM health_insurance_no_t;
+SELECT min(v) = (SELECT v FROM health_insurance_no_t ORDER BY v LIMIT 1) AS min_ok,
+       max(v) = (SELECT v FROM health_insurance_no_t ORDER BY v DESC LIMIT 1) AS max_ok FROM health_insurance_no_t;
 DROP TABLE health_insurance_no_t, health_insurance_no_copy;

@@ -56,4 +56,6 @@ SELECT count(*) FROM partial_date_t a JOIN partial_date_copy b ON a.v = b.v;
 RESET enable_hashjoin; RESET enable_nestloop;
 CREATE INDEX ON partial_date_t USING hash (v);
 SELECT count(DISTINCT v) = count(*) AS distinct_values FROM partial_date_t;
+SELECT min(v) = (SELECT v FROM partial_date_t ORDER BY v LIMIT 1) AS min_ok,
+       max(v) = (SELECT v FROM partial_date_t ORDER BY v DESC LIMIT 1) AS max_ok FROM partial_date_t;
 DROP TABLE partial_date_t, partial_date_copy;

@@ -127,5 +127,9 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM pid_t a JOIN pid_copy b ON a.id = b.id;
 SELECT count(*) FROM pid_t a JOIN pid_copy b ON a.id = b.id;
 RESET enable_hashjoin; RESET enable_nestloop;
 SELECT count(DISTINCT id), count(DISTINCT personal_id_province(id)) FROM pid_t;
+SELECT min(id), max(id) FROM pid_t;
+CREATE INDEX ON pid_copy (id);
+ANALYZE pid_copy;
+EXPLAIN (COSTS OFF) SELECT min(id) FROM pid_copy;
 
 DROP TABLE pid_t, pid_copy, raw8, raw4, pid_in;

@@ -50,4 +50,6 @@ SELECT count(*) FROM social_insurance_no_t a JOIN social_insurance_no_copy b ON 
 RESET enable_hashjoin; RESET enable_nestloop;
 CREATE INDEX ON social_insurance_no_t USING hash (v);
 SELECT count(DISTINCT v) = count(*) AS distinct_values FROM social_insurance_no_t;
+SELECT min(v) = (SELECT v FROM social_insurance_no_t ORDER BY v LIMIT 1) AS min_ok,
+       max(v) = (SELECT v FROM social_insurance_no_t ORDER BY v DESC LIMIT 1) AS max_ok FROM social_insurance_no_t;
 DROP TABLE social_insurance_no_t, social_insurance_no_copy;

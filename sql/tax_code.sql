@@ -88,4 +88,6 @@ SELECT count(*) FROM tax_code_t a JOIN tax_code_copy b ON a.v = b.v;
 RESET enable_hashjoin; RESET enable_nestloop;
 CREATE INDEX ON tax_code_t USING hash (v);
 SELECT count(DISTINCT v) = count(*) AS distinct_values FROM tax_code_t;
+SELECT min(v) = (SELECT v FROM tax_code_t ORDER BY v LIMIT 1) AS min_ok,
+       max(v) = (SELECT v FROM tax_code_t ORDER BY v DESC LIMIT 1) AS max_ok FROM tax_code_t;
 DROP TABLE tax_code_t, tax_code_copy;
