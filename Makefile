@@ -19,6 +19,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
 DATA = $(wildcard data/govshare_*.csv)
 
 PG_CPPFLAGS = -I$(srcdir)/include -DGOVSHARE_VERSION=\"$(EXTVERSION)\"
+SHLIB_LINK = -lcrypto
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
 
@@ -30,7 +31,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Modules after the types, in dependency order.
-SQL_MODULES = $(wildcard src/sql/dictionary.sql src/sql/profile_vn.sql)
+SQL_MODULES = $(wildcard src/sql/dictionary.sql src/sql/profile_vn.sql src/sql/token.sql \
+	src/sql/policy.sql)
 SQL_PARTS = src/sql/header.sql src/sql/type_template.sql.in src/sql/type_bigint.sql.in \
 	$(wildcard src/sql/types/*.sql) $(SQL_MODULES) src/sql/footer.sql
 
