@@ -12,6 +12,9 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "nodes/nodes.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "govshare_types.h"
@@ -23,6 +26,146 @@ extern void _PG_init(void);
 extern void govshare_label_init(void);
 extern void govshare_label_check_tree(Oid relid);
 extern const char *govshare_label_conformance(Oid coltype, Oid elemtype);
+
+/* catalog.c: the policy catalog (agencies, bindings, keys, purposes, rules) */
+typedef enum GovshareLevel
+{
+	GOVSHARE_DENIED = 0,
+	GOVSHARE_REDACTED,
+	GOVSHARE_GENERALIZED,
+	GOVSHARE_PSEUDONYM,
+	GOVSHARE_MASKED,
+	GOVSHARE_FULL
+} GovshareLevel;
+
+typedef enum GovshareRuleStatus
+{
+	GOVSHARE_RULE_ACTIVE,
+	GOVSHARE_RULE_SUSPENDED,
+	GOVSHARE_RULE_REVOKED
+} GovshareRuleStatus;
+
+typedef struct GovshareRule
+{
+	int64		id;
+	char	   *consumer;
+	int			npurposes;
+	char	  **purposes;
+	int			nelements;
+	char	  **elements;		/* codes, or patterns "prefix.*" and "*" */
+	GovshareLevel level;
+	Oid			relation;		/* InvalidOid: every governed relation */
+	char	   *filter_text;	/* as written; NULL: every row */
+	Node	   *filter;			/* analysed, over varno 1 of relation */
+	char	   *legal_basis;	/* NULL: the purposes' */
+	TimestampTz valid_from;
+	TimestampTz valid_until;	/* DT_NOEND when open-ended */
+	GovshareRuleStatus status;
+	TimestampTz status_since;
+} GovshareRule;
+
+typedef struct GovshareKey
+{
+	char	   *key_id;
+	char	   *agency;
+	char	   *public_key;
+	TimestampTz valid_until;	/* DT_NOEND when open-ended */
+	bool		revoked;
+} GovshareKey;
+
+typedef struct GovsharePolicy
+{
+	bool		installed;		/* is the extension installed here? */
+	uint64		generation;		/* changes with every reload */
+	char	   *self;			/* the self agency's code, or NULL */
+	int			nagencies;
+	char	  **agencies;
+	int			nbindings;
+	Oid		   *binding_roles;
+	char	  **binding_agencies;
+	int			nkeys;
+	GovshareKey *keys;
+	int			npurposes;
+	char	  **purposes;
+	char	  **purpose_legal_bases;
+	int			nrules;
+	GovshareRule *rules;		/* by id */
+	int			nelements;
+	char	  **elements;		/* by code */
+	bool	   *element_sensitive;
+	Oid			token_use_relid;
+} GovsharePolicy;
+
+extern void govshare_catalog_init(void);
+extern GovsharePolicy *govshare_policy(void);
+extern const char *govshare_level_name(GovshareLevel level);
+extern const char *govshare_role_agency(GovsharePolicy *policy, Oid roleid, bool *consumer);
+extern bool govshare_policy_has_purpose(GovsharePolicy *policy, const char *purpose);
+extern bool govshare_element_sensitive(GovsharePolicy *policy, const char *element, bool *found);
+
+/* rowfilter.c */
+extern Node *govshare_rowfilter_analyse(Relation rel, const char *text);
+extern Node *govshare_rowfilter_map(Node *filter, Oid from, Oid to, const char **problem);
+
+/* decide.c: what a consumer agency gets from a relation for a purpose */
+typedef struct GovshareGrant
+{
+	int			rule;			/* index into GovshareDecision.rules */
+	GovshareLevel level;
+} GovshareGrant;
+
+typedef struct GovshareColumn
+{
+	char	   *attname;		/* NULL for a dropped column */
+	char	   *element;		/* NULL: not classified */
+	GovshareLevel level;		/* the most revealing level of any grant */
+	int			ngrants;
+	GovshareGrant *grants;		/* most revealing first */
+	char	   *reason;
+} GovshareColumn;
+
+typedef struct GovshareDecisionRule
+{
+	int64		id;
+	GovshareLevel level;
+	Node	   *filter;			/* over varno 1 of the decided relation; NULL: every row */
+	char	   *filter_text;
+	char	   *legal_basis;
+} GovshareDecisionRule;
+
+typedef struct GovshareDecision
+{
+	Oid			relid;
+	bool		governed;
+	int			nrules;			/* applicable rules granting something here */
+	GovshareDecisionRule *rules;
+	int			natts;
+	GovshareColumn *columns;	/* columns[attnum - 1] */
+	char	   *reason;			/* why nothing is granted, when nrules = 0 */
+} GovshareDecision;
+
+extern void govshare_decide_init(void);
+extern bool govshare_relation_governed(Oid relid);
+extern GovshareDecision *govshare_decide(const char *agency, const char *purpose, Oid relid);
+
+/* context.c: the request context of the session */
+typedef struct GovshareRequest
+{
+	char	   *agency;
+	Oid			roleid;
+	char	   *officer;
+	char	   *purpose;
+	char	   *reference;
+	char	   *token_id;
+	char	   *key_id;
+	bool		is_signed;
+	TimestampTz began_at;
+	TimestampTz expires_at;		/* DT_NOEND unless signed */
+} GovshareRequest;
+
+extern void govshare_context_init(void);
+extern const GovshareRequest *govshare_context_current(void);
+extern void govshare_context_discard(void);
 
 /* src/types/fmgr.c: SQL-callable wrappers shared by all the types */
 extern void govshare_type_context(gs_context *ctx);
@@ -69,5 +212,28 @@ extern const gs_type *govshare_type_lookup(Oid typid);
 /* The argument of a national type, as its uint64 encoding. */
 #define GOVSHARE_GETARG(t, n)	govshare_type_getarg(fcinfo, (n), &gs_##t##_type)
 #define GOVSHARE_RETURN(t, v)	return govshare_type_datum(&gs_##t##_type, (v))
+
+/* token.c */
+#define GOVSHARE_TOKEN_MAX_LENGTH 8192
+typedef struct GovshareToken
+{
+	char	   *kid;			/* header "kid", or NULL */
+	char	   *iss;
+	char	   *sub;
+	char	   *purpose;
+	char	   *ref;			/* NULL when absent */
+	char	   *jti;
+	int64		iat;
+	int64		exp;
+	int64		nbf;
+	bool		has_nbf;
+	char	   *signing_input;	/* "header.payload", NUL-terminated */
+	int			signing_input_len;
+	unsigned char signature[64];
+} GovshareToken;
+extern void govshare_token_parse(const char *token, GovshareToken *tok);
+extern bool govshare_token_verify(const GovshareToken *tok, const char *public_key_pem);
+extern char *govshare_key_id(const char *public_key_pem);
+extern char *govshare_jws_sign(const char *private_key_pem, const char *header_json, const char *payload_json);
 
 #endif							/* GOVSHARE_H */

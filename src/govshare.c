@@ -78,6 +78,11 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (OidIsValid(joined))
 		govshare_label_check_tree(joined);
+
+	/* a pooled connection handed on with DISCARD ALL keeps no context */
+	if (IsA(pstmt->utilityStmt, DiscardStmt) &&
+		((DiscardStmt *) pstmt->utilityStmt)->target == DISCARD_ALL)
+		govshare_context_discard();
 }
 
 /*
@@ -96,9 +101,13 @@ _PG_init(void)
 				 errdetail("govshare enforces sharing rules and audits access from the start of every session."),
 				 errhint("Add 'govshare' to shared_preload_libraries in postgresql.conf and restart the server.")));
 
+	govshare_context_init();	/* defines the request-token GUCs */
+
 	MarkGUCPrefixReserved("govshare");
 
 	govshare_label_init();
+	govshare_catalog_init();
+	govshare_decide_init();
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = govshare_ProcessUtility;

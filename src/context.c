@@ -1,0 +1,562 @@
+/*-------------------------------------------------------------------------
+ *
+ * context.c
+ *	  The request context of a session: which agency asks, who, why.
+ *
+ *	  govshare.begin_request(purpose, officer, reference)
+ *	  govshare.begin_request_signed(token)
+ *	  govshare.end_request()
+ *	  govshare.current_request()
+ *
+ * A context lasts for the session, until end_request(), another
+ * begin_request*() or DISCARD ALL.  Setting or clearing it is
+ * transactional: if the transaction (or subtransaction) that set it rolls
+ * back, the previous context comes back.  That keeps a signed context and
+ * the record of its token id (govshare.token_use, the replay guard) in
+ * step: a rolled-back begin_request_signed() neither consumes the token nor
+ * leaves a context behind.
+ *
+ * A signed request is a JWS compact token (alg EdDSA), parsed and verified
+ * by src/token.c.  Here: the issuer must be the agency the session's role
+ * acts for, the key one of the issuer's registered, unrevoked, unexpired
+ * keys, the token within its lifetime (with govshare.token_clock_skew of
+ * tolerance, and at most govshare.token_max_lifetime long), and its jti
+ * never seen before.  Used token ids are kept in govshare.token_use, a
+ * table, so replay protection holds across sessions and restarts; rows are
+ * pruned a day after their token expired.
+ *
+ * src/context.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "govshare.h"
+
+/* GUC govshare.require_signed_requests: consumers must prove their context */
+static bool require_signed_requests = false;
+
+/* GUC govshare.token_clock_skew: seconds of tolerance on iat, nbf and exp */
+static int	token_clock_skew = 60;
+
+/* GUC govshare.token_max_lifetime: the longest exp - iat accepted, seconds */
+static int	token_max_lifetime = 3600;
+
+/* the longest officer or reference accepted, in bytes */
+#define GOVSHARE_CONTEXT_FIELD_MAX 200
+
+static GovshareRequest *current = NULL;
+
+/*
+ * What to restore if the (sub)transaction that changed the context rolls
+ * back: one entry per change, newest first.
+ */
+typedef struct Undo
+{
+	int			nest_level;
+	GovshareRequest *previous;
+	struct Undo *next;
+} Undo;
+
+static Undo *undo = NULL;
+
+static void
+request_free(GovshareRequest *r)
+{
+	if (r == NULL)
+		return;
+	if (r->agency)
+		pfree(r->agency);
+	if (r->officer)
+		pfree(r->officer);
+	if (r->purpose)
+		pfree(r->purpose);
+	if (r->reference)
+		pfree(r->reference);
+	if (r->token_id)
+		pfree(r->token_id);
+	if (r->key_id)
+		pfree(r->key_id);
+	pfree(r);
+}
+
+static char *
+top_strdup(const char *s)
+{
+	return s ? MemoryContextStrdup(TopMemoryContext, s) : NULL;
+}
+
+/* Makes r (or no context, r NULL) current, remembering what to undo. */
+static void
+set_current(GovshareRequest *r)
+{
+	Undo	   *u = MemoryContextAlloc(TopMemoryContext, sizeof(Undo));
+
+	u->nest_level = GetCurrentTransactionNestLevel();
+	u->previous = current;
+	u->next = undo;
+	undo = u;
+	current = r;
+}
+
+/* Transaction end: keep the context on commit, restore it on abort. */
+static void
+context_xact_callback(XactEvent event, void *arg)
+{
+	Undo	   *u;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			while ((u = undo) != NULL)
+			{
+				undo = u->next;
+				request_free(u->previous);
+				pfree(u);
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			while ((u = undo) != NULL)
+			{
+				undo = u->next;
+				request_free(current);
+				current = u->previous;
+				pfree(u);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* Subtransaction end: restore on abort, hand over to the parent on commit. */
+static void
+context_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	Undo	   *u;
+
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		while ((u = undo) != NULL && u->nest_level >= level)
+		{
+			undo = u->next;
+			request_free(current);
+			current = u->previous;
+			pfree(u);
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (u = undo; u != NULL && u->nest_level >= level; u = u->next)
+			u->nest_level = level - 1;
+	}
+}
+
+/* Defines the GUCs and registers the callbacks; called from _PG_init. */
+void
+govshare_context_init(void)
+{
+	DefineCustomBoolVariable("govshare.require_signed_requests",
+							 "Refuses begin_request() for consumer agencies: they must use begin_request_signed().",
+							 NULL, &require_signed_requests, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("govshare.token_clock_skew",
+							"Tolerance on the times of request tokens (iat, nbf, exp).",
+							NULL, &token_clock_skew, 60, 0, 3600,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("govshare.token_max_lifetime",
+							"The longest lifetime (exp - iat) of an accepted request token.",
+							NULL, &token_max_lifetime, 3600, 1, 86400,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	RegisterXactCallback(context_xact_callback, NULL);
+	RegisterSubXactCallback(context_subxact_callback, NULL);
+}
+
+/* The current request context, or NULL. */
+const GovshareRequest *
+govshare_context_current(void)
+{
+	return current;
+}
+
+/* DISCARD ALL: forget the context (never inside a transaction block). */
+void
+govshare_context_discard(void)
+{
+	Undo	   *u;
+
+	while ((u = undo) != NULL)
+	{
+		undo = u->next;
+		request_free(u->previous);
+		pfree(u);
+	}
+	request_free(current);
+	current = NULL;
+}
+
+/* Raises "invalid request token" with a detail. */
+static void
+reject_token(const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("invalid request token"),
+			 errdetail("%s", detail),
+			 hint ? errhint("%s", hint) : 0));
+}
+
+/*
+ * The agency the current role acts for: its bound agency, or self for an
+ * internal role.  *consumer tells which.
+ */
+static const char *
+session_agency(GovsharePolicy *policy, bool *consumer)
+{
+	const char *agency;
+
+	if (!policy->installed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"govshare\" is not installed in this database")));
+	agency = govshare_role_agency(policy, GetUserId(), consumer);
+	if (agency == NULL)
+		agency = policy->self;
+	if (agency == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("role \"%s\" acts for no agency", GetUserNameFromId(GetUserId(), false)),
+				 errdetail("The role is not bound to an agency, and no agency is self."),
+				 errhint("Register this database's agency with govshare.add_agency(code, name, is_self => true).")));
+	return agency;
+}
+
+/*
+ * Checks the purpose: it exists, and a consumer agency has a rule for it
+ * that is active now.
+ */
+static void
+check_purpose(GovsharePolicy *policy, const char *agency, bool consumer, const char *purpose)
+{
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+
+	if (!govshare_policy_has_purpose(policy, purpose))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("purpose \"%s\" does not exist", purpose),
+				 errhint("The purposes are listed in govshare.purpose.")));
+	if (!consumer)
+		return;
+	for (int i = 0; i < policy->nrules; i++)
+	{
+		GovshareRule *r = &policy->rules[i];
+
+		if (strcmp(r->consumer, agency) != 0 || r->status != GOVSHARE_RULE_ACTIVE ||
+			r->valid_from > now || r->valid_until <= now)
+			continue;
+		for (int p = 0; p < r->npurposes; p++)
+			if (strcmp(r->purposes[p], purpose) == 0)
+				return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("agency \"%s\" has no active rule for purpose \"%s\"", agency, purpose),
+			 errhint("govshare.explain_access(agency, purpose, relation) shows what the agency may read; the provider records agreements with govshare.share().")));
+}
+
+static void
+check_field(const char *name, const char *value)
+{
+	if (value != NULL && strlen(value) > GOVSHARE_CONTEXT_FIELD_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("the %s of a request is at most %d bytes long", name,
+						GOVSHARE_CONTEXT_FIELD_MAX)));
+}
+
+static char *
+text_arg(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/* govshare.begin_request(purpose text, officer text, reference text) returns void */
+PG_FUNCTION_INFO_V1(govshare_begin_request);
+Datum
+govshare_begin_request(PG_FUNCTION_ARGS)
+{
+	char	   *purpose = text_arg(fcinfo, 0);
+	char	   *officer = text_arg(fcinfo, 1);
+	char	   *reference = text_arg(fcinfo, 2);
+	GovsharePolicy *policy = govshare_policy();
+	bool		consumer;
+	const char *agency = session_agency(policy, &consumer);
+	GovshareRequest *r;
+
+	if (consumer && require_signed_requests)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agency \"%s\" must prove its requests with a signed token", agency),
+				 errdetail("govshare.require_signed_requests is on."),
+				 errhint("Call govshare.begin_request_signed(token) with a token signed by the agency's registered key.")));
+	if (purpose == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a request needs a purpose")));
+	check_field("officer", officer);
+	check_field("reference", reference);
+	check_purpose(policy, agency, consumer, purpose);
+
+	r = MemoryContextAllocZero(TopMemoryContext, sizeof(GovshareRequest));
+	r->agency = top_strdup(agency);
+	r->roleid = GetUserId();
+	r->officer = top_strdup(officer);
+	r->purpose = top_strdup(purpose);
+	r->reference = top_strdup(reference);
+	r->began_at = GetCurrentTimestamp();
+	r->expires_at = DT_NOEND;
+	set_current(r);
+	PG_RETURN_VOID();
+}
+
+/* Seconds since the Unix epoch, now. */
+static int64
+unix_now(void)
+{
+	return GetCurrentTimestamp() / USECS_PER_SEC +
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+static TimestampTz
+from_unix(int64 t)
+{
+	return (t - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) * USECS_PER_SEC;
+}
+
+/*
+ * The key that verifies the token: the one its kid names, or any current
+ * key of the issuer.  Errors when none does.
+ */
+static const GovshareKey *
+verifying_key(GovsharePolicy *policy, const GovshareToken *tok)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		any = false;
+
+	for (int i = 0; i < policy->nkeys; i++)
+	{
+		const GovshareKey *k = &policy->keys[i];
+
+		if (tok->kid != NULL && strcmp(k->key_id, tok->kid) != 0)
+			continue;
+		if (tok->kid != NULL && strcmp(k->agency, tok->iss) != 0)
+			reject_token("The key named by \"kid\" belongs to another agency.", NULL);
+		if (strcmp(k->agency, tok->iss) != 0)
+			continue;
+		if (tok->kid != NULL && k->revoked)
+			reject_token("The key named by \"kid\" has been revoked.",
+						 "Sign with a current key of the agency.");
+		if (tok->kid != NULL && k->valid_until <= now)
+			reject_token("The key named by \"kid\" has expired.",
+						 "Sign with a current key of the agency.");
+		if (k->revoked || k->valid_until <= now)
+			continue;
+		any = true;
+		if (govshare_token_verify(tok, k->public_key))
+			return k;
+	}
+	if (tok->kid != NULL && !any)
+		reject_token("No registered key has the id given by \"kid\".",
+					 "Register the agency's public key with govshare.add_agency_key().");
+	if (!any)
+		reject_token("The issuing agency has no current registered key.",
+					 "Register the agency's public key with govshare.add_agency_key().");
+	reject_token("The signature does not verify with the issuer's registered keys.", NULL);
+	return NULL;
+}
+
+/*
+ * Records the token id in govshare.token_use, as the table's owner (the
+ * caller has no privilege on it), and prunes a few rows of tokens that
+ * expired more than a day ago.  Errors if the id was used before.
+ */
+static void
+consume_token_id(GovsharePolicy *policy, const GovshareToken *tok)
+{
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	HeapTuple	tuple;
+	Oid			types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		values[3];
+	volatile uint64 inserted = 0;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(policy->token_use_relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "govshare: table govshare.token_use is missing");
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+
+	values[0] = CStringGetTextDatum(tok->iss);
+	values[1] = CStringGetTextDatum(tok->jti);
+	values[2] = TimestampTzGetDatum(from_unix(tok->exp));
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "govshare: SPI_connect failed");
+		if (SPI_execute_with_args("INSERT INTO govshare.token_use (issuer, jti, expires_at)"
+								  " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+								  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "govshare: could not record the token id");
+		inserted = SPI_processed;
+		if (SPI_execute("DELETE FROM govshare.token_use WHERE ctid = ANY (ARRAY("
+						"SELECT ctid FROM govshare.token_use"
+						" WHERE expires_at < pg_catalog.now() - interval '1 day'"
+						" LIMIT 100 FOR UPDATE SKIP LOCKED))", false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "govshare: could not prune used token ids");
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+
+	if (inserted == 0)
+		reject_token("The token has been used before (its jti was already presented).",
+					 "Mint a new token, with a fresh jti, for every request.");
+}
+
+/* govshare.begin_request_signed(token text) returns void */
+PG_FUNCTION_INFO_V1(govshare_begin_request_signed);
+Datum
+govshare_begin_request_signed(PG_FUNCTION_ARGS)
+{
+	GovshareToken tok;
+	GovsharePolicy *policy;
+	bool		consumer;
+	const char *agency;
+	const GovshareKey *key;
+	int64		now = unix_now();
+	bool		known = false;
+	GovshareRequest *r;
+
+	if (PG_ARGISNULL(0))
+		reject_token("The token is NULL.", NULL);
+	govshare_token_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)), &tok);
+
+	policy = govshare_policy();
+	agency = session_agency(policy, &consumer);
+	for (int i = 0; i < policy->nagencies; i++)
+		known |= strcmp(policy->agencies[i], tok.iss) == 0;
+	if (!known)
+		reject_token("The issuer (\"iss\") is not a registered agency.", NULL);
+	if (strcmp(agency, tok.iss) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("invalid request token"),
+				 errdetail("Role \"%s\" acts for agency \"%s\" and may not present a token issued by agency \"%s\".",
+						   GetUserNameFromId(GetUserId(), false), agency, tok.iss),
+				 errhint("Connect with a role bound to the issuing agency.")));
+
+	key = verifying_key(policy, &tok);
+
+	/* times, only once the signature is known to be the issuer's */
+	if (tok.exp <= tok.iat)
+		reject_token("The token expires (\"exp\") before it was issued (\"iat\").", NULL);
+	if (tok.exp - tok.iat > token_max_lifetime)
+		reject_token(psprintf("The token's lifetime is %lld s; at most %d s is accepted (govshare.token_max_lifetime).",
+							  (long long) (tok.exp - tok.iat), token_max_lifetime),
+					 "Mint short-lived tokens, one per request.");
+	if (tok.exp + token_clock_skew <= now)
+		reject_token("The token has expired.", "Mint a new token.");
+	if (tok.iat > now + token_clock_skew)
+		reject_token("The token was issued in the future (\"iat\"); check the issuer's clock.", NULL);
+	if (tok.has_nbf && tok.nbf > now + token_clock_skew)
+		reject_token("The token is not valid yet (\"nbf\").", NULL);
+
+	check_field("officer", tok.sub);
+	check_field("reference", tok.ref);
+	check_purpose(policy, agency, consumer, tok.purpose);
+	consume_token_id(policy, &tok);
+
+	r = MemoryContextAllocZero(TopMemoryContext, sizeof(GovshareRequest));
+	r->agency = top_strdup(agency);
+	r->roleid = GetUserId();
+	r->officer = top_strdup(tok.sub);
+	r->purpose = top_strdup(tok.purpose);
+	r->reference = top_strdup(tok.ref);
+	r->token_id = top_strdup(tok.jti);
+	r->key_id = top_strdup(key->key_id);
+	r->is_signed = true;
+	r->began_at = GetCurrentTimestamp();
+	r->expires_at = from_unix(tok.exp);
+	set_current(r);
+	PG_RETURN_VOID();
+}
+
+/* govshare.end_request() returns void */
+PG_FUNCTION_INFO_V1(govshare_end_request);
+Datum
+govshare_end_request(PG_FUNCTION_ARGS)
+{
+	if (current != NULL)
+		set_current(NULL);
+	PG_RETURN_VOID();
+}
+
+/* govshare.current_request() returns setof record: one row, or none */
+PG_FUNCTION_INFO_V1(govshare_current_request);
+Datum
+govshare_current_request(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[10];
+	bool		nulls[10] = {false};
+	const GovshareRequest *r = current;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (r == NULL)
+		return (Datum) 0;
+	values[0] = CStringGetTextDatum(r->agency);
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(r->roleid, true) ?
+																 GetUserNameFromId(r->roleid, true) : "?"));
+#define TEXT_OR_NULL(i, s) \
+	do { nulls[i] = (s) == NULL; values[i] = (s) ? CStringGetTextDatum(s) : (Datum) 0; } while (0)
+	TEXT_OR_NULL(2, r->officer);
+	TEXT_OR_NULL(3, r->purpose);
+	TEXT_OR_NULL(4, r->reference);
+	TEXT_OR_NULL(5, r->token_id);
+	TEXT_OR_NULL(6, r->key_id);
+#undef TEXT_OR_NULL
+	values[7] = BoolGetDatum(r->is_signed);
+	values[8] = TimestampTzGetDatum(r->began_at);
+	values[9] = TimestampTzGetDatum(r->expires_at);
+	nulls[9] = TIMESTAMP_NOT_FINITE(r->expires_at);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
