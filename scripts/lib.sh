@@ -19,11 +19,21 @@ install_packages() {
 	for p in $GOVSHARE_PACKAGES; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 	done
+	# Node.js and npm run the independent token minter (test/tokens); any
+	# node will do, so Debian's packages are installed only without one.
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$missing nodejs npm"
 	[ -z "$missing" ] && return 0
 	say "installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq $missing >/dev/null
+}
+
+# Installs the jose library for test/tokens from the npm registry.
+install_token_tools() {
+	(cd "$GOVSHARE_SRC/test/tokens" &&
+		npm ci --no-audit --no-fund --cache "${TMPDIR:-/tmp}/govshare-npm-cache" >/dev/null 2>&1) ||
+		echo "npm ci in test/tokens failed: the jose token tests will fail under CI=true" >&2
 }
 
 # Builds and installs the extension into the server's directories.
