@@ -104,3 +104,60 @@ SECURITY LABEL FOR govshare ON COLUMN citizen.phone IS 'person.date_of_birth';
 \echo '--- 8. Data quality: one pass over the table'
 UPDATE citizen SET phone = NULL WHERE personal_id_birth_year(personal_id) < 1955;
 SELECT * FROM quality_report('citizen');
+
+\echo
+\echo '--- 9. Two agencies, one agreement: the Ministry of Public Security shares with the'
+\echo '---    Ministry of National Defence for military-service call-up'
+SELECT add_agency('MPS', 'Ministry of Public Security (Bo Cong an)', is_self => true);
+SELECT add_agency('MND', 'Ministry of National Defence (Bo Quoc phong)');
+SELECT add_purpose('military_service', 'Registration and call-up for military service',
+                   'Law on Military Service 78/2015/QH13, art. 33; Decree 13/2016/ND-CP');
+SELECT add_purpose('tax_administration', 'Tax administration', 'Law on Tax Administration 38/2019/QH14');
+CREATE ROLE mnd_app LOGIN;
+SELECT bind_role('mnd_app', 'MND');
+-- identity masked nationwide; full identity and phone in Ho Chi Minh City (province 79),
+-- for people born 1999-2008 (call-up age); everything else of a person generalized
+SELECT share('MND', '{military_service}', '{person.personal_id}', 'masked',
+             legal_basis => 'Decree 13/2016/ND-CP, art. 5') AS rule_masked;
+SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name, person.phone}', 'full',
+             relation => 'citizen',
+             row_filter => 'admin_unit_province_code(residence) = ''79'' AND personal_id_birth_year(personal_id) BETWEEN 1999 AND 2008',
+             legal_basis => 'Law on Military Service 78/2015/QH13, art. 33',
+             valid_until => now() + interval '1 year') AS rule_full;
+SELECT share('MND', '{military_service}', '{person.*}', 'generalized') AS rule_generalized;
+SELECT id, level, elements, row_filter, status FROM rules ORDER BY id;
+
+\echo
+\echo '--- 10. explain_access: what MND gets from the citizens table, column by column'
+SELECT column_name, element, level, rule_ids, reason
+FROM explain_access('MND', 'military_service', 'citizen');
+
+\echo
+\echo '--- 11. MND declares why it asks, with a token signed by its registered key'
+SELECT private_key AS mnd_private, public_key AS mnd_public FROM make_test_key() \gset
+SELECT add_agency_key('MND', :'mnd_public') AS key_id;
+SELECT sign_request_token(:'mnd_private', 'MND', 'military_service', 'Lt. Nguyen Van An',
+                          'Call-up order 2026/HCM-12') AS token \gset
+SET ROLE mnd_app;
+SELECT begin_request_signed(:'token');
+SELECT agency, officer, purpose, reference, signed FROM current_request();
+\echo '--- the same token again is a replay'
+SELECT begin_request_signed(:'token');
+\echo '--- a purpose MND has no agreement for is refused'
+SELECT begin_request('tax_administration');
+\echo '--- MND may not read the rules catalog; it learns its rights from explain_access'
+SELECT count(*) FROM rule;
+RESET ROLE;
+
+\echo
+\echo '--- 12. Suspending the agreement takes effect at once'
+SELECT suspend(2, 'Inspection of the call-up list, decision 45/QD-BQP');
+SELECT column_name, level, reason FROM explain_access('MND', 'military_service', 'citizen')
+WHERE column_name IN ('full_name', 'phone');
+SELECT resume(2);
+
+\echo
+\echo '--- 13. What a DBA should fix'
+GRANT SELECT ON citizen TO mnd_app;
+SELECT severity, object, problem FROM check_setup();
+REVOKE SELECT ON citizen FROM mnd_app;
