@@ -13,6 +13,9 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "nodes/nodes.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "nodes/primnodes.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -94,6 +97,7 @@ typedef struct GovsharePolicy
 	char	  **elements;		/* by code */
 	bool	   *element_sensitive;
 	Oid			token_use_relid;
+	Oid			rule_relid;		/* govshare.rule: plans depend on it */
 } GovsharePolicy;
 
 extern void govshare_catalog_init(void);
@@ -142,6 +146,7 @@ typedef struct GovshareDecision
 	int			natts;
 	GovshareColumn *columns;	/* columns[attnum - 1] */
 	char	   *reason;			/* why nothing is granted, when nrules = 0 */
+	TimestampTz horizon;		/* the decision holds until then */
 } GovshareDecision;
 
 extern void govshare_decide_init(void);
@@ -166,6 +171,27 @@ typedef struct GovshareRequest
 extern void govshare_context_init(void);
 extern const GovshareRequest *govshare_context_current(void);
 extern void govshare_context_discard(void);
+extern uint64 govshare_context_serial(void);
+
+/* enforce.c: consumer statements rewritten, refused or checked */
+extern void govshare_enforce_init(void);
+extern void *govshare_enforce_query(Query *parse);
+extern void govshare_enforce_stamp(PlannedStmt *plan, void *token);
+extern void govshare_enforce_check_plan(PlannedStmt *plan);
+extern void govshare_enforce_statement_start(void);
+extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);
+extern bool govshare_enforce_agency_matches(const char *agency);
+
+/* mask.c: the expression that shows a column at a level */
+extern void govshare_mask_init(void);
+extern Node *govshare_mask_expr(Var *var, const FormData_pg_attribute *att,
+								GovshareLevel level, const char *agency,
+								GovshareLevel *shown);
+
+/* pseudonym.c: keyed pseudonyms */
+extern void govshare_pseudonym_init(void);
+extern const unsigned char *govshare_pseudonym_key(const char *agency);
+extern bool govshare_pseudonym_supported(Oid typid);
 
 /* src/types/fmgr.c: SQL-callable wrappers shared by all the types */
 extern void govshare_type_context(gs_context *ctx);

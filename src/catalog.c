@@ -30,6 +30,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "commands/trigger.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/readfuncs.h"
 #include "utils/acl.h"
@@ -273,9 +274,13 @@ load_policy(GovsharePolicy *p)
 	memset(p, 0, sizeof(*p));
 	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("rule", nsp)))
 		return;
+	/* CREATE or ALTER EXTENSION govshare in progress: the tables are not all there */
+	if (creating_extension && CurrentExtensionObject == get_extension_oid("govshare", true))
+		return;
 	p->installed = true;
 	rule_relid = get_relname_relid("rule", nsp);
 	p->token_use_relid = get_relname_relid("token_use", nsp);
+	p->rule_relid = rule_relid;
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 
 	/* agencies */

@@ -75,6 +75,9 @@ typedef struct Undo
 
 static Undo *undo = NULL;
 
+/* Changes with every change of the context (plans depend on it). */
+static uint64 serial = 0;
+
 static void
 request_free(GovshareRequest *r)
 {
@@ -112,6 +115,7 @@ set_current(GovshareRequest *r)
 	u->next = undo;
 	undo = u;
 	current = r;
+	serial++;
 }
 
 /* Transaction end: keep the context on commit, restore it on abort. */
@@ -140,6 +144,7 @@ context_xact_callback(XactEvent event, void *arg)
 				request_free(current);
 				current = u->previous;
 				pfree(u);
+				serial++;
 			}
 			break;
 		default:
@@ -163,6 +168,7 @@ context_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			request_free(current);
 			current = u->previous;
 			pfree(u);
+			serial++;
 		}
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
@@ -199,6 +205,13 @@ govshare_context_current(void)
 	return current;
 }
 
+/* A number that changes whenever the context does. */
+uint64
+govshare_context_serial(void)
+{
+	return serial;
+}
+
 /* DISCARD ALL: forget the context (never inside a transaction block). */
 void
 govshare_context_discard(void)
@@ -213,6 +226,7 @@ govshare_context_discard(void)
 	}
 	request_free(current);
 	current = NULL;
+	serial++;
 }
 
 /* Raises "invalid request token" with a detail. */

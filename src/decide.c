@@ -546,6 +546,7 @@ govshare_decide(const char *agency, const char *purpose, Oid relid)
 									ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(context);
 	d = compute(policy, agency, purpose, relid, now, &horizon);
+	d->horizon = horizon;
 	MemoryContextSwitchTo(old);
 
 	/* cache it unless something changed while computing, or the key is too long */

@@ -20,8 +20,11 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/planner.h"
+#include "parser/analyze.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
@@ -30,6 +33,10 @@
 PG_MODULE_MAGIC;
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static planner_hook_type prev_planner = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 
 /*
  * The relation that ALTER TABLE ... ATTACH PARTITION or INHERIT adds to an
@@ -69,6 +76,9 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Oid			joined = joined_relation(pstmt->utilityStmt);
 
+	/* a consumer's COPY relation TO becomes COPY (SELECT ...) TO */
+	pstmt = govshare_enforce_utility(pstmt);
+
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 							queryEnv, dest, qc);
@@ -83,6 +93,58 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(pstmt->utilityStmt, DiscardStmt) &&
 		((DiscardStmt *) pstmt->utilityStmt)->target == DISCARD_ALL)
 		govshare_context_discard();
+}
+
+/*
+ * Planner hook: rewrites a consumer agency's reads of governed relations
+ * before planning, and marks the plan as depending on the rules.
+ */
+static PlannedStmt *
+govshare_planner(Query *parse, const char *query_string, int cursorOptions,
+				 ParamListInfo boundParams)
+{
+	void	   *token = govshare_enforce_query(parse);
+	PlannedStmt *result;
+
+	if (prev_planner)
+		result = prev_planner(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	govshare_enforce_stamp(result, token);
+	return result;
+}
+
+/* Parse analysis of a new statement: a chance to drop stale plans first. */
+static void
+govshare_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query, jstate);
+	govshare_enforce_statement_start();
+}
+
+/* Executor start: a consumer's plan must fit its current rules. */
+static void
+govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		govshare_enforce_check_plan(queryDesc->plannedstmt);
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* Executor run (each FETCH of a cursor): likewise. */
+static void
+govshare_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+					 bool execute_once)
+{
+	govshare_enforce_check_plan(queryDesc->plannedstmt);
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
 }
 
 /*
@@ -102,13 +164,24 @@ _PG_init(void)
 				 errhint("Add 'govshare' to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	govshare_context_init();	/* defines the request-token GUCs */
+	govshare_enforce_init();	/* govshare.on_denied_column */
+	govshare_pseudonym_init();	/* govshare.pseudonym_key_file */
 
 	MarkGUCPrefixReserved("govshare");
 
 	govshare_label_init();
 	govshare_catalog_init();
 	govshare_decide_init();
+	govshare_mask_init();
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = govshare_ProcessUtility;
+	prev_planner = planner_hook;
+	planner_hook = govshare_planner;
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = govshare_post_parse_analyze;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = govshare_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = govshare_ExecutorRun;
 }

@@ -1,0 +1,321 @@
+/*-------------------------------------------------------------------------
+ *
+ * pseudonym.c
+ *	  Keyed pseudonyms: HMAC-SHA256 of a value's canonical form under a key
+ *	  of the consumer agency.
+ *
+ * The server keeps one secret, in the file named by
+ * govshare.pseudonym_key_file (at least 32 bytes, readable by the server
+ * only).  Each consumer agency gets its own key, derived from the secret
+ * and the agency's code, so that the same value gives the same pseudonym
+ * to the same agency across sessions and restarts, while two agencies get
+ * pseudonyms that cannot be linked.
+ *
+ * No SQL function lets a consumer compute pseudonyms of values it chooses
+ * (that would turn pseudonyms back into values by dictionary search).  The
+ * SQL function govshare.pseudonym(anyelement, text) exists because every
+ * expression in a plan is a call of a catalogued function, but it only
+ * runs when its call node carries a mark that SQL cannot produce: the
+ * enforcement (src/enforce.c) builds the call with funcformat
+ * COERCE_SQL_SYNTAX, which the parser sets only for special SQL syntax of
+ * pg_catalog functions.  Called any other way it raises an error.
+ *
+ * src/pseudonym.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "nodes/primnodes.h"
+#include "storage/fd.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "govshare.h"
+
+/* The longest secret read from the key file, and the shortest accepted. */
+#define SECRET_MAX		1024
+#define SECRET_MIN		32
+/* Bytes of the HMAC a text pseudonym keeps: 120 bits, 24 base32 digits. */
+#define TEXT_PSEUDONYM_BYTES 15
+
+/* GUC: the file holding the server's pseudonym secret. */
+static char *pseudonym_key_file = NULL;
+
+/* The secret as read, and the file it was read from. */
+static unsigned char secret[SECRET_MAX];
+static int	secret_len = 0;
+static char *secret_path = NULL;
+
+/* Derived keys, one per agency seen by this backend. */
+typedef struct AgencyKey
+{
+	char	   *agency;
+	unsigned char key[32];
+	struct AgencyKey *next;
+} AgencyKey;
+
+static AgencyKey *agency_keys = NULL;
+
+static const char base32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* Forgets the secret and the derived keys (the key file changed). */
+static void
+forget_keys(void)
+{
+	while (agency_keys != NULL)
+	{
+		AgencyKey  *k = agency_keys;
+
+		agency_keys = k->next;
+		explicit_bzero(k->key, sizeof(k->key));
+		pfree(k->agency);
+		pfree(k);
+	}
+	explicit_bzero(secret, sizeof(secret));
+	secret_len = 0;
+	if (secret_path)
+		pfree(secret_path);
+	secret_path = NULL;
+}
+
+static void
+key_file_assign(const char *newval, void *extra)
+{
+	forget_keys();
+}
+
+/* Defines govshare.pseudonym_key_file; called from _PG_init. */
+void
+govshare_pseudonym_init(void)
+{
+	DefineCustomStringVariable("govshare.pseudonym_key_file",
+							   "File holding the server's secret for pseudonyms (at least 32 bytes, readable by the server only).",
+							   "Each consumer agency's pseudonym key is derived from it.",
+							   &pseudonym_key_file, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, key_file_assign, NULL);
+}
+
+/* Reads the secret from the key file, checking who may read the file. */
+static void
+load_secret(void)
+{
+	struct stat st;
+	int			fd;
+	ssize_t		n;
+	unsigned char buf[SECRET_MAX + 1];
+
+	if (secret_len > 0)
+		return;
+	if (pseudonym_key_file == NULL || pseudonym_key_file[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("no pseudonym key is configured"),
+				 errdetail("A sharing rule discloses a column as a pseudonym, and pseudonyms are keyed."),
+				 errhint("Set govshare.pseudonym_key_file to a file of at least %d random bytes that only the server can read, and reload.",
+						 SECRET_MIN)));
+	if (stat(pseudonym_key_file, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read the pseudonym key file \"%s\": %m", pseudonym_key_file)));
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("pseudonym key file \"%s\" is not a regular file", pseudonym_key_file)));
+	/* as for ssl_key_file: 0600 when the server owns it, 0640 when root does */
+	if ((st.st_uid == geteuid() && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) ||
+		(st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO)) != 0) ||
+		(st.st_uid != geteuid() && st.st_uid != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("pseudonym key file \"%s\" may be read by others", pseudonym_key_file),
+				 errdetail("The file must be owned by the database user with mode 0600, or by root with mode 0640."),
+				 errhint("chmod 0600 the file.")));
+
+	fd = OpenTransientFile(pseudonym_key_file, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open the pseudonym key file \"%s\": %m", pseudonym_key_file)));
+	n = read(fd, buf, sizeof(buf));
+	CloseTransientFile(fd);
+	/* a trailing line end is not part of the secret */
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n < SECRET_MIN || n > SECRET_MAX)
+	{
+		explicit_bzero(buf, sizeof(buf));
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("pseudonym key file \"%s\" must hold between %d and %d bytes",
+						pseudonym_key_file, SECRET_MIN, SECRET_MAX),
+				 errhint("Create it with: head -c 32 /dev/urandom | base64 > FILE")));
+	}
+	memcpy(secret, buf, n);
+	explicit_bzero(buf, sizeof(buf));
+	secret_len = (int) n;
+	secret_path = MemoryContextStrdup(TopMemoryContext, pseudonym_key_file);
+}
+
+/* HMAC-SHA256 of data under key, into out (32 bytes). */
+static void
+hmac_sha256(const unsigned char *key, int keylen, const unsigned char *data,
+			size_t len, unsigned char *out)
+{
+	unsigned int outlen = 0;
+
+	if (HMAC(EVP_sha256(), key, keylen, data, len, out, &outlen) == NULL || outlen != 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute a pseudonym: HMAC-SHA256 failed")));
+}
+
+/*
+ * The pseudonym key of agency: HMAC-SHA256(secret, "govshare pseudonym key"
+ * NUL agency).  Raises an error when the secret cannot be read; the
+ * enforcement calls it while planning, so that a missing key stops the
+ * statement before any row is read.
+ */
+const unsigned char *
+govshare_pseudonym_key(const char *agency)
+{
+	static const char label[] = "govshare pseudonym key";
+	AgencyKey  *k;
+	StringInfoData input;
+
+	for (k = agency_keys; k != NULL; k = k->next)
+		if (strcmp(k->agency, agency) == 0)
+			return k->key;
+	load_secret();
+	initStringInfo(&input);
+	appendBinaryStringInfo(&input, label, sizeof(label));	/* with its NUL */
+	appendStringInfoString(&input, agency);
+	k = MemoryContextAllocZero(TopMemoryContext, sizeof(AgencyKey));
+	hmac_sha256(secret, secret_len, (unsigned char *) input.data, input.len, k->key);
+	pfree(input.data);
+	k->agency = MemoryContextStrdup(TopMemoryContext, agency);
+	k->next = agency_keys;
+	agency_keys = k;
+	return k->key;
+}
+
+/* Can values of typid be pseudonymised? */
+bool
+govshare_pseudonym_supported(Oid typid)
+{
+	const gs_type *type;
+
+	if (typid == TEXTOID || typid == VARCHAROID)
+		return true;
+	type = govshare_type_lookup(typid);
+	return type != NULL && type->width == 8;
+}
+
+/*
+ * The HMAC of a value in its canonical form: the type's name, a NUL, then
+ * the value's bytes (the 8-byte encoding in network order, or the text).
+ */
+static void
+value_hmac(const char *agency, const char *typname, const char *bytes, size_t len,
+		   unsigned char *out)
+{
+	StringInfoData input;
+
+	initStringInfo(&input);
+	appendBinaryStringInfo(&input, typname, strlen(typname) + 1);
+	appendBinaryStringInfo(&input, bytes, len);
+	hmac_sha256(govshare_pseudonym_key(agency), 32, (unsigned char *) input.data,
+				input.len, out);
+	pfree(input.data);
+}
+
+/* Has this call been checked: the mark, and the agency of the session? */
+static void
+check_call(FunctionCallInfo fcinfo, const char *agency)
+{
+	FuncExpr   *call = (FuncExpr *) fcinfo->flinfo->fn_expr;
+
+	if (fcinfo->flinfo->fn_extra != NULL)
+		return;
+	if (call == NULL || !IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("govshare.pseudonym() cannot be called directly"),
+				 errdetail("Pseudonyms are computed by the server for the columns a sharing rule discloses as pseudonyms."),
+				 errhint("Read the column: the sharing rules decide its form.")));
+	if (!govshare_enforce_agency_matches(agency))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("pseudonyms of agency \"%s\" are not for this session", agency)));
+	fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
+}
+
+/*
+ * govshare.pseudonym(value anyelement, agency text) returns anyelement
+ *
+ * The pseudonym of value for agency, of value's own type: for the 8-byte
+ * national types the pseudonym form (60 keyed bits, printed "~" and 12
+ * base32 digits); for text, "~" and 24 base32 digits (120 keyed bits).
+ */
+PG_FUNCTION_INFO_V1(govshare_pseudonym);
+Datum
+govshare_pseudonym(PG_FUNCTION_ARGS)
+{
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	unsigned char mac[32];
+	const gs_type *type;
+
+	check_call(fcinfo, agency);
+	if (typid == TEXTOID || typid == VARCHAROID)
+	{
+		text	   *t = PG_GETARG_TEXT_PP(0);
+		char		out[1 + TEXT_PSEUDONYM_BYTES * 8 / 5 + 1];
+		uint64		acc = 0;
+		int			bits = 0;
+		int			o = 0;
+
+		value_hmac(agency, "text", VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), mac);
+		out[o++] = '~';
+		for (int i = 0; i < TEXT_PSEUDONYM_BYTES; i++)
+		{
+			acc = (acc << 8) | mac[i];
+			bits += 8;
+			while (bits >= 5)
+			{
+				out[o++] = base32[(acc >> (bits - 5)) & 31];
+				bits -= 5;
+			}
+		}
+		out[o] = '\0';
+		PG_RETURN_TEXT_P(cstring_to_text(out));
+	}
+	type = govshare_type_lookup(typid);
+	if (type == NULL || type->width != 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type %s has no pseudonyms", format_type_be(typid))));
+	{
+		uint64		v = govshare_type_getarg(fcinfo, 0, type);
+		char		bytes[8];
+		uint64		bits = 0;
+
+		for (int i = 0; i < 8; i++)
+			bytes[i] = (char) (v >> (56 - 8 * i));
+		value_hmac(agency, type->name, bytes, 8, mac);
+		for (int i = 0; i < 8; i++)
+			bits = (bits << 8) | mac[i];
+		bits >>= 64 - GS_PSEUDONYM_BITS;
+		return govshare_type_datum(type, GS_MAKE(GS_FORM_PSEUDONYM, bits));
+	}
+}
