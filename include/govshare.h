@@ -104,6 +104,8 @@ extern void govshare_catalog_init(void);
 extern GovsharePolicy *govshare_policy(void);
 extern const char *govshare_level_name(GovshareLevel level);
 extern const char *govshare_role_agency(GovsharePolicy *policy, Oid roleid, bool *consumer);
+extern const char *govshare_role_agency_noerror(GovsharePolicy *policy, Oid roleid,
+												bool *consumer, bool *ambiguous);
 extern bool govshare_policy_has_purpose(GovsharePolicy *policy, const char *purpose);
 extern bool govshare_element_sensitive(GovsharePolicy *policy, const char *element, bool *found);
 

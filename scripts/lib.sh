@@ -55,6 +55,17 @@ make_workdir() {
 	chmod 755 "$GOVSHARE_WORK"
 	# GOVSHARE_KEEP=1 keeps the work directory (results, logs) for a look.
 	trap 'cleanup_clusters; [ -n "${GOVSHARE_KEEP:-}" ] && echo "kept $GOVSHARE_WORK" || rm -rf "$GOVSHARE_WORK"' EXIT
+	# The server's pseudonym secret (govshare.pseudonym_key_file), readable
+	# by postgres only, and a server configuration naming it for the
+	# pg_regress-style suites.
+	GOVSHARE_KEY="$GOVSHARE_WORK/pseudonym.key"
+	head -c 32 /dev/urandom | base64 > "$GOVSHARE_KEY"
+	chown postgres: "$GOVSHARE_KEY"
+	chmod 600 "$GOVSHARE_KEY"
+	GOVSHARE_CONF="$GOVSHARE_WORK/regress.conf"
+	{ cat "$GOVSHARE_SRC/test/regress.conf"
+	  echo "govshare.pseudonym_key_file = '$GOVSHARE_KEY'"; } > "$GOVSHARE_CONF"
+	chmod 644 "$GOVSHARE_CONF"
 }
 
 GOVSHARE_CLUSTERS=""
@@ -70,6 +81,7 @@ listen_addresses = ''
 port = $port
 unix_socket_directories = '$GOVSHARE_WORK'
 shared_preload_libraries = 'govshare'
+govshare.pseudonym_key_file = '$GOVSHARE_KEY'
 fsync = off
 $extra
 CONF

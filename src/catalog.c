@@ -545,14 +545,15 @@ govshare_policy(void)
  * The agency a role acts for, or NULL when it has none.  *consumer is set
  * when that agency is not self.  A role is bound directly, or through
  * membership in a bound role; a superuser is always internal.  A role that
- * would act for two agencies is refused.
+ * would act for two agencies gets NULL with *other set to the second one.
  */
-const char *
-govshare_role_agency(GovsharePolicy *p, Oid roleid, bool *consumer)
+static const char *
+role_agency(GovsharePolicy *p, Oid roleid, bool *consumer, const char **other)
 {
 	const char *agency = NULL;
 
 	*consumer = false;
+	*other = NULL;
 	if (!p->installed || superuser_arg(roleid))
 		return NULL;
 	for (int i = 0; i < p->nbindings; i++)
@@ -568,16 +569,47 @@ govshare_role_agency(GovsharePolicy *p, Oid roleid, bool *consumer)
 			if (!has_privs_of_role(roleid, p->binding_roles[i]))
 				continue;
 			if (agency != NULL && strcmp(agency, p->binding_agencies[i]) != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_ROLE_SPECIFICATION),
-						 errmsg("role \"%s\" acts for two agencies, \"%s\" and \"%s\"",
-								GetUserNameFromId(roleid, false), agency, p->binding_agencies[i]),
-						 errdetail("It is a member of roles bound to each."),
-						 errhint("Bind the role itself with govshare.bind_role(), or revoke one membership.")));
+			{
+				*other = p->binding_agencies[i];
+				return agency;
+			}
 			agency = p->binding_agencies[i];
 		}
 	}
 	*consumer = agency != NULL && (p->self == NULL || strcmp(agency, p->self) != 0);
+	return agency;
+}
+
+/* role_agency, raising an error for a role that acts for two agencies. */
+const char *
+govshare_role_agency(GovsharePolicy *p, Oid roleid, bool *consumer)
+{
+	const char *other;
+	const char *agency = role_agency(p, roleid, consumer, &other);
+
+	if (other != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_ROLE_SPECIFICATION),
+				 errmsg("role \"%s\" acts for two agencies, \"%s\" and \"%s\"",
+						GetUserNameFromId(roleid, false), agency, other),
+				 errdetail("It is a member of roles bound to each."),
+				 errhint("Bind the role itself with govshare.bind_role(), or revoke one membership.")));
+	return agency;
+}
+
+/*
+ * role_agency without the error: a role that acts for two agencies is
+ * returned as a consumer of the first, with *ambiguous set.
+ */
+const char *
+govshare_role_agency_noerror(GovsharePolicy *p, Oid roleid, bool *consumer, bool *ambiguous)
+{
+	const char *other;
+	const char *agency = role_agency(p, roleid, consumer, &other);
+
+	*ambiguous = other != NULL;
+	if (*ambiguous)
+		*consumer = true;
 	return agency;
 }
 

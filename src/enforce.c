@@ -99,6 +99,7 @@ static Oid	subject_user = InvalidOid;
 static Oid	subject_session = InvalidOid;
 static uint64 subject_generation = 0;
 static const char *subject_agency = NULL;
+static bool subject_ambiguous = false;	/* the role acts for two agencies */
 
 /* The epoch of consumer plans, and what it was computed from. */
 static uint64 epoch = 1;
@@ -152,18 +153,20 @@ consumer_agency(GovsharePolicy *policy)
 	Oid			session = GetSessionUserId();
 	const char *agency;
 	bool		consumer;
+	bool		ambiguous = false;
 
 	if (subject_valid && subject_user == user && subject_session == session &&
 		subject_generation == policy->generation)
 		return subject_agency;
 
-	agency = govshare_role_agency(policy, user, &consumer);
+	agency = govshare_role_agency_noerror(policy, user, &consumer, &subject_ambiguous);
 	if (!consumer)
 	{
 		agency = NULL;
 		if (session != user)
 		{
-			agency = govshare_role_agency(policy, session, &consumer);
+			agency = govshare_role_agency_noerror(policy, session, &consumer, &ambiguous);
+			subject_ambiguous = ambiguous;
 			if (!consumer)
 				agency = NULL;
 		}
@@ -220,6 +223,14 @@ is_consumer(Enforcement *e)
 	e->agency = consumer_agency(e->policy);
 	if (e->agency == NULL)
 		return false;
+	if (subject_ambiguous)
+	{
+		bool		consumer;
+
+		/* raises the error that says which two agencies */
+		(void) govshare_role_agency(e->policy, GetUserId(), &consumer);
+		(void) govshare_role_agency(e->policy, GetSessionUserId(), &consumer);
+	}
 
 	refresh_epoch(e->policy, e->now);
 	r = govshare_context_current();
@@ -237,6 +248,16 @@ is_consumer(Enforcement *e)
 	else if (!TIMESTAMP_NOT_FINITE(r->expires_at))
 		epoch_horizon = Min(epoch_horizon, r->expires_at);
 	return true;
+}
+
+/* A reason from the decision ("no active rule ...") as a DETAIL sentence. */
+static char *
+sentence(const char *reason)
+{
+	char	   *s = psprintf("%s.", reason);
+
+	s[0] = pg_toupper((unsigned char) s[0]);
+	return s;
 }
 
 /* Refuses a consumer's statement: relation is governed. */
@@ -275,7 +296,7 @@ deny_relation(Enforcement *e, Oid relid, GovshareDecision *d)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("agency \"%s\" may not read relation \"%s\" for purpose \"%s\"",
 					e->agency, rel, e->request->purpose),
-			 errdetail_internal("%s.", d->reason),
+			 errdetail_internal("%s", sentence(d->reason)),
 			 errhint("govshare.explain_access('%s', '%s', '%s') shows what the agreements cover.",
 					 e->agency, e->request->purpose, rel)));
 }
@@ -333,7 +354,7 @@ column_expr(Enforcement *e, GovshareDecision *d, Form_pg_attribute att, Oid reli
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("column \"%s\" of relation \"%s\" is denied to agency \"%s\" for purpose \"%s\"",
 						NameStr(att->attname), get_rel_name(relid), e->agency, e->request->purpose),
-				 errdetail_internal("%s.", c && c->reason ? c->reason : "the column changed since the decision was made"),
+				 errdetail_internal("%s", sentence(c && c->reason ? c->reason : "the column changed since the decision was made")),
 				 errhint("Leave the column out of the query, or see govshare.explain_access('%s', '%s', '%s').",
 						 e->agency, e->request->purpose, get_rel_name(relid))));
 	}
