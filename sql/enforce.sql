@@ -135,13 +135,16 @@ SET search_path = public, govshare;
 SELECT begin_request('military_service');
 SELECT personal_id, religion, note FROM citizen ORDER BY 1;
 -- whole-row references are masked as well
-SELECT c FROM citizen c ORDER BY personal_id;
-SELECT row_to_json(c) FROM citizen c ORDER BY personal_id;
+SELECT regexp_replace(c::text, '~[0-9A-Z]{12}', '~<pseudonym>') AS c FROM citizen c ORDER BY personal_id;
+SELECT regexp_replace(row_to_json(c)::text, '~[0-9A-Z]{12}', '~<pseudonym>') AS json FROM citizen c ORDER BY personal_id;
 -- the same pseudonyms in a new session
 SELECT count(*) AS same_pseudonyms FROM citizen c JOIN work.pseudonyms p USING (personal_id)
 WHERE c.phone = p.phone;
 -- a consumer cannot change the setting itself
 SET govshare.on_denied_column = 'error';
+-- nor become someone else from its own login
+SET ROLE enf_staff;
+SET SESSION AUTHORIZATION enf_staff;
 
 -- another agency's pseudonyms differ
 \c govshare_enforce enf_moh
@@ -164,6 +167,19 @@ SET ROLE enf_staff;   -- a member of a consumer role acts for its agency
 SELECT count(*) FROM citizen;
 RESET ROLE;
 REVOKE enf_mnd FROM enf_staff;
+-- a consumer's login stays a consumer after SET ROLE to an internal role it belongs to
+GRANT enf_staff TO enf_mnd;
+\c govshare_enforce enf_mnd
+SET search_path = public, govshare;
+SELECT begin_request('military_service');
+SET ROLE enf_staff;
+SELECT count(*) FROM citizen;
+SELECT begin_request('military_service');   -- an internal role's context is self's
+SELECT count(*) FROM citizen;
+RESET ROLE;
+\c govshare_enforce postgres
+SET search_path = public, govshare;
+REVOKE enf_staff FROM enf_mnd;
 
 -- revocation takes effect at the next statement, prepared ones included
 SET ROLE enf_mnd;

@@ -422,6 +422,16 @@ rewrite_entry(Enforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	if (d->nrules == 0)
 		deny_relation(e, rte->relid, d);
 
+	/* system columns (ctid, xmin, ...) tell about rows, not of them: refused */
+	for (int attno = FirstLowInvalidHeapAttributeNumber + 1; attno < 0; attno++)
+		if (bms_is_member(attno - FirstLowInvalidHeapAttributeNumber, rte->selectedCols))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("agency \"%s\" may not read system columns of governed relation \"%s\"",
+							e->agency, get_rel_name(rte->relid)),
+					 errdetail("System columns describe the provider's storage, not shared data."),
+					 errhint("Leave ctid, xmin, xmax, cmin, cmax and tableoid out of the query.")));
+
 	/* the parser and rewriter hold a lock on it already */
 	rel = relation_open(rte->relid, NoLock);
 	desc = RelationGetDescr(rel);
