@@ -224,6 +224,18 @@ SELECT * FROM resident;   -- province is not classified
 SELECT full_name FROM resident WHERE province = 1;
 RESET ROLE;
 
+-- parallel query: workers run the leader's enforced plan
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET force_parallel_mode = on;
+SELECT count(*) FROM citizen;
+SET ROLE enf_mnd;
+SELECT begin_request('military_service');
+SELECT count(*), max(full_name), count(DISTINCT phone) AS phones FROM citizen;
+RESET ROLE;
+RESET force_parallel_mode;
+
 \c postgres
 DROP DATABASE govshare_enforce;
 DROP ROLE enf_mnd, enf_moh, enf_staff;

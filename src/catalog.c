@@ -281,7 +281,9 @@ load_policy(GovsharePolicy *p)
 	rule_relid = get_relname_relid("rule", nsp);
 	p->token_use_relid = get_relname_relid("token_use", nsp);
 	p->rule_relid = rule_relid;
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	/* in parallel mode no new snapshot may be taken: use the statement's */
+	snapshot = RegisterSnapshot(IsInParallelMode() && ActiveSnapshotSet() ?
+								GetActiveSnapshot() : GetLatestSnapshot());
 
 	/* agencies */
 	rel = open_table(nsp, "agency");

@@ -42,6 +42,7 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/relation.h"
 #include "access/sysattr.h"
 #include "access/xact.h"
@@ -183,9 +184,14 @@ consumer_agency(GovsharePolicy *policy)
 bool
 govshare_enforce_agency_matches(const char *agency)
 {
-	GovsharePolicy *policy = govshare_policy();
-	const char *own = consumer_agency(policy);
+	GovsharePolicy *policy;
+	const char *own;
 
+	/* a parallel worker runs the leader's plan, checked by the leader */
+	if (IsParallelWorker())
+		return true;
+	policy = govshare_policy();
+	own = consumer_agency(policy);
 	return own != NULL && strcmp(own, agency) == 0;
 }
 
@@ -676,7 +682,8 @@ govshare_enforce_check_plan(PlannedStmt *plan)
 	bool		fits = true;
 	ListCell   *lc;
 
-	if (plan->commandType == CMD_UTILITY)
+	/* a parallel worker runs the leader's plan, checked by the leader */
+	if (plan->commandType == CMD_UTILITY || IsParallelWorker())
 		return;
 	policy = govshare_policy();
 	if (!policy->installed)
@@ -734,8 +741,11 @@ govshare_enforce_check_plan(PlannedStmt *plan)
 void
 govshare_enforce_statement_start(void)
 {
-	GovsharePolicy *policy = govshare_policy();
+	GovsharePolicy *policy;
 
+	if (IsParallelWorker())
+		return;
+	policy = govshare_policy();
 	if (!policy->installed || consumer_agency(policy) == NULL)
 		return;
 	refresh_epoch(policy, GetCurrentStatementStartTimestamp());
