@@ -147,17 +147,29 @@ SELECT begin_request_signed(:'token');
 SELECT begin_request('tax_administration');
 \echo '--- MND may not read the rules catalog; it learns its rights from explain_access'
 SELECT count(*) FROM rule;
+
+\echo
+\echo '--- 12. MND queries the citizens table with plain SQL and gets what its agreement says:'
+\echo '---     identity masked nationwide, in full for call-up ages in Ho Chi Minh City (79), the rest generalized'
+SELECT personal_id, full_name, birth_date, residence, phone FROM citizen
+WHERE personal_id_province(personal_id) IN ('079', '001') ORDER BY birth_date DESC, residence LIMIT 6;
+\echo '--- a search by a real name finds nothing: predicates see what MND sees'
+SELECT count(*) FROM citizen WHERE full_name = 'Citizen 4';
+\echo '--- a column no rule grants is refused, naming the column, the element and the purpose'
+SELECT full_name, tax_code FROM citizen LIMIT 1;
+\echo '--- and consumers do not write'
+UPDATE citizen SET phone = NULL;
 RESET ROLE;
 
 \echo
-\echo '--- 12. Suspending the agreement takes effect at once'
+\echo '--- 13. Suspending the agreement takes effect at once'
 SELECT suspend(2, 'Inspection of the call-up list, decision 45/QD-BQP');
 SELECT column_name, level, reason FROM explain_access('MND', 'military_service', 'citizen')
 WHERE column_name IN ('full_name', 'phone');
 SELECT resume(2);
 
 \echo
-\echo '--- 13. What a DBA should fix'
+\echo '--- 14. What a DBA should fix'
 GRANT SELECT ON citizen TO mnd_app;
 SELECT severity, object, problem FROM check_setup();
 REVOKE SELECT ON citizen FROM mnd_app;

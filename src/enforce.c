@@ -748,6 +748,9 @@ govshare_enforce_statement_start(void)
 	policy = govshare_policy();
 	if (!policy->installed || consumer_agency(policy) == NULL)
 		return;
+	/* a revocation committed meanwhile applies to this statement */
+	AcceptInvalidationMessages();
+	policy = govshare_policy();
 	refresh_epoch(policy, GetCurrentStatementStartTimestamp());
 }
 

@@ -201,28 +201,31 @@ govshare_text_mask(PG_FUNCTION_ARGS)
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	const char *s = VARDATA_ANY(in);
 	int			len = VARSIZE_ANY_EXHDR(in);
-	StringInfoData out;
+	/* never longer than the input: a character becomes itself or one '*' */
+	text	   *out = (text *) palloc(VARHDRSZ + len);
+	char	   *o = VARDATA(out);
 	bool		word_start = true;
 
-	initStringInfo(&out);
 	for (int i = 0; i < len;)
 	{
-		int			l = pg_mblen(s + i);
+		unsigned char c = (unsigned char) s[i];
+		int			l = IS_HIGHBIT_SET(c) ? Min(pg_mblen(s + i), len - i) : 1;
 
-		l = Min(l, len - i);
-		if (l == 1 && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '-'))
+		if (l == 1 && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-'))
 		{
-			appendStringInfoChar(&out, s[i]);
+			*o++ = (char) c;
 			word_start = true;
 		}
 		else if (word_start)
 		{
-			appendBinaryStringInfo(&out, s + i, l);
+			memcpy(o, s + i, l);
+			o += l;
 			word_start = false;
 		}
 		else
-			appendStringInfoChar(&out, '*');
+			*o++ = '*';
 		i += l;
 	}
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+	SET_VARSIZE(out, VARHDRSZ + (o - VARDATA(out)));
+	PG_RETURN_TEXT_P(out);
 }
