@@ -177,8 +177,14 @@ extern uint64 govshare_context_serial(void);
 
 /* enforce.c: consumer statements rewritten, refused or checked */
 extern void govshare_enforce_init(void);
-extern void *govshare_enforce_query(Query *parse);
-extern void govshare_enforce_stamp(PlannedStmt *plan, void *token);
+typedef enum GovsharePlanKind
+{
+	GOVSHARE_PLAN_PLAIN,		/* reads no governed relation */
+	GOVSHARE_PLAN_GOVERNED,		/* reads one, with internal access */
+	GOVSHARE_PLAN_CONSUMER		/* a consumer's, rewritten */
+} GovsharePlanKind;
+extern GovsharePlanKind govshare_enforce_query(Query *parse);
+extern void govshare_enforce_stamp(PlannedStmt *plan, GovsharePlanKind kind);
 extern void govshare_enforce_check_plan(PlannedStmt *plan);
 extern void govshare_enforce_statement_start(void);
 extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);

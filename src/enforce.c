@@ -118,7 +118,6 @@ typedef struct Enforcement
 	const char *problem;		/* why the request context does not apply */
 	TimestampTz now;
 	bool		governed;		/* reads a governed relation */
-	bool		rewritten;		/* a consumer's reads were rewritten */
 } Enforcement;
 
 /* Syscache callback: role memberships or attributes changed. */
@@ -512,7 +511,6 @@ rewrite_entry(Enforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	rte->updatedCols = NULL;
 	rte->extraUpdatedCols = NULL;
 	rte->securityQuals = NIL;
-	e->rewritten = true;
 }
 
 /* Does an inheritance tree under relid (not itself) hold a governed table? */
@@ -616,10 +614,9 @@ enforce_walker(Node *node, Enforcement *e)
 
 /*
  * The planner hook's first half: rewrites parse for a consumer agency.
- * Returns an opaque token for govshare_enforce_stamp, or NULL when no
- * governed relation is read.
+ * Returns what govshare_enforce_stamp needs to know of the plan.
  */
-void *
+GovsharePlanKind
 govshare_enforce_query(Query *parse)
 {
 	Enforcement e;
@@ -627,12 +624,12 @@ govshare_enforce_query(Query *parse)
 	memset(&e, 0, sizeof(e));
 	e.policy = govshare_policy();
 	if (!e.policy->installed || parse->commandType == CMD_UTILITY)
-		return NULL;
+		return GOVSHARE_PLAN_PLAIN;
 	e.now = GetCurrentStatementStartTimestamp();
 	enforce_walker((Node *) parse, &e);
 	if (!e.governed)
-		return NULL;
-	return e.rewritten || e.agency != NULL ? (void *) 2 : (void *) 1;
+		return GOVSHARE_PLAN_PLAIN;
+	return e.agency != NULL ? GOVSHARE_PLAN_CONSUMER : GOVSHARE_PLAN_GOVERNED;
 }
 
 static PlanInvalItem *
@@ -651,17 +648,17 @@ stamp_item(int kind, uint32 value)
  * plan with the epoch it was made in.
  */
 void
-govshare_enforce_stamp(PlannedStmt *plan, void *token)
+govshare_enforce_stamp(PlannedStmt *plan, GovsharePlanKind kind)
 {
 	GovsharePolicy *policy;
 
-	if (token == NULL)
+	if (kind == GOVSHARE_PLAN_PLAIN)
 		return;
 	policy = govshare_policy();
 	plan->dependsOnRole = true;
 	if (OidIsValid(policy->rule_relid))
 		plan->relationOids = lappend_oid(plan->relationOids, policy->rule_relid);
-	if (token == (void *) 2)
+	if (kind == GOVSHARE_PLAN_CONSUMER)
 	{
 		plan->invalItems = lappend(plan->invalItems, stamp_item(STAMP_EPOCH, (uint32) epoch));
 		plan->invalItems = lappend(plan->invalItems, stamp_item(STAMP_ROLE, (uint32) GetUserId()));

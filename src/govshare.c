@@ -103,14 +103,14 @@ static PlannedStmt *
 govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 				 ParamListInfo boundParams)
 {
-	void	   *token = govshare_enforce_query(parse);
+	GovsharePlanKind kind = govshare_enforce_query(parse);
 	PlannedStmt *result;
 
 	if (prev_planner)
 		result = prev_planner(parse, query_string, cursorOptions, boundParams);
 	else
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	govshare_enforce_stamp(result, token);
+	govshare_enforce_stamp(result, kind);
 	return result;
 }
 
