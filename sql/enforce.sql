@@ -186,12 +186,17 @@ SET ROLE enf_mnd;
 SELECT begin_request('military_service');
 PREPARE by_id AS SELECT personal_id, full_name FROM citizen WHERE personal_id = '079099123456';
 EXECUTE by_id;
+-- a PL/pgSQL function's cached plan too
+CREATE FUNCTION work.first_id() RETURNS text LANGUAGE plpgsql AS
+$$ BEGIN RETURN (SELECT min(personal_id::text) FROM public.citizen); END $$;
+SELECT work.first_id();
 RESET ROLE;
 SELECT revoke(1, 'identity no longer needed');
 SET ROLE enf_mnd;
 \set VERBOSITY terse
 EXECUTE by_id;
 SELECT personal_id FROM citizen ORDER BY 1;
+SELECT work.first_id();
 \set VERBOSITY default
 -- an open cursor does not outlive a change of context
 BEGIN;
@@ -222,6 +227,19 @@ SELECT full_name FROM resident_79;
 SELECT full_name FROM resident_01;
 SELECT * FROM resident;   -- province is not classified
 SELECT full_name FROM resident WHERE province = 1;
+RESET ROLE;
+
+-- a rule's end applies to plans made before it: a prepared statement
+-- planned while the rule held is planned again once it has expired
+SELECT share('MND', '{military_service}', '{person.personal_id}', 'full', relation => 'resident',
+             valid_until => clock_timestamp() + interval '5 seconds') AS r7;
+SET ROLE enf_mnd;
+PREPARE ids AS SELECT count(personal_id) FROM resident;
+EXECUTE ids;
+SELECT pg_sleep(5.5);
+\set VERBOSITY terse
+EXECUTE ids;
+\set VERBOSITY default
 RESET ROLE;
 
 -- parallel query: workers run the leader's enforced plan
