@@ -36,7 +36,7 @@ CREATE TABLE citizen (
     insurance_no  social_insurance_no
 );
 INSERT INTO citizen
-SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), (i % 2)::text,
+SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), ((y / 100 - 19) * 2 + i % 2)::text,
               lpad((y % 100)::text, 2, '0'), lpad((i * 7919 % 1000000)::text, 6, '0'))::personal_id,
        format('Citizen %s', i),
        format('%s-%s', y, lpad((1 + i % 12)::text, 2, '0'))::partial_date,
@@ -46,7 +46,7 @@ SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), (i % 2)::text,
        lpad((p::bigint * 100000000 + i)::text, 10, '0')::social_insurance_no
 FROM generate_series(1, 5000) AS i,
      LATERAL (SELECT (ARRAY[1, 79, 48, 31, 92])[1 + i % 5] AS p,
-                     1950 + i % 50 AS y) AS s;
+                     1950 + i % 57 AS y) AS s;
 ANALYZE citizen;
 SELECT pg_size_pretty(pg_relation_size('citizen_pkey')) AS pkey_index_size,
        count(*) AS citizens FROM citizen;
@@ -151,8 +151,11 @@ SELECT count(*) FROM rule;
 \echo
 \echo '--- 12. MND queries the citizens table with plain SQL and gets what its agreement says:'
 \echo '---     identity masked nationwide, in full for call-up ages in Ho Chi Minh City (79), the rest generalized'
-SELECT personal_id, full_name, birth_date, residence, phone FROM citizen
-WHERE personal_id_province(personal_id) IN ('079', '001') ORDER BY birth_date DESC, residence LIMIT 6;
+(SELECT personal_id, full_name, birth_date, residence, phone FROM citizen
+ WHERE personal_id_province(personal_id) = '079' ORDER BY birth_date DESC LIMIT 3)
+UNION ALL
+(SELECT personal_id, full_name, birth_date, residence, phone FROM citizen
+ WHERE personal_id_province(personal_id) = '079' ORDER BY birth_date LIMIT 3);
 \echo '--- a search by a real name finds nothing: predicates see what MND sees'
 SELECT count(*) FROM citizen WHERE full_name = 'Citizen 4';
 \echo '--- a column no rule grants is refused, naming the column, the element and the purpose'
