@@ -115,6 +115,8 @@ extern void gs_put_digits(char *buf, uint64_t v, int ndigits);
 extern int	gs_count_char(const char *s, size_t len, char c);
 extern void gs_fail(gs_error *err, const char *hint, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
+/* Crockford's base32 digits (no I, L, O, U), the alphabet of pseudonyms */
+extern const char gs_base32[];
 extern bool gs_parse_pseudonym(const char *s, size_t len, uint64_t *out);
 extern size_t gs_format_pseudonym(uint64_t v, char *buf);
 extern bool gs_province_2004(int code);

@@ -153,7 +153,6 @@ consumer_agency(GovsharePolicy *policy)
 	Oid			session = GetSessionUserId();
 	const char *agency;
 	bool		consumer;
-	bool		ambiguous = false;
 
 	if (subject_valid && subject_user == user && subject_session == session &&
 		subject_generation == policy->generation)
@@ -165,8 +164,7 @@ consumer_agency(GovsharePolicy *policy)
 		agency = NULL;
 		if (session != user)
 		{
-			agency = govshare_role_agency_noerror(policy, session, &consumer, &ambiguous);
-			subject_ambiguous = ambiguous;
+			agency = govshare_role_agency_noerror(policy, session, &consumer, &subject_ambiguous);
 			if (!consumer)
 				agency = NULL;
 		}
@@ -666,6 +664,31 @@ govshare_enforce_stamp(PlannedStmt *plan, GovsharePlanKind kind)
 }
 
 /*
+ * The start of a consumer's statement (parse analysis, executor start and
+ * run): reads the invalidation messages, so that revocations committed
+ * elsewhere apply from this statement on, and moves to a new epoch if the
+ * plans are stale.  Returns the consumer agency, or NULL for internal
+ * access (nothing done) and in parallel workers, which run the leader's
+ * plan, checked by the leader.
+ */
+static const char *
+consumer_statement_start(void)
+{
+	GovsharePolicy *policy;
+
+	if (IsParallelWorker())
+		return NULL;
+	policy = govshare_policy();
+	if (!policy->installed || consumer_agency(policy) == NULL)
+		return NULL;
+	AcceptInvalidationMessages();
+	/* the policy may have been reloaded: ask again, from the new one */
+	policy = govshare_policy();
+	refresh_epoch(policy, GetCurrentStatementStartTimestamp());
+	return policy->installed ? consumer_agency(policy) : NULL;
+}
+
+/*
  * Executor start and run (each FETCH): refuses a plan that does not fit
  * the consumer's current epoch, role and rules.  Internal access is not
  * checked.
@@ -673,25 +696,16 @@ govshare_enforce_stamp(PlannedStmt *plan, GovsharePlanKind kind)
 void
 govshare_enforce_check_plan(PlannedStmt *plan)
 {
-	GovsharePolicy *policy;
 	const char *agency;
 	bool		stamped = false;
 	bool		fits = true;
 	ListCell   *lc;
 
-	/* a parallel worker runs the leader's plan, checked by the leader */
-	if (plan->commandType == CMD_UTILITY || IsParallelWorker())
+	if (plan->commandType == CMD_UTILITY)
 		return;
-	policy = govshare_policy();
-	if (!policy->installed)
-		return;
-	agency = consumer_agency(policy);
+	agency = consumer_statement_start();
 	if (agency == NULL)
 		return;
-	/* revocations committed elsewhere apply from this statement on */
-	AcceptInvalidationMessages();
-	policy = govshare_policy();
-	refresh_epoch(policy, GetCurrentStatementStartTimestamp());
 
 	foreach(lc, plan->invalItems)
 	{
@@ -738,17 +752,7 @@ govshare_enforce_check_plan(PlannedStmt *plan)
 void
 govshare_enforce_statement_start(void)
 {
-	GovsharePolicy *policy;
-
-	if (IsParallelWorker())
-		return;
-	policy = govshare_policy();
-	if (!policy->installed || consumer_agency(policy) == NULL)
-		return;
-	/* a revocation committed meanwhile applies to this statement */
-	AcceptInvalidationMessages();
-	policy = govshare_policy();
-	refresh_epoch(policy, GetCurrentStatementStartTimestamp());
+	(void) consumer_statement_start();
 }
 
 /* A relation named by a utility statement, or InvalidOid. */

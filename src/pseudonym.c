@@ -66,7 +66,6 @@ typedef struct AgencyKey
 
 static AgencyKey *agency_keys = NULL;
 
-static const char base32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /* Forgets the secret and the derived keys (the key file changed). */
 static void
@@ -293,7 +292,7 @@ govshare_pseudonym(PG_FUNCTION_ARGS)
 			bits += 8;
 			while (bits >= 5)
 			{
-				out[o++] = base32[(acc >> (bits - 5)) & 31];
+				out[o++] = gs_base32[(acc >> (bits - 5)) & 31];
 				bits -= 5;
 			}
 		}

@@ -213,7 +213,7 @@ gs_count_char(const char *s, size_t len, char c)
  * Pseudonyms: '~' and 12 characters of Crockford's base32 (no I, L, O, U),
  * most significant first.  Input is case-insensitive.
  */
-static const char base32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const char gs_base32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 size_t
 gs_format_pseudonym(uint64_t v, char *buf)
@@ -225,7 +225,7 @@ gs_format_pseudonym(uint64_t v, char *buf)
 	buf[0] = '~';
 	for (int i = GS_PSEUDONYM_CHARS; i >= 1; i--)
 	{
-		buf[i] = base32[bits & 31];
+		buf[i] = gs_base32[bits & 31];
 		bits >>= 5;
 	}
 	buf[GS_PSEUDONYM_CHARS + 1] = '\0';
@@ -246,9 +246,9 @@ gs_parse_pseudonym(const char *s, size_t len, uint64_t *out)
 
 		if (c >= 'a' && c <= 'z')
 			c = (char) (c - 'a' + 'A');
-		if (c == '\0' || (p = strchr(base32, c)) == NULL)
+		if (c == '\0' || (p = strchr(gs_base32, c)) == NULL)
 			return false;
-		bits = (bits << 5) | (uint64_t) (p - base32);
+		bits = (bits << 5) | (uint64_t) (p - gs_base32);
 	}
 	*out = GS_MAKE(GS_FORM_PSEUDONYM, bits);
 	return true;
