@@ -16,6 +16,12 @@
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "nodes/primnodes.h"
+#include "executor/execdesc.h"
+#include "lib/stringinfo.h"
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -98,6 +104,7 @@ typedef struct GovsharePolicy
 	bool	   *element_sensitive;
 	Oid			token_use_relid;
 	Oid			rule_relid;		/* govshare.rule: plans depend on it */
+	int64		version;		/* rows of rule and rule_event: moves with every change */
 } GovsharePolicy;
 
 extern void govshare_catalog_init(void);
@@ -154,6 +161,7 @@ typedef struct GovshareDecision
 extern void govshare_decide_init(void);
 extern bool govshare_relation_governed(Oid relid);
 extern GovshareDecision *govshare_decide(const char *agency, const char *purpose, Oid relid);
+extern GovshareDecision *govshare_decide_internal(Oid relid);
 
 /* context.c: the request context of the session */
 typedef struct GovshareRequest
@@ -189,6 +197,9 @@ extern void govshare_enforce_check_plan(PlannedStmt *plan);
 extern void govshare_enforce_statement_start(void);
 extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);
 extern bool govshare_enforce_agency_matches(const char *agency);
+
+extern const char *govshare_enforce_consumer(void);
+extern bool govshare_enforce_plan_is_consumer(PlannedStmt *plan);
 
 /* mask.c: the expression that shows a column at a level */
 extern void govshare_mask_init(void);
@@ -269,5 +280,110 @@ extern void govshare_token_parse(const char *token, GovshareToken *tok);
 extern bool govshare_token_verify(const GovshareToken *tok, const char *public_key_pem);
 extern char *govshare_key_id(const char *public_key_pem);
 extern char *govshare_jws_sign(const char *private_key_pem, const char *header_json, const char *payload_json);
+
+extern char *govshare_public_key_pem(const char *private_key_pem);
+extern char *govshare_jws_verify(const char *jws, const char *public_key_pem, const char **problem);
+
+/* keyfile.c: secrets in files only the server can read */
+extern unsigned char *govshare_keyfile_read(const char *setting, const char *path,
+											const char *what, const char *why,
+											size_t min, size_t max, size_t *len);
+
+/* audit_chain.c: govshare.access_log, its canonical encoding and hash chain */
+#define Natts_access_log					31
+#define Anum_access_log_seq					1
+#define Anum_access_log_logged_at			2
+#define Anum_access_log_kind				3
+#define Anum_access_log_subject_overflow	28
+#define Anum_access_log_hmac_key_id			29
+#define Anum_access_log_prev_hash			30
+#define Anum_access_log_hash				31
+#define GOVSHARE_HASH_LEN					32
+
+extern void govshare_chain_init(void);
+extern const unsigned char *govshare_chain_key(const char **key_id, size_t *len);
+extern void govshare_chain_hash(const char *data, size_t len, const unsigned char *key,
+								size_t keylen, unsigned char *out);
+extern void govshare_sha256(const void *data, size_t len, unsigned char *out);
+extern void govshare_chain_put_null(StringInfo out);
+extern void govshare_chain_put_int8(StringInfo out, int64 v);
+extern void govshare_chain_put_time(StringInfo out, TimestampTz t);
+extern void govshare_chain_put_bool(StringInfo out, bool b);
+extern void govshare_chain_put_text(StringInfo out, const char *s);
+extern void govshare_chain_put_bytes(StringInfo out, char tag, const char *data, size_t len);
+extern void govshare_chain_put_uuid(StringInfo out, const unsigned char *uuid);
+extern void govshare_chain_put_array(StringInfo out, int n);
+extern void govshare_chain_encode(StringInfo out, TupleDesc desc, int first, int last,
+								  Datum *values, bool *isnull);
+extern size_t govshare_chain_decode(const char *data, size_t len, TupleDesc desc, int first,
+									int last, Datum *values, bool *isnull);
+extern void govshare_chain_check_columns(TupleDesc desc);
+extern void govshare_chain_tail(Relation rel, int64 *seq, unsigned char *hash);
+
+/* audit_queue.c: shared-memory queues between backends and audit writers */
+typedef struct GovshareAuditQueue
+{
+	LWLock	   *lock;
+	Oid			dboid;			/* InvalidOid: free */
+	pid_t		writer_pid;		/* 0: no writer */
+	Latch	   *writer_latch;
+	TimestampTz requested_at;	/* a writer was registered then */
+	bool		stop;			/* the writer should finish and exit */
+	uint64		head;			/* ring bytes written, ever */
+	uint64		tail;			/* ring bytes committed, ever */
+	uint64		next_ticket;
+	pg_atomic_uint64 durable;	/* records with lower tickets are committed */
+	uint64		written;		/* records committed since the server started */
+	int64		last_seq;
+	char		error[256];		/* the writer's last error, or "" */
+	TimestampTz error_at;
+	ConditionVariable cv;		/* commits and freed space */
+} GovshareAuditQueue;
+
+typedef struct GovshareAuditQueueStatus
+{
+	Oid			dboid;
+	pid_t		writer_pid;
+	uint64		queued;
+	uint64		queued_bytes;
+	uint64		written;
+	int64		last_seq;
+	char		error[256];
+	TimestampTz error_at;
+} GovshareAuditQueueStatus;
+
+extern void govshare_audit_queue_init(void);
+extern void govshare_audit_queue_request(void);
+extern void govshare_audit_queue_startup(void);
+extern uint64 govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool noerror);
+extern bool govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why);
+extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);
+extern void govshare_audit_queue_detach(GovshareAuditQueue *q, bool release);
+extern int	govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_records,
+									  uint64 *next, uint64 *last, bool *stop);
+extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64 last, int n,
+									  int64 last_seq);
+extern void govshare_audit_queue_error(GovshareAuditQueue *q, const char *message);
+extern void govshare_audit_queue_stop(Oid dboid);
+extern bool govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st);
+extern int	govshare_audit_queue_count(void);
+
+/* audit_worker.c: the audit writer */
+extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);
+
+/* audit.c: access records of statements, denials, data subjects */
+extern void govshare_audit_init(void);
+extern bool govshare_audit_subjects_wanted(void);
+extern void govshare_audit_executor_start(QueryDesc *qd, int eflags);
+extern void *govshare_audit_run_begin(QueryDesc *qd);
+extern void govshare_audit_run_end(QueryDesc *qd, void *prev, bool ok);
+extern void govshare_audit_executor_end(QueryDesc *qd);
+extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
+								  const char *column, const char *element, const char *reason);
+extern Node *govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc);
+extern void govshare_audit_utility(Node *stmt);
+
+/* verify.c: verify_log, checkpoints, the canonical encoding in SQL */
+extern void govshare_verify_init(void);
 
 #endif							/* GOVSHARE_H */

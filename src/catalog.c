@@ -426,6 +426,7 @@ load_policy(GovsharePolicy *p)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	qsort(p->rules, p->nrules, sizeof(GovshareRule), compare_rule);
+	p->version = p->nrules;		/* and one for each event, below */
 
 	/*
 	 * Rule status from the history: revoked once revoked; otherwise the
@@ -449,6 +450,7 @@ load_policy(GovsharePolicy *p)
 			GovshareRule *r = find_rule(p, rule_id);
 			int			i;
 
+			p->version++;
 			if (r == NULL || r->status == GOVSHARE_RULE_REVOKED)
 				continue;
 			i = r - p->rules;

@@ -177,6 +177,15 @@ consumer_agency(GovsharePolicy *policy)
 	return agency;
 }
 
+/* The consumer agency the session acts for, or NULL (src/audit.c). */
+const char *
+govshare_enforce_consumer(void)
+{
+	GovsharePolicy *policy = govshare_policy();
+
+	return policy->installed ? consumer_agency(policy) : NULL;
+}
+
 /* Is the session a consumer acting for agency?  (src/pseudonym.c) */
 bool
 govshare_enforce_agency_matches(const char *agency)
@@ -263,16 +272,35 @@ sentence(const char *reason)
 	return s;
 }
 
+/*
+ * Raises a denial: records it in the access log first (src/audit.c), so
+ * that it stays recorded although the statement aborts.  column and
+ * element may be NULL, relid InvalidOid.
+ */
+static void
+pg_attribute_noreturn()
+deny(Enforcement *e, Oid relid, const char *column, const char *element,
+	 const char *message, const char *detail, const char *hint)
+{
+	govshare_audit_denial(e->agency, e->request, relid, column, element,
+						  detail ? psprintf("%s: %s", message, detail) : message);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg_internal("%s", message),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 hint ? errhint("%s", hint) : 0));
+	pg_unreachable();
+}
+
 /* Refuses a consumer's statement: relation is governed. */
 static void
 refuse(Enforcement *e, Oid relid, const char *what)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("agency \"%s\" may not %s governed relation \"%s\"",
-					e->agency, what, get_rel_name(relid)),
-			 errdetail("Consumer agencies read governed data through their sharing rules; they do not change, lock or maintain it."),
-			 errhint("Ask the providing agency.")));
+	deny(e, relid, NULL, NULL,
+		 psprintf("agency \"%s\" may not %s governed relation \"%s\"",
+				  e->agency, what, get_rel_name(relid)),
+		 "Consumer agencies read governed data through their sharing rules; they do not change, lock or maintain it.",
+		 "Ask the providing agency.");
 }
 
 /* Raises the error for a relation the consumer may not read at all. */
@@ -282,26 +310,23 @@ deny_relation(Enforcement *e, Oid relid, GovshareDecision *d)
 	const char *rel = get_rel_name(relid);
 
 	if (e->request == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("agency \"%s\" has declared no purpose to read governed relation \"%s\"",
-						e->agency, rel),
-				 errdetail("Consumer agencies read governed data only within a request context that names the purpose."),
-				 errhint("Call govshare.begin_request(purpose) or govshare.begin_request_signed(token) first; govshare.explain_access() shows what a purpose gives.")));
+		deny(e, relid, NULL, NULL,
+			 psprintf("agency \"%s\" has declared no purpose to read governed relation \"%s\"",
+					  e->agency, rel),
+			 "Consumer agencies read governed data only within a request context that names the purpose.",
+			 "Call govshare.begin_request(purpose) or govshare.begin_request_signed(token) first; govshare.explain_access() shows what a purpose gives.");
 	if (e->problem != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("the request context does not apply to agency \"%s\" reading governed relation \"%s\" for purpose \"%s\"",
-						e->agency, rel, e->request->purpose),
-				 errdetail_internal("%s", e->problem),
-				 errhint("Call govshare.begin_request() or govshare.begin_request_signed() again as the current role.")));
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("agency \"%s\" may not read relation \"%s\" for purpose \"%s\"",
-					e->agency, rel, e->request->purpose),
-			 errdetail_internal("%s", sentence(d->reason)),
-			 errhint("govshare.explain_access('%s', '%s', '%s') shows what the agreements cover.",
-					 e->agency, e->request->purpose, rel)));
+		deny(e, relid, NULL, NULL,
+			 psprintf("the request context does not apply to agency \"%s\" reading governed relation \"%s\" for purpose \"%s\"",
+					  e->agency, rel, e->request->purpose),
+			 e->problem,
+			 "Call govshare.begin_request() or govshare.begin_request_signed() again as the current role.");
+	deny(e, relid, NULL, NULL,
+		 psprintf("agency \"%s\" may not read relation \"%s\" for purpose \"%s\"",
+				  e->agency, rel, e->request->purpose),
+		 sentence(d->reason),
+		 psprintf("govshare.explain_access('%s', '%s', '%s') shows what the agreements cover.",
+				  e->agency, e->request->purpose, rel));
 }
 
 /* A typed NULL that fits a dropped attribute's storage (whole-row checks). */
@@ -353,13 +378,12 @@ column_expr(Enforcement *e, GovshareDecision *d, Form_pg_attribute att, Oid reli
 	{
 		if (on_denied_column == DENIED_COLUMN_NULL)
 			return (Node *) makeNullConst(att->atttypid, att->atttypmod, att->attcollation);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("column \"%s\" of relation \"%s\" is denied to agency \"%s\" for purpose \"%s\"",
-						NameStr(att->attname), get_rel_name(relid), e->agency, e->request->purpose),
-				 errdetail_internal("%s", sentence(c && c->reason ? c->reason : "the column changed since the decision was made")),
-				 errhint("Leave the column out of the query, or see govshare.explain_access('%s', '%s', '%s').",
-						 e->agency, e->request->purpose, get_rel_name(relid))));
+		deny(e, relid, NameStr(att->attname), c ? c->element : NULL,
+			 psprintf("column \"%s\" of relation \"%s\" is denied to agency \"%s\" for purpose \"%s\"",
+					  NameStr(att->attname), get_rel_name(relid), e->agency, e->request->purpose),
+			 sentence(c && c->reason ? c->reason : "the column changed since the decision was made"),
+			 psprintf("Leave the column out of the query, or see govshare.explain_access('%s', '%s', '%s').",
+					  e->agency, e->request->purpose, get_rel_name(relid)));
 	}
 
 	var = makeVar(1, att->attnum, att->atttypid, att->atttypmod, att->attcollation, 0);
@@ -416,6 +440,7 @@ rewrite_entry(Enforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	List	   *filters = NIL;
 	bool		every_row = false;
 	Node	   *visible = NULL;
+	Node	   *subjects;
 	bool		whole_row;
 
 	if (e->request == NULL || e->problem != NULL)
@@ -428,12 +453,11 @@ rewrite_entry(Enforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	/* system columns (ctid, xmin, ...) tell about rows, not of them: refused */
 	for (int attno = FirstLowInvalidHeapAttributeNumber + 1; attno < 0; attno++)
 		if (bms_is_member(attno - FirstLowInvalidHeapAttributeNumber, rte->selectedCols))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("agency \"%s\" may not read system columns of governed relation \"%s\"",
-							e->agency, get_rel_name(rte->relid)),
-					 errdetail("System columns describe the provider's storage, not shared data."),
-					 errhint("Leave ctid, xmin, xmax, cmin, cmax and tableoid out of the query.")));
+			deny(e, rte->relid, NULL, NULL,
+				 psprintf("agency \"%s\" may not read system columns of governed relation \"%s\"",
+						  e->agency, get_rel_name(rte->relid)),
+				 "System columns describe the provider's storage, not shared data.",
+				 "Leave ctid, xmin, xmax, cmin, cmax and tableoid out of the query.");
 
 	/* the parser and rewriter hold a lock on it already */
 	rel = relation_open(rte->relid, NoLock);
@@ -482,6 +506,10 @@ rewrite_entry(Enforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	inner->extraUpdatedCols = NULL;
 	if (visible != NULL)
 		inner->securityQuals = lcons(copyObject(visible), inner->securityQuals);
+	/* the data subjects of the visible rows, noted last (src/audit.c) */
+	subjects = govshare_audit_subject_qual(d, desc);
+	if (subjects != NULL)
+		inner->securityQuals = lappend(inner->securityQuals, subjects);
 	table_close(rel, NoLock);
 
 	sub = makeNode(Query);
@@ -570,14 +598,13 @@ enforce_level(Enforcement *e, Query *q)
 		if (!govshare_relation_governed(rte->relid))
 		{
 			if (rte->inh && is_consumer(e) && governed_below(rte->relid))
-				ereport(ERROR,
-						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("relation \"%s\" has governed partitions or inheritance children",
-								get_rel_name(rte->relid)),
-						 errdetail("Agency \"%s\" reads governed data only through the governed tables themselves.",
-								   e->agency),
-						 errhint("Query the governed tables, or ask the provider to govern \"%s\".",
-								 get_rel_name(rte->relid))));
+				deny(e, rte->relid, NULL, NULL,
+					 psprintf("relation \"%s\" has governed partitions or inheritance children",
+							  get_rel_name(rte->relid)),
+					 psprintf("Agency \"%s\" reads governed data only through the governed tables themselves.",
+							  e->agency),
+					 psprintf("Query the governed tables, or ask the provider to govern \"%s\".",
+							  get_rel_name(rte->relid)));
 			continue;
 		}
 		e->governed = true;
@@ -686,6 +713,18 @@ consumer_statement_start(void)
 	policy = govshare_policy();
 	refresh_epoch(policy, GetCurrentStatementStartTimestamp());
 	return policy->installed ? consumer_agency(policy) : NULL;
+}
+
+/* Was plan made for a consumer (stamped by govshare_enforce_stamp)? */
+bool
+govshare_enforce_plan_is_consumer(PlannedStmt *plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->invalItems)
+		if (((PlanInvalItem *) lfirst(lc))->cacheId == STAMP_EPOCH)
+			return true;
+	return false;
 }
 
 /*
@@ -905,12 +944,11 @@ govshare_enforce_utility(PlannedStmt *pstmt)
 				Oid			relid = named(((RefreshMatViewStmt *) stmt)->relation);
 
 				if (OidIsValid(relid) && is_consumer(&e) && reads_governed(relid, 0))
-					ereport(ERROR,
-							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-							 errmsg("agency \"%s\" may not refresh materialized view \"%s\" over governed data",
-									e.agency, get_rel_name(relid)),
-							 errdetail("A materialized view keeps governed data beyond the request that read it."),
-							 errhint("Query the governed relations within a request context instead.")));
+					deny(&e, relid, NULL, NULL,
+						 psprintf("agency \"%s\" may not refresh materialized view \"%s\" over governed data",
+								  e.agency, get_rel_name(relid)),
+						 "A materialized view keeps governed data beyond the request that read it.",
+						 "Query the governed relations within a request context instead.");
 				return pstmt;
 			}
 		case T_AlterTableStmt:
@@ -919,10 +957,10 @@ govshare_enforce_utility(PlannedStmt *pstmt)
 			break;
 		case T_SecLabelStmt:
 			if (is_consumer(&e))
-				ereport(ERROR,
-						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("agency \"%s\" may not set security labels", e.agency),
-						 errdetail("Labels classify the provider's data; consumer agencies cannot change them.")));
+				deny(&e, InvalidOid, NULL, NULL,
+					 psprintf("agency \"%s\" may not set security labels", e.agency),
+					 "Labels classify the provider's data; consumer agencies cannot change them.",
+					 NULL);
 			return pstmt;
 		case T_ClusterStmt:
 			relids = list_make1_oid(named(((ClusterStmt *) stmt)->relation));

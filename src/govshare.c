@@ -25,6 +25,8 @@
 #include "nodes/parsenodes.h"
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
+#include "storage/ipc.h"
+#include "utils/queryjumble.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
@@ -37,6 +39,9 @@ static planner_hook_type prev_planner = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static shmem_request_hook_type prev_shmem_request = NULL;
+static shmem_startup_hook_type prev_shmem_startup = NULL;
 
 /*
  * The relation that ALTER TABLE ... ATTACH PARTITION or INHERIT adds to an
@@ -78,6 +83,8 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	/* a consumer's COPY relation TO becomes COPY (SELECT ...) TO */
 	pstmt = govshare_enforce_utility(pstmt);
+	/* DROP DATABASE and the like stop the database's audit writer first */
+	govshare_audit_utility(pstmt->utilityStmt);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
@@ -123,7 +130,10 @@ govshare_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstat
 	govshare_enforce_statement_start();
 }
 
-/* Executor start: a consumer's plan must fit its current rules. */
+/*
+ * Executor start: a consumer's plan must fit its current rules; then the
+ * statement's access record (durable before any row, under strict audit).
+ */
 static void
 govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -133,18 +143,63 @@ govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	govshare_audit_executor_start(queryDesc, eflags);
 }
 
-/* Executor run (each FETCH of a cursor): likewise. */
+/*
+ * Executor run (each FETCH of a cursor): likewise checked; the audit
+ * counts its rows and notes their data subjects.
+ */
 static void
 govshare_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 					 bool execute_once)
 {
+	void	   *audit;
+
 	govshare_enforce_check_plan(queryDesc->plannedstmt);
-	if (prev_ExecutorRun)
-		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+	audit = govshare_audit_run_begin(queryDesc);
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_CATCH();
+	{
+		govshare_audit_run_end(queryDesc, audit, false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	govshare_audit_run_end(queryDesc, audit, true);
+}
+
+/* Executor end: the statement's result record. */
+static void
+govshare_ExecutorEnd(QueryDesc *queryDesc)
+{
+	govshare_audit_executor_end(queryDesc);
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
 	else
-		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* Shared memory: the audit queues. */
+static void
+govshare_shmem_request(void)
+{
+	if (prev_shmem_request)
+		prev_shmem_request();
+	govshare_audit_queue_request();
+}
+
+static void
+govshare_shmem_startup(void)
+{
+	if (prev_shmem_startup)
+		prev_shmem_startup();
+	govshare_audit_queue_startup();
 }
 
 /*
@@ -166,8 +221,14 @@ _PG_init(void)
 	govshare_context_init();	/* defines the request-token GUCs */
 	govshare_enforce_init();	/* govshare.on_denied_column */
 	govshare_pseudonym_init();	/* govshare.pseudonym_key_file */
+	govshare_audit_init();		/* govshare.audit_*, the queues' sizes */
+	govshare_chain_init();		/* govshare.audit_key_file */
+	govshare_verify_init();		/* govshare.signing_key_file */
 
 	MarkGUCPrefixReserved("govshare");
+
+	/* access records carry the statement's query id */
+	EnableQueryId();
 
 	govshare_label_init();
 	govshare_catalog_init();
@@ -184,4 +245,10 @@ _PG_init(void)
 	ExecutorStart_hook = govshare_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;
 	ExecutorRun_hook = govshare_ExecutorRun;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = govshare_ExecutorEnd;
+	prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = govshare_shmem_request;
+	prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = govshare_shmem_startup;
 }

@@ -26,16 +26,12 @@
  */
 #include "postgres.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
-#include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -105,64 +101,23 @@ govshare_pseudonym_init(void)
 							   NULL, key_file_assign, NULL);
 }
 
-/* Reads the secret from the key file, checking who may read the file. */
+/* Reads the secret from the key file (src/keyfile.c checks who may read it). */
 static void
 load_secret(void)
 {
-	struct stat st;
-	int			fd;
-	ssize_t		n;
-	unsigned char buf[SECRET_MAX + 1];
+	unsigned char *buf;
+	size_t		len;
 
 	if (secret_len > 0)
 		return;
-	if (pseudonym_key_file == NULL || pseudonym_key_file[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("no pseudonym key is configured"),
-				 errdetail("A sharing rule discloses a column as a pseudonym, and pseudonyms are keyed."),
-				 errhint("Set govshare.pseudonym_key_file to a file of at least %d random bytes that only the server can read, and reload.",
-						 SECRET_MIN)));
-	if (stat(pseudonym_key_file, &st) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read the pseudonym key file \"%s\": %m", pseudonym_key_file)));
-	if (!S_ISREG(st.st_mode))
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("pseudonym key file \"%s\" is not a regular file", pseudonym_key_file)));
-	/* as for ssl_key_file: 0600 when the server owns it, 0640 when root does */
-	if ((st.st_uid == geteuid() && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) ||
-		(st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO)) != 0) ||
-		(st.st_uid != geteuid() && st.st_uid != 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("pseudonym key file \"%s\" may be read by others", pseudonym_key_file),
-				 errdetail("The file must be owned by the database user with mode 0600, or by root with mode 0640."),
-				 errhint("chmod 0600 the file.")));
-
-	fd = OpenTransientFile(pseudonym_key_file, O_RDONLY | PG_BINARY);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open the pseudonym key file \"%s\": %m", pseudonym_key_file)));
-	n = read(fd, buf, sizeof(buf));
-	CloseTransientFile(fd);
-	/* a trailing line end is not part of the secret */
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	if (n < SECRET_MIN || n > SECRET_MAX)
-	{
-		explicit_bzero(buf, sizeof(buf));
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("pseudonym key file \"%s\" must hold between %d and %d bytes",
-						pseudonym_key_file, SECRET_MIN, SECRET_MAX),
-				 errhint("Create it with: head -c 32 /dev/urandom | base64 > FILE")));
-	}
-	memcpy(secret, buf, n);
-	explicit_bzero(buf, sizeof(buf));
-	secret_len = (int) n;
+	buf = govshare_keyfile_read("govshare.pseudonym_key_file", pseudonym_key_file,
+								"pseudonym key",
+								"A sharing rule discloses a column as a pseudonym, and pseudonyms are keyed.",
+								SECRET_MIN, SECRET_MAX, &len);
+	memcpy(secret, buf, len);
+	explicit_bzero(buf, len);
+	pfree(buf);
+	secret_len = (int) len;
 	secret_path = MemoryContextStrdup(TopMemoryContext, pseudonym_key_file);
 }
 

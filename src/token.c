@@ -632,3 +632,88 @@ govshare_sign_jws(PG_FUNCTION_ARGS)
 	payload = pg_server_to_any(payload, strlen(payload), PG_UTF8);
 	PG_RETURN_TEXT_P(cstring_to_text(govshare_jws_sign(key, header, payload)));
 }
+
+/*
+ * The PEM public key (SubjectPublicKeyInfo) of an Ed25519 private key in
+ * PEM, in the current memory context.
+ */
+char *
+govshare_public_key_pem(const char *private_key_pem)
+{
+	EVP_PKEY   *key = read_key(private_key_pem, true);
+	BIO		   *bio = BIO_new(BIO_s_mem());
+	char	   *data;
+	long		len = 0;
+	bool		ok;
+
+	/* nothing below raises an error before the handles are freed */
+	ok = bio != NULL && PEM_write_bio_PUBKEY(bio, key) == 1 &&
+		(len = BIO_get_mem_data(bio, &data)) > 0;
+	data = ok ? pnstrdup(data, len) : NULL;
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	if (!ok)
+		elog(ERROR, "govshare: could not write the public key");
+	return data;
+}
+
+/*
+ * Verifies a compact JWS signed with EdDSA against a PEM public key.
+ * Returns its payload, decoded and NUL-terminated, or NULL with a sentence
+ * in *problem when the JWS is malformed or its signature does not verify.
+ * Unlike govshare_token_parse, it says nothing of the claims: the caller
+ * reads the payload it needs.
+ */
+char *
+govshare_jws_verify(const char *jws, const char *public_key_pem, const char **problem)
+{
+	const char *dot1 = strchr(jws, '.');
+	const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	GovshareToken tok;
+	unsigned char *volatile payload = NULL;
+	unsigned char *volatile sig = NULL;
+	volatile size_t sig_len = 0;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (dot1 == NULL || dot2 == NULL || strchr(dot2 + 1, '.') != NULL)
+	{
+		*problem = "The signature is not a compact JWS: three parts separated by dots.";
+		return NULL;
+	}
+	PG_TRY();
+	{
+		size_t		len;
+
+		(void) b64url_decode(jws, dot1 - jws, "header", &len);
+		payload = b64url_decode(dot1 + 1, dot2 - dot1 - 1, "payload", &len);
+		sig = b64url_decode(dot2 + 1, strlen(dot2 + 1), "signature", &len);
+		sig_len = len;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		*problem = edata->detail ? edata->detail : edata->message;
+		return NULL;
+	}
+	PG_END_TRY();
+	if (sig_len != ED25519_SIG_LEN)
+	{
+		*problem = "The signature is not an Ed25519 signature.";
+		return NULL;
+	}
+	memset(&tok, 0, sizeof(tok));
+	memcpy(tok.signature, sig, ED25519_SIG_LEN);
+	tok.signing_input_len = dot2 - jws;
+	tok.signing_input = pnstrdup(jws, tok.signing_input_len);
+	if (!govshare_token_verify(&tok, public_key_pem))
+	{
+		*problem = "The signature does not verify with the registered key.";
+		return NULL;
+	}
+	return (char *) payload;
+}

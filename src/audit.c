@@ -1,0 +1,861 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *	  Access records of the statements that read governed data: built by
+ *	  the backend, queued for the audit writer.
+ *
+ * A consumer's statement whose plan reads governed relations (a plan the
+ * enforcement stamped, src/enforce.c) gets an access record at executor
+ * start: who (agency, roles, officer), why (purpose, reference, token),
+ * what (the relations, each column read with its element and the level
+ * granted, the rules and the policy version) and the statement's
+ * fingerprint (query id, SHA-256 of its text, the text).  Under
+ * govshare.audit_mode = 'strict' the record is queued and the executor
+ * waits until the writer has committed it before any row is produced; if
+ * that cannot happen in govshare.audit_timeout, the statement fails.
+ * When the statement ends, a result record follows with the rows it
+ * returned and the data subjects whose rows it read.  Under 'async' one
+ * record carries everything and is queued when the statement ends.
+ *
+ * Denials (src/enforce.c) are queued before the error is raised, so they
+ * stay recorded although their transaction aborts.  A statement that
+ * fails after it started is recorded with outcome 'error' by the abort
+ * callback, so a reading transaction that rolls back keeps its records.
+ *
+ * Internal roles' reads of governed relations are recorded, by one record
+ * at the end, as govshare.audit_internal says: those that read sensitive
+ * elements (default), all, or none.
+ *
+ * Data subjects: the enforcement adds govshare.audit_subject(personal_id)
+ * as the last security qual of a governed relation that has a column
+ * classified person.personal_id; it notes each visible row's id in the
+ * statement that is running, up to govshare.audit_subject_limit distinct
+ * ids, and counts them all.
+ *
+ * src/audit.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/sysattr.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
+
+#include "govshare.h"
+
+/* GUC values. */
+typedef enum AuditMode
+{
+	AUDIT_OFF,
+	AUDIT_ASYNC,
+	AUDIT_STRICT
+} AuditMode;
+
+typedef enum AuditInternal
+{
+	INTERNAL_NONE,
+	INTERNAL_SENSITIVE,
+	INTERNAL_ALL
+} AuditInternal;
+
+static const struct config_enum_entry audit_mode_options[] = {
+	{"strict", AUDIT_STRICT, false},
+	{"async", AUDIT_ASYNC, false},
+	{"off", AUDIT_OFF, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry audit_internal_options[] = {
+	{"sensitive", INTERNAL_SENSITIVE, false},
+	{"all", INTERNAL_ALL, false},
+	{"none", INTERNAL_NONE, false},
+	{NULL, 0, false}
+};
+
+static int	audit_mode = AUDIT_STRICT;
+static int	audit_internal = INTERNAL_SENSITIVE;
+static bool audit_statement_text = true;
+static int	audit_subject_limit = 100;
+static int	audit_timeout = 10000;
+
+/* The element whose columns name data subjects. */
+#define SUBJECT_ELEMENT "person.personal_id"
+
+/* A statement being recorded, from executor start to end. */
+typedef struct AuditStatement
+{
+	struct AuditStatement *next;
+	QueryDesc  *qd;
+	MemoryContext cxt;
+	int			nest_level;		/* transaction nesting at start */
+	bool		internal;
+	bool		queued;			/* the access record is queued; a result follows */
+	const char *error;			/* why the statement failed, if audit made it */
+	pg_uuid_t	id;
+	TimestampTz stmt_time;
+	char	   *agency;
+	char	   *role_name;
+	char	   *login_role;
+	char	   *officer;
+	char	   *purpose;
+	char	   *reference;
+	char	   *token_id;
+	int64		query_id;
+	unsigned char sha[GOVSHARE_HASH_LEN];
+	char	   *text;			/* NULL with audit_statement_text off */
+	List	   *relations;		/* char * */
+	List	   *columns;
+	List	   *elements;		/* char *, or NULL */
+	List	   *levels;
+	int			nrule_ids;
+	int64	   *rule_ids;
+	int64		policy_version;
+	int64		rows;
+	/* data subjects: a set of personal-id encodings, open addressing */
+	bool		subjects_on;
+	int			subject_cap;	/* slots, a power of two; 0: none yet */
+	uint64	   *subject_slots;	/* 0: empty */
+	bool		subject_zero;	/* the encoding 0 was seen */
+	int			nsubjects;
+	int64		subject_count;
+	bool		subject_overflow;
+} AuditStatement;
+
+static AuditStatement *statements = NULL;	/* newest first */
+static AuditStatement *running = NULL;	/* whose ExecutorRun is on the stack */
+static uint64 last_ticket = 0;	/* of the last record this backend queued */
+
+static void audit_xact_callback(XactEvent event, void *arg);
+static void audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								   SubTransactionId parentSubid, void *arg);
+
+/* Defines the audit GUCs and callbacks; called from _PG_init. */
+void
+govshare_audit_init(void)
+{
+	DefineCustomEnumVariable("govshare.audit_mode",
+							 "How consumer access to governed data is recorded: strict, async or off.",
+							 "strict: a statement returns no row before its access record is durable, and fails when it cannot be; "
+							 "async: records are queued without waiting; off: not recorded (benchmarks only).",
+							 &audit_mode, AUDIT_STRICT, audit_mode_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("govshare.audit_internal",
+							 "Which reads of governed relations by internal roles are recorded: sensitive, all or none.",
+							 NULL,
+							 &audit_internal, INTERNAL_SENSITIVE, audit_internal_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("govshare.audit_statement_text",
+							 "Whether access records keep the statement's text (its SHA-256 is always kept).",
+							 NULL,
+							 &audit_statement_text, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("govshare.audit_subject_limit",
+							"How many distinct data subjects (personal ids) an access record lists; the rest are counted.",
+							"0 records no data subjects.",
+							&audit_subject_limit, 100, 0, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("govshare.audit_timeout",
+							"How long a statement waits for its access record to be durable, or for room in the audit queue.",
+							NULL,
+							&audit_timeout, 10000, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	govshare_audit_queue_init();
+	RegisterXactCallback(audit_xact_callback, NULL);
+	RegisterSubXactCallback(audit_subxact_callback, NULL);
+}
+
+/* Is there anything to record for consumers? (src/enforce.c asks, planning.) */
+bool
+govshare_audit_subjects_wanted(void)
+{
+	return audit_mode != AUDIT_OFF && audit_subject_limit > 0;
+}
+
+static char *
+user_name(Oid roleid)
+{
+	char	   *name = GetUserNameFromId(roleid, true);
+
+	return name ? pstrdup(name) : psprintf("%u", roleid);
+}
+
+/* A statement's identity: time, roles, the request context, its text. */
+static AuditStatement *
+statement_new(const char *agency, const GovshareRequest *r, const char *text)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "govshare audit statement",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	AuditStatement *st = palloc0(sizeof(AuditStatement));
+
+	st->cxt = cxt;
+	st->nest_level = GetCurrentTransactionNestLevel();
+	if (!pg_strong_random(st->id.data, UUID_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random statement id")));
+	st->id.data[6] = (st->id.data[6] & 0x0f) | 0x40;	/* version 4 */
+	st->id.data[8] = (st->id.data[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	st->stmt_time = GetCurrentStatementStartTimestamp();
+	st->agency = agency ? pstrdup(agency) : NULL;
+	st->role_name = user_name(GetUserId());
+	st->login_role = user_name(GetSessionUserId());
+	if (r != NULL)
+	{
+		st->officer = r->officer ? pstrdup(r->officer) : NULL;
+		st->purpose = r->purpose ? pstrdup(r->purpose) : NULL;
+		st->reference = r->reference ? pstrdup(r->reference) : NULL;
+		st->token_id = r->token_id ? pstrdup(r->token_id) : NULL;
+	}
+	st->query_id = pgstat_get_my_query_id();
+	if (text == NULL)
+		text = "";
+	govshare_sha256(text, strlen(text), st->sha);
+	st->text = audit_statement_text ? pstrdup(text) : NULL;
+	MemoryContextSwitchTo(old);
+	return st;
+}
+
+static void
+statement_free(AuditStatement *st)
+{
+	AuditStatement **p;
+
+	for (p = &statements; *p != NULL; p = &(*p)->next)
+		if (*p == st)
+		{
+			*p = st->next;
+			break;
+		}
+	if (running == st)
+		running = NULL;
+	MemoryContextDelete(st->cxt);
+}
+
+static void
+put_text_list(StringInfo out, List *l)
+{
+	ListCell   *lc;
+
+	govshare_chain_put_array(out, list_length(l));
+	foreach(lc, l)
+		govshare_chain_put_text(out, lfirst(lc));
+}
+
+/* Formats a personal-id encoding as its canonical text. */
+static void
+put_subject(StringInfo out, uint64 v)
+{
+	char		buf[GS_TEXT_MAX];
+	size_t		len = gs_personal_id_type.format(v, buf);
+
+	govshare_chain_put_bytes(out, 'S', buf, len);
+}
+
+/*
+ * Encodes a record of st, columns kind .. subject_overflow of the access
+ * log (src/audit_chain.c): the access record (with, when whole, the rows
+ * and subjects too), or the result record that follows one.
+ */
+static void
+encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *outcome,
+	   const char *reason)
+{
+	bool		access = !result;
+	bool		counts = result || whole;
+
+	govshare_chain_put_text(out, result ? "result" : "access");
+	govshare_chain_put_uuid(out, st->id.data);
+	govshare_chain_put_time(out, st->stmt_time);
+	govshare_chain_put_text(out, outcome);
+	govshare_chain_put_bool(out, st->internal);
+	govshare_chain_put_text(out, st->agency);
+	govshare_chain_put_text(out, st->role_name);
+	govshare_chain_put_text(out, st->login_role);
+	govshare_chain_put_text(out, access ? st->officer : NULL);
+	govshare_chain_put_text(out, access ? st->purpose : NULL);
+	govshare_chain_put_text(out, access ? st->reference : NULL);
+	govshare_chain_put_text(out, access ? st->token_id : NULL);
+	if (access && st->query_id != 0)
+		govshare_chain_put_int8(out, st->query_id);
+	else
+		govshare_chain_put_null(out);
+	if (access)
+		govshare_chain_put_bytes(out, 'X', (char *) st->sha, GOVSHARE_HASH_LEN);
+	else
+		govshare_chain_put_null(out);
+	govshare_chain_put_text(out, access ? st->text : NULL);
+	if (access)
+	{
+		put_text_list(out, st->relations);
+		put_text_list(out, st->columns);
+		put_text_list(out, st->elements);
+		put_text_list(out, st->levels);
+		govshare_chain_put_array(out, st->nrule_ids);
+		for (int i = 0; i < st->nrule_ids; i++)
+			govshare_chain_put_int8(out, st->rule_ids[i]);
+		govshare_chain_put_int8(out, st->policy_version);
+	}
+	else
+		for (int i = 0; i < 6; i++)
+			govshare_chain_put_null(out);
+	govshare_chain_put_text(out, reason);
+	if (counts)
+		govshare_chain_put_int8(out, st->rows);
+	else
+		govshare_chain_put_null(out);
+	if (counts && st->subjects_on)
+	{
+		govshare_chain_put_array(out, st->nsubjects + (st->subject_zero ? 1 : 0));
+		if (st->subject_zero)
+			put_subject(out, 0);
+		for (int i = 0; i < st->subject_cap; i++)
+			if (st->subject_slots[i] != 0)
+				put_subject(out, st->subject_slots[i]);
+		govshare_chain_put_int8(out, st->subject_count);
+		govshare_chain_put_bool(out, st->subject_overflow);
+	}
+	else
+		for (int i = 0; i < 3; i++)
+			govshare_chain_put_null(out);
+}
+
+/* Queues a record of st; noerror for abort paths.  Returns its ticket. */
+static uint64
+queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
+			 const char *reason, bool noerror)
+{
+	StringInfoData buf;
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	uint64		ticket;
+
+	initStringInfo(&buf);
+	encode(&buf, st, result, whole, outcome, reason);
+	MemoryContextSwitchTo(old);
+	ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, noerror);
+	if (ticket != 0)
+		last_ticket = ticket;
+	return ticket;
+}
+
+/*
+ * The statement ends (outcome 'allowed') or fails ('error'): queues what
+ * is left to record of it, and forgets it.  Never raises an error when
+ * noerror (abort and commit callbacks).
+ */
+static void
+statement_finish(AuditStatement *st, const char *outcome, const char *reason, bool noerror)
+{
+	if (st->queued)
+		(void) queue_record(st, true, false, outcome, reason, noerror);
+	else
+		(void) queue_record(st, false, true, outcome, reason, noerror);
+	statement_free(st);
+}
+
+/* Does a relation of the plan's range table read as part of an ancestor in it? */
+static bool
+is_child_of_listed(Oid relid, List *inh_parents)
+{
+	ListCell   *lc;
+
+	if (inh_parents == NIL || !has_superclass(relid))
+		return false;
+	foreach(lc, inh_parents)
+		if (list_member_oid(find_all_inheritors(lfirst_oid(lc), NoLock, NULL), relid))
+			return true;
+	return false;
+}
+
+/* Adds a rule id to st's, once (in st's memory context). */
+static void
+add_rule_id(AuditStatement *st, int64 id)
+{
+	for (int i = 0; i < st->nrule_ids; i++)
+		if (st->rule_ids[i] == id)
+			return;
+	if (st->rule_ids == NULL)
+		st->rule_ids = palloc(sizeof(int64) * 8);
+	else if (st->nrule_ids % 8 == 0)
+		st->rule_ids = repalloc(st->rule_ids, sizeof(int64) * (st->nrule_ids + 8));
+	st->rule_ids[st->nrule_ids++] = id;
+}
+
+/*
+ * Adds to st the governed relations plan reads, with each column it
+ * references: element and level, and the rules that grant them.  For an
+ * internal role (agency NULL), returns whether any column read is of a
+ * sensitive element.
+ */
+static bool
+describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
+			   const char *agency, const char *purpose)
+{
+	ListCell   *lc;
+	List	   *inh_parents = NIL;
+	bool		sensitive = false;
+	MemoryContext old;
+
+	foreach(lc, plan->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->inh)
+			inh_parents = lappend_oid(inh_parents, rte->relid);
+	}
+	foreach(lc, plan->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		GovshareDecision *d;
+		char	   *relname;
+		bool		whole_row;
+
+		if (rte->rtekind != RTE_RELATION || !govshare_relation_governed(rte->relid))
+			continue;
+		if (!rte->inh && is_child_of_listed(rte->relid, inh_parents))
+			continue;			/* a partition read through its parent */
+		d = agency ? govshare_decide(agency, purpose, rte->relid)
+			: govshare_decide_internal(rte->relid);
+		old = MemoryContextSwitchTo(st->cxt);
+		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
+											 get_rel_name(rte->relid));
+		if (!list_member(st->relations, makeString(relname)))
+			st->relations = lappend(st->relations, relname);
+		whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, rte->selectedCols);
+		for (int i = 0; i < d->natts; i++)
+		{
+			GovshareColumn *c = &d->columns[i];
+			GovshareLevel level;
+			bool		found;
+
+			if (c->attname == NULL ||
+				(!whole_row && !bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber,
+											  rte->selectedCols)))
+				continue;
+			level = agency == NULL ? GOVSHARE_FULL : c->ngrants > 0 ? c->level : GOVSHARE_DENIED;
+			st->columns = lappend(st->columns, psprintf("%s.%s", relname, quote_identifier(c->attname)));
+			st->elements = lappend(st->elements, c->element ? pstrdup(c->element) : NULL);
+			st->levels = lappend(st->levels, pstrdup(govshare_level_name(level)));
+			if (c->element != NULL && govshare_element_sensitive(policy, c->element, &found))
+				sensitive = true;
+			for (int g = 0; g < c->ngrants; g++)
+				add_rule_id(st, d->rules[c->grants[g].rule].id);
+		}
+		MemoryContextSwitchTo(old);
+	}
+	st->policy_version = policy->version;
+	return sensitive;
+}
+
+/*
+ * Executor start (after the standard start, so the plan has been checked):
+ * begins the record of a statement that reads governed data, and under
+ * strict audit waits until its access record is durable.
+ */
+void
+govshare_audit_executor_start(QueryDesc *qd, int eflags)
+{
+	PlannedStmt *plan = qd->plannedstmt;
+	GovsharePolicy *policy;
+	const char *agency;
+	const GovshareRequest *r;
+	AuditStatement *st;
+	bool		sensitive;
+	uint64		ticket;
+	char	   *why;
+
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || IsParallelWorker() ||
+		plan->commandType == CMD_UTILITY)
+		return;
+	policy = govshare_policy();
+	if (!policy->installed)
+		return;
+	if (govshare_enforce_plan_is_consumer(plan))
+	{
+		if (audit_mode == AUDIT_OFF)
+			return;
+		agency = govshare_enforce_consumer();
+		if (agency == NULL)
+			return;				/* cannot be: the executor check refused it */
+		r = govshare_context_current();
+	}
+	else
+	{
+		if (audit_internal == INTERNAL_NONE || !OidIsValid(policy->rule_relid) ||
+			!list_member_oid(plan->relationOids, policy->rule_relid))
+			return;				/* reads no governed relation */
+		agency = NULL;
+		r = govshare_context_current();
+	}
+
+	st = statement_new(agency ? agency : policy->self, r, qd->sourceText);
+	st->qd = qd;
+	st->internal = agency == NULL;
+	sensitive = describe_reads(st, plan, policy, agency, r ? r->purpose : NULL);
+	if (st->relations == NIL || (st->internal && audit_internal == INTERNAL_SENSITIVE && !sensitive))
+	{
+		MemoryContextDelete(st->cxt);
+		return;
+	}
+	st->subjects_on = !st->internal && audit_subject_limit > 0;
+	st->next = statements;
+	statements = st;
+
+	if (st->internal || audit_mode != AUDIT_STRICT)
+		return;
+	ticket = queue_record(st, false, false, "allowed", NULL, false);
+	st->queued = true;
+	if (!govshare_audit_queue_wait(ticket, audit_timeout, &why))
+	{
+		st->error = "the access record could not be made durable";
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("access to governed data by agency \"%s\" could not be recorded", agency),
+				 errdetail_internal("%s", why),
+				 errhint("Under govshare.audit_mode = 'strict' no governed data leaves before its access record is durable; govshare.audit_status() shows the audit writer.")));
+	}
+}
+
+/* The recorded statement of qd, or NULL. */
+static AuditStatement *
+find_statement(QueryDesc *qd)
+{
+	for (AuditStatement *st = statements; st != NULL; st = st->next)
+		if (st->qd == qd)
+			return st;
+	return NULL;
+}
+
+/*
+ * Executor run begins: the statement whose rows are now read is qd's
+ * (for govshare.audit_subject).  Returns what to restore when it ends.
+ */
+void *
+govshare_audit_run_begin(QueryDesc *qd)
+{
+	AuditStatement *prev = running;
+
+	if (statements != NULL)
+		running = find_statement(qd);
+	else
+		running = NULL;
+	return prev;
+}
+
+/* Executor run ends (also by error): counts the rows, restores. */
+void
+govshare_audit_run_end(QueryDesc *qd, void *prev, bool ok)
+{
+	if (ok && running != NULL && running->qd == qd && qd->estate != NULL)
+		running->rows += qd->estate->es_processed;
+	running = (AuditStatement *) prev;
+}
+
+/* Executor end: the statement's result (or its one record) is queued. */
+void
+govshare_audit_executor_end(QueryDesc *qd)
+{
+	AuditStatement *st;
+
+	if (statements == NULL || (st = find_statement(qd)) == NULL)
+		return;
+	statement_finish(st, "allowed", NULL, false);
+}
+
+/*
+ * Transaction end: statements still open failed (abort), or were never
+ * ended (a failed portal at commit).  Their records say 'error'.
+ */
+static void
+finish_open_statements(int min_nest_level)
+{
+	AuditStatement *st = statements;
+
+	while (st != NULL)
+	{
+		AuditStatement *next = st->next;
+
+		if (st->nest_level >= min_nest_level)
+			statement_finish(st, "error",
+							 st->error ? st->error : "the statement failed or was cancelled", true);
+		st = next;
+	}
+}
+
+static void
+audit_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			running = NULL;
+			if (statements != NULL)
+				finish_open_statements(0);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && statements != NULL)
+		finish_open_statements(GetCurrentTransactionNestLevel());
+}
+
+/*
+ * A denial by the enforcement, about to be raised as an error: queued at
+ * once (it must survive the abort), without waiting for the writer.
+ * relid and column may be InvalidOid and NULL.
+ */
+void
+govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
+					  const char *column, const char *element, const char *reason)
+{
+	GovsharePolicy *policy;
+	AuditStatement *st;
+	MemoryContext old;
+
+	if (audit_mode == AUDIT_OFF || IsParallelWorker())
+		return;
+	policy = govshare_policy();
+	if (!policy->installed)
+		return;
+	st = statement_new(agency, r, debug_query_string);
+	old = MemoryContextSwitchTo(st->cxt);
+	if (OidIsValid(relid))
+	{
+		char	   *relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+														 get_rel_name(relid));
+
+		st->relations = list_make1(relname);
+		if (column != NULL)
+		{
+			st->columns = list_make1(psprintf("%s.%s", relname, quote_identifier(column)));
+			st->elements = list_make1(element ? pstrdup(element) : NULL);
+			st->levels = list_make1(pstrdup("denied"));
+		}
+	}
+	st->policy_version = policy->version;
+	MemoryContextSwitchTo(old);
+	(void) queue_record(st, false, false, "denied", reason, true);
+	MemoryContextDelete(st->cxt);
+}
+
+/*
+ * The security qual that notes the data subjects of a governed relation a
+ * consumer reads, or NULL when there is none to note: a call of
+ * govshare.audit_subject() on the first column of relation relid (varno 1)
+ * that d classifies person.personal_id and that is of that type.
+ */
+Node *
+govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc)
+{
+	Oid			typid;
+	Oid			fn;
+	FuncExpr   *call;
+
+	if (!govshare_audit_subjects_wanted())
+		return NULL;
+	typid = TypenameGetTypid("personal_id");
+	for (int i = 0; i < d->natts && i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (d->columns[i].element == NULL || strcmp(d->columns[i].element, SUBJECT_ELEMENT) != 0 ||
+			att->attisdropped)
+			continue;
+		typid = att->atttypid;
+		fn = LookupFuncName(list_make2(makeString("govshare"), makeString("audit_subject")),
+							1, &typid, true);
+		if (!OidIsValid(fn))
+			continue;			/* a text column, say: not an id we can note */
+		call = makeFuncExpr(fn, BOOLOID,
+							list_make1(makeVar(1, att->attnum, att->atttypid, att->atttypmod,
+											   InvalidOid, 0)),
+							InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
+		return (Node *) call;
+	}
+	return NULL;
+}
+
+/*
+ * govshare.audit_subject(id personal_id) returns boolean
+ *
+ * Notes id as a data subject of the running statement; always true.  Runs
+ * only in plans the enforcement built (funcformat COERCE_SQL_SYNTAX), so
+ * that nobody fills access records with subjects of their choice.
+ */
+PG_FUNCTION_INFO_V1(govshare_audit_subject);
+Datum
+govshare_audit_subject(PG_FUNCTION_ARGS)
+{
+	FuncExpr   *call = (FuncExpr *) fcinfo->flinfo->fn_expr;
+	AuditStatement *st = running;
+	uint64		v;
+	uint64		slot;
+
+	if (call == NULL || !IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("govshare.audit_subject() cannot be called directly"),
+				 errdetail("The server notes the data subjects of the rows a consumer agency reads.")));
+	if (PG_ARGISNULL(0) || st == NULL || !st->subjects_on)
+		PG_RETURN_BOOL(true);
+	v = GOVSHARE_GETARG(personal_id, 0);
+	st->subject_count++;
+	if (v == 0)
+	{
+		if (!st->subject_zero && st->nsubjects + 1 > audit_subject_limit)
+			st->subject_overflow = true;
+		else if (!st->subject_zero)
+		{
+			st->subject_zero = true;
+			st->nsubjects++;
+		}
+		PG_RETURN_BOOL(true);
+	}
+	if (st->subject_cap == 0)
+	{
+		st->subject_cap = 16;
+		while (st->subject_cap < 2 * audit_subject_limit)
+			st->subject_cap *= 2;
+		st->subject_slots = MemoryContextAllocZero(st->cxt, sizeof(uint64) * st->subject_cap);
+	}
+	slot = (v * UINT64CONST(0x9E3779B97F4A7C15)) >> 40;
+	for (;;)
+	{
+		uint64	   *s = &st->subject_slots[slot & (st->subject_cap - 1)];
+
+		if (*s == v)
+			break;
+		if (*s == 0)
+		{
+			if (st->nsubjects >= audit_subject_limit)
+				st->subject_overflow = true;
+			else
+			{
+				*s = v;
+				st->nsubjects++;
+			}
+			break;
+		}
+		slot++;
+	}
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * govshare.audit_flush(timeout_ms integer) returns bigint
+ *
+ * Waits until every record this session queued is durable; returns the
+ * last sequence number the writer committed.
+ */
+PG_FUNCTION_INFO_V1(govshare_audit_flush);
+Datum
+govshare_audit_flush(PG_FUNCTION_ARGS)
+{
+	int32		timeout = PG_GETARG_INT32(0);
+	char	   *why;
+	GovshareAuditQueueStatus status;
+
+	if (last_ticket != 0 && !govshare_audit_queue_wait(last_ticket, Max(timeout, 1), &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the access records of this session are not all written"),
+				 errdetail_internal("%s", why)));
+	for (int i = 0; i < govshare_audit_queue_count(); i++)
+		if (govshare_audit_queue_status(i, &status) && status.dboid == MyDatabaseId)
+			PG_RETURN_INT64(status.last_seq);
+	PG_RETURN_INT64(0);
+}
+
+/*
+ * govshare.audit_status() returns setof (database name, writer_pid integer,
+ * queued bigint, queued_bytes bigint, written bigint, last_seq bigint,
+ * last_error text, last_error_at timestamptz)
+ */
+PG_FUNCTION_INFO_V1(govshare_audit_status);
+Datum
+govshare_audit_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < govshare_audit_queue_count(); i++)
+	{
+		GovshareAuditQueueStatus s;
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		char	   *db;
+
+		if (!govshare_audit_queue_status(i, &s))
+			continue;
+		db = get_database_name(s.dboid);
+		values[0] = db ? CStringGetDatum(db) : CStringGetDatum("?");
+		values[0] = DirectFunctionCall1(namein, values[0]);
+		values[1] = Int32GetDatum(s.writer_pid);
+		nulls[1] = s.writer_pid == 0;
+		values[2] = Int64GetDatum((int64) s.queued);
+		values[3] = Int64GetDatum((int64) s.queued_bytes);
+		values[4] = Int64GetDatum((int64) s.written);
+		values[5] = Int64GetDatum(s.last_seq);
+		values[6] = CStringGetTextDatum(s.error);
+		nulls[6] = s.error[0] == '\0';
+		values[7] = TimestampTzGetDatum(s.error_at);
+		nulls[7] = s.error_at == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * The utility hook's part: commands that need a database without sessions
+ * first stop its audit writer.
+ */
+void
+govshare_audit_utility(Node *stmt)
+{
+	const char *dbname = NULL;
+	ListCell   *lc;
+
+	if (IsA(stmt, DropdbStmt))
+		dbname = ((DropdbStmt *) stmt)->dbname;
+	else if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
+		dbname = ((RenameStmt *) stmt)->subname;
+	else if (IsA(stmt, CreatedbStmt))
+		foreach(lc, ((CreatedbStmt *) stmt)->options)
+		{
+			DefElem    *opt = lfirst_node(DefElem, lc);
+
+			if (strcmp(opt->defname, "template") == 0 && opt->arg != NULL)
+				dbname = defGetString(opt);
+		}
+	if (dbname != NULL)
+		govshare_audit_queue_stop(get_database_oid(dbname, true));
+}

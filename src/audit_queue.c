@@ -1,0 +1,574 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_queue.c
+ *	  The shared-memory queues between backends and the audit writers.
+ *
+ * Each database that records access has a queue: a ring of bytes in shared
+ * memory (govshare.audit_queue_size), claimed on first use from a pool of
+ * govshare.audit_max_databases.  A backend appends an encoded record under
+ * the queue's lock and gets a ticket; the database's audit writer (one
+ * background worker per queue, src/audit_worker.c) copies records out,
+ * writes and commits them, and only then moves the queue's tail and its
+ * durable mark past them and wakes the backends waiting on its condition
+ * variable.  A record therefore leaves the queue only once it is
+ * committed: if the writer fails before that, the next writer finds it
+ * still there.
+ *
+ * A backend that needs a writer and finds none registers one (a dynamic
+ * background worker); the writer exits when asked to, which DROP DATABASE
+ * and the other commands that need a database without sessions do
+ * (govshare_audit_queue_stop), or when its database has no govshare.
+ *
+ * src/audit_queue.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "govshare.h"
+
+/* Each record in the ring: this header, then the payload, MAXALIGNed. */
+typedef struct RecordHeader
+{
+	uint32		len;			/* payload bytes */
+	uint32		pad;
+	uint64		ticket;
+} RecordHeader;
+
+typedef struct AuditShared
+{
+	LWLock	   *lock;			/* guards claiming and releasing queues */
+	int			nqueues;
+	Size		size;			/* ring bytes of each queue */
+	GovshareAuditQueue queues[FLEXIBLE_ARRAY_MEMBER];
+} AuditShared;
+
+/* GUCs (PGC_POSTMASTER: they size shared memory). */
+static int	queue_size_kb = 4096;
+static int	max_databases = 8;
+
+static AuditShared *shared = NULL;
+
+/* This backend's queue, as last found (checked again under its lock). */
+static int	my_queue = -1;
+
+/* How long after registering a writer a backend waits before trying again. */
+#define WRITER_RETRY_MS 2000
+
+/* Defines the queue GUCs; called from _PG_init. */
+void
+govshare_audit_queue_init(void)
+{
+	DefineCustomIntVariable("govshare.audit_queue_size",
+							"Size of each database's audit queue in shared memory.",
+							"Records wait here until the audit writer has committed them; "
+							"under async audit it bounds what a crash can lose.",
+							&queue_size_kb, 4096, 64, 1024 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("govshare.audit_max_databases",
+							"Number of databases that can record access at the same time.",
+							"Each has its own audit queue and audit writer.",
+							&max_databases, 8, 1, 128,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+static Size
+ring_size(void)
+{
+	return MAXALIGN((Size) queue_size_kb * 1024);
+}
+
+static Size
+header_size(void)
+{
+	return MAXALIGN(offsetof(AuditShared, queues) + sizeof(GovshareAuditQueue) * max_databases);
+}
+
+static char *
+ring(GovshareAuditQueue *q)
+{
+	return (char *) shared + header_size() + ring_size() * (q - shared->queues);
+}
+
+/* shmem_request_hook: the queues and their locks. */
+void
+govshare_audit_queue_request(void)
+{
+	RequestAddinShmemSpace(add_size(header_size(), mul_size(ring_size(), max_databases)));
+	RequestNamedLWLockTranche("govshare audit", max_databases + 1);
+}
+
+/* shmem_startup_hook: attaches to the queues, creating them the first time. */
+void
+govshare_audit_queue_startup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("govshare audit queues",
+							 add_size(header_size(), mul_size(ring_size(), max_databases)),
+							 &found);
+	if (!found)
+	{
+		LWLockPadded *locks = GetNamedLWLockTranche("govshare audit");
+
+		memset(shared, 0, header_size());
+		shared->lock = &locks[0].lock;
+		shared->nqueues = max_databases;
+		shared->size = ring_size();
+		for (int i = 0; i < max_databases; i++)
+		{
+			GovshareAuditQueue *q = &shared->queues[i];
+
+			q->lock = &locks[i + 1].lock;
+			pg_atomic_init_u64(&q->durable, 1);
+			q->next_ticket = 1;
+			ConditionVariableInit(&q->cv);
+		}
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* The queue of dboid, or NULL. */
+static GovshareAuditQueue *
+find_queue(Oid dboid)
+{
+	for (int i = 0; i < shared->nqueues; i++)
+		if (shared->queues[i].dboid == dboid)
+			return &shared->queues[i];
+	return NULL;
+}
+
+/*
+ * The queue of the current database, claimed if it has none.  Raises an
+ * error (or returns NULL, with noerror) when every queue is taken.
+ */
+static GovshareAuditQueue *
+my_database_queue(bool noerror)
+{
+	GovshareAuditQueue *q;
+
+	if (my_queue >= 0 && shared->queues[my_queue].dboid == MyDatabaseId)
+		return &shared->queues[my_queue];
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	q = find_queue(MyDatabaseId);
+	if (q == NULL && (q = find_queue(InvalidOid)) != NULL)
+	{
+		LWLockAcquire(q->lock, LW_EXCLUSIVE);
+		q->dboid = MyDatabaseId;
+		q->head = q->tail = 0;
+		q->stop = false;
+		q->error[0] = '\0';
+		q->requested_at = 0;
+		LWLockRelease(q->lock);
+	}
+	LWLockRelease(shared->lock);
+	if (q == NULL)
+	{
+		if (noerror)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("no audit queue is free for database \"%s\"", get_database_name(MyDatabaseId)),
+				 errdetail("All %d audit queues serve other databases.", shared->nqueues),
+				 errhint("Raise govshare.audit_max_databases and restart the server.")));
+	}
+	my_queue = q - shared->queues;
+	return q;
+}
+
+/*
+ * Registers a writer for q unless it has one or one was registered
+ * recently.  Called with q's lock held exclusively; releases nothing.
+ * Returns false when no background-worker slot is free.
+ */
+static bool
+request_writer(GovshareAuditQueue *q)
+{
+	BackgroundWorker worker;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (q->writer_pid != 0 ||
+		(q->requested_at != 0 && !TimestampDifferenceExceeds(q->requested_at, now, WRITER_RETRY_MS)))
+		return true;
+	q->requested_at = now;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "govshare");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "govshare_audit_writer_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "govshare audit writer for database %u", q->dboid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "govshare audit writer");
+	worker.bgw_main_arg = Int32GetDatum((int32) (q - shared->queues));
+	memcpy(worker.bgw_extra, &q->dboid, sizeof(Oid));
+	if (!RegisterDynamicBackgroundWorker(&worker, NULL))
+	{
+		snprintf(q->error, sizeof(q->error),
+				 "could not start the audit writer: no background worker slot is free (max_worker_processes)");
+		q->error_at = now;
+		return false;
+	}
+	return true;
+}
+
+/* Copies len bytes into the ring at byte position pos, wrapping. */
+static void
+ring_write(GovshareAuditQueue *q, uint64 pos, const char *data, Size len)
+{
+	Size		off = pos % shared->size;
+	Size		first = Min(len, shared->size - off);
+
+	memcpy(ring(q) + off, data, first);
+	if (first < len)
+		memcpy(ring(q), data + first, len - first);
+}
+
+static void
+ring_read(GovshareAuditQueue *q, uint64 pos, char *data, Size len)
+{
+	Size		off = pos % shared->size;
+	Size		first = Min(len, shared->size - off);
+
+	memcpy(data, ring(q) + off, first);
+	if (first < len)
+		memcpy(data + first, ring(q), len - first);
+}
+
+/*
+ * Appends a record of len bytes to the current database's queue and
+ * returns its ticket.  When the queue is full, waits up to timeout_ms for
+ * the writer to make room, then raises an error.  With noerror (abort
+ * paths, where nothing may fail), never waits or raises: returns 0 when
+ * the record cannot be queued, and says so in the server log.
+ */
+uint64
+govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool noerror)
+{
+	GovshareAuditQueue *q = my_database_queue(noerror);
+	Size		need = sizeof(RecordHeader) + MAXALIGN(len);
+	TimestampTz start = 0;
+	RecordHeader h;
+	bool		sleeping = false;
+
+	if (q == NULL)
+		goto lost;
+	if (need > shared->size / 2)
+	{
+		if (noerror)
+			goto lost;
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("access record of %zu bytes does not fit the audit queue", len),
+				 errhint("Raise govshare.audit_queue_size, or lower govshare.audit_subject_limit, or set govshare.audit_statement_text = off.")));
+	}
+
+	for (;;)
+	{
+		LWLockAcquire(q->lock, LW_EXCLUSIVE);
+		if (q->dboid != MyDatabaseId)
+		{
+			/* released under us (DROP DATABASE elsewhere): claim again */
+			LWLockRelease(q->lock);
+			my_queue = -1;
+			if ((q = my_database_queue(noerror)) == NULL)
+				goto lost;
+			continue;
+		}
+		if (q->head - q->tail + need <= shared->size)
+			break;
+		(void) request_writer(q);
+		LWLockRelease(q->lock);
+		if (noerror)
+			goto lost;
+		if (start == 0)
+			start = GetCurrentTimestamp();
+		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), timeout_ms))
+		{
+			if (sleeping)
+				ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("the audit queue of database \"%s\" is full", get_database_name(MyDatabaseId)),
+					 errdetail("The audit writer has not made room for %d ms.", timeout_ms),
+					 errhint("govshare.audit_status() shows the writer and its last error; access to governed data waits for the audit.")));
+		}
+		if (!sleeping)
+		{
+			ConditionVariablePrepareToSleep(&q->cv);
+			sleeping = true;
+		}
+		else
+			(void) ConditionVariableTimedSleep(&q->cv, 100, PG_WAIT_EXTENSION);
+	}
+	if (sleeping)
+		ConditionVariableCancelSleep();
+
+	h.len = (uint32) len;
+	h.pad = 0;
+	h.ticket = q->next_ticket++;
+	ring_write(q, q->head, (char *) &h, sizeof(h));
+	ring_write(q, q->head + sizeof(h), data, len);
+	q->head += need;
+	if (q->writer_pid == 0)
+		(void) request_writer(q);
+	else if (q->writer_latch != NULL)
+		SetLatch(q->writer_latch);
+	LWLockRelease(q->lock);
+	return h.ticket;
+
+lost:
+	ereport(LOG,
+			(errmsg("govshare: an access record of database %u could not be queued and is lost",
+					MyDatabaseId)));
+	return 0;
+}
+
+/*
+ * Waits until the record with ticket is committed by the writer, or
+ * timeout_ms passes.  Returns true when it is durable; otherwise false
+ * with a sentence saying why in *why.
+ */
+bool
+govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why)
+{
+	GovshareAuditQueue *q = my_database_queue(false);
+	TimestampTz start = GetCurrentTimestamp();
+	bool		sleeping = false;
+
+	for (;;)
+	{
+		if (pg_atomic_read_u64(&q->durable) > ticket)
+			break;
+		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), timeout_ms))
+		{
+			if (sleeping)
+				ConditionVariableCancelSleep();
+			LWLockAcquire(q->lock, LW_SHARED);
+			if (q->writer_pid == 0)
+				*why = psprintf("No audit writer is running for this database%s%s.",
+								q->error[0] ? "; its last error: " : "", q->error);
+			else
+				*why = psprintf("The audit writer (process %d) has not committed the record within %d ms%s%s.",
+								(int) q->writer_pid, timeout_ms,
+								q->error[0] ? "; its last error: " : "", q->error);
+			LWLockRelease(q->lock);
+			return false;
+		}
+		if (q->writer_pid == 0)
+		{
+			LWLockAcquire(q->lock, LW_EXCLUSIVE);
+			(void) request_writer(q);
+			LWLockRelease(q->lock);
+		}
+		if (!sleeping)
+		{
+			ConditionVariablePrepareToSleep(&q->cv);
+			sleeping = true;
+		}
+		else
+			(void) ConditionVariableTimedSleep(&q->cv, 100, PG_WAIT_EXTENSION);
+	}
+	if (sleeping)
+		ConditionVariableCancelSleep();
+	return true;
+}
+
+/*
+ * The writer's side.  Attaches the calling process as queue qi's writer
+ * for dboid; returns the queue, or NULL when it serves another database or
+ * has a writer already.
+ */
+GovshareAuditQueue *
+govshare_audit_queue_attach(int qi, Oid dboid)
+{
+	GovshareAuditQueue *q;
+
+	if (shared == NULL || qi < 0 || qi >= shared->nqueues)
+		return NULL;
+	q = &shared->queues[qi];
+	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	if (q->dboid != dboid || q->writer_pid != 0)
+	{
+		LWLockRelease(q->lock);
+		return NULL;
+	}
+	q->writer_pid = MyProcPid;
+	q->writer_latch = MyLatch;
+	q->requested_at = 0;
+	LWLockRelease(q->lock);
+	return q;
+}
+
+/*
+ * The writer leaves q.  With release (its database has no govshare, or is
+ * being dropped), the queue is emptied and freed for another database.
+ */
+void
+govshare_audit_queue_detach(GovshareAuditQueue *q, bool release)
+{
+	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	if (q->writer_pid == MyProcPid)
+	{
+		q->writer_pid = 0;
+		q->writer_latch = NULL;
+		if (release)
+		{
+			if (q->head != q->tail)
+				ereport(LOG,
+						(errmsg("govshare audit writer: %llu bytes of access records of a database without govshare were discarded",
+								(unsigned long long) (q->head - q->tail))));
+			q->tail = q->head;
+			pg_atomic_write_u64(&q->durable, q->next_ticket);
+			q->dboid = InvalidOid;
+		}
+	}
+	LWLockRelease(q->lock);
+	ConditionVariableBroadcast(&q->cv);
+}
+
+/*
+ * Copies up to max_records records from the head of q into batch (each as
+ * its uint32 length and payload).  Returns the number copied, and sets
+ * *next to the ring position after them and *last to the last ticket.
+ */
+int
+govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_records,
+						  uint64 *next, uint64 *last, bool *stop)
+{
+	uint64		pos;
+	int			n = 0;
+
+	LWLockAcquire(q->lock, LW_SHARED);
+	pos = q->tail;
+	*stop = q->stop;
+	while (pos < q->head && n < max_records)
+	{
+		RecordHeader h;
+
+		ring_read(q, pos, (char *) &h, sizeof(h));
+		enlargeStringInfo(batch, sizeof(uint32) + h.len);
+		memcpy(batch->data + batch->len, &h.len, sizeof(uint32));
+		ring_read(q, pos + sizeof(h), batch->data + batch->len + sizeof(uint32), h.len);
+		batch->len += sizeof(uint32) + h.len;
+		*last = h.ticket;
+		pos += sizeof(h) + MAXALIGN(h.len);
+		n++;
+	}
+	LWLockRelease(q->lock);
+	*next = pos;
+	return n;
+}
+
+/*
+ * The records before ring position next, up to ticket last, are committed
+ * as sequence numbers up to last_seq: frees their space and wakes the
+ * backends waiting for them.
+ */
+void
+govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64 last, int n, int64 last_seq)
+{
+	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	q->tail = next;
+	pg_atomic_write_u64(&q->durable, last + 1);
+	q->written += n;
+	q->last_seq = last_seq;
+	q->error[0] = '\0';
+	LWLockRelease(q->lock);
+	ConditionVariableBroadcast(&q->cv);
+}
+
+/* The writer could not write: keeps the message for waiting backends. */
+void
+govshare_audit_queue_error(GovshareAuditQueue *q, const char *message)
+{
+	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	strlcpy(q->error, message, sizeof(q->error));
+	q->error_at = GetCurrentTimestamp();
+	LWLockRelease(q->lock);
+	ConditionVariableBroadcast(&q->cv);
+}
+
+/*
+ * Asks the writer of database dboid to finish and exit, and waits for it
+ * (up to 10 s): DROP DATABASE, ALTER DATABASE RENAME and CREATE DATABASE
+ * ... TEMPLATE need a database without sessions.
+ */
+void
+govshare_audit_queue_stop(Oid dboid)
+{
+	GovshareAuditQueue *q;
+
+	if (shared == NULL || !OidIsValid(dboid))
+		return;
+	LWLockAcquire(shared->lock, LW_SHARED);
+	q = find_queue(dboid);
+	LWLockRelease(shared->lock);
+	if (q == NULL)
+		return;
+	for (int i = 0; i < 1000; i++)
+	{
+		bool		running;
+
+		LWLockAcquire(q->lock, LW_EXCLUSIVE);
+		running = q->dboid == dboid && q->writer_pid != 0;
+		if (running)
+		{
+			q->stop = true;
+			if (q->writer_latch)
+				SetLatch(q->writer_latch);
+		}
+		else if (q->dboid == dboid && q->head == q->tail)
+		{
+			/* nothing left to write: free the queue */
+			q->dboid = InvalidOid;
+			q->stop = false;
+		}
+		LWLockRelease(q->lock);
+		if (!running)
+			return;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+}
+
+/* What govshare.audit_status() shows of queue i; false when it is free. */
+bool
+govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st)
+{
+	GovshareAuditQueue *q;
+
+	if (shared == NULL || i >= shared->nqueues)
+		return false;
+	q = &shared->queues[i];
+	LWLockAcquire(q->lock, LW_SHARED);
+	st->dboid = q->dboid;
+	st->writer_pid = q->writer_pid;
+	st->queued = q->next_ticket - pg_atomic_read_u64(&q->durable);
+	st->queued_bytes = q->head - q->tail;
+	st->written = q->written;
+	st->last_seq = q->last_seq;
+	strlcpy(st->error, q->error, sizeof(st->error));
+	st->error_at = q->error_at;
+	LWLockRelease(q->lock);
+	return OidIsValid(st->dboid);
+}
+
+/* The number of queues, for iterating with govshare_audit_queue_status. */
+int
+govshare_audit_queue_count(void)
+{
+	return shared ? shared->nqueues : 0;
+}

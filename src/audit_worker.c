@@ -1,0 +1,313 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_worker.c
+ *	  The audit writer: a background worker per database that appends the
+ *	  queued access records to govshare.access_log.
+ *
+ * The writer is the only process that adds rows to the access log, and it
+ * does so below SQL (heap and index insertion, as COPY does), so that the
+ * table's triggers can refuse every INSERT, UPDATE, DELETE and TRUNCATE
+ * made through SQL.  It assigns sequence numbers, computes the hash chain
+ * (src/audit_chain.c), writes a batch of records in one transaction and
+ * commits it with synchronous_commit on, so that the WAL is flushed before
+ * it tells the backends waiting under strict audit that their records are
+ * durable.  After a failure it keeps the records queued and tries again;
+ * after a restart it resumes the chain from the last row of the table.
+ *
+ * src/audit_worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "govshare.h"
+
+/* Records written in one transaction at most. */
+#define BATCH_RECORDS 2000
+
+/* The chain's state: the last row written. */
+typedef struct ChainTail
+{
+	int64		seq;
+	unsigned char hash[GOVSHARE_HASH_LEN];
+} ChainTail;
+
+static GovshareAuditQueue *queue = NULL;
+
+/* Free the queue on exit: the database has no govshare (any more). */
+static bool release_queue = false;
+
+/* The chain's tail, once read from the table; static, as PG_TRY changes it. */
+static ChainTail tail;
+static ChainTail committed;		/* the tail as last committed */
+static bool tail_known = false;
+
+/* before_shmem_exit: leave the queue, so that backends start another writer. */
+static void
+writer_exit(int code, Datum arg)
+{
+	if (queue != NULL)
+		govshare_audit_queue_detach(queue, release_queue);
+	queue = NULL;
+}
+
+/* The OID of govshare.access_log, or InvalidOid without the extension. */
+static Oid
+access_log_relid(void)
+{
+	Oid			nsp;
+
+	if (!OidIsValid(get_extension_oid("govshare", true)))
+		return InvalidOid;
+	nsp = get_namespace_oid("govshare", true);
+	return OidIsValid(nsp) ? get_relname_relid("access_log", nsp) : InvalidOid;
+}
+
+/* The same, in a transaction of its own. */
+static Oid
+access_log_relid_noxact(void)
+{
+	Oid			relid;
+
+	StartTransactionCommand();
+	relid = access_log_relid();
+	CommitTransactionCommand();
+	return relid;
+}
+
+/*
+ * Writes the n records in batch (as govshare_audit_queue_peek left them)
+ * in the current transaction, continuing the chain from *tail.
+ */
+static void
+write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
+{
+	Relation	rel = table_open(relid, RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *slot;
+	MemoryContext per_record;
+	MemoryContext old;
+	const char *key_id;
+	size_t		keylen;
+	const unsigned char *key = govshare_chain_key(&key_id, &keylen);
+	TimestampTz now = GetCurrentTimestamp();
+	const char *p = batch->data;
+	StringInfoData canonical;
+	Datum		values[Natts_access_log];
+	bool		isnull[Natts_access_log];
+
+	govshare_chain_check_columns(desc);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+	per_record = AllocSetContextCreate(CurrentMemoryContext, "govshare audit record",
+									   ALLOCSET_DEFAULT_SIZES);
+	initStringInfo(&canonical);
+
+	for (int i = 0; i < n; i++)
+	{
+		uint32		len;
+		unsigned char hash[GOVSHARE_HASH_LEN];
+		bytea	   *prev;
+		bytea	   *h;
+
+		memcpy(&len, p, sizeof(uint32));
+		p += sizeof(uint32);
+		old = MemoryContextSwitchTo(per_record);
+
+		if (govshare_chain_decode(p, len, desc, Anum_access_log_kind,
+								  Anum_access_log_subject_overflow, values, isnull) != len)
+			elog(ERROR, "govshare: access record in the audit queue has trailing bytes");
+		p += len;
+		values[Anum_access_log_seq - 1] = Int64GetDatum(tail->seq + 1);
+		isnull[Anum_access_log_seq - 1] = false;
+		values[Anum_access_log_logged_at - 1] = TimestampTzGetDatum(now);
+		isnull[Anum_access_log_logged_at - 1] = false;
+		values[Anum_access_log_hmac_key_id - 1] = key ? CStringGetTextDatum(key_id) : (Datum) 0;
+		isnull[Anum_access_log_hmac_key_id - 1] = key == NULL;
+
+		/* hash = H(prev_hash || canonical(seq .. hmac_key_id)) */
+		resetStringInfo(&canonical);
+		appendBinaryStringInfo(&canonical, (char *) tail->hash, GOVSHARE_HASH_LEN);
+		govshare_chain_encode(&canonical, desc, 1, Anum_access_log_hmac_key_id, values, isnull);
+		govshare_chain_hash(canonical.data, canonical.len, key, keylen, hash);
+
+		prev = palloc(VARHDRSZ + GOVSHARE_HASH_LEN);
+		SET_VARSIZE(prev, VARHDRSZ + GOVSHARE_HASH_LEN);
+		memcpy(VARDATA(prev), tail->hash, GOVSHARE_HASH_LEN);
+		h = palloc(VARHDRSZ + GOVSHARE_HASH_LEN);
+		SET_VARSIZE(h, VARHDRSZ + GOVSHARE_HASH_LEN);
+		memcpy(VARDATA(h), hash, GOVSHARE_HASH_LEN);
+		values[Anum_access_log_prev_hash - 1] = PointerGetDatum(prev);
+		isnull[Anum_access_log_prev_hash - 1] = false;
+		values[Anum_access_log_hash - 1] = PointerGetDatum(h);
+		isnull[Anum_access_log_hash - 1] = false;
+
+		ExecClearTuple(slot);
+		memcpy(slot->tts_values, values, sizeof(values));
+		memcpy(slot->tts_isnull, isnull, sizeof(isnull));
+		ExecStoreVirtualTuple(slot);
+		table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
+		(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+
+		tail->seq++;
+		memcpy(tail->hash, hash, GOVSHARE_HASH_LEN);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_record);
+		ResetPerTupleExprContext(estate);
+	}
+
+	ExecCloseIndices(rri);
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	MemoryContextDelete(per_record);
+	pfree(canonical.data);
+	table_close(rel, NoLock);
+}
+
+/*
+ * Main loop of the audit writer of one database: bgw_main_arg is the
+ * queue's index, bgw_extra the database's OID.
+ */
+void
+govshare_audit_writer_main(Datum main_arg)
+{
+	int			qi = DatumGetInt32(main_arg);
+	Oid			dboid;
+	Oid			relid;
+	StringInfoData batch;
+	MemoryContext loop_context;
+
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("govshare audit writer");
+
+	queue = govshare_audit_queue_attach(qi, dboid);
+	if (queue == NULL)
+		proc_exit(0);			/* another writer has it */
+
+	/* strict audit promises a flushed WAL: commit synchronously */
+	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+
+	before_shmem_exit(writer_exit, (Datum) 0);
+	relid = access_log_relid_noxact();
+	if (!OidIsValid(relid))
+	{
+		release_queue = true;
+		ereport(LOG,
+				(errmsg("govshare audit writer: database %u has no govshare extension; exiting",
+						dboid)));
+		proc_exit(0);
+	}
+	ereport(DEBUG1, (errmsg("govshare audit writer started")));
+
+	loop_context = AllocSetContextCreate(TopMemoryContext, "govshare audit writer",
+										 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		uint64		next;
+		uint64		last = 0;
+		bool		stop;
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		MemoryContextReset(loop_context);
+		MemoryContextSwitchTo(loop_context);
+		initStringInfo(&batch);
+		n = govshare_audit_queue_peek(queue, &batch, BATCH_RECORDS, &next, &last, &stop);
+		if (n == 0)
+		{
+			if (stop)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 1000L, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			continue;
+		}
+
+		PG_TRY();
+		{
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			pgstat_report_activity(STATE_RUNNING, "writing access records");
+			relid = access_log_relid();
+			if (!OidIsValid(relid))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_TABLE),
+						 errmsg("govshare.access_log does not exist in this database")));
+			if (!tail_known)
+			{
+				Relation	rel = table_open(relid, RowExclusiveLock);
+
+				govshare_chain_check_columns(RelationGetDescr(rel));
+				govshare_chain_tail(rel, &tail.seq, tail.hash);
+				table_close(rel, NoLock);
+				committed = tail;
+				tail_known = true;
+			}
+			write_batch(relid, &batch, n, &tail);
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			committed = tail;
+			pgstat_report_activity(STATE_IDLE, NULL);
+			govshare_audit_queue_done(queue, next, last, n, tail.seq);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			/* keep the records queued; report; try again shortly */
+			MemoryContextSwitchTo(loop_context);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			tail = committed;
+			govshare_audit_queue_error(queue, edata->message);
+			ereport(LOG,
+					(errmsg("govshare audit writer could not write %d access records: %s",
+							n, edata->message)));
+			pgstat_report_activity(STATE_IDLE, NULL);
+			if (!OidIsValid(access_log_relid_noxact()))
+			{
+				release_queue = true;
+				break;
+			}
+			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L, PG_WAIT_EXTENSION);
+		}
+		PG_END_TRY();
+	}
+	proc_exit(0);
+}

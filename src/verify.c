@@ -1,0 +1,523 @@
+/*-------------------------------------------------------------------------
+ *
+ * verify.c
+ *	  Verification of the access log's chain, signed checkpoints, and the
+ *	  canonical encoding as SQL.
+ *
+ * govshare.verify_log() walks the log in sequence order by its primary
+ * key, recomputes every row's hash from its columns (src/audit_chain.c)
+ * and reports the first broken link: a missing sequence number, a
+ * prev_hash that is not the previous row's hash, a hash that does not
+ * match the row.  A chain can be rebuilt whole by someone who can write
+ * the table and knows the encoding (unless it is HMAC-keyed and they
+ * cannot read the key file); a checkpoint defeats that.
+ * govshare.checkpoint() signs the last sequence number and hash with the
+ * self agency's Ed25519 key (govshare.signing_key_file), and
+ * verify_log(checkpoint) checks the signature against the self agency's
+ * registered public key, the chain up to the end, that the row the
+ * checkpoint names still has the hash it signed (no rewriting before it)
+ * and that the log still reaches it (no truncation after it).
+ *
+ * src/verify.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+#include "govshare.h"
+
+/* GUC: the self agency's Ed25519 private key (PEM), for checkpoints. */
+static char *signing_key_file = NULL;
+
+/* What a verification found. */
+typedef struct Verdict
+{
+	bool		ok;
+	int64		checked;
+	int64		last_seq;		/* 0: the log is empty */
+	int64		first_bad;		/* 0: none */
+	char	   *problem;
+	unsigned char last_hash[GOVSHARE_HASH_LEN];
+	/* the hash found at seq want_seq, when asked for */
+	int64		want_seq;
+	bool		want_found;
+	unsigned char want_hash[GOVSHARE_HASH_LEN];
+} Verdict;
+
+/* Defines govshare.signing_key_file; called from _PG_init. */
+void
+govshare_verify_init(void)
+{
+	DefineCustomStringVariable("govshare.signing_key_file",
+							   "File holding the self agency's Ed25519 private key (PEM), which signs checkpoints of the access log.",
+							   "Its public key must be registered with govshare.add_agency_key() for the self agency.",
+							   &signing_key_file, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+}
+
+static Oid
+access_log_relid(void)
+{
+	Oid			nsp = get_namespace_oid("govshare", false);
+
+	return get_relname_relid("access_log", nsp);
+}
+
+/* s as a JSON string literal. */
+static char *
+quote_json(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	escape_json(&buf, s);
+	return buf.data;
+}
+
+static char *
+hex(const unsigned char *b, int n)
+{
+	char	   *s = palloc(2 * n + 1);
+
+	for (int i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", b[i]);
+	return s;
+}
+
+/* The 32 bytes of a bytea Datum, or false when it is not 32 bytes. */
+static bool
+hash_of(Datum d, bool isnull, unsigned char *out)
+{
+	bytea	   *b;
+
+	if (isnull)
+		return false;
+	b = DatumGetByteaPP(d);
+	if (VARSIZE_ANY_EXHDR(b) != GOVSHARE_HASH_LEN)
+		return false;
+	memcpy(out, VARDATA_ANY(b), GOVSHARE_HASH_LEN);
+	return true;
+}
+
+static void
+fail(Verdict *v, int64 seq, char *problem)
+{
+	v->ok = false;
+	v->first_bad = seq;
+	v->problem = problem;
+}
+
+/*
+ * Walks the log from from_seq to to_seq (0: the end) and fills v.  From
+ * seq 1, the first row's prev_hash must be zero; from a later seq, its
+ * prev_hash is taken as given.
+ */
+static void
+verify_range(int64 from_seq, int64 to_seq, Verdict *v)
+{
+	Relation	rel = table_open(access_log_relid(), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Relation	index;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	TupleTableSlot *slot;
+	int64		expect = from_seq;
+	unsigned char prev[GOVSHARE_HASH_LEN];
+	bool		prev_known = from_seq <= 1;
+	StringInfoData buf;
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "govshare verify row",
+												  ALLOCSET_DEFAULT_SIZES);
+	const char *key_id = NULL;
+	size_t		keylen = 0;
+	const unsigned char *hkey = NULL;
+	bool		key_read = false;
+
+	govshare_chain_check_columns(desc);
+	memset(prev, 0, sizeof(prev));
+	memset(v, 0, offsetof(Verdict, want_seq));
+	v->ok = true;
+	if (from_seq < 1)
+		expect = from_seq = 1;
+
+	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	ScanKeyInit(&key, 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(from_seq));
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	initStringInfo(&buf);
+
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		MemoryContext old;
+		int64		seq;
+		bool		isnull;
+		unsigned char stored_prev[GOVSHARE_HASH_LEN];
+		unsigned char stored[GOVSHARE_HASH_LEN];
+		unsigned char computed[GOVSHARE_HASH_LEN];
+		Datum		keyd;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		seq = DatumGetInt64(slot->tts_values[Anum_access_log_seq - 1]);
+		if (to_seq > 0 && seq > to_seq)
+			break;
+		old = MemoryContextSwitchTo(row_cxt);
+		if (seq != expect)
+		{
+			fail(v, expect, psprintf(expect == 1 ? "The log does not begin at seq 1: it begins at seq %lld."
+									 : "Rows are missing before seq %lld.", (long long) seq));
+			MemoryContextSwitchTo(old);
+			break;
+		}
+		if (!hash_of(slot->tts_values[Anum_access_log_prev_hash - 1],
+					 slot->tts_isnull[Anum_access_log_prev_hash - 1], stored_prev) ||
+			!hash_of(slot->tts_values[Anum_access_log_hash - 1],
+					 slot->tts_isnull[Anum_access_log_hash - 1], stored))
+		{
+			fail(v, seq, psprintf("Seq %lld has no valid hash or prev_hash.", (long long) seq));
+			MemoryContextSwitchTo(old);
+			break;
+		}
+		if (prev_known && memcmp(stored_prev, prev, GOVSHARE_HASH_LEN) != 0)
+		{
+			fail(v, seq, psprintf(seq == 1 ? "The prev_hash of seq 1 is not zero."
+								  : "The prev_hash of seq %lld is not the hash of seq %lld: rows were removed, reordered or replaced.",
+								  (long long) seq, (long long) seq - 1));
+			MemoryContextSwitchTo(old);
+			break;
+		}
+
+		/* the key this row was hashed with */
+		keyd = slot->tts_values[Anum_access_log_hmac_key_id - 1];
+		isnull = slot->tts_isnull[Anum_access_log_hmac_key_id - 1];
+		if (!isnull && !key_read)
+		{
+			MemoryContext k = MemoryContextSwitchTo(old);
+
+			hkey = govshare_chain_key(&key_id, &keylen);
+			key_read = true;
+			MemoryContextSwitchTo(k);
+		}
+		if (!isnull && (hkey == NULL || strcmp(TextDatumGetCString(keyd), key_id) != 0))
+		{
+			fail(v, seq, psprintf("Seq %lld was hashed with audit key %s, but %s.", (long long) seq,
+								  TextDatumGetCString(keyd),
+								  hkey ? psprintf("the configured audit key is %s", key_id)
+								  : "no audit key is configured (govshare.audit_key_file)"));
+			MemoryContextSwitchTo(old);
+			break;
+		}
+
+		resetStringInfo(&buf);
+		appendBinaryStringInfo(&buf, (char *) stored_prev, GOVSHARE_HASH_LEN);
+		govshare_chain_encode(&buf, desc, 1, Anum_access_log_hmac_key_id,
+							  slot->tts_values, slot->tts_isnull);
+		govshare_chain_hash(buf.data, buf.len, isnull ? NULL : hkey, keylen, computed);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_cxt);
+		if (memcmp(computed, stored, GOVSHARE_HASH_LEN) != 0)
+		{
+			fail(v, seq, psprintf("The hash of seq %lld does not match its contents: the row was changed.",
+								  (long long) seq));
+			break;
+		}
+		if (seq == v->want_seq)
+		{
+			v->want_found = true;
+			memcpy(v->want_hash, stored, GOVSHARE_HASH_LEN);
+		}
+		memcpy(prev, stored, GOVSHARE_HASH_LEN);
+		prev_known = true;
+		v->checked++;
+		v->last_seq = seq;
+		memcpy(v->last_hash, stored, GOVSHARE_HASH_LEN);
+		expect = seq + 1;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	MemoryContextDelete(row_cxt);
+	if (v->ok && to_seq > 0 && v->last_seq < to_seq && expect <= to_seq)
+	{
+		/* asked for rows the log does not have */
+		fail(v, expect, psprintf("The log ends at seq %lld, before seq %lld.",
+								 (long long) (expect - 1), (long long) to_seq));
+	}
+}
+
+/* The verdict as the OUT parameters of verify_log. */
+static Datum
+verdict_datum(FunctionCallInfo fcinfo, Verdict *v)
+{
+	TupleDesc	tupdesc;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "govshare: verify_log must return a row");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = BoolGetDatum(v->ok);
+	values[1] = Int64GetDatum(v->checked);
+	values[2] = Int64GetDatum(v->last_seq);
+	nulls[2] = v->last_seq == 0;
+	values[3] = Int64GetDatum(v->first_bad);
+	nulls[3] = v->first_bad == 0;
+	if (v->problem)
+		values[4] = CStringGetTextDatum(v->problem);
+	else
+		nulls[4] = true;
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/*
+ * govshare.verify_log(from_seq bigint, to_seq bigint) returns (ok, checked,
+ * last_seq, first_bad_seq, problem)
+ */
+PG_FUNCTION_INFO_V1(govshare_verify_log);
+Datum
+govshare_verify_log(PG_FUNCTION_ARGS)
+{
+	Verdict		v;
+
+	v.want_seq = -1;
+	verify_range(PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), &v);
+	return verdict_datum(fcinfo, &v);
+}
+
+/* A string member of a jsonb object, or NULL. */
+static char *
+member_string(Jsonb *j, const char *name)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&j->root, name, strlen(name), NULL);
+
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* An integer member of a jsonb object; false when absent or not one. */
+static bool
+member_int8(Jsonb *j, const char *name, int64 *out)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&j->root, name, strlen(name), NULL);
+
+	if (v == NULL || v->type != jbvNumeric)
+		return false;
+	*out = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+	return true;
+}
+
+/*
+ * govshare.verify_log(checkpoint jsonb) returns (ok, checked, last_seq,
+ * first_bad_seq, problem)
+ *
+ * Only the signed payload of the checkpoint's "jws" is trusted; the other
+ * members are there for people.
+ */
+PG_FUNCTION_INFO_V1(govshare_verify_log_checkpoint);
+Datum
+govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *cp = PG_GETARG_JSONB_P(0);
+	GovsharePolicy *policy = govshare_policy();
+	char	   *jws = member_string(cp, "jws");
+	char	   *kid = member_string(cp, "kid");
+	const char *problem = NULL;
+	char	   *payload_text = NULL;
+	Jsonb	   *payload;
+	char	   *agency;
+	char	   *hash_hex;
+	int64		seq;
+	Verdict		v;
+
+	memset(&v, 0, sizeof(v));
+	if (jws == NULL || kid == NULL)
+		problem = "The checkpoint has no \"jws\" or no \"kid\": it is not one govshare.checkpoint() made.";
+	else if (policy->self == NULL)
+		problem = "No agency is self in this database, so no key can vouch for a checkpoint.";
+	else
+	{
+		const GovshareKey *key = NULL;
+
+		for (int i = 0; i < policy->nkeys; i++)
+			if (strcmp(policy->keys[i].key_id, kid) == 0 &&
+				strcmp(policy->keys[i].agency, policy->self) == 0)
+				key = &policy->keys[i];
+		if (key == NULL)
+			problem = psprintf("Key %s is not a registered key of the self agency %s.", kid, policy->self);
+		else
+			payload_text = govshare_jws_verify(jws, key->public_key, &problem);
+	}
+	if (payload_text != NULL)
+	{
+		payload = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(payload_text)));
+		agency = member_string(payload, "agency");
+		hash_hex = member_string(payload, "hash");
+		if (!member_int8(payload, "seq", &seq) || agency == NULL || hash_hex == NULL ||
+			strlen(hash_hex) != 2 * GOVSHARE_HASH_LEN)
+			problem = "The signed checkpoint lacks its \"agency\", \"seq\" or \"hash\".";
+		else if (strcmp(agency, policy->self) != 0)
+			problem = psprintf("The checkpoint is of agency %s; this database is agency %s's.",
+							   agency, policy->self);
+		else
+		{
+			v.want_seq = seq;
+			verify_range(1, 0, &v);
+			if (v.ok && seq > v.last_seq)
+				fail(&v, v.last_seq + 1,
+					 psprintf("The log ends at seq %lld, but the checkpoint covers seq %lld: rows were removed from its end.",
+							  (long long) v.last_seq, (long long) seq));
+			else if (v.ok && seq > 0 && strcmp(hex(v.want_hash, GOVSHARE_HASH_LEN), hash_hex) != 0)
+				fail(&v, seq,
+					 psprintf("Seq %lld does not have the hash the checkpoint signed: the log before it was rewritten.",
+							  (long long) seq));
+			else if (v.ok && seq == 0 && v.last_seq > 0 &&
+					 strspn(hash_hex, "0") != 2 * GOVSHARE_HASH_LEN)
+				fail(&v, 1, "The checkpoint of an empty log has a hash.");
+			return verdict_datum(fcinfo, &v);
+		}
+	}
+	v.ok = false;
+	v.problem = pstrdup(problem);
+	return verdict_datum(fcinfo, &v);
+}
+
+/*
+ * govshare.checkpoint() returns jsonb
+ *
+ * {"agency", "database", "seq", "hash", "time", "kid", "jws"}: the last
+ * row of the log, signed with the key of govshare.signing_key_file, whose
+ * public key must be registered for the self agency.
+ */
+PG_FUNCTION_INFO_V1(govshare_checkpoint);
+Datum
+govshare_checkpoint(PG_FUNCTION_ARGS)
+{
+	GovsharePolicy *policy = govshare_policy();
+	size_t		len;
+	unsigned char *private_pem;
+	char	   *public_pem;
+	char	   *kid;
+	bool		registered = false;
+	Relation	rel;
+	int64		seq;
+	unsigned char hash[GOVSHARE_HASH_LEN];
+	char	   *time;
+	char	   *payload;
+	char	   *header;
+	char	   *jws;
+	char	   *dbname = get_database_name(MyDatabaseId);
+	StringInfoData doc;
+
+	if (policy->self == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no agency is self in this database"),
+				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
+	private_pem = govshare_keyfile_read("govshare.signing_key_file", signing_key_file,
+										"signing key",
+										"Checkpoints are signed with the self agency's Ed25519 key.",
+										32, 16384, &len);
+	PG_TRY();
+	{
+		public_pem = govshare_public_key_pem((char *) private_pem);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(private_pem, len);
+	}
+	PG_END_TRY();
+	kid = govshare_key_id(public_pem);
+	for (int i = 0; i < policy->nkeys; i++)
+		if (strcmp(policy->keys[i].key_id, kid) == 0 &&
+			strcmp(policy->keys[i].agency, policy->self) == 0 && !policy->keys[i].revoked)
+			registered = true;
+	if (!registered)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the signing key is not a registered key of the self agency \"%s\"", policy->self),
+				 errdetail("Auditors verify checkpoints with the self agency's registered public keys; key %s is not one of them, or is revoked.", kid),
+				 errhint("Register it: SELECT govshare.add_agency_key('%s', $pem$%s$pem$);",
+						 policy->self, public_pem)));
+
+	rel = table_open(access_log_relid(), AccessShareLock);
+	govshare_chain_check_columns(RelationGetDescr(rel));
+	govshare_chain_tail(rel, &seq, hash);
+	table_close(rel, AccessShareLock);
+
+	time = DatumGetCString(DirectFunctionCall1(timestamptz_out,
+											   TimestampTzGetDatum(GetCurrentTimestamp())));
+	payload = psprintf("{\"typ\":\"govshare-checkpoint\",\"agency\":%s,\"database\":%s,"
+					   "\"seq\":%lld,\"hash\":\"%s\",\"time\":%s}",
+					   quote_json(policy->self), quote_json(dbname), (long long) seq,
+					   hex(hash, GOVSHARE_HASH_LEN), quote_json(time));
+	header = psprintf("{\"alg\":\"EdDSA\",\"kid\":%s,\"typ\":\"govshare-checkpoint+jws\"}",
+					  quote_json(kid));
+	jws = govshare_jws_sign((char *) private_pem, header, payload);
+	explicit_bzero(private_pem, len);
+
+	initStringInfo(&doc);
+	appendStringInfo(&doc, "{\"agency\":%s,\"database\":%s,\"seq\":%lld,\"hash\":\"%s\","
+					 "\"time\":%s,\"kid\":%s,\"jws\":\"%s\"}",
+					 quote_json(policy->self), quote_json(dbname), (long long) seq,
+					 hex(hash, GOVSHARE_HASH_LEN), quote_json(time), quote_json(kid), jws);
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(doc.data));
+}
+
+/*
+ * govshare.audit_canonical(r govshare.access_log) returns bytea
+ *
+ * The canonical encoding of a row: what its hash covers after prev_hash.
+ */
+PG_FUNCTION_INFO_V1(govshare_audit_canonical);
+Datum
+govshare_audit_canonical(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row),
+											  HeapTupleHeaderGetTypMod(row));
+	HeapTupleData tuple;
+	Datum		values[Natts_access_log];
+	bool		isnull[Natts_access_log];
+	StringInfoData buf;
+	bytea	   *result;
+
+	govshare_chain_check_columns(desc);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	heap_deform_tuple(&tuple, desc, values, isnull);
+	initStringInfo(&buf);
+	govshare_chain_encode(&buf, desc, 1, Anum_access_log_hmac_key_id, values, isnull);
+	ReleaseTupleDesc(desc);
+	result = palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(result, VARHDRSZ + buf.len);
+	memcpy(VARDATA(result), buf.data, buf.len);
+	PG_RETURN_BYTEA_P(result);
+}
