@@ -34,7 +34,7 @@ INSERT INTO citizen VALUES ('001090123456', 'Nguyen Van A', '1990-05', 'DU', 'x'
 
 my $classification = q{SELECT relation, column_name, element, sensitivity, conformance,
        inherited_from, governed, status
-FROM govshare.classification ORDER BY 1::text, 2};
+FROM govshare.classification ORDER BY relation::text, column_name};
 my $before = $node->safe_psql('src', $classification);
 my $counts = q{SELECT (SELECT count(*) FROM govshare.element),
        (SELECT count(*) FROM govshare.code),
