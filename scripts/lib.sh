@@ -8,8 +8,8 @@ PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 export PATH="$PG_BIN:$PATH"
 
 GOVSHARE_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR \
-postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
-libipc-run-perl libssl-dev libpq-dev make gcc clang libclang-rt-14-dev"
+postgresql-$PG_MAJOR-pgtap postgresql-$PG_MAJOR-pgaudit libtap-parser-sourcehandler-pgtap-perl \
+libipc-run-perl libssl-dev libpq-dev openssl make gcc clang libclang-rt-14-dev"
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -62,9 +62,18 @@ make_workdir() {
 	head -c 32 /dev/urandom | base64 > "$GOVSHARE_KEY"
 	chown postgres: "$GOVSHARE_KEY"
 	chmod 600 "$GOVSHARE_KEY"
+	# The self agency's Ed25519 signing key (govshare.signing_key_file), and
+	# its public key beside it, for the tests that sign checkpoints.
+	GOVSHARE_SIGNING_KEY="$GOVSHARE_WORK/signing.pem"
+	openssl genpkey -algorithm ed25519 -out "$GOVSHARE_SIGNING_KEY" 2>/dev/null
+	openssl pkey -in "$GOVSHARE_SIGNING_KEY" -pubout -out "$GOVSHARE_SIGNING_KEY.pub" 2>/dev/null
+	chown postgres: "$GOVSHARE_SIGNING_KEY" "$GOVSHARE_SIGNING_KEY.pub"
+	chmod 600 "$GOVSHARE_SIGNING_KEY"
+	chmod 644 "$GOVSHARE_SIGNING_KEY.pub"
 	GOVSHARE_CONF="$GOVSHARE_WORK/regress.conf"
 	{ cat "$GOVSHARE_SRC/test/regress.conf"
-	  echo "govshare.pseudonym_key_file = '$GOVSHARE_KEY'"; } > "$GOVSHARE_CONF"
+	  echo "govshare.pseudonym_key_file = '$GOVSHARE_KEY'"
+	  echo "govshare.signing_key_file = '$GOVSHARE_SIGNING_KEY'"; } > "$GOVSHARE_CONF"
 	chmod 644 "$GOVSHARE_CONF"
 }
 
@@ -82,6 +91,7 @@ port = $port
 unix_socket_directories = '$GOVSHARE_WORK'
 shared_preload_libraries = 'govshare'
 govshare.pseudonym_key_file = '$GOVSHARE_KEY'
+govshare.signing_key_file = '$GOVSHARE_SIGNING_KEY'
 fsync = off
 $extra
 CONF

@@ -509,9 +509,13 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 
 	st = statement_new(agency ? agency : policy->self, r, qd->sourceText);
 	st->qd = qd;
+	if (plan->queryId != 0)
+		st->query_id = (int64) plan->queryId;
 	st->internal = agency == NULL;
 	sensitive = describe_reads(st, plan, policy, agency, r ? r->purpose : NULL);
-	if (st->relations == NIL || (st->internal && audit_internal == INTERNAL_SENSITIVE && !sensitive))
+	if (st->relations == NIL ||
+		(st->internal && (st->columns == NIL ||
+						  (audit_internal == INTERNAL_SENSITIVE && !sensitive))))
 	{
 		MemoryContextDelete(st->cxt);
 		return;
@@ -682,7 +686,6 @@ govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc)
 
 	if (!govshare_audit_subjects_wanted())
 		return NULL;
-	typid = TypenameGetTypid("personal_id");
 	for (int i = 0; i < d->natts && i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -771,10 +774,9 @@ govshare_audit_subject(PG_FUNCTION_ARGS)
 }
 
 /*
- * govshare.audit_flush(timeout_ms integer) returns bigint
+ * govshare.audit_flush(timeout_ms integer) returns void
  *
- * Waits until every record this session queued is durable; returns the
- * last sequence number the writer committed.
+ * Waits until every record this session queued is durable.
  */
 PG_FUNCTION_INFO_V1(govshare_audit_flush);
 Datum
@@ -782,17 +784,13 @@ govshare_audit_flush(PG_FUNCTION_ARGS)
 {
 	int32		timeout = PG_GETARG_INT32(0);
 	char	   *why;
-	GovshareAuditQueueStatus status;
 
 	if (last_ticket != 0 && !govshare_audit_queue_wait(last_ticket, Max(timeout, 1), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the access records of this session are not all written"),
 				 errdetail_internal("%s", why)));
-	for (int i = 0; i < govshare_audit_queue_count(); i++)
-		if (govshare_audit_queue_status(i, &status) && status.dboid == MyDatabaseId)
-			PG_RETURN_INT64(status.last_seq);
-	PG_RETURN_INT64(0);
+	PG_RETURN_VOID();
 }
 
 /*

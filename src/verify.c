@@ -408,51 +408,24 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 }
 
 /*
- * govshare.checkpoint() returns jsonb
- *
- * {"agency", "database", "seq", "hash", "time", "kid", "jws"}: the last
- * row of the log, signed with the key of govshare.signing_key_file, whose
- * public key must be registered for the self agency.
+ * The checkpoint document of the log's last row, signed with private_pem
+ * (see govshare_checkpoint).
  */
-PG_FUNCTION_INFO_V1(govshare_checkpoint);
-Datum
-govshare_checkpoint(PG_FUNCTION_ARGS)
+static char *
+checkpoint_document(GovsharePolicy *policy, const char *private_pem)
 {
-	GovsharePolicy *policy = govshare_policy();
-	size_t		len;
-	unsigned char *private_pem;
-	char	   *public_pem;
-	char	   *kid;
+	char	   *public_pem = govshare_public_key_pem(private_pem);
+	char	   *kid = govshare_key_id(public_pem);
 	bool		registered = false;
 	Relation	rel;
 	int64		seq;
 	unsigned char hash[GOVSHARE_HASH_LEN];
+	char	   *dbname = get_database_name(MyDatabaseId);
 	char	   *time;
 	char	   *payload;
 	char	   *header;
 	char	   *jws;
-	char	   *dbname = get_database_name(MyDatabaseId);
-	StringInfoData doc;
 
-	if (policy->self == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no agency is self in this database"),
-				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
-	private_pem = govshare_keyfile_read("govshare.signing_key_file", signing_key_file,
-										"signing key",
-										"Checkpoints are signed with the self agency's Ed25519 key.",
-										32, 16384, &len);
-	PG_TRY();
-	{
-		public_pem = govshare_public_key_pem((char *) private_pem);
-	}
-	PG_FINALLY();
-	{
-		explicit_bzero(private_pem, len);
-	}
-	PG_END_TRY();
-	kid = govshare_key_id(public_pem);
 	for (int i = 0; i < policy->nkeys; i++)
 		if (strcmp(policy->keys[i].key_id, kid) == 0 &&
 			strcmp(policy->keys[i].agency, policy->self) == 0 && !policy->keys[i].revoked)
@@ -478,15 +451,49 @@ govshare_checkpoint(PG_FUNCTION_ARGS)
 					   hex(hash, GOVSHARE_HASH_LEN), quote_json(time));
 	header = psprintf("{\"alg\":\"EdDSA\",\"kid\":%s,\"typ\":\"govshare-checkpoint+jws\"}",
 					  quote_json(kid));
-	jws = govshare_jws_sign((char *) private_pem, header, payload);
-	explicit_bzero(private_pem, len);
+	jws = govshare_jws_sign(private_pem, header, payload);
+	return psprintf("{\"agency\":%s,\"database\":%s,\"seq\":%lld,\"hash\":\"%s\","
+					"\"time\":%s,\"kid\":%s,\"jws\":\"%s\"}",
+					quote_json(policy->self), quote_json(dbname), (long long) seq,
+					hex(hash, GOVSHARE_HASH_LEN), quote_json(time), quote_json(kid), jws);
+}
 
-	initStringInfo(&doc);
-	appendStringInfo(&doc, "{\"agency\":%s,\"database\":%s,\"seq\":%lld,\"hash\":\"%s\","
-					 "\"time\":%s,\"kid\":%s,\"jws\":\"%s\"}",
-					 quote_json(policy->self), quote_json(dbname), (long long) seq,
-					 hex(hash, GOVSHARE_HASH_LEN), quote_json(time), quote_json(kid), jws);
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(doc.data));
+/*
+ * govshare.checkpoint() returns jsonb
+ *
+ * {"agency", "database", "seq", "hash", "time", "kid", "jws"}: the last
+ * row of the log, signed with the key of govshare.signing_key_file, whose
+ * public key must be registered for the self agency.  The private key is
+ * wiped from memory as soon as it has signed, or failed to.
+ */
+PG_FUNCTION_INFO_V1(govshare_checkpoint);
+Datum
+govshare_checkpoint(PG_FUNCTION_ARGS)
+{
+	GovsharePolicy *policy = govshare_policy();
+	size_t		len;
+	unsigned char *private_pem;
+	char	   *volatile doc = NULL;
+
+	if (policy->self == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no agency is self in this database"),
+				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
+	private_pem = govshare_keyfile_read("govshare.signing_key_file", signing_key_file,
+										"signing key",
+										"Checkpoints are signed with the self agency's Ed25519 key.",
+										32, 16384, &len);
+	PG_TRY();
+	{
+		doc = checkpoint_document(policy, (char *) private_pem);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(private_pem, len);
+	}
+	PG_END_TRY();
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(doc));
 }
 
 /*

@@ -83,10 +83,10 @@ CREATE FUNCTION govshare.audit_subject(govshare.personal_id) RETURNS boolean
 COMMENT ON FUNCTION govshare.audit_subject(govshare.personal_id) IS
 	'notes the data subject of a row a consumer reads; applied by the server only, never callable directly';
 
-CREATE FUNCTION govshare.audit_flush(timeout_ms integer DEFAULT 10000) RETURNS bigint
+CREATE FUNCTION govshare.audit_flush(timeout_ms integer DEFAULT 10000) RETURNS void
 	AS 'MODULE_PATHNAME', 'govshare_audit_flush' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION govshare.audit_flush(integer) IS
-	'waits until every access record this session queued is written, and returns the last sequence number written';
+	'waits until every access record this session queued is written';
 
 CREATE FUNCTION govshare.audit_status(
 	OUT database name, OUT writer_pid integer, OUT queued bigint, OUT queued_bytes bigint,
