@@ -156,6 +156,8 @@ SELECT count(*) FROM rule;
 UNION ALL
 (SELECT personal_id, full_name, birth_date, residence, phone FROM citizen
  WHERE personal_id_province(personal_id) = '079' ORDER BY birth_date LIMIT 3);
+\echo '--- one conscript by personal id'
+SELECT personal_id, full_name, phone FROM citizen WHERE personal_id = '079306700379';
 \echo '--- a search by a real name finds nothing: predicates see what MND sees'
 SELECT count(*) FROM citizen WHERE full_name = 'Citizen 4';
 \echo '--- a column no rule grants is refused, naming the column, the element and the purpose'
@@ -176,3 +178,45 @@ SELECT resume(2);
 GRANT SELECT ON citizen TO mnd_app;
 SELECT severity, object, problem FROM check_setup();
 REVOKE SELECT ON citizen FROM mnd_app;
+
+\echo
+\echo '--- 15. The audit trail: every MND statement above left an access record, written'
+\echo '---     by the audit writer before MND saw a row (strict mode); denials too'
+SELECT audit_flush();
+SELECT seq, outcome, agency, officer, purpose, reference, rows, subject_count,
+       array_to_string(levels, ',') AS levels, left(statement_text, 50) AS statement
+FROM audit_access ORDER BY seq;
+SELECT seq, agency, purpose, reason FROM audit_denied ORDER BY seq;
+SELECT day, agency, purpose, element, statements, rows FROM audit_by_agency ORDER BY element;
+
+\echo
+\echo '--- 16. A citizen asks who read his data (the data subjects'' view); each record lists'
+\echo '---     up to govshare.audit_subject_limit (100) of the people whose rows it read, and counts all'
+SELECT min(s) AS citizen FROM access_log, unnest(subjects) AS s \gset
+SELECT :'citizen' AS citizen;
+SELECT accessed_at::timestamp(0) AS accessed_at, agency, officer, purpose, reference, elements, legal_bases
+FROM subject_access(:'citizen');
+
+\echo
+\echo '--- 17. The chain verifies; the self agency signs a checkpoint an inspector keeps'
+SELECT * FROM verify_log();
+SELECT add_agency_key('MPS', pg_read_file(current_setting('govshare.signing_key_file') || '.pub')) AS mps_key;
+SELECT checkpoint() AS checkpoint \gset
+\set ECHO none
+\echo 'SELECT checkpoint();  -- saved as :checkpoint; its signed part is "jws"'
+SELECT jsonb_pretty(:'checkpoint'::jsonb - 'jws') AS checkpoint;
+\echo 'SELECT ok, problem FROM verify_log(:checkpoint);'
+SELECT ok, problem FROM verify_log(:'checkpoint'::jsonb);
+\set ECHO queries
+
+\echo
+\echo '--- 18. The log is append-only, even for a superuser; one who bypasses the guard is caught'
+DELETE FROM access_log WHERE seq = 1;
+ALTER TABLE access_log DISABLE TRIGGER guard_access_log;
+UPDATE access_log SET officer = 'someone else' WHERE seq = 1;
+ALTER TABLE access_log ENABLE TRIGGER guard_access_log;
+SELECT ok, first_bad_seq, problem FROM verify_log();
+\echo '--- a rebuilt chain would verify on its own, but not against the saved checkpoint'
+\set ECHO none
+\echo 'SELECT ok, first_bad_seq, problem FROM verify_log(:checkpoint);'
+SELECT ok, first_bad_seq, problem FROM verify_log(:'checkpoint'::jsonb);

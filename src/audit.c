@@ -251,6 +251,18 @@ statement_free(AuditStatement *st)
 	MemoryContextDelete(st->cxt);
 }
 
+/* Is s in l, a list of C strings? */
+static bool
+list_member_string(List *l, const char *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, l)
+		if (strcmp(lfirst(lc), s) == 0)
+			return true;
+	return false;
+}
+
 static void
 put_text_list(StringInfo out, List *l)
 {
@@ -438,7 +450,7 @@ describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
 		old = MemoryContextSwitchTo(st->cxt);
 		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
 											 get_rel_name(rte->relid));
-		if (!list_member(st->relations, makeString(relname)))
+		if (!list_member_string(st->relations, relname))
 			st->relations = lappend(st->relations, relname);
 		whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, rte->selectedCols);
 		for (int i = 0; i < d->natts; i++)
@@ -446,13 +458,17 @@ describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
 			GovshareColumn *c = &d->columns[i];
 			GovshareLevel level;
 			bool		found;
+			char	   *column;
 
 			if (c->attname == NULL ||
 				(!whole_row && !bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber,
 											  rte->selectedCols)))
 				continue;
 			level = agency == NULL ? GOVSHARE_FULL : c->ngrants > 0 ? c->level : GOVSHARE_DENIED;
-			st->columns = lappend(st->columns, psprintf("%s.%s", relname, quote_identifier(c->attname)));
+			column = psprintf("%s.%s", relname, quote_identifier(c->attname));
+			if (list_member_string(st->columns, column))
+				continue;		/* the relation is read twice (a self-join, UNION) */
+			st->columns = lappend(st->columns, column);
 			st->elements = lappend(st->elements, c->element ? pstrdup(c->element) : NULL);
 			st->levels = lappend(st->levels, pstrdup(govshare_level_name(level)));
 			if (c->element != NULL && govshare_element_sensitive(policy, c->element, &found))

@@ -10,6 +10,7 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Config;
 use IPC::Run;
 use Test::More;
 use POSIX qw(WNOHANG);
@@ -25,10 +26,11 @@ $node->init;
 # reap it after the kill, the zombie keeps its PID alive for the next
 # postmaster's lock-file check.  Become the orphans' reaper (Linux
 # prctl(PR_SET_CHILD_SUBREAPER) = 36; SYS_prctl = 157 on x86_64).
-my $subreaper = $^O eq 'linux' && syscall(157, 36, 1, 0, 0, 0) == 0;
+my $subreaper = $Config{archname} =~ /^x86_64-linux/ && syscall(157, 36, 1, 0, 0, 0) == 0;
 note "reaping orphans here: " . ($subreaper ? 'yes' : 'no');
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'govshare'\n"
 	  . "govshare.audit_mode = 'strict'\n"
+	  . "govshare.audit_timeout = '60s'\n"
 	  . "max_connections = 30\n"
 	  . "log_statement = none\n");
 $node->start;
@@ -107,11 +109,12 @@ for my $c (1 .. $nclients)
 	write_script($script, "c$c", $nstatements);
 	my $h = IPC::Run::start(
 		[ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $consumer, '-f', $script ],
-		'<', \undef, '>', "$dir/client$c.out", '2>', "$dir/client$c.err");
+		'<', \undef, '>', "$dir/client$c.out", '2>', "$dir/client$c.err",
+		IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
 	push @clients, $h;
 }
 
-# Kill when the load is well under way: hundreds of statements recorded.
+# Kill when the load is well under way: 2000 statements recorded.
 my $recorded = 0;
 for (my $i = 0; $i < 600 && $recorded < 2000; $i++)
 {

@@ -60,6 +60,7 @@ sub pgbench_run
 		  '-h', $node->host, '-p', $node->port, '-U', 'mnd_app', 'postgres' ],
 		'<', \undef, '>', \$stdout, '2>', \$stderr);
 	my $total = $clients * $per_client;
+	note "$mode: $1" while $stdout =~ /^(latency average = .*|tps = .*)$/mg;
 	ok($ok && $stdout =~ m{number of transactions actually processed: $total/$total}
 		  && $stdout =~ m{number of failed transactions: 0 },
 		"$mode: pgbench ran $clients clients x $per_client transactions without error")
