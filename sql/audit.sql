@@ -225,6 +225,26 @@ SELECT pg_reload_conf();
 -- the writer of this database, and DROP DATABASE stopping it
 SELECT database, writer_pid IS NOT NULL AS has_writer, queued_bytes, last_error
   FROM audit_status() WHERE database = 'govshare_audit';
+-- a dropped and re-created extension starts a new chain at seq 1
+DROP EXTENSION govshare CASCADE;
+CREATE EXTENSION govshare;
+CREATE TABLE t (personal_id govshare.personal_id, full_name text);
+INSERT INTO t VALUES ('001090123456', 'Nguyen Van An');
+SELECT govshare.classify('t', 'personal_id', 'person.personal_id'),
+       govshare.classify('t', 'full_name', 'person.full_name'), govshare.govern('t'),
+       govshare.add_agency('MPS', 'Ministry of Public Security', is_self => true),
+       govshare.add_agency('MND', 'Ministry of National Defence'),
+       govshare.add_purpose('military_service', 'Call-up', 'Law 78/2015/QH13'),
+       govshare.bind_role('aud_mnd', 'MND'),
+       govshare.share('MND', '{military_service}', '{person.*}', 'full') AS rule;
+GRANT USAGE ON SCHEMA public TO aud_mnd;
+\c govshare_audit aud_mnd
+SELECT govshare.begin_request('military_service');
+SELECT full_name FROM t;
+SELECT govshare.audit_flush();
+\c govshare_audit postgres
+SELECT min(seq), max(seq), (SELECT ok FROM govshare.verify_log()) FROM govshare.access_log;
+
 \c postgres
 DROP DATABASE govshare_audit;
 DROP ROLE aud_mnd, aud_inspector;

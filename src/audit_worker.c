@@ -63,6 +63,7 @@ static bool release_queue = false;
 static ChainTail tail;
 static ChainTail committed;		/* the tail as last committed */
 static bool tail_known = false;
+static Oid	tail_relid = InvalidOid;	/* the access log the tail is of */
 
 /* before_shmem_exit: leave the queue, so that backends start another writer. */
 static void
@@ -268,6 +269,9 @@ govshare_audit_writer_main(Datum main_arg)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_TABLE),
 						 errmsg("govshare.access_log does not exist in this database")));
+			/* a dropped and re-created extension has a new log, and a new chain */
+			if (relid != tail_relid)
+				tail_known = false;
 			if (!tail_known)
 			{
 				Relation	rel = table_open(relid, RowExclusiveLock);
@@ -277,6 +281,7 @@ govshare_audit_writer_main(Datum main_arg)
 				table_close(rel, NoLock);
 				committed = tail;
 				tail_known = true;
+				tail_relid = relid;
 			}
 			write_batch(relid, &batch, n, &tail);
 			PopActiveSnapshot();
