@@ -198,6 +198,61 @@ user_name(Oid roleid)
 	return name ? pstrdup(name) : psprintf("%u", roleid);
 }
 
+/*
+ * A new statement id: 8 random bytes drawn once per backend and an 8-byte
+ * counter, laid out as a version-4 UUID.  Unique without a call to the
+ * random source per statement; ids of two backends collide only if their
+ * 62 random bits do.
+ */
+static void
+statement_id(unsigned char *id)
+{
+	static unsigned char prefix[8];
+	static uint64 counter = 0;
+	static pid_t prefix_pid = 0;
+
+	if (prefix_pid != MyProcPid)
+	{
+		if (!pg_strong_random(prefix, sizeof(prefix)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not generate a random statement id")));
+		prefix_pid = MyProcPid;
+		counter = 0;
+	}
+	counter++;
+	memcpy(id, prefix, 8);
+	for (int i = 0; i < 8; i++)
+		id[8 + i] = (unsigned char) (counter >> (56 - 8 * i));
+	id[6] = (id[6] & 0x0f) | 0x40;	/* version 4 */
+	id[8] = (id[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+}
+
+/*
+ * SHA-256 of a statement's text.  A prepared statement or a function's
+ * query runs the same text again and again: the last text and its hash
+ * are kept.
+ */
+static void
+text_sha256(const char *text, unsigned char *out)
+{
+	static char *last_text = NULL;
+	static unsigned char last_sha[GOVSHARE_HASH_LEN];
+
+	if (last_text == NULL || strcmp(last_text, text) != 0)
+	{
+		char	   *copy = MemoryContextStrdup(TopMemoryContext, text);
+
+		govshare_sha256(text, strlen(text), out);
+		if (last_text != NULL)
+			pfree(last_text);
+		last_text = copy;
+		memcpy(last_sha, out, GOVSHARE_HASH_LEN);
+		return;
+	}
+	memcpy(out, last_sha, GOVSHARE_HASH_LEN);
+}
+
 /* A statement's identity: time, roles, the request context, its text. */
 static AuditStatement *
 statement_new(const char *agency, const GovshareRequest *r, const char *text)
@@ -209,12 +264,7 @@ statement_new(const char *agency, const GovshareRequest *r, const char *text)
 
 	st->cxt = cxt;
 	st->nest_level = GetCurrentTransactionNestLevel();
-	if (!pg_strong_random(st->id.data, UUID_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random statement id")));
-	st->id.data[6] = (st->id.data[6] & 0x0f) | 0x40;	/* version 4 */
-	st->id.data[8] = (st->id.data[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	statement_id(st->id.data);
 	st->stmt_time = GetCurrentStatementStartTimestamp();
 	st->agency = agency ? pstrdup(agency) : NULL;
 	st->role_name = user_name(GetUserId());
@@ -229,7 +279,7 @@ statement_new(const char *agency, const GovshareRequest *r, const char *text)
 	st->query_id = pgstat_get_my_query_id();
 	if (text == NULL)
 		text = "";
-	govshare_sha256(text, strlen(text), st->sha);
+	text_sha256(text, st->sha);
 	st->text = audit_statement_text ? pstrdup(text) : NULL;
 	MemoryContextSwitchTo(old);
 	return st;

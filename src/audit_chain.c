@@ -93,7 +93,6 @@ govshare_chain_key(const char **key_id, size_t *len)
 	if (!key_loaded)
 	{
 		unsigned char digest[32];
-		unsigned int dlen;
 		MemoryContext old;
 
 		if (audit_key_file == NULL || audit_key_file[0] == '\0')
@@ -108,8 +107,7 @@ govshare_chain_key(const char **key_id, size_t *len)
 										 "The access log's hash chain is keyed.",
 										 32, 1024, &hmac_key_len);
 		MemoryContextSwitchTo(old);
-		if (EVP_Digest(hmac_key, hmac_key_len, digest, &dlen, EVP_sha256(), NULL) != 1)
-			elog(ERROR, "govshare: SHA-256 failed");
+		govshare_sha256(hmac_key, hmac_key_len, digest);
 		for (int i = 0; i < 8; i++)
 			snprintf(hmac_key_id + 2 * i, 3, "%02x", digest[i]);
 		key_loaded = true;
@@ -139,13 +137,20 @@ govshare_chain_hash(const char *data, size_t len, const unsigned char *key, size
 		govshare_sha256(data, len, out);
 }
 
-/* SHA-256 of data, into out (32 bytes). */
+/*
+ * SHA-256 of data, into out (32 bytes).  The digest is fetched from
+ * OpenSSL once per process: an implicit fetch on every call costs more
+ * than hashing a statement's text.
+ */
 void
 govshare_sha256(const void *data, size_t len, unsigned char *out)
 {
+	static EVP_MD *sha256 = NULL;
 	unsigned int dlen;
 
-	if (EVP_Digest(data, len, out, &dlen, EVP_sha256(), NULL) != 1)
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		elog(ERROR, "govshare: OpenSSL has no SHA-256");
+	if (EVP_Digest(data, len, out, &dlen, sha256, NULL) != 1)
 		elog(ERROR, "govshare: SHA-256 failed");
 }
 

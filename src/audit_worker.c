@@ -56,6 +56,9 @@ typedef struct ChainTail
 
 static GovshareAuditQueue *queue = NULL;
 
+/* SIGTERM: write what is queued, then exit. */
+static volatile sig_atomic_t got_sigterm = false;
+
 /* Free the queue on exit: the database has no govshare (any more). */
 static bool release_queue = false;
 
@@ -72,6 +75,21 @@ writer_exit(int code, Datum arg)
 	if (queue != NULL)
 		govshare_audit_queue_detach(queue, release_queue);
 	queue = NULL;
+}
+
+/*
+ * SIGTERM (shutdown, pg_terminate_backend): unlike die(), does not end the
+ * writer at once; the main loop writes what is queued first, so that a
+ * clean shutdown loses no record.
+ */
+static void
+writer_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	got_sigterm = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
 }
 
 /* The OID of govshare.access_log, or InvalidOid without the extension. */
@@ -202,10 +220,11 @@ govshare_audit_writer_main(Datum main_arg)
 	Oid			relid;
 	StringInfoData batch;
 	MemoryContext loop_context;
+	volatile int idle_after_sigterm = 0;
 
 	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, writer_sigterm);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("govshare audit writer");
@@ -252,6 +271,14 @@ govshare_audit_writer_main(Datum main_arg)
 		{
 			if (stop)
 				break;
+			if (got_sigterm)
+			{
+				/* backends stopping with us may still queue their last records */
+				if (++idle_after_sigterm > 2)
+					break;
+				pg_usleep(50000L);
+				continue;
+			}
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 1000L, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
@@ -308,6 +335,12 @@ govshare_audit_writer_main(Datum main_arg)
 			if (!OidIsValid(access_log_relid_noxact()))
 			{
 				release_queue = true;
+				break;
+			}
+			if (got_sigterm)
+			{
+				ereport(LOG,
+						(errmsg("govshare audit writer exits with %d access records unwritten", n)));
 				break;
 			}
 			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L, PG_WAIT_EXTENSION);

@@ -155,6 +155,7 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v)
 	size_t		keylen = 0;
 	const unsigned char *hkey = NULL;
 	bool		key_read = false;
+	int64		keyed_since = 0;	/* the first keyed row seen */
 
 	govshare_chain_check_columns(desc);
 	memset(prev, 0, sizeof(prev));
@@ -222,6 +223,16 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v)
 			key_read = true;
 			MemoryContextSwitchTo(k);
 		}
+		/* once keyed, always keyed: a plain row after a keyed one is a downgrade */
+		if (isnull && keyed_since > 0)
+		{
+			fail(v, seq, psprintf("Seq %lld is hashed without the audit key, but seq %lld before it was keyed: the chain was recomputed without the key.",
+								  (long long) seq, (long long) keyed_since));
+			MemoryContextSwitchTo(old);
+			break;
+		}
+		if (!isnull && keyed_since == 0)
+			keyed_since = seq;
 		if (!isnull && (hkey == NULL || strcmp(TextDatumGetCString(keyd), key_id) != 0))
 		{
 			fail(v, seq, psprintf("Seq %lld was hashed with audit key %s, but %s.", (long long) seq,
@@ -370,6 +381,9 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 				key = &policy->keys[i];
 		if (key == NULL)
 			problem = psprintf("Key %s is not a registered key of the self agency %s.", kid, policy->self);
+		else if (key->revoked)
+			problem = psprintf("Key %s of the self agency %s is revoked: what it signs is no longer evidence.",
+							   kid, policy->self);
 		else
 			payload_text = govshare_jws_verify(jws, key->public_key, &problem);
 	}
