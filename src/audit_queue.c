@@ -224,6 +224,24 @@ request_writer(GovshareAuditQueue *q)
 	return true;
 }
 
+/*
+ * One step of waiting for q's writer to commit or make room: the first
+ * call prepares to sleep on q's condition variable (the caller then checks
+ * again before sleeping), later ones sleep up to 100 ms.  The caller
+ * cancels the sleep when done.
+ */
+static void
+wait_for_writer(GovshareAuditQueue *q, bool *sleeping)
+{
+	if (!*sleeping)
+	{
+		ConditionVariablePrepareToSleep(&q->cv);
+		*sleeping = true;
+	}
+	else
+		(void) ConditionVariableTimedSleep(&q->cv, 100, PG_WAIT_EXTENSION);
+}
+
 /* Copies len bytes into the ring at byte position pos, wrapping. */
 static void
 ring_write(GovshareAuditQueue *q, uint64 pos, const char *data, Size len)
@@ -305,13 +323,7 @@ govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool noerro
 					 errdetail("The audit writer has not made room for %d ms.", timeout_ms),
 					 errhint("govshare.audit_status() shows the writer and its last error; access to governed data waits for the audit.")));
 		}
-		if (!sleeping)
-		{
-			ConditionVariablePrepareToSleep(&q->cv);
-			sleeping = true;
-		}
-		else
-			(void) ConditionVariableTimedSleep(&q->cv, 100, PG_WAIT_EXTENSION);
+		wait_for_writer(q, &sleeping);
 	}
 	if (sleeping)
 		ConditionVariableCancelSleep();
@@ -373,13 +385,7 @@ govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why)
 			(void) request_writer(q);
 			LWLockRelease(q->lock);
 		}
-		if (!sleeping)
-		{
-			ConditionVariablePrepareToSleep(&q->cv);
-			sleeping = true;
-		}
-		else
-			(void) ConditionVariableTimedSleep(&q->cv, 100, PG_WAIT_EXTENSION);
+		wait_for_writer(q, &sleeping);
 	}
 	if (sleeping)
 		ConditionVariableCancelSleep();

@@ -12,6 +12,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use IPC::Run;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use GovshareAudit;
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('audit_concurrency');
@@ -23,22 +26,10 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'govshare'\n"
 	  . "log_statement = none\n");
 $node->start;
 
-$node->safe_psql('postgres', q{
-CREATE EXTENSION govshare;
-SET search_path = public, govshare;
-CREATE TABLE citizen (personal_id personal_id PRIMARY KEY, full_name text);
-INSERT INTO citizen
-SELECT ('0010901' || lpad(i::text, 5, '0'))::personal_id, 'Citizen ' || i
-  FROM generate_series(1, 1000) i;
-SELECT classify('citizen', 'personal_id', 'person.personal_id'),
-       classify('citizen', 'full_name', 'person.full_name'), govern('citizen'),
-       add_agency('MPS', 'Ministry of Public Security', is_self => true),
-       add_agency('MND', 'Ministry of National Defence'),
-       add_purpose('military_service', 'call-up', 'Law 78/2015/QH13');
+$node->safe_psql('postgres', citizen_sql(rows => 1000) . q{
 CREATE ROLE mnd_app LOGIN;
 ALTER ROLE mnd_app SET search_path = public, govshare;
 SELECT bind_role('mnd_app', 'MND');
-SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'full');
 });
 
 my $dir = PostgreSQL::Test::Utils::tempdir;

@@ -19,6 +19,9 @@ use MIME::Base64;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use GovshareAudit;
 
 my $node = PostgreSQL::Test::Cluster->new('audit_tamper');
 $node->init;
@@ -53,22 +56,9 @@ CREATE ROLE mnd_app LOGIN;
 CREATE ROLE log_owner LOGIN;
 CREATE DATABASE base;
 });
-sql('base', q{
-CREATE EXTENSION govshare;
-SET search_path = public, govshare;
-CREATE TABLE citizen (personal_id personal_id PRIMARY KEY, full_name text, phone phone_number);
-INSERT INTO citizen
-SELECT ('0010901' || lpad(i::text, 5, '0'))::personal_id, 'Citizen ' || i, NULL
-  FROM generate_series(1, 100) i;
-SELECT classify('citizen', 'personal_id', 'person.personal_id'),
-       classify('citizen', 'full_name', 'person.full_name'),
-       classify('citizen', 'phone', 'person.phone'), govern('citizen'),
-       add_agency('MPS', 'Ministry of Public Security', is_self => true),
-       add_agency('MND', 'Ministry of National Defence'),
-       add_agency('MOH', 'Ministry of Health'),
-       add_purpose('military_service', 'Military service call-up', 'Law 78/2015/QH13');
+sql('base', citizen_sql(rows => 100, phone => 1) . q{
+SELECT add_agency('MOH', 'Ministry of Health');
 SELECT bind_role('mnd_app', 'MND');
-SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'full');
 GRANT SELECT ON citizen TO mnd_app;
 });
 sql('postgres', q{

@@ -15,6 +15,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use GovshareAudit;
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('audit_writer');
@@ -28,20 +31,8 @@ END { kill('CONT', $_) for keys %stopped; }
 
 sub sql { return $node->safe_psql(@_); }
 
-my $setup = q{
-CREATE EXTENSION govshare;
-SET search_path = public, govshare;
-CREATE TABLE citizen (personal_id personal_id PRIMARY KEY, full_name text);
-INSERT INTO citizen
-SELECT ('0010901' || lpad(i::text, 5, '0'))::personal_id, 'Citizen ' || i
-  FROM generate_series(1, 100) i;
-SELECT classify('citizen', 'personal_id', 'person.personal_id'),
-       classify('citizen', 'full_name', 'person.full_name'), govern('citizen'),
-       add_agency('MPS', 'Ministry of Public Security', is_self => true),
-       add_agency('MND', 'Ministry of National Defence'),
-       add_purpose('military_service', 'Military service call-up', 'Law 78/2015/QH13');
+my $setup = citizen_sql(rows => 100) . q{
 SELECT bind_role('mnd_app', 'MND'), bind_role('mnd_async', 'MND');
-SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'full');
 GRANT SELECT ON citizen TO mnd_app, mnd_async;
 };
 sql('postgres', q{

@@ -1,0 +1,39 @@
+# test/perl/GovshareAudit.pm — the setting the audit's TAP tests share.
+#
+# citizen_sql(rows => N, phone => 1) returns the SQL that installs govshare
+# in a database and makes it the Ministry of Public Security's: a governed
+# citizen table of N rows (personal ids 001090100001 ...), the agencies MPS
+# (self) and MND, the purpose military_service, and a rule that shares the
+# personal id and the full name with MND in full.  Each test creates and
+# binds its own consumer roles.
+package GovshareAudit;
+use strict;
+use warnings;
+use Exporter 'import';
+our @EXPORT = qw(citizen_sql);
+
+sub citizen_sql
+{
+	my (%opt) = @_;
+	my $rows = $opt{rows} // 100;
+	my $phone_column = $opt{phone} ? ', phone phone_number' : '';
+	my $phone_value = $opt{phone} ? ', NULL' : '';
+	my $phone_label = $opt{phone} ? "classify('citizen', 'phone', 'person.phone')," : '';
+	return qq{
+CREATE EXTENSION govshare;
+SET search_path = public, govshare;
+CREATE TABLE citizen (personal_id personal_id PRIMARY KEY, full_name text$phone_column);
+INSERT INTO citizen
+SELECT ('0010901' || lpad(i::text, 5, '0'))::personal_id, 'Citizen ' || i$phone_value
+  FROM generate_series(1, $rows) i;
+SELECT classify('citizen', 'personal_id', 'person.personal_id'),
+       classify('citizen', 'full_name', 'person.full_name'), $phone_label
+       govern('citizen'),
+       add_agency('MPS', 'Ministry of Public Security', is_self => true),
+       add_agency('MND', 'Ministry of National Defence'),
+       add_purpose('military_service', 'Military service call-up', 'Law 78/2015/QH13');
+SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'full');
+};
+}
+
+1;
