@@ -108,6 +108,7 @@ typedef struct AuditStatement
 	MemoryContext cxt;
 	int			nest_level;		/* transaction nesting at start */
 	bool		internal;
+	bool		described;		/* to be recorded: what it reads is known */
 	bool		queued;			/* the access record is queued; a result follows */
 	const char *error;			/* why the statement failed, if audit made it */
 	pg_uuid_t	id;
@@ -578,17 +579,19 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 	if (plan->queryId != 0)
 		st->query_id = (int64) plan->queryId;
 	st->internal = agency == NULL;
+	/* listed before anything can fail, so that the abort frees it */
+	st->next = statements;
+	statements = st;
 	sensitive = describe_reads(st, plan, policy, agency, r ? r->purpose : NULL);
 	if (st->relations == NIL ||
 		(st->internal && (st->columns == NIL ||
 						  (audit_internal == INTERNAL_SENSITIVE && !sensitive))))
 	{
-		MemoryContextDelete(st->cxt);
+		statement_free(st);
 		return;
 	}
 	st->subjects_on = !st->internal && audit_subject_limit > 0;
-	st->next = statements;
-	statements = st;
+	st->described = true;
 
 	if (st->internal || audit_mode != AUDIT_STRICT)
 		return;
@@ -664,7 +667,11 @@ finish_open_statements(int min_nest_level)
 	{
 		AuditStatement *next = st->next;
 
-		if (st->nest_level >= min_nest_level)
+		if (st->nest_level < min_nest_level)
+			;
+		else if (!st->described)
+			statement_free(st);	/* failed before it was known to read governed data */
+		else
 			statement_finish(st, "error",
 							 st->error ? st->error : "the statement failed or was cancelled", true);
 		st = next;
