@@ -355,7 +355,10 @@ typedef struct GovshareAuditQueueStatus
 extern void govshare_audit_queue_init(void);
 extern void govshare_audit_queue_request(void);
 extern void govshare_audit_queue_startup(void);
-extern uint64 govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool noerror);
+/* The longest the writer sleeps with records queued that nobody waits for, in ms. */
+#define GOVSHARE_AUDIT_WRITER_NAP 200
+extern uint64 govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent,
+									   bool noerror);
 extern bool govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why);
 extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);
 extern void govshare_audit_queue_detach(GovshareAuditQueue *q, bool release);

@@ -402,10 +402,13 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
 			govshare_chain_put_null(out);
 }
 
-/* Queues a record of st; noerror for abort paths.  Returns its ticket. */
+/*
+ * Queues a record of st; urgent when the caller will wait for it, noerror
+ * for abort paths.  Returns its ticket.
+ */
 static uint64
 queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
-			 const char *reason, bool noerror)
+			 const char *reason, bool urgent, bool noerror)
 {
 	StringInfoData buf;
 	MemoryContext old = MemoryContextSwitchTo(st->cxt);
@@ -414,7 +417,7 @@ queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
 	initStringInfo(&buf);
 	encode(&buf, st, result, whole, outcome, reason);
 	MemoryContextSwitchTo(old);
-	ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, noerror);
+	ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, urgent, noerror);
 	if (ticket != 0)
 		last_ticket = ticket;
 	return ticket;
@@ -429,9 +432,9 @@ static void
 statement_finish(AuditStatement *st, const char *outcome, const char *reason, bool noerror)
 {
 	if (st->queued)
-		(void) queue_record(st, true, false, outcome, reason, noerror);
+		(void) queue_record(st, true, false, outcome, reason, false, noerror);
 	else
-		(void) queue_record(st, false, true, outcome, reason, noerror);
+		(void) queue_record(st, false, true, outcome, reason, false, noerror);
 	statement_free(st);
 }
 
@@ -595,7 +598,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 
 	if (st->internal || audit_mode != AUDIT_STRICT)
 		return;
-	ticket = queue_record(st, false, false, "allowed", NULL, false);
+	ticket = queue_record(st, false, false, "allowed", NULL, true, false);
 	st->queued = true;
 	if (!govshare_audit_queue_wait(ticket, audit_timeout, &why))
 	{
@@ -740,7 +743,7 @@ govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 	}
 	st->policy_version = policy->version;
 	MemoryContextSwitchTo(old);
-	(void) queue_record(st, false, false, "denied", reason, true);
+	(void) queue_record(st, false, false, "denied", reason, false, true);
 	MemoryContextDelete(st->cxt);
 }
 

@@ -237,6 +237,31 @@ govshare_chain_put_array(StringInfo out, int n)
 	put_u32(out, (uint32) n);
 }
 
+/*
+ * The element type of an array column of the access log, and its storage,
+ * or InvalidOid for a scalar column: the log's columns are fixed (see
+ * govshare_chain_check_columns), so no catalog lookup per row is needed.
+ */
+static Oid
+element_of(Oid typid, int16 *typlen, bool *typbyval, char *typalign)
+{
+	switch (typid)
+	{
+		case TEXTARRAYOID:
+			*typlen = -1;
+			*typbyval = false;
+			*typalign = TYPALIGN_INT;
+			return TEXTOID;
+		case INT8ARRAYOID:
+			*typlen = sizeof(int64);
+			*typbyval = FLOAT8PASSBYVAL;
+			*typalign = TYPALIGN_DOUBLE;
+			return INT8OID;
+		default:
+			return InvalidOid;
+	}
+}
+
 /* Encodes one scalar Datum of type typid (a column or array element). */
 static void
 put_datum(StringInfo out, Oid typid, Datum d, bool isnull)
@@ -290,7 +315,10 @@ govshare_chain_encode(StringInfo out, TupleDesc desc, int first, int last,
 	for (int a = first; a <= last; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
-		Oid			elemtype = get_element_type(att->atttypid);
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Oid			elemtype = element_of(att->atttypid, &typlen, &typbyval, &typalign);
 
 		if (!OidIsValid(elemtype) || isnull[a - 1])
 		{
@@ -302,14 +330,10 @@ govshare_chain_encode(StringInfo out, TupleDesc desc, int first, int last,
 			Datum	   *elems;
 			bool	   *nulls;
 			int			n;
-			int16		typlen;
-			bool		typbyval;
-			char		typalign;
 
 			if (ARR_NDIM(arr) > 1)
 				elog(ERROR, "govshare: access log column \"%s\" holds a multidimensional array",
 					 NameStr(att->attname));
-			get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 			deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
 			govshare_chain_put_array(out, n);
 			for (int i = 0; i < n; i++)
@@ -414,15 +438,15 @@ govshare_chain_decode(const char *data, size_t len, TupleDesc desc, int first, i
 	for (int a = first; a <= last; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
-		Oid			elemtype = get_element_type(att->atttypid);
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Oid			elemtype = element_of(att->atttypid, &typlen, &typbyval, &typalign);
 		uint32		n;
 		Datum	   *elems;
 		bool	   *nulls;
 		int			dims[1];
 		int			lbs[1] = {1};
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
 
 		if (!OidIsValid(elemtype))
 		{
@@ -447,7 +471,6 @@ govshare_chain_decode(const char *data, size_t len, TupleDesc desc, int first, i
 		nulls = palloc(sizeof(bool) * Max(n, 1));
 		for (uint32 i = 0; i < n; i++)
 			elems[i] = get_datum(&r, elemtype, &nulls[i]);
-		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 		dims[0] = (int) n;
 		values[a - 1] = PointerGetDatum(n == 0 ? construct_empty_array(elemtype) :
 										construct_md_array(elems, nulls, 1, dims, lbs, elemtype,

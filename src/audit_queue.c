@@ -271,9 +271,14 @@ ring_read(GovshareAuditQueue *q, uint64 pos, char *data, Size len)
  * the writer to make room, then raises an error.  With noerror (abort
  * paths, where nothing may fail), never waits or raises: returns 0 when
  * the record cannot be queued, and says so in the server log.
+ *
+ * The writer is woken at once for an urgent record (one a backend will
+ * wait for); otherwise only when the queue is a quarter full, so that
+ * under async audit it writes large batches, at least every
+ * GOVSHARE_AUDIT_WRITER_NAP ms.
  */
 uint64
-govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool noerror)
+govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent, bool noerror)
 {
 	GovshareAuditQueue *q = my_database_queue(noerror);
 	Size		need = sizeof(RecordHeader) + MAXALIGN(len);
@@ -336,7 +341,7 @@ govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool noerro
 	q->head += need;
 	if (q->writer_pid == 0)
 		(void) request_writer(q);
-	else if (q->writer_latch != NULL)
+	else if (q->writer_latch != NULL && (urgent || q->head - q->tail > shared->size / 4))
 		SetLatch(q->writer_latch);
 	LWLockRelease(q->lock);
 	return h.ticket;
@@ -359,6 +364,16 @@ govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why)
 	GovshareAuditQueue *q = my_database_queue(false);
 	TimestampTz start = GetCurrentTimestamp();
 	bool		sleeping = false;
+	Latch	   *writer;
+
+	if (pg_atomic_read_u64(&q->durable) > ticket)
+		return true;
+	/* the record may have been queued without waking the writer */
+	LWLockAcquire(q->lock, LW_SHARED);
+	writer = q->writer_latch;
+	if (writer != NULL)
+		SetLatch(writer);
+	LWLockRelease(q->lock);
 
 	for (;;)
 	{

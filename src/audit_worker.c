@@ -45,7 +45,7 @@
 #include "govshare.h"
 
 /* Records written in one transaction at most. */
-#define BATCH_RECORDS 2000
+#define BATCH_RECORDS 5000
 
 /* The chain's state: the last row written. */
 typedef struct ChainTail
@@ -280,7 +280,7 @@ govshare_audit_writer_main(Datum main_arg)
 				continue;
 			}
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 1000L, PG_WAIT_EXTENSION);
+							 GOVSHARE_AUDIT_WRITER_NAP, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 			continue;
 		}
