@@ -92,16 +92,30 @@ writer_sigterm(SIGNAL_ARGS)
 	errno = save_errno;
 }
 
-/* The OID of govshare.access_log, or InvalidOid without the extension. */
+/*
+ * The OID of govshare.access_log, or InvalidOid without the extension.
+ * The last one found is checked in the syscache (a dropped extension's
+ * OID names nothing, or something else) rather than looked up again: the
+ * extension lookup scans pg_extension, once per batch otherwise.
+ */
 static Oid
 access_log_relid(void)
 {
+	static Oid	cached = InvalidOid;
+	char	   *name;
 	Oid			nsp;
 
+	if (OidIsValid(cached) && (name = get_rel_name(cached)) != NULL &&
+		strcmp(name, "access_log") == 0 &&
+		(name = get_namespace_name(get_rel_namespace(cached))) != NULL &&
+		strcmp(name, "govshare") == 0)
+		return cached;
+	cached = InvalidOid;
 	if (!OidIsValid(get_extension_oid("govshare", true)))
 		return InvalidOid;
 	nsp = get_namespace_oid("govshare", true);
-	return OidIsValid(nsp) ? get_relname_relid("access_log", nsp) : InvalidOid;
+	cached = OidIsValid(nsp) ? get_relname_relid("access_log", nsp) : InvalidOid;
+	return cached;
 }
 
 /* The same, in a transaction of its own. */
