@@ -470,12 +470,20 @@ govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_recor
 						  uint64 *next, uint64 *last, bool *stop)
 {
 	uint64		pos;
+	uint64		head;
 	int			n = 0;
 
+	/*
+	 * Only the writer moves the tail, and backends write only past the head,
+	 * so the bytes between them stay as they are while they are copied:
+	 * the lock is held just to read where they end.
+	 */
 	LWLockAcquire(q->lock, LW_SHARED);
 	pos = q->tail;
+	head = q->head;
 	*stop = q->stop;
-	while (pos < q->head && n < max_records)
+	LWLockRelease(q->lock);
+	while (pos < head && n < max_records)
 	{
 		RecordHeader h;
 
@@ -488,7 +496,6 @@ govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_recor
 		pos += sizeof(h) + MAXALIGN(h.len);
 		n++;
 	}
-	LWLockRelease(q->lock);
 	*next = pos;
 	return n;
 }

@@ -130,9 +130,37 @@ access_log_relid_noxact(void)
 	return relid;
 }
 
+/* Records inserted by one heap multi-insert, at most (as COPY does). */
+#define MULTI_INSERT_RECORDS 1000
+
+/* The heap, then the index entries, of the first n slots. */
+static void
+insert_slots(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n)
+{
+	table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		(void) ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL);
+		ResetPerTupleExprContext(estate);
+	}
+}
+
+/* A bytea Datum of a 32-byte hash, in the current memory context. */
+static Datum
+hash_datum(const unsigned char *hash)
+{
+	bytea	   *b = palloc(VARHDRSZ + GOVSHARE_HASH_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + GOVSHARE_HASH_LEN);
+	memcpy(VARDATA(b), hash, GOVSHARE_HASH_LEN);
+	return PointerGetDatum(b);
+}
+
 /*
  * Writes the n records in batch (as govshare_audit_queue_peek left them)
- * in the current transaction, continuing the chain from *tail.
+ * in the current transaction, continuing the chain from *tail: each is
+ * decoded into a slot, given its seq, time, key id and hashes, and the
+ * slots are inserted MULTI_INSERT_RECORDS at a time.
  */
 static void
 write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
@@ -141,8 +169,10 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 	TupleDesc	desc = RelationGetDescr(rel);
 	EState	   *estate = CreateExecutorState();
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	TupleTableSlot *slot;
-	MemoryContext per_record;
+	TupleTableSlot *slots[MULTI_INSERT_RECORDS];
+	int			nslots = Min(n, MULTI_INSERT_RECORDS);
+	int			filled = 0;
+	MemoryContext records;
 	MemoryContext old;
 	const char *key_id;
 	size_t		keylen;
@@ -150,28 +180,29 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 	TimestampTz now = GetCurrentTimestamp();
 	const char *p = batch->data;
 	StringInfoData canonical;
-	Datum		values[Natts_access_log];
-	bool		isnull[Natts_access_log];
 
 	govshare_chain_check_columns(desc);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
-	slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
-	per_record = AllocSetContextCreate(CurrentMemoryContext, "govshare audit record",
-									   ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < nslots; i++)
+		slots[i] = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+	/* the values of the slots not yet inserted */
+	records = AllocSetContextCreate(CurrentMemoryContext, "govshare audit records",
+									ALLOCSET_DEFAULT_SIZES);
 	initStringInfo(&canonical);
 
 	for (int i = 0; i < n; i++)
 	{
+		TupleTableSlot *slot = slots[filled];
+		Datum	   *values = slot->tts_values;
+		bool	   *isnull = slot->tts_isnull;
 		uint32		len;
 		unsigned char hash[GOVSHARE_HASH_LEN];
-		bytea	   *prev;
-		bytea	   *h;
 
 		memcpy(&len, p, sizeof(uint32));
 		p += sizeof(uint32);
-		old = MemoryContextSwitchTo(per_record);
-
+		old = MemoryContextSwitchTo(records);
+		ExecClearTuple(slot);
 		if (govshare_chain_decode(p, len, desc, Anum_access_log_kind,
 								  Anum_access_log_subject_overflow, values, isnull) != len)
 			elog(ERROR, "govshare: access record in the audit queue has trailing bytes");
@@ -188,36 +219,28 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 		appendBinaryStringInfo(&canonical, (char *) tail->hash, GOVSHARE_HASH_LEN);
 		govshare_chain_encode(&canonical, desc, 1, Anum_access_log_hmac_key_id, values, isnull);
 		govshare_chain_hash(canonical.data, canonical.len, key, keylen, hash);
-
-		prev = palloc(VARHDRSZ + GOVSHARE_HASH_LEN);
-		SET_VARSIZE(prev, VARHDRSZ + GOVSHARE_HASH_LEN);
-		memcpy(VARDATA(prev), tail->hash, GOVSHARE_HASH_LEN);
-		h = palloc(VARHDRSZ + GOVSHARE_HASH_LEN);
-		SET_VARSIZE(h, VARHDRSZ + GOVSHARE_HASH_LEN);
-		memcpy(VARDATA(h), hash, GOVSHARE_HASH_LEN);
-		values[Anum_access_log_prev_hash - 1] = PointerGetDatum(prev);
+		values[Anum_access_log_prev_hash - 1] = hash_datum(tail->hash);
 		isnull[Anum_access_log_prev_hash - 1] = false;
-		values[Anum_access_log_hash - 1] = PointerGetDatum(h);
+		values[Anum_access_log_hash - 1] = hash_datum(hash);
 		isnull[Anum_access_log_hash - 1] = false;
-
-		ExecClearTuple(slot);
-		memcpy(slot->tts_values, values, sizeof(values));
-		memcpy(slot->tts_isnull, isnull, sizeof(isnull));
 		ExecStoreVirtualTuple(slot);
-		table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
-		(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+		MemoryContextSwitchTo(old);
 
 		tail->seq++;
 		memcpy(tail->hash, hash, GOVSHARE_HASH_LEN);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(per_record);
-		ResetPerTupleExprContext(estate);
+		if (++filled == nslots || i == n - 1)
+		{
+			insert_slots(rel, rri, estate, slots, filled);
+			filled = 0;
+			MemoryContextReset(records);
+		}
 	}
 
 	ExecCloseIndices(rri);
-	ExecDropSingleTupleTableSlot(slot);
+	for (int i = 0; i < nslots; i++)
+		ExecDropSingleTupleTableSlot(slots[i]);
 	FreeExecutorState(estate);
-	MemoryContextDelete(per_record);
+	MemoryContextDelete(records);
 	pfree(canonical.data);
 	table_close(rel, NoLock);
 }
