@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -135,9 +136,10 @@ access_log_relid_noxact(void)
 
 /* The heap, then the index entries, of the first n slots. */
 static void
-insert_slots(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n)
+insert_slots(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n,
+			 BulkInsertState bistate)
 {
-	table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, NULL);
+	table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, bistate);
 	for (int i = 0; i < n; i++)
 	{
 		(void) ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL);
@@ -161,6 +163,13 @@ hash_datum(const unsigned char *hash)
  * in the current transaction, continuing the chain from *tail: each is
  * decoded into a slot, given its seq, time, key id and hashes, and the
  * slots are inserted MULTI_INSERT_RECORDS at a time.
+ *
+ * The bytes a backend queued are the canonical encoding of the columns
+ * kind .. subject_overflow (both sides use src/audit_chain.c's encoders),
+ * so the canonical form of the row is those bytes between the encodings
+ * of seq and logged_at and of hmac_key_id; they are not encoded again
+ * from the decoded values.  Assertion-enabled builds check that they
+ * would be the same.
  */
 static void
 write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
@@ -180,6 +189,7 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 	TimestampTz now = GetCurrentTimestamp();
 	const char *p = batch->data;
 	StringInfoData canonical;
+	BulkInsertState bistate = GetBulkInsertState();
 
 	govshare_chain_check_columns(desc);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
@@ -217,7 +227,21 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 		/* hash = H(prev_hash || canonical(seq .. hmac_key_id)) */
 		resetStringInfo(&canonical);
 		appendBinaryStringInfo(&canonical, (char *) tail->hash, GOVSHARE_HASH_LEN);
-		govshare_chain_encode(&canonical, desc, 1, Anum_access_log_hmac_key_id, values, isnull);
+		govshare_chain_encode(&canonical, desc, 1, Anum_access_log_logged_at, values, isnull);
+		appendBinaryStringInfo(&canonical, p - len, len);
+		govshare_chain_encode(&canonical, desc, Anum_access_log_hmac_key_id,
+							  Anum_access_log_hmac_key_id, values, isnull);
+#ifdef USE_ASSERT_CHECKING
+		{
+			StringInfoData again;
+
+			initStringInfo(&again);
+			appendBinaryStringInfo(&again, (char *) tail->hash, GOVSHARE_HASH_LEN);
+			govshare_chain_encode(&again, desc, 1, Anum_access_log_hmac_key_id, values, isnull);
+			Assert(again.len == canonical.len && memcmp(again.data, canonical.data, again.len) == 0);
+			pfree(again.data);
+		}
+#endif
 		govshare_chain_hash(canonical.data, canonical.len, key, keylen, hash);
 		values[Anum_access_log_prev_hash - 1] = hash_datum(tail->hash);
 		isnull[Anum_access_log_prev_hash - 1] = false;
@@ -230,12 +254,13 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 		memcpy(tail->hash, hash, GOVSHARE_HASH_LEN);
 		if (++filled == nslots || i == n - 1)
 		{
-			insert_slots(rel, rri, estate, slots, filled);
+			insert_slots(rel, rri, estate, slots, filled, bistate);
 			filled = 0;
 			MemoryContextReset(records);
 		}
 	}
 
+	FreeBulkInsertState(bistate);
 	ExecCloseIndices(rri);
 	for (int i = 0; i < nslots; i++)
 		ExecDropSingleTupleTableSlot(slots[i]);
