@@ -312,7 +312,10 @@ govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent
 		}
 		if (q->head - q->tail + need <= shared->size)
 			break;
-		(void) request_writer(q);
+		if (q->writer_latch != NULL)
+			SetLatch(q->writer_latch);
+		else
+			(void) request_writer(q);
 		LWLockRelease(q->lock);
 		if (noerror)
 			goto lost;
