@@ -276,9 +276,6 @@ put_datum(StringInfo out, Oid typid, Datum d, bool isnull)
 		case INT8OID:
 			govshare_chain_put_int8(out, DatumGetInt64(d));
 			break;
-		case INT4OID:
-			govshare_chain_put_int8(out, DatumGetInt32(d));
-			break;
 		case TIMESTAMPTZOID:
 			govshare_chain_put_time(out, DatumGetTimestampTz(d));
 			break;

@@ -1,5 +1,10 @@
 # test/perl/GovshareAudit.pm — the setting the audit's TAP tests share.
 #
+# audit_node(name, conf lines ...) makes, configures and starts a node with
+# govshare preloaded and strict audit that waits up to a minute (the
+# suites run on busy machines), the given lines appended to its
+# configuration.
+#
 # citizen_sql(rows => N, phone => 1) returns the SQL that installs govshare
 # in a database and makes it the Ministry of Public Security's: a governed
 # citizen table of N rows (personal ids 001090100001 ...), the agencies MPS
@@ -10,7 +15,21 @@ package GovshareAudit;
 use strict;
 use warnings;
 use Exporter 'import';
-our @EXPORT = qw(citizen_sql);
+use PostgreSQL::Test::Cluster;
+our @EXPORT = qw(audit_node citizen_sql);
+
+sub audit_node
+{
+	my ($name, @conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', join("\n",
+		"shared_preload_libraries = 'govshare'",
+		"govshare.audit_mode = 'strict'",
+		"govshare.audit_timeout = '60s'", @conf) . "\n");
+	$node->start;
+	return $node;
+}
 
 sub citizen_sql
 {

@@ -22,21 +22,13 @@ use Time::HiRes qw(usleep);
 my $nclients = 4;
 my $nstatements = 20000;	# per client: far more than run before the kill
 
-my $node = PostgreSQL::Test::Cluster->new('audit_crash');
-$node->init;
-
 # The postmaster, once pg_ctl has exited, is an orphan: if PID 1 does not
 # reap it after the kill, the zombie keeps its PID alive for the next
 # postmaster's lock-file check.  Become the orphans' reaper (Linux
 # prctl(PR_SET_CHILD_SUBREAPER) = 36; SYS_prctl = 157 on x86_64).
 my $subreaper = $Config{archname} =~ /^x86_64-linux/ && syscall(157, 36, 1, 0, 0, 0) == 0;
 note "reaping orphans here: " . ($subreaper ? 'yes' : 'no');
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'govshare'\n"
-	  . "govshare.audit_mode = 'strict'\n"
-	  . "govshare.audit_timeout = '60s'\n"
-	  . "max_connections = 30\n"
-	  . "log_statement = none\n");
-$node->start;
+my $node = audit_node('audit_crash', 'max_connections = 30', 'log_statement = none');
 
 $node->safe_psql('postgres', citizen_sql(rows => 1000) . q{
 CREATE ROLE mnd_app LOGIN;

@@ -17,14 +17,7 @@ use lib "$FindBin::Bin/../perl";
 use GovshareAudit;
 use Time::HiRes qw(usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('audit_concurrency');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'govshare'\n"
-	  . "govshare.audit_mode = 'strict'\n"
-	  . "govshare.audit_timeout = '60s'\n"
-	  . "max_connections = 30\n"
-	  . "log_statement = none\n");
-$node->start;
+my $node = audit_node('audit_concurrency', 'max_connections = 30', 'log_statement = none');
 
 $node->safe_psql('postgres', citizen_sql(rows => 1000) . q{
 CREATE ROLE mnd_app LOGIN;
