@@ -222,6 +222,12 @@ SELECT checkpoint();
 ALTER SYSTEM RESET govshare.signing_key_file;
 SELECT pg_reload_conf();
 
+-- check_setup tells a DBA what the audit lacks
+SET govshare.audit_mode = 'off';
+SELECT severity, object, problem FROM check_setup() WHERE object IN ('govshare.audit_mode', 'agency MPS');
+RESET govshare.audit_mode;
+SELECT count(*) FROM check_setup() WHERE object IN ('govshare.audit_mode', 'agency MPS');
+
 -- the writer of this database, and DROP DATABASE stopping it
 SELECT database, writer_pid IS NOT NULL AS has_writer, queued_bytes, last_error
   FROM audit_status() WHERE database = 'govshare_audit';

@@ -633,6 +633,19 @@ findings(rank, severity, object, problem, hint) AS (
 	WHERE r.relation IS NOT NULL AND r.status <> 'revoked'
 	  AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = r.relation)
 	UNION ALL
+	SELECT 2, 'warning', 'govshare.audit_mode',
+	       'govshare.audit_mode is off: consumer agencies'' access is not recorded',
+	       'ALTER SYSTEM SET govshare.audit_mode = ''strict''; SELECT pg_reload_conf();'
+	WHERE pg_catalog.current_setting('govshare.audit_mode') = 'off'
+	UNION ALL
+	SELECT 2, 'warning', format('agency %s', a.code),
+	       format('the self agency %s has no current key, so checkpoints of the access log cannot be signed', a.code),
+	       format('Register the public key of govshare.signing_key_file: SELECT govshare.add_agency_key(%L, pem).', a.code)
+	FROM govshare.agency a
+	WHERE a.is_self AND NOT EXISTS (SELECT FROM govshare.agency_key k
+	                                WHERE k.agency = a.code AND k.revoked_at IS NULL
+	                                  AND (k.valid_until IS NULL OR k.valid_until > now()))
+	UNION ALL
 	SELECT 3, 'notice', format('key %s', k.key_id),
 	       format('key %s of agency %s expires on %s', k.key_id, k.agency, k.valid_until),
 	       'Register the agency''s next key with govshare.add_agency_key() before then.'
