@@ -17,6 +17,7 @@
 #include "nodes/plannodes.h"
 #include "nodes/primnodes.h"
 #include "executor/execdesc.h"
+#include "tcop/cmdtag.h"
 #include "lib/stringinfo.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
@@ -384,7 +385,8 @@ extern void govshare_audit_executor_end(QueryDesc *qd);
 extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 								  const char *column, const char *element, const char *reason);
 extern Node *govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc);
-extern void govshare_audit_utility(Node *stmt);
+extern void *govshare_audit_utility(Node *stmt, const char *query_string);
+extern void govshare_audit_utility_end(void *handle, QueryCompletion *qc);
 
 /* verify.c: verify_log, checkpoints, the canonical encoding in SQL */
 extern void govshare_verify_init(void);

@@ -130,6 +130,9 @@ SELECT full_name FROM citizen WHERE personal_id = '001090123456';
 SET govshare.audit_internal = 'none';
 SELECT religion FROM citizen WHERE personal_id = '001090123456';
 RESET govshare.audit_internal;
+-- COPY of a table (pg_dump's way) reads it too
+COPY citizen (personal_id, religion) TO STDOUT;
+COPY citizen (personal_id, full_name) TO STDOUT;
 SELECT audit_flush();
 SELECT seq, kind, internal, agency, role_name, columns, levels, rows, statement
   FROM log_since(:mark);
@@ -153,6 +156,19 @@ SELECT seq, kind, outcome, rows, subject_count, overflow, cardinality(subjects) 
   FROM log_since(:mark);
 SELECT statement_sha256 = sha256(''::bytea) AS hashed_not_empty, length(statement_sha256)
   FROM access_log WHERE seq = :mark + 1;
+-- a statement's text is kept up to 64 kB; its hash covers all of it
+SELECT repeat('x', 70000) AS long \gset
+\c govshare_audit aud_mnd
+SELECT govshare.begin_request('military_service');
+SELECT count(*) FROM citizen WHERE full_name <> :'long';
+SELECT govshare.audit_flush();
+\c govshare_audit postgres
+SET search_path = public, govshare;
+SELECT length(statement_text) AS kept,
+       statement_sha256 = sha256(convert_to('SELECT count(*) FROM citizen WHERE full_name <> '''
+                                            || :'long' || ''';', 'UTF8')) AS hash_of_all
+  FROM access_log WHERE seq = (SELECT max(seq) FROM access_log WHERE kind = 'access');
+
 SELECT max(seq) AS mark FROM access_log \gset
 
 -- 6. the log is append-only for everyone, superuser and owner included

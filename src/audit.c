@@ -47,6 +47,7 @@
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
@@ -96,6 +97,9 @@ static int	audit_internal = INTERNAL_SENSITIVE;
 static bool audit_statement_text = true;
 static int	audit_subject_limit = 100;
 static int	audit_timeout = 10000;
+
+/* The longest statement text a record keeps, in bytes. */
+#define AUDIT_TEXT_MAX 65536
 
 /* The element whose columns name data subjects. */
 #define SUBJECT_ELEMENT "person.personal_id"
@@ -281,7 +285,15 @@ statement_new(const char *agency, const GovshareRequest *r, const char *text)
 	if (text == NULL)
 		text = "";
 	text_sha256(text, st->sha);
-	st->text = audit_statement_text ? pstrdup(text) : NULL;
+	if (audit_statement_text)
+	{
+		int			len = strlen(text);
+
+		/* the hash covers the whole text; the record keeps its start */
+		if (len > AUDIT_TEXT_MAX)
+			len = pg_mbcliplen(text, len, AUDIT_TEXT_MAX);
+		st->text = pnstrdup(text, len);
+	}
 	MemoryContextSwitchTo(old);
 	return st;
 }
@@ -467,10 +479,55 @@ add_rule_id(AuditStatement *st, int64 id)
 }
 
 /*
- * Adds to st the governed relations plan reads, with each column it
- * references: element and level, and the rules that grant them.  For an
+ * Adds relation relid to st's, with the columns read (all with whole_row,
+ * else those in selected, numbered as in RangeTblEntry.selectedCols):
+ * element and level of each, and the rules that grant them.  For an
  * internal role (agency NULL), returns whether any column read is of a
  * sensitive element.
+ */
+static bool
+describe_relation(AuditStatement *st, GovsharePolicy *policy, const char *agency,
+				  const char *purpose, Oid relid, Bitmapset *selected, bool whole_row)
+{
+	GovshareDecision *d = agency ? govshare_decide(agency, purpose, relid)
+		: govshare_decide_internal(relid);
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	char	   *relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+													 get_rel_name(relid));
+	bool		sensitive = false;
+
+	if (!list_member_string(st->relations, relname))
+		st->relations = lappend(st->relations, relname);
+	for (int i = 0; i < d->natts; i++)
+	{
+		GovshareColumn *c = &d->columns[i];
+		GovshareLevel level;
+		bool		found;
+		char	   *column;
+
+		if (c->attname == NULL ||
+			(!whole_row && !bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber, selected)))
+			continue;
+		level = agency == NULL ? GOVSHARE_FULL : c->ngrants > 0 ? c->level : GOVSHARE_DENIED;
+		column = psprintf("%s.%s", relname, quote_identifier(c->attname));
+		if (list_member_string(st->columns, column))
+			continue;			/* the relation is read twice (a self-join, UNION) */
+		st->columns = lappend(st->columns, column);
+		st->elements = lappend(st->elements, c->element ? pstrdup(c->element) : NULL);
+		st->levels = lappend(st->levels, pstrdup(govshare_level_name(level)));
+		if (c->element != NULL && govshare_element_sensitive(policy, c->element, &found))
+			sensitive = true;
+		for (int g = 0; g < c->ngrants; g++)
+			add_rule_id(st, d->rules[c->grants[g].rule].id);
+	}
+	MemoryContextSwitchTo(old);
+	st->policy_version = policy->version;
+	return sensitive;
+}
+
+/*
+ * Adds to st the governed relations plan reads, with each column it
+ * references (describe_relation); returns whether any is sensitive.
  */
 static bool
 describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
@@ -479,7 +536,6 @@ describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
 	ListCell   *lc;
 	List	   *inh_parents = NIL;
 	bool		sensitive = false;
-	MemoryContext old;
 
 	foreach(lc, plan->rtable)
 	{
@@ -491,49 +547,23 @@ describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
 	foreach(lc, plan->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-		GovshareDecision *d;
-		char	   *relname;
-		bool		whole_row;
 
 		if (rte->rtekind != RTE_RELATION || !govshare_relation_governed(rte->relid))
 			continue;
 		if (!rte->inh && is_child_of_listed(rte->relid, inh_parents))
 			continue;			/* a partition read through its parent */
-		d = agency ? govshare_decide(agency, purpose, rte->relid)
-			: govshare_decide_internal(rte->relid);
-		old = MemoryContextSwitchTo(st->cxt);
-		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
-											 get_rel_name(rte->relid));
-		if (!list_member_string(st->relations, relname))
-			st->relations = lappend(st->relations, relname);
-		whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, rte->selectedCols);
-		for (int i = 0; i < d->natts; i++)
-		{
-			GovshareColumn *c = &d->columns[i];
-			GovshareLevel level;
-			bool		found;
-			char	   *column;
-
-			if (c->attname == NULL ||
-				(!whole_row && !bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber,
-											  rte->selectedCols)))
-				continue;
-			level = agency == NULL ? GOVSHARE_FULL : c->ngrants > 0 ? c->level : GOVSHARE_DENIED;
-			column = psprintf("%s.%s", relname, quote_identifier(c->attname));
-			if (list_member_string(st->columns, column))
-				continue;		/* the relation is read twice (a self-join, UNION) */
-			st->columns = lappend(st->columns, column);
-			st->elements = lappend(st->elements, c->element ? pstrdup(c->element) : NULL);
-			st->levels = lappend(st->levels, pstrdup(govshare_level_name(level)));
-			if (c->element != NULL && govshare_element_sensitive(policy, c->element, &found))
-				sensitive = true;
-			for (int g = 0; g < c->ngrants; g++)
-				add_rule_id(st, d->rules[c->grants[g].rule].id);
-		}
-		MemoryContextSwitchTo(old);
+		sensitive |= describe_relation(st, policy, agency, purpose, rte->relid, rte->selectedCols,
+									   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
+													 rte->selectedCols));
 	}
-	st->policy_version = policy->version;
 	return sensitive;
+}
+
+/* Should an internal read of these columns be recorded? */
+static bool
+internal_recorded(AuditStatement *st, bool sensitive)
+{
+	return st->columns != NIL && (audit_internal == INTERNAL_ALL || sensitive);
 }
 
 /*
@@ -586,9 +616,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 	st->next = statements;
 	statements = st;
 	sensitive = describe_reads(st, plan, policy, agency, r ? r->purpose : NULL);
-	if (st->relations == NIL ||
-		(st->internal && (st->columns == NIL ||
-						  (audit_internal == INTERNAL_SENSITIVE && !sensitive))))
+	if (st->relations == NIL || (st->internal && !internal_recorded(st, sensitive)))
 	{
 		statement_free(st);
 		return;
@@ -909,15 +937,69 @@ govshare_audit_status(PG_FUNCTION_ARGS)
 }
 
 /*
- * The utility hook's part: commands that need a database without sessions
- * first stop its audit writer.
+ * An internal role's COPY relation TO of a governed relation: the record
+ * of what it reads, or NULL when there is none to make.
  */
-void
-govshare_audit_utility(Node *stmt)
+static AuditStatement *
+copy_begin(CopyStmt *copy, const char *query_string)
+{
+	GovsharePolicy *policy;
+	AuditStatement *st;
+	Oid			relid;
+	Bitmapset  *selected = NULL;
+	bool		sensitive;
+
+	if (copy->is_from || copy->relation == NULL || audit_internal == INTERNAL_NONE ||
+		IsParallelWorker())
+		return NULL;
+	policy = govshare_policy();
+	if (!policy->installed || govshare_enforce_consumer() != NULL)
+		return NULL;
+	relid = RangeVarGetRelid(copy->relation, NoLock, true);
+	if (!OidIsValid(relid) || !govshare_relation_governed(relid))
+		return NULL;
+
+	st = statement_new(policy->self, govshare_context_current(), query_string);
+	st->internal = true;
+	st->next = statements;
+	statements = st;
+	if (copy->attlist != NIL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, copy->attlist)
+		{
+			AttrNumber	attnum = get_attnum(relid, strVal(lfirst(lc)));
+
+			if (attnum != InvalidAttrNumber)
+				selected = bms_add_member(selected, attnum - FirstLowInvalidHeapAttributeNumber);
+		}
+	}
+	sensitive = describe_relation(st, policy, NULL, NULL, relid, selected, copy->attlist == NIL);
+	if (!internal_recorded(st, sensitive))
+	{
+		statement_free(st);
+		return NULL;
+	}
+	st->described = true;
+	return st;
+}
+
+/*
+ * The utility hook's part, before the command runs: commands that need a
+ * database without sessions first stop its audit writer; an internal
+ * role's COPY relation TO of a governed relation begins a record (a
+ * consumer's was made COPY (SELECT ...) TO, which the executor records).
+ * Returns what govshare_audit_utility_end needs, or NULL.
+ */
+void *
+govshare_audit_utility(Node *stmt, const char *query_string)
 {
 	const char *dbname = NULL;
 	ListCell   *lc;
 
+	if (IsA(stmt, CopyStmt))
+		return copy_begin((CopyStmt *) stmt, query_string);
 	if (IsA(stmt, DropdbStmt))
 		dbname = ((DropdbStmt *) stmt)->dbname;
 	else if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
@@ -932,4 +1014,18 @@ govshare_audit_utility(Node *stmt)
 		}
 	if (dbname != NULL)
 		govshare_audit_queue_stop(get_database_oid(dbname, true));
+	return NULL;
+}
+
+/* The utility command ran: an internal COPY's record, with its rows. */
+void
+govshare_audit_utility_end(void *handle, QueryCompletion *qc)
+{
+	AuditStatement *st = handle;
+
+	if (st == NULL)
+		return;
+	if (qc != NULL)
+		st->rows = (int64) qc->nprocessed;
+	statement_finish(st, "allowed", NULL, false);
 }

@@ -80,11 +80,15 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 						DestReceiver *dest, QueryCompletion *qc)
 {
 	Oid			joined = joined_relation(pstmt->utilityStmt);
+	void	   *audit;
 
 	/* a consumer's COPY relation TO becomes COPY (SELECT ...) TO */
 	pstmt = govshare_enforce_utility(pstmt);
-	/* DROP DATABASE and the like stop the database's audit writer first */
-	govshare_audit_utility(pstmt->utilityStmt);
+	/*
+	 * DROP DATABASE and the like stop the database's audit writer first; an
+	 * internal COPY of a governed relation is recorded
+	 */
+	audit = govshare_audit_utility(pstmt->utilityStmt, queryString);
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
@@ -93,6 +97,7 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 								queryEnv, dest, qc);
 
+	govshare_audit_utility_end(audit, qc);
 	if (OidIsValid(joined))
 		govshare_label_check_tree(joined);
 
