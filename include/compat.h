@@ -25,4 +25,12 @@
 #define govshare_rel_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
+/* Does roleid own database dboid? */
+#if PG_VERSION_NUM >= 160000
+#define govshare_db_ownercheck(dboid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dboid), (roleid))
+#else
+#define govshare_db_ownercheck(dboid, roleid) pg_database_ownercheck((dboid), (roleid))
+#endif
+
 #endif							/* GOVSHARE_COMPAT_H */

@@ -334,6 +334,7 @@ typedef struct GovshareAuditQueue
 	uint64		tail;			/* ring bytes committed, ever */
 	uint64		next_ticket;
 	pg_atomic_uint64 durable;	/* records with lower tickets are committed */
+	uint64		discarded;		/* records with lower tickets not durable are lost */
 	uint64		written;		/* records committed since the server started */
 	int64		last_seq;
 	char		error[256];		/* the writer's last error, or "" */
@@ -363,6 +364,7 @@ extern uint64 govshare_audit_queue_put(const char *data, Size len, int timeout_m
 extern bool govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why);
 extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);
 extern void govshare_audit_queue_detach(GovshareAuditQueue *q, bool release);
+extern bool govshare_audit_queue_retire(GovshareAuditQueue *q);
 extern int	govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_records,
 									  uint64 *next, uint64 *last, bool *stop);
 extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64 last, int n,
@@ -379,8 +381,8 @@ extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);
 extern void govshare_audit_init(void);
 extern bool govshare_audit_subjects_wanted(void);
 extern void govshare_audit_executor_start(QueryDesc *qd, int eflags);
-extern void *govshare_audit_run_begin(QueryDesc *qd);
-extern void govshare_audit_run_end(QueryDesc *qd, void *prev, bool ok);
+extern int	govshare_audit_run_begin(QueryDesc *qd);
+extern void govshare_audit_run_end(QueryDesc *qd, int depth, bool ok);
 extern void govshare_audit_executor_end(QueryDesc *qd);
 extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 								  const char *column, const char *element, const char *reason);

@@ -108,6 +108,16 @@ FETCH 2 FROM c;
 FETCH 1 FROM c;
 CLOSE c;
 COMMIT;
+-- a cursor opened in a released savepoint outlives a later rolled-back one
+BEGIN;
+SAVEPOINT a;
+DECLARE c2 CURSOR FOR SELECT full_name FROM citizen ORDER BY personal_id;
+RELEASE SAVEPOINT a;
+SAVEPOINT b;
+SELECT 1 / (length(full_name) - length(full_name)) FROM citizen;
+ROLLBACK TO SAVEPOINT b;
+FETCH ALL FROM c2;
+COMMIT;
 PREPARE q(personal_id) AS SELECT phone FROM citizen WHERE personal_id = $1;
 EXECUTE q('079199012345');
 EXECUTE q('001090123456');
@@ -243,6 +253,14 @@ SET govshare.audit_mode = 'off';
 SELECT severity, object, problem FROM check_setup() WHERE object IN ('govshare.audit_mode', 'agency MPS');
 RESET govshare.audit_mode;
 SELECT count(*) FROM check_setup() WHERE object IN ('govshare.audit_mode', 'agency MPS');
+
+-- a consumer's DROP DATABASE fails, and does not stop the writer either
+SELECT writer_pid AS writer FROM audit_status() WHERE database = 'govshare_audit' \gset
+\c postgres aud_mnd
+DROP DATABASE govshare_audit;
+\c govshare_audit postgres
+SET search_path = public, govshare;
+SELECT writer_pid = :writer AS same_writer FROM audit_status() WHERE database = 'govshare_audit';
 
 -- the writer of this database, and DROP DATABASE stopping it
 SELECT database, writer_pid IS NOT NULL AS has_writer, queued_bytes, last_error

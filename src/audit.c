@@ -110,7 +110,7 @@ typedef struct AuditStatement
 	struct AuditStatement *next;
 	QueryDesc  *qd;
 	MemoryContext cxt;
-	int			nest_level;		/* transaction nesting at start */
+	SubTransactionId subid;		/* the (sub)transaction it belongs to */
 	bool		internal;
 	bool		described;		/* to be recorded: what it reads is known */
 	bool		queued;			/* the access record is queued; a result follows */
@@ -137,6 +137,7 @@ typedef struct AuditStatement
 	int64		rows;
 	/* data subjects: a set of personal-id encodings, open addressing */
 	bool		subjects_on;
+	int			subject_limit;	/* govshare.audit_subject_limit at the start */
 	int			subject_cap;	/* slots, a power of two; 0: none yet */
 	uint64	   *subject_slots;	/* 0: empty */
 	bool		subject_zero;	/* the encoding 0 was seen */
@@ -146,7 +147,15 @@ typedef struct AuditStatement
 } AuditStatement;
 
 static AuditStatement *statements = NULL;	/* newest first */
-static AuditStatement *running = NULL;	/* whose ExecutorRun is on the stack */
+static AuditStatement *running = NULL;	/* whose rows are being read */
+
+/*
+ * The statements of the ExecutorRun calls on the C stack, innermost last
+ * (NULL for a run not recorded); statement_free clears a freed one.
+ */
+static AuditStatement **run_stack = NULL;
+static int	run_depth = 0;
+static int	run_cap = 0;
 static uint64 last_ticket = 0;	/* of the last record this backend queued */
 
 static void audit_xact_callback(XactEvent event, void *arg);
@@ -268,7 +277,7 @@ statement_new(const char *agency, const GovshareRequest *r, const char *text)
 	AuditStatement *st = palloc0(sizeof(AuditStatement));
 
 	st->cxt = cxt;
-	st->nest_level = GetCurrentTransactionNestLevel();
+	st->subid = GetCurrentSubTransactionId();
 	statement_id(st->id.data);
 	st->stmt_time = GetCurrentStatementStartTimestamp();
 	st->agency = agency ? pstrdup(agency) : NULL;
@@ -309,6 +318,9 @@ statement_free(AuditStatement *st)
 			*p = st->next;
 			break;
 		}
+	for (int i = 0; i < run_depth; i++)
+		if (run_stack[i] == st)
+			run_stack[i] = NULL;
 	if (running == st)
 		running = NULL;
 	MemoryContextDelete(st->cxt);
@@ -622,6 +634,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 		return;
 	}
 	st->subjects_on = !st->internal && audit_subject_limit > 0;
+	st->subject_limit = audit_subject_limit;
 	st->described = true;
 
 	if (st->internal || audit_mode != AUDIT_STRICT)
@@ -651,27 +664,34 @@ find_statement(QueryDesc *qd)
 
 /*
  * Executor run begins: the statement whose rows are now read is qd's
- * (for govshare.audit_subject).  Returns what to restore when it ends.
+ * (for govshare.audit_subject).  Returns the depth to give back to
+ * govshare_audit_run_end.
  */
-void *
+int
 govshare_audit_run_begin(QueryDesc *qd)
 {
-	AuditStatement *prev = running;
+	int			depth = run_depth;
 
-	if (statements != NULL)
-		running = find_statement(qd);
-	else
-		running = NULL;
-	return prev;
+	if (run_depth == run_cap)
+	{
+		run_cap = Max(16, run_cap * 2);
+		run_stack = run_stack == NULL
+			? MemoryContextAlloc(TopMemoryContext, sizeof(AuditStatement *) * run_cap)
+			: repalloc(run_stack, sizeof(AuditStatement *) * run_cap);
+	}
+	running = statements != NULL ? find_statement(qd) : NULL;
+	run_stack[run_depth++] = running;
+	return depth;
 }
 
-/* Executor run ends (also by error): counts the rows, restores. */
+/* Executor run ends (also by error): counts the rows, pops the stack. */
 void
-govshare_audit_run_end(QueryDesc *qd, void *prev, bool ok)
+govshare_audit_run_end(QueryDesc *qd, int depth, bool ok)
 {
 	if (ok && running != NULL && running->qd == qd && qd->estate != NULL)
 		running->rows += qd->estate->es_processed;
-	running = (AuditStatement *) prev;
+	run_depth = Min(depth, run_depth);
+	running = run_depth > 0 ? run_stack[run_depth - 1] : NULL;
 }
 
 /* Executor end: the statement's result (or its one record) is queued. */
@@ -686,11 +706,12 @@ govshare_audit_executor_end(QueryDesc *qd)
 }
 
 /*
- * Transaction end: statements still open failed (abort), or were never
+ * Transaction end (subid InvalidSubTransactionId) or the abort of
+ * subtransaction subid: its statements still open failed, or were never
  * ended (a failed portal at commit).  Their records say 'error'.
  */
 static void
-finish_open_statements(int min_nest_level)
+finish_open_statements(SubTransactionId subid)
 {
 	AuditStatement *st = statements;
 
@@ -698,7 +719,7 @@ finish_open_statements(int min_nest_level)
 	{
 		AuditStatement *next = st->next;
 
-		if (st->nest_level < min_nest_level)
+		if (subid != InvalidSubTransactionId && st->subid != subid)
 			;
 		else if (!st->described)
 			statement_free(st);	/* failed before it was known to read governed data */
@@ -720,8 +741,9 @@ audit_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
 			running = NULL;
+			run_depth = 0;
 			if (statements != NULL)
-				finish_open_statements(0);
+				finish_open_statements(InvalidSubTransactionId);
 			break;
 		default:
 			break;
@@ -732,8 +754,17 @@ static void
 audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && statements != NULL)
-		finish_open_statements(GetCurrentTransactionNestLevel());
+	if (statements == NULL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		finish_open_statements(mySubid);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		/* a cursor opened in a released savepoint belongs to its parent now */
+		for (AuditStatement *st = statements; st != NULL; st = st->next)
+			if (st->subid == mySubid)
+				st->subid = parentSubid;
+	}
 }
 
 /*
@@ -771,8 +802,16 @@ govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 	}
 	st->policy_version = policy->version;
 	MemoryContextSwitchTo(old);
-	(void) queue_record(st, false, false, "denied", reason, false, true);
-	MemoryContextDelete(st->cxt);
+	/* waits for room like any record: a full queue does not hide a denial */
+	PG_TRY();
+	{
+		(void) queue_record(st, false, false, "denied", reason, false, false);
+	}
+	PG_FINALLY();
+	{
+		MemoryContextDelete(st->cxt);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -838,7 +877,7 @@ govshare_audit_subject(PG_FUNCTION_ARGS)
 	st->subject_count++;
 	if (v == 0)
 	{
-		if (!st->subject_zero && st->nsubjects + 1 > audit_subject_limit)
+		if (!st->subject_zero && st->nsubjects + 1 > st->subject_limit)
 			st->subject_overflow = true;
 		else if (!st->subject_zero)
 		{
@@ -850,7 +889,7 @@ govshare_audit_subject(PG_FUNCTION_ARGS)
 	if (st->subject_cap == 0)
 	{
 		st->subject_cap = 16;
-		while (st->subject_cap < 2 * audit_subject_limit)
+		while (st->subject_cap < 2 * st->subject_limit)
 			st->subject_cap *= 2;
 		st->subject_slots = MemoryContextAllocZero(st->cxt, sizeof(uint64) * st->subject_cap);
 	}
@@ -863,7 +902,7 @@ govshare_audit_subject(PG_FUNCTION_ARGS)
 			break;
 		if (*s == 0)
 		{
-			if (st->nsubjects >= audit_subject_limit)
+			if (st->nsubjects >= st->subject_limit)
 				st->subject_overflow = true;
 			else
 			{
@@ -1013,7 +1052,16 @@ govshare_audit_utility(Node *stmt, const char *query_string)
 				dbname = defGetString(opt);
 		}
 	if (dbname != NULL)
-		govshare_audit_queue_stop(get_database_oid(dbname, true));
+	{
+		Oid			dboid = get_database_oid(dbname, true);
+
+		/*
+		 * Only for who may run the command: the owner (or a superuser); for
+		 * anyone else it fails anyway, and must not stop the writer.
+		 */
+		if (OidIsValid(dboid) && govshare_db_ownercheck(dboid, GetUserId()))
+			govshare_audit_queue_stop(dboid);
+	}
 	return NULL;
 }
 

@@ -64,6 +64,12 @@ static AuditShared *shared = NULL;
 /* This backend's queue, as last found (checked again under its lock). */
 static int	my_queue = -1;
 
+/*
+ * The queue this backend last queued a record in: its tickets are that
+ * queue's, which keeps counting them when it serves another database.
+ */
+static int	put_queue = -1;
+
 /* How long after registering a writer a backend waits before trying again. */
 #define WRITER_RETRY_MS 2000
 
@@ -342,6 +348,7 @@ govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent
 	ring_write(q, q->head, (char *) &h, sizeof(h));
 	ring_write(q, q->head + sizeof(h), data, len);
 	q->head += need;
+	put_queue = q - shared->queues;
 	if (q->writer_pid == 0)
 		(void) request_writer(q);
 	else if (q->writer_latch != NULL && (urgent || q->head - q->tail > shared->size / 4))
@@ -364,11 +371,14 @@ lost:
 bool
 govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why)
 {
-	GovshareAuditQueue *q = my_database_queue(false);
+	GovshareAuditQueue *q;
 	TimestampTz start = GetCurrentTimestamp();
 	bool		sleeping = false;
 	Latch	   *writer;
 
+	/* the ticket is of the queue this backend last queued in */
+	Assert(put_queue >= 0);
+	q = &shared->queues[put_queue];
 	if (pg_atomic_read_u64(&q->durable) > ticket)
 		return true;
 	/* the record may have been queued without waking the writer */
@@ -382,6 +392,13 @@ govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why)
 	{
 		if (pg_atomic_read_u64(&q->durable) > ticket)
 			break;
+		if (ticket < q->discarded)
+		{
+			if (sleeping)
+				ConditionVariableCancelSleep();
+			*why = pstrdup("The queued record was discarded: the database's audit queue was emptied because govshare is no longer installed there.");
+			return false;
+		}
 		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), timeout_ms))
 		{
 			if (sleeping)
@@ -432,6 +449,7 @@ govshare_audit_queue_attach(int qi, Oid dboid)
 	q->writer_pid = MyProcPid;
 	q->writer_latch = MyLatch;
 	q->requested_at = 0;
+	q->stop = false;			/* a stop asked of an earlier writer is done */
 	LWLockRelease(q->lock);
 	return q;
 }
@@ -454,13 +472,38 @@ govshare_audit_queue_detach(GovshareAuditQueue *q, bool release)
 				ereport(LOG,
 						(errmsg("govshare audit writer: %llu bytes of access records of a database without govshare were discarded",
 								(unsigned long long) (q->head - q->tail))));
+			/* lost, not durable: waiting backends learn it */
 			q->tail = q->head;
-			pg_atomic_write_u64(&q->durable, q->next_ticket);
+			q->discarded = q->next_ticket;
 			q->dboid = InvalidOid;
 		}
 	}
 	LWLockRelease(q->lock);
 	ConditionVariableBroadcast(&q->cv);
+}
+
+/*
+ * An idle writer leaves q and frees it for another database, if nothing
+ * is queued (checked under the lock, so no record can slip in); returns
+ * false, and stays, otherwise.
+ */
+bool
+govshare_audit_queue_retire(GovshareAuditQueue *q)
+{
+	bool		empty;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	empty = q->head == q->tail && q->writer_pid == MyProcPid;
+	if (empty)
+	{
+		q->writer_pid = 0;
+		q->writer_latch = NULL;
+		q->dboid = InvalidOid;
+	}
+	LWLockRelease(q->lock);
+	LWLockRelease(shared->lock);
+	return empty;
 }
 
 /*

@@ -88,6 +88,9 @@ writer_sigterm(SIGNAL_ARGS)
 {
 	int			save_errno = errno;
 
+	/* a second SIGTERM does not wait (a commit stuck on a synchronous standby) */
+	if (got_sigterm)
+		die(postgres_signal_arg);
 	got_sigterm = true;
 	SetLatch(MyLatch);
 	errno = save_errno;
@@ -119,17 +122,25 @@ access_log_relid(void)
 	return cached;
 }
 
-/* The same, in a transaction of its own. */
-static Oid
-access_log_relid_noxact(void)
+/*
+ * Is govshare gone from this database, in a transaction of its own?  Only
+ * then are queued records given up; a log renamed or otherwise missing
+ * while the extension is there keeps them queued, and strict statements
+ * fail, until it is back.
+ */
+static bool
+extension_gone(void)
 {
-	Oid			relid;
+	bool		gone;
 
 	StartTransactionCommand();
-	relid = access_log_relid();
+	gone = !OidIsValid(get_extension_oid("govshare", true));
 	CommitTransactionCommand();
-	return relid;
+	return gone;
 }
+
+/* An idle writer exits and frees its queue after this long, in ms. */
+#define WRITER_IDLE_EXIT (5 * 60 * 1000)
 
 /* Records inserted by one heap multi-insert, at most (as COPY does). */
 #define MULTI_INSERT_RECORDS 1000
@@ -283,6 +294,7 @@ govshare_audit_writer_main(Datum main_arg)
 	StringInfoData batch;
 	MemoryContext loop_context;
 	volatile int idle_after_sigterm = 0;
+	volatile TimestampTz idle_since = 0;
 
 	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -291,6 +303,7 @@ govshare_audit_writer_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("govshare audit writer");
 
+	before_shmem_exit(writer_exit, (Datum) 0);
 	queue = govshare_audit_queue_attach(qi, dboid);
 	if (queue == NULL)
 		proc_exit(0);			/* another writer has it */
@@ -298,9 +311,7 @@ govshare_audit_writer_main(Datum main_arg)
 	/* strict audit promises a flushed WAL: commit synchronously */
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 
-	before_shmem_exit(writer_exit, (Datum) 0);
-	relid = access_log_relid_noxact();
-	if (!OidIsValid(relid))
+	if (extension_gone())
 	{
 		release_queue = true;
 		ereport(LOG,
@@ -341,11 +352,21 @@ govshare_audit_writer_main(Datum main_arg)
 				pg_usleep(50000L);
 				continue;
 			}
+			/* long idle: free the queue for another database, if still empty */
+			if (idle_since == 0)
+				idle_since = GetCurrentTimestamp();
+			else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), WRITER_IDLE_EXIT) &&
+					 govshare_audit_queue_retire(queue))
+			{
+				queue = NULL;
+				proc_exit(0);
+			}
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 GOVSHARE_AUDIT_WRITER_NAP, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 			continue;
 		}
+		idle_since = 0;
 
 		PG_TRY();
 		{
@@ -388,13 +409,15 @@ govshare_audit_writer_main(Datum main_arg)
 			edata = CopyErrorData();
 			FlushErrorState();
 			AbortCurrentTransaction();
+			/* read the tail again: a row may stand where the next one goes */
 			tail = committed;
+			tail_known = false;
 			govshare_audit_queue_error(queue, edata->message);
 			ereport(LOG,
 					(errmsg("govshare audit writer could not write %d access records: %s",
 							n, edata->message)));
 			pgstat_report_activity(STATE_IDLE, NULL);
-			if (!OidIsValid(access_log_relid_noxact()))
+			if (extension_gone())
 			{
 				release_queue = true;
 				break;

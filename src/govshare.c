@@ -159,7 +159,7 @@ static void
 govshare_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 					 bool execute_once)
 {
-	void	   *audit;
+	int			audit;
 
 	govshare_enforce_check_plan(queryDesc->plannedstmt);
 	audit = govshare_audit_run_begin(queryDesc);

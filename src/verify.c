@@ -428,6 +428,7 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 	Jsonb	   *payload;
 	char	   *agency;
 	char	   *hash_hex;
+	char	   *typ;
 	int64		seq;
 	Verdict		v;
 
@@ -457,8 +458,11 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 		payload = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(payload_text)));
 		agency = member_string(payload, "agency");
 		hash_hex = member_string(payload, "hash");
-		if (!member_int8(payload, "seq", &seq) || agency == NULL || hash_hex == NULL ||
-			strlen(hash_hex) != 2 * GOVSHARE_HASH_LEN)
+		typ = member_string(payload, "typ");
+		if (typ == NULL || strcmp(typ, "govshare-checkpoint") != 0)
+			problem = "What the key signed is not a govshare checkpoint (its \"typ\" is not \"govshare-checkpoint\").";
+		else if (!member_int8(payload, "seq", &seq) || seq < 0 || agency == NULL ||
+				 hash_hex == NULL || strlen(hash_hex) != 2 * GOVSHARE_HASH_LEN)
 			problem = "The signed checkpoint lacks its \"agency\", \"seq\" or \"hash\".";
 		else if (strcmp(agency, policy->self) != 0)
 			problem = psprintf("The checkpoint is of agency %s; this database is agency %s's.",

@@ -160,11 +160,11 @@ SELECT date_trunc('day', a.stmt_time)::date AS day, a.agency, a.purpose, e.eleme
        count(*) AS statements, coalesce(sum(a.rows), 0)::bigint AS rows,
        count(*) FILTER (WHERE a.outcome = 'denied') AS denied
   FROM govshare.audit_access a
- CROSS JOIN LATERAL (SELECT DISTINCT el FROM unnest(a.elements) AS el) AS e(element)
+  LEFT JOIN LATERAL (SELECT DISTINCT el FROM unnest(a.elements) AS el) AS e(element) ON true
  WHERE NOT a.internal
  GROUP BY 1, 2, 3, 4;
 COMMENT ON VIEW govshare.audit_by_agency IS
-	'per day, consumer agency, purpose and data element: statements, rows returned, denials';
+	'per day, consumer agency, purpose and data element (NULL: statements that named no column, such as a denial for want of a purpose): statements, rows returned, denials';
 
 CREATE VIEW govshare.audit_sensitive AS
 SELECT a.*
