@@ -476,6 +476,14 @@ is_child_of_listed(Oid relid, List *inh_parents)
 	return false;
 }
 
+/* "schema.relation", quoted as needed, as records name relations. */
+static char *
+relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
 /* Adds a rule id to st's, once (in st's memory context). */
 static void
 add_rule_id(AuditStatement *st, int64 id)
@@ -504,8 +512,7 @@ describe_relation(AuditStatement *st, GovsharePolicy *policy, const char *agency
 	GovshareDecision *d = agency ? govshare_decide(agency, purpose, relid)
 		: govshare_decide_internal(relid);
 	MemoryContext old = MemoryContextSwitchTo(st->cxt);
-	char	   *relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-													 get_rel_name(relid));
+	char	   *relname = relation_name(relid);
 	bool		sensitive = false;
 
 	if (!list_member_string(st->relations, relname))
@@ -789,8 +796,7 @@ govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 	old = MemoryContextSwitchTo(st->cxt);
 	if (OidIsValid(relid))
 	{
-		char	   *relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-														 get_rel_name(relid));
+		char	   *relname = relation_name(relid);
 
 		st->relations = list_make1(relname);
 		if (column != NULL)
