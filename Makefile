@@ -18,7 +18,8 @@ TYPES4 = $(foreach t,admin_unit partial_date,$(if $(wildcard src/sql/types/$(t).
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
 DATA = $(wildcard data/govshare_*.csv)
 
-PG_CPPFLAGS = -I$(srcdir)/include -DGOVSHARE_VERSION=\"$(EXTVERSION)\"
+PG_CPPFLAGS = -I$(srcdir)/include -I$(libpq_srcdir) -DGOVSHARE_VERSION=\"$(EXTVERSION)\"
+SHLIB_LINK_INTERNAL = $(libpq)
 SHLIB_LINK = -lcrypto
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
@@ -32,7 +33,7 @@ include $(PGXS)
 
 # Modules after the types, in dependency order.
 SQL_MODULES = $(wildcard src/sql/dictionary.sql src/sql/profile_vn.sql src/sql/token.sql \
-	src/sql/policy.sql src/sql/enforce.sql src/sql/audit.sql)
+	src/sql/policy.sql src/sql/enforce.sql src/sql/audit.sql src/sql/remote.sql)
 SQL_PARTS = src/sql/header.sql src/sql/type_template.sql.in src/sql/type_bigint.sql.in \
 	$(wildcard src/sql/types/*.sql) $(SQL_MODULES) src/sql/footer.sql
 

@@ -268,6 +268,7 @@ typedef struct GovshareToken
 	char	   *sub;
 	char	   *purpose;
 	char	   *ref;			/* NULL when absent */
+	char	   *aud;			/* NULL when absent */
 	char	   *jti;
 	int64		iat;
 	int64		exp;
@@ -291,14 +292,16 @@ extern unsigned char *govshare_keyfile_read(const char *setting, const char *pat
 											size_t min, size_t max, size_t *len);
 
 /* audit_chain.c: govshare.access_log, its canonical encoding and hash chain */
-#define Natts_access_log					31
+#define Natts_access_log					33
 #define Anum_access_log_seq					1
 #define Anum_access_log_logged_at			2
 #define Anum_access_log_kind				3
 #define Anum_access_log_subject_overflow	28
-#define Anum_access_log_hmac_key_id			29
-#define Anum_access_log_prev_hash			30
-#define Anum_access_log_hash				31
+#define Anum_access_log_receipt_seq			29
+#define Anum_access_log_receipt_hash		30
+#define Anum_access_log_hmac_key_id			31
+#define Anum_access_log_prev_hash			32
+#define Anum_access_log_hash				33
 #define GOVSHARE_HASH_LEN					32
 
 extern void govshare_chain_init(void);
@@ -389,6 +392,32 @@ extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, 
 extern Node *govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc);
 extern void *govshare_audit_utility(Node *stmt, const char *query_string);
 extern void govshare_audit_utility_end(void *handle, QueryCompletion *qc);
+
+/* An outgoing request to another agency, as src/remote.c records it. */
+typedef struct GovshareRemoteRecord
+{
+	const char *target;			/* the agency asked */
+	const char *officer;
+	const char *purpose;
+	const char *reference;
+	const char *token_id;		/* the jti of the token sent */
+	const char *query;
+	TimestampTz started;
+	const char *outcome;		/* allowed, denied, error */
+	const char *reason;
+	int64		rows;
+	bool		has_receipt;
+	int64		receipt_seq;
+	unsigned char receipt_hash[GOVSHARE_HASH_LEN];
+} GovshareRemoteRecord;
+
+extern void govshare_audit_remote(const GovshareRemoteRecord *rec);
+
+/* remote.c: queries to other agencies' databases */
+extern void govshare_remote_init(void);
+
+/* verify.c */
+extern unsigned char *govshare_signing_key(const char *why, size_t *len);
 
 /* verify.c: verify_log, checkpoints, the canonical encoding in SQL */
 extern void govshare_verify_init(void);

@@ -42,10 +42,12 @@
 #include "access/sysattr.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -58,6 +60,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/uuid.h"
 
@@ -157,6 +160,15 @@ static AuditStatement **run_stack = NULL;
 static int	run_depth = 0;
 static int	run_cap = 0;
 static uint64 last_ticket = 0;	/* of the last record this backend queued */
+
+/*
+ * The last access record of a consumer statement (or denial) this backend
+ * queued, and the token it was made under: what govshare.request_receipt()
+ * names to a remote caller.
+ */
+static bool receipt_known = false;
+static pg_uuid_t receipt_id;
+static char *receipt_token = NULL;	/* in TopMemoryContext; NULL: unsigned */
 
 static void audit_xact_callback(XactEvent event, void *arg);
 static void audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -359,7 +371,7 @@ put_subject(StringInfo out, uint64 v)
 }
 
 /*
- * Encodes a record of st, columns kind .. subject_overflow of the access
+ * Encodes a record of st, columns kind .. receipt_hash of the access
  * log (src/audit_chain.c): the access record (with, when whole, the rows
  * and subjects too), or the result record that follows one.
  */
@@ -424,6 +436,9 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
 	else
 		for (int i = 0; i < 3; i++)
 			govshare_chain_put_null(out);
+	/* receipt_seq, receipt_hash: of remote records alone */
+	govshare_chain_put_null(out);
+	govshare_chain_put_null(out);
 }
 
 /*
@@ -444,6 +459,14 @@ queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
 	ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, urgent, noerror);
 	if (ticket != 0)
 		last_ticket = ticket;
+	if (ticket != 0 && !result && !st->internal)
+	{
+		receipt_known = true;
+		receipt_id = st->id;
+		if (receipt_token != NULL)
+			pfree(receipt_token);
+		receipt_token = st->token_id ? MemoryContextStrdup(TopMemoryContext, st->token_id) : NULL;
+	}
 	return ticket;
 }
 
@@ -1082,4 +1105,167 @@ govshare_audit_utility_end(void *handle, QueryCompletion *qc)
 	if (qc != NULL)
 		st->rows = (int64) qc->nprocessed;
 	statement_finish(st, "allowed", NULL, false);
+}
+
+/* The owner of a relation. */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "govshare: cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * govshare.request_receipt(token_id text) returns setof (seq bigint,
+ * hash bytea, outcome text, statement_id uuid)
+ *
+ * The receipt a provider returns to a remote caller: the seq and hash of
+ * the access record of this session's last consumer statement or denial,
+ * once it is durable; no row when that statement was not made under the
+ * token token_id (it read nothing governed, say).  The log is read as its
+ * owner: the caller, a consumer, cannot read it.
+ */
+PG_FUNCTION_INFO_V1(govshare_request_receipt);
+Datum
+govshare_request_receipt(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *token_id;
+	char	   *why;
+	Oid			save_userid;
+	int			save_sec;
+	Oid			owner;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || !receipt_known || receipt_token == NULL)
+		PG_RETURN_VOID();
+	token_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(token_id, receipt_token) != 0)
+		PG_RETURN_VOID();
+	if (!govshare_audit_queue_wait(last_ticket, audit_timeout, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the access record of this request is not written yet"),
+				 errdetail_internal("%s", why)));
+
+	owner = relation_owner(get_relname_relid("access_log", get_namespace_oid("govshare", false)));
+	args[0] = UUIDPGetDatum(&receipt_id);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "govshare: SPI_connect failed");
+		if (SPI_execute_with_args("SELECT seq, hash, outcome, statement_id FROM govshare.access_log"
+								  " WHERE statement_id = $1 AND kind = 'access'",
+								  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "govshare: could not read the access log");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[4];
+			bool		nulls[4];
+
+			for (int c = 0; c < 4; c++)
+				values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
+										  &nulls[c]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Records an outgoing request to another agency (src/remote.c), a row of
+ * kind 'remote': the agency asked, the request context sent, the query's
+ * text and hash, what came back and the provider's receipt.  Under strict
+ * audit, waits until it is durable and fails when it cannot be.  The rows
+ * of a failed request are recorded on the way out of the error, before it
+ * is raised again.
+ */
+void
+govshare_audit_remote(const GovshareRemoteRecord *rec)
+{
+	GovshareRequest r = {0};
+	AuditStatement *st;
+	StringInfoData buf;
+	MemoryContext old;
+	uint64		ticket;
+	char	   *why;
+
+	if (audit_mode == AUDIT_OFF)
+		return;
+	r.officer = (char *) rec->officer;
+	r.purpose = (char *) rec->purpose;
+	r.reference = (char *) rec->reference;
+	r.token_id = (char *) rec->token_id;
+	st = statement_new(rec->target, &r, rec->query);
+	st->stmt_time = rec->started;
+	old = MemoryContextSwitchTo(st->cxt);
+	initStringInfo(&buf);
+	govshare_chain_put_text(&buf, "remote");
+	govshare_chain_put_uuid(&buf, st->id.data);
+	govshare_chain_put_time(&buf, st->stmt_time);
+	govshare_chain_put_text(&buf, rec->outcome);
+	govshare_chain_put_bool(&buf, false);
+	govshare_chain_put_text(&buf, st->agency);
+	govshare_chain_put_text(&buf, st->role_name);
+	govshare_chain_put_text(&buf, st->login_role);
+	govshare_chain_put_text(&buf, st->officer);
+	govshare_chain_put_text(&buf, st->purpose);
+	govshare_chain_put_text(&buf, st->reference);
+	govshare_chain_put_text(&buf, st->token_id);
+	govshare_chain_put_null(&buf);	/* query_id */
+	govshare_chain_put_bytes(&buf, 'X', (char *) st->sha, GOVSHARE_HASH_LEN);
+	govshare_chain_put_text(&buf, st->text);
+	for (int i = 0; i < 6; i++)		/* relations .. policy_version */
+		govshare_chain_put_null(&buf);
+	govshare_chain_put_text(&buf, rec->reason);
+	govshare_chain_put_int8(&buf, rec->rows);
+	for (int i = 0; i < 3; i++)		/* subjects .. subject_overflow */
+		govshare_chain_put_null(&buf);
+	if (rec->has_receipt)
+	{
+		govshare_chain_put_int8(&buf, rec->receipt_seq);
+		govshare_chain_put_bytes(&buf, 'X', (const char *) rec->receipt_hash, GOVSHARE_HASH_LEN);
+	}
+	else
+	{
+		govshare_chain_put_null(&buf);
+		govshare_chain_put_null(&buf);
+	}
+	MemoryContextSwitchTo(old);
+	PG_TRY();
+	{
+		bool		strict = audit_mode == AUDIT_STRICT;
+
+		ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, strict, false);
+		if (ticket != 0)
+			last_ticket = ticket;
+		if (strict && (ticket == 0 || !govshare_audit_queue_wait(ticket, audit_timeout, &why)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("the request to agency \"%s\" could not be recorded", rec->target),
+					 ticket == 0 ? 0 : errdetail_internal("%s", why),
+					 errhint("govshare.audit_status() shows the audit writer's state; the rows received are not returned.")));
+	}
+	PG_FINALLY();
+	{
+		MemoryContextDelete(st->cxt);
+	}
+	PG_END_TRY();
 }

@@ -9,7 +9,7 @@
  * self-delimiting binary form (docs/audit-format.md, byte for byte).  The
  * same encoder serves three callers, so they cannot drift apart:
  *
- *	- backends, which encode a record's columns kind .. subject_overflow
+ *	- backends, which encode a record's columns kind .. receipt_hash
  *	  into the shared-memory queue (src/audit.c);
  *	- the audit writer, which decodes them into a heap tuple, adds seq,
  *	  logged_at and hmac_key_id, and hashes (src/audit_worker.c);
@@ -511,6 +511,8 @@ static const struct
 	{"subjects", TEXTARRAYOID},
 	{"subject_count", INT8OID},
 	{"subject_overflow", BOOLOID},
+	{"receipt_seq", INT8OID},
+	{"receipt_hash", BYTEAOID},
 	{"hmac_key_id", TEXTOID},
 	{"prev_hash", BYTEAOID},
 	{"hash", BYTEAOID},

@@ -176,7 +176,7 @@ hash_datum(const unsigned char *hash)
  * slots are inserted MULTI_INSERT_RECORDS at a time.
  *
  * The bytes a backend queued are the canonical encoding of the columns
- * kind .. subject_overflow (both sides use src/audit_chain.c's encoders),
+ * kind .. receipt_hash (both sides use src/audit_chain.c's encoders),
  * so the canonical form of the row is those bytes between the encodings
  * of seq and logged_at and of hmac_key_id; they are not encoded again
  * from the decoded values.  Assertion-enabled builds check that they
@@ -225,7 +225,7 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 		old = MemoryContextSwitchTo(records);
 		ExecClearTuple(slot);
 		if (govshare_chain_decode(p, len, desc, Anum_access_log_kind,
-								  Anum_access_log_subject_overflow, values, isnull) != len)
+								  Anum_access_log_receipt_hash, values, isnull) != len)
 			elog(ERROR, "govshare: access record in the audit queue has trailing bytes");
 		p += len;
 		values[Anum_access_log_seq - 1] = Int64GetDatum(tail->seq + 1);

@@ -474,49 +474,84 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	GovsharePolicy *policy;
 	bool		consumer;
 	const char *agency;
-	const GovshareKey *key;
+	const GovshareKey *volatile key = NULL;
 	int64		now = unix_now();
-	bool		known = false;
 	GovshareRequest *r;
-
-	if (PG_ARGISNULL(0))
-		reject_token("The token is NULL.", NULL);
-	govshare_token_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)), &tok);
+	MemoryContext cxt = CurrentMemoryContext;
 
 	policy = govshare_policy();
 	agency = session_agency(policy, &consumer);
-	for (int i = 0; i < policy->nagencies; i++)
-		known |= strcmp(policy->agencies[i], tok.iss) == 0;
-	if (!known)
-		reject_token("The issuer (\"iss\") is not a registered agency.", NULL);
-	if (strcmp(agency, tok.iss) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("invalid request token"),
-				 errdetail("Role \"%s\" acts for agency \"%s\" and may not present a token issued by agency \"%s\".",
-						   GetUserNameFromId(GetUserId(), false), agency, tok.iss),
-				 errhint("Connect with a role bound to the issuing agency.")));
+	memset(&tok, 0, sizeof(tok));
 
-	key = verifying_key(policy, &tok);
+	/* a consumer's refused token is a denial, and recorded as one */
+	PG_TRY();
+	{
+		bool		known = false;
 
-	/* times, only once the signature is known to be the issuer's */
-	if (tok.exp <= tok.iat)
-		reject_token("The token expires (\"exp\") before it was issued (\"iat\").", NULL);
-	if (tok.exp - tok.iat > token_max_lifetime)
-		reject_token(psprintf("The token's lifetime is %lld s; at most %d s is accepted (govshare.token_max_lifetime).",
-							  (long long) (tok.exp - tok.iat), token_max_lifetime),
-					 "Mint short-lived tokens, one per request.");
-	if (tok.exp + token_clock_skew <= now)
-		reject_token("The token has expired.", "Mint a new token.");
-	if (tok.iat > now + token_clock_skew)
-		reject_token("The token was issued in the future (\"iat\"); check the issuer's clock.", NULL);
-	if (tok.has_nbf && tok.nbf > now + token_clock_skew)
-		reject_token("The token is not valid yet (\"nbf\").", NULL);
+		if (PG_ARGISNULL(0))
+			reject_token("The token is NULL.", NULL);
+		govshare_token_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)), &tok);
+		for (int i = 0; i < policy->nagencies; i++)
+			known |= strcmp(policy->agencies[i], tok.iss) == 0;
+		if (!known)
+			reject_token("The issuer (\"iss\") is not a registered agency.", NULL);
+		if (strcmp(agency, tok.iss) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("invalid request token"),
+					 errdetail("Role \"%s\" acts for agency \"%s\" and may not present a token issued by agency \"%s\".",
+							   GetUserNameFromId(GetUserId(), false), agency, tok.iss),
+					 errhint("Connect with a role bound to the issuing agency.")));
+		if (tok.aud != NULL && (policy->self == NULL || strcmp(tok.aud, policy->self) != 0))
+			reject_token(psprintf("The token is addressed (\"aud\") to agency \"%s\", not to this database's agency.",
+								  tok.aud),
+						 "Mint the token for the agency whose database is asked.");
 
-	check_field("officer", tok.sub);
-	check_field("reference", tok.ref);
-	check_purpose(policy, agency, consumer, tok.purpose);
-	consume_token_id(policy, &tok);
+		key = verifying_key(policy, &tok);
+
+		/* times, only once the signature is known to be the issuer's */
+		if (tok.exp <= tok.iat)
+			reject_token("The token expires (\"exp\") before it was issued (\"iat\").", NULL);
+		if (tok.exp - tok.iat > token_max_lifetime)
+			reject_token(psprintf("The token's lifetime is %lld s; at most %d s is accepted (govshare.token_max_lifetime).",
+								  (long long) (tok.exp - tok.iat), token_max_lifetime),
+						 "Mint short-lived tokens, one per request.");
+		if (tok.exp + token_clock_skew <= now)
+			reject_token("The token has expired.", "Mint a new token.");
+		if (tok.iat > now + token_clock_skew)
+			reject_token("The token was issued in the future (\"iat\"); check the issuer's clock.", NULL);
+		if (tok.has_nbf && tok.nbf > now + token_clock_skew)
+			reject_token("The token is not valid yet (\"nbf\").", NULL);
+
+		check_field("officer", tok.sub);
+		check_field("reference", tok.ref);
+		check_purpose(policy, agency, consumer, tok.purpose);
+		consume_token_id(policy, &tok);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (consumer && edata->sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION)
+		{
+			GovshareRequest claimed = {0};
+
+			FlushErrorState();
+			/* the claims as presented, unverified: who tried, and with which token */
+			claimed.officer = tok.sub;
+			claimed.purpose = tok.purpose;
+			claimed.reference = tok.ref;
+			claimed.token_id = tok.jti;
+			govshare_audit_denial(agency, &claimed, InvalidOid, NULL, NULL,
+								  psprintf("%s: %s", edata->message,
+										   edata->detail ? edata->detail : ""));
+			ReThrowError(edata);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 
 	r = MemoryContextAllocZero(TopMemoryContext, sizeof(GovshareRequest));
 	r->agency = top_strdup(agency);

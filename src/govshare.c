@@ -229,6 +229,7 @@ _PG_init(void)
 	govshare_audit_init();		/* govshare.audit_*, the queues' sizes */
 	govshare_chain_init();		/* govshare.audit_key_file */
 	govshare_verify_init();		/* govshare.signing_key_file */
+	govshare_remote_init();		/* govshare.remote_* */
 
 	MarkGUCPrefixReserved("govshare");
 

@@ -379,6 +379,7 @@ govshare_token_parse(const char *token, GovshareToken *tok)
 	tok->sub = string_claim(&st, "sub", true);
 	tok->purpose = string_claim(&st, "purpose", true);
 	tok->ref = string_claim(&st, "ref", false);
+	tok->aud = string_claim(&st, "aud", false);
 	tok->jti = string_claim(&st, "jti", true);
 	time_claim(&st, "iat", true, &tok->iat);
 	time_claim(&st, "exp", true, &tok->exp);

@@ -542,6 +542,18 @@ checkpoint_document(GovsharePolicy *policy, const char *private_pem)
 }
 
 /*
+ * The self agency's Ed25519 private key (PEM), read from
+ * govshare.signing_key_file; why says what needs it.  The caller wipes it
+ * (explicit_bzero) once used.
+ */
+unsigned char *
+govshare_signing_key(const char *why, size_t *len)
+{
+	return govshare_keyfile_read("govshare.signing_key_file", signing_key_file,
+								 "signing key", why, 32, 16384, len);
+}
+
+/*
  * govshare.checkpoint() returns jsonb
  *
  * {"agency", "database", "seq", "hash", "time", "kid", "jws"}: the last
@@ -563,10 +575,8 @@ govshare_checkpoint(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no agency is self in this database"),
 				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
-	private_pem = govshare_keyfile_read("govshare.signing_key_file", signing_key_file,
-										"signing key",
-										"Checkpoints are signed with the self agency's Ed25519 key.",
-										32, 16384, &len);
+	private_pem = govshare_signing_key("Checkpoints are signed with the self agency's Ed25519 key.",
+									   &len);
 	PG_TRY();
 	{
 		doc = checkpoint_document(policy, (char *) private_pem);

@@ -17,7 +17,7 @@
 CREATE TABLE govshare.access_log (
 	seq				bigint PRIMARY KEY,
 	logged_at		timestamptz NOT NULL,	-- when the writer wrote it
-	kind			text NOT NULL CHECK (kind IN ('access', 'result')),
+	kind			text NOT NULL CHECK (kind IN ('access', 'result', 'remote')),
 	statement_id	uuid NOT NULL,			-- a result row names its access row's
 	stmt_time		timestamptz NOT NULL,	-- the statement's start
 	outcome			text NOT NULL CHECK (outcome IN ('allowed', 'denied', 'error')),
@@ -43,6 +43,8 @@ CREATE TABLE govshare.access_log (
 	subjects		text[],					-- personal ids of the rows read
 	subject_count	bigint,
 	subject_overflow boolean,
+	receipt_seq		bigint,					-- remote: the provider's access row,
+	receipt_hash	bytea,					-- its seq and hash (the receipt)
 	hmac_key_id		text,					-- NULL: plain SHA-256
 	prev_hash		bytea NOT NULL,
 	hash			bytea NOT NULL

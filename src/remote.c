@@ -1,0 +1,909 @@
+/*-------------------------------------------------------------------------
+ *
+ * remote.c
+ *	  Queries to another agency's database over libpq: govshare.remote_query().
+ *
+ * A remote query proves who asks and why with a request token signed by
+ * this agency's Ed25519 key (govshare.signing_key_file): issuer the self
+ * agency, audience the agency asked, subject the officer, a fresh jti, a
+ * lifetime of govshare.remote_token_lifetime.  On a connection to the
+ * endpoint registered for the agency (govshare.add_endpoint), it sends one
+ * pipeline:
+ *
+ *		SELECT govshare.begin_request_signed($token)
+ *		<the query>										(rows one at a time)
+ *		-- sync: a failure above skips only what is before this point
+ *		SELECT * FROM govshare.request_receipt($jti)
+ *		SELECT govshare.end_request()
+ *		-- sync
+ *
+ * so that a request costs one round trip however it ends, the query never
+ * runs without the context, and the provider's receipt (the seq and hash
+ * of its access record) comes back for a denial too.  The provider
+ * enforces and audits the query like any consumer's.  Here, the request
+ * is recorded in the access log as a row of kind 'remote' with the receipt
+ * (src/audit.c; the view govshare.remote_request).
+ *
+ * Rows are read in single-row mode into the function's tuplestore, which
+ * spills to disk beyond work_mem, so neither libpq nor this backend holds
+ * the whole result in memory.  Every wait is on the latch and the socket,
+ * so a cancel or govshare.remote_timeout interrupts it; the remote query
+ * is then cancelled too and the connection closed.  A connection is kept
+ * for the next request to the same endpoint only when the whole pipeline
+ * ended cleanly, with the remote context ended.
+ *
+ * Connection strings may hold secrets: they are read as the table's
+ * owner, never shown in errors, and only govshare_admin reads the table.
+ *
+ * src/remote.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "libpq-fe.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "govshare.h"
+
+/* GUC govshare.remote_timeout: the longest a remote request takes, ms */
+static int	remote_timeout = 30000;
+
+/* GUC govshare.remote_token_lifetime: exp - iat of the tokens sent, s */
+static int	remote_token_lifetime = 60;
+
+/* A connection kept for the next request to the same agency. */
+typedef struct RemoteConn
+{
+	char	   *agency;			/* in TopMemoryContext */
+	char	   *conninfo;		/* the endpoint it was opened with */
+	PGconn	   *conn;
+} RemoteConn;
+
+#define MAX_CONNS 16
+static RemoteConn conns[MAX_CONNS];
+static int	nconns = 0;
+
+/* What came back from the provider. */
+typedef struct Exchange
+{
+	const char *target;
+	PGconn	   *conn;
+	TimestampTz deadline;
+	int64		rows;
+	bool		denied;
+	char	   *remote_error;	/* the query's or the token's error, formatted */
+	int			remote_sqlstate;
+	char	   *remote_message;
+	char	   *remote_detail;
+	char	   *remote_hint;
+	bool		has_receipt;
+	int64		receipt_seq;
+	unsigned char receipt_hash[GOVSHARE_HASH_LEN];
+	bool		clean;			/* the pipeline ended as expected */
+	PGresult   *pending;		/* a row being stored */
+} Exchange;
+
+/* Defines the remote GUCs; called from _PG_init. */
+void
+govshare_remote_init(void)
+{
+	DefineCustomIntVariable("govshare.remote_timeout",
+							"The longest a remote query may take, connection included.",
+							"On timeout the remote query is cancelled.",
+							&remote_timeout, 30000, 100, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("govshare.remote_token_lifetime",
+							"The lifetime of the request tokens remote queries send.",
+							"The provider refuses tokens longer-lived than its govshare.token_max_lifetime.",
+							&remote_token_lifetime, 60, 5, 3600,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+/* The connection string of the agency's endpoint, read as the table's owner. */
+static char *
+endpoint_conninfo(const char *agency)
+{
+	Oid			relid = get_relname_relid("endpoint", get_namespace_oid("govshare", false));
+	HeapTuple	tuple;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	char	   *volatile conninfo = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "govshare: table govshare.endpoint is missing");
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "govshare: cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+
+	args[0] = CStringGetTextDatum(agency);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "govshare: SPI_connect failed");
+		if (SPI_execute_with_args("SELECT conninfo FROM govshare.endpoint WHERE agency = $1",
+								  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "govshare: could not read govshare.endpoint");
+		if (SPI_processed == 1)
+		{
+			char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			conninfo = MemoryContextStrdup(cxt, s);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	if (conninfo == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("agency \"%s\" has no registered endpoint", agency),
+				 errhint("A govshare_admin registers one with govshare.add_endpoint(agency, conninfo).")));
+	return conninfo;
+}
+
+/* Milliseconds left before the deadline, at least 0. */
+static long
+remaining_ms(TimestampTz deadline)
+{
+	return TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+}
+
+static void
+timed_out(const char *target)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("the remote query to agency \"%s\" timed out after %d ms", target, remote_timeout),
+			 errhint("govshare.remote_timeout bounds a remote query, connection included.")));
+}
+
+/* libpq's message, without its trailing newline. */
+static char *
+conn_message(PGconn *conn)
+{
+	char	   *m = pstrdup(PQerrorMessage(conn));
+	int			n = strlen(m);
+
+	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		m[--n] = '\0';
+	return m;
+}
+
+static void
+connection_lost(const char *target, PGconn *conn)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("lost the connection to agency \"%s\" during a remote query", target),
+			 errdetail_internal("%s", conn_message(conn))));
+}
+
+/*
+ * Waits for the socket (read, or write too when want_write), the latch or
+ * the deadline; interrupts are served, so a cancel ends the wait.
+ */
+static void
+wait_socket(PGconn *conn, bool want_read, bool want_write, TimestampTz deadline,
+			const char *target)
+{
+	int			events = WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH;
+	long		ms = remaining_ms(deadline);
+
+	if (ms <= 0)
+		timed_out(target);
+	if (want_read)
+		events |= WL_SOCKET_READABLE;
+	if (want_write)
+		events |= WL_SOCKET_WRITEABLE;
+	(void) WaitLatchOrSocket(MyLatch, events, PQsocket(conn), ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* A new connection to the endpoint, made without blocking. */
+static PGconn *
+connect_endpoint(const char *target, const char *conninfo, TimestampTz deadline)
+{
+	const char *keywords[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
+	const char *values[] = {conninfo, "govshare remote_query", GetDatabaseEncodingName(), NULL};
+	PGconn	   *volatile conn;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	conn = PQconnectStartParams(keywords, values, true);
+	if (conn == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory connecting to agency \"%s\"", target)));
+	PG_TRY();
+	{
+		if (PQstatus(conn) == CONNECTION_BAD)
+			st = PGRES_POLLING_FAILED;
+		while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED)
+		{
+			wait_socket(conn, st == PGRES_POLLING_READING, st == PGRES_POLLING_WRITING,
+						deadline, target);
+			st = PQconnectPoll(conn);
+		}
+		if (st == PGRES_POLLING_FAILED)
+			ereport(ERROR,
+					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+					 errmsg("could not connect to agency \"%s\"", target),
+					 errdetail_internal("%s", conn_message(conn)),
+					 errhint("govshare.add_endpoint() registers the agency's connection; a govshare_admin can check it.")));
+		if (PQsetnonblocking(conn, 1) != 0)
+			connection_lost(target, conn);
+	}
+	PG_CATCH();
+	{
+		PQfinish(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return conn;
+}
+
+/* Forgets the kept connection to the agency, closing it. */
+static void
+drop_conn(const char *agency)
+{
+	for (int i = 0; i < nconns; i++)
+		if (strcmp(conns[i].agency, agency) == 0)
+		{
+			PQfinish(conns[i].conn);
+			pfree(conns[i].agency);
+			pfree(conns[i].conninfo);
+			conns[i] = conns[--nconns];
+			return;
+		}
+}
+
+/*
+ * The connection to use for a request to the agency: the kept one when it
+ * was opened with the same endpoint and is idle, else a new one.  It is
+ * taken out of the cache while in use and put back by keep_conn().
+ */
+static PGconn *
+take_conn(const char *target, const char *conninfo, TimestampTz deadline)
+{
+	for (int i = 0; i < nconns; i++)
+		if (strcmp(conns[i].agency, target) == 0)
+		{
+			PGconn	   *conn = conns[i].conn;
+			bool		same = strcmp(conns[i].conninfo, conninfo) == 0;
+
+			pfree(conns[i].agency);
+			pfree(conns[i].conninfo);
+			conns[i] = conns[--nconns];
+			if (same && PQstatus(conn) == CONNECTION_OK &&
+				PQtransactionStatus(conn) == PQTRANS_IDLE)
+				return conn;
+			PQfinish(conn);
+			break;
+		}
+	return connect_endpoint(target, conninfo, deadline);
+}
+
+static void
+keep_conn(const char *target, const char *conninfo, PGconn *conn)
+{
+	drop_conn(target);
+	if (nconns == MAX_CONNS)
+		drop_conn(conns[0].agency);
+	conns[nconns].agency = MemoryContextStrdup(TopMemoryContext, target);
+	conns[nconns].conninfo = MemoryContextStrdup(TopMemoryContext, conninfo);
+	conns[nconns].conn = conn;
+	nconns++;
+}
+
+/* Sends what is buffered, waiting on the socket as needed. */
+static void
+flush_conn(Exchange *x)
+{
+	int			r;
+
+	while ((r = PQflush(x->conn)) == 1)
+	{
+		wait_socket(x->conn, true, true, x->deadline, x->target);
+		if (!PQconsumeInput(x->conn))
+			connection_lost(x->target, x->conn);
+	}
+	if (r < 0)
+		connection_lost(x->target, x->conn);
+}
+
+/* The next result of the pipeline, waiting for it without blocking. */
+static PGresult *
+next_result(Exchange *x)
+{
+	while (PQisBusy(x->conn))
+	{
+		wait_socket(x->conn, true, false, x->deadline, x->target);
+		if (!PQconsumeInput(x->conn))
+			connection_lost(x->target, x->conn);
+	}
+	return PQgetResult(x->conn);
+}
+
+/* Reads results up to the end of the current query (the NULL result). */
+static void
+skip_to_end(Exchange *x)
+{
+	PGresult   *res;
+
+	while ((res = next_result(x)) != NULL)
+		PQclear(res);
+}
+
+static char *
+field_copy(const PGresult *res, int field)
+{
+	char	   *v = PQresultErrorField(res, field);
+
+	return v ? pstrdup(v) : NULL;
+}
+
+/* Notes a remote error: the first one of the exchange is the one reported. */
+static void
+note_remote_error(Exchange *x, const PGresult *res)
+{
+	char	   *state;
+
+	if (x->remote_message != NULL)
+		return;
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	x->remote_message = field_copy(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (x->remote_message == NULL)
+		x->remote_message = pstrdup(PQresultErrorMessage(res));
+	x->remote_detail = field_copy(res, PG_DIAG_MESSAGE_DETAIL);
+	x->remote_hint = field_copy(res, PG_DIAG_MESSAGE_HINT);
+	x->remote_sqlstate = state && strlen(state) == 5 ?
+		MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4]) :
+		ERRCODE_CONNECTION_EXCEPTION;
+	/* a refusal: a privilege (42501) or the token (28000) */
+	x->denied = x->remote_sqlstate == ERRCODE_INSUFFICIENT_PRIVILEGE ||
+		x->remote_sqlstate == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
+}
+
+/* How a result row becomes a tuple of the caller's row type. */
+typedef struct RowSink
+{
+	bool		json;
+	TupleDesc	desc;
+	AttInMetadata *attinmeta;
+	Tuplestorestate *store;
+	MemoryContext row_cxt;
+	int			nfields;		/* of the remote result, once known */
+	char	  **fieldnames;
+	Oid		   *fieldtypes;
+	char	  **values;
+} RowSink;
+
+/* Appends a remote value to a JSON object, typed by its (built-in) type. */
+static void
+json_value(StringInfo out, Oid typid, const char *v)
+{
+	switch (typid)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+			appendStringInfoString(out, v);
+			return;
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			/* NaN and the infinities are no JSON numbers */
+			if (strspn(v, "0123456789+-.eE") == strlen(v))
+			{
+				appendStringInfoString(out, v);
+				return;
+			}
+			break;
+		case BOOLOID:
+			appendStringInfoString(out, v[0] == 't' ? "true" : "false");
+			return;
+		case JSONOID:
+		case JSONBOID:
+			appendStringInfoString(out, v);
+			return;
+	}
+	escape_json(out, v);
+}
+
+static void
+sink_row(RowSink *sink, const char *target, const PGresult *res)
+{
+	int			nf = PQnfields(res);
+	MemoryContext old;
+
+	if (sink->fieldnames == NULL)
+	{
+		MemoryContext o = MemoryContextSwitchTo(GetMemoryChunkContext(sink));
+
+		if (!sink->json && nf != sink->desc->natts)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the remote query to agency \"%s\" returns %d columns, but the column definition list has %d",
+							target, nf, sink->desc->natts)));
+		sink->nfields = nf;
+		sink->fieldnames = palloc(sizeof(char *) * Max(nf, 1));
+		sink->fieldtypes = palloc(sizeof(Oid) * Max(nf, 1));
+		sink->values = palloc(sizeof(char *) * Max(nf, 1));
+		for (int i = 0; i < nf; i++)
+		{
+			sink->fieldnames[i] = pstrdup(PQfname(res, i));
+			sink->fieldtypes[i] = PQftype(res, i);
+		}
+		MemoryContextSwitchTo(o);
+	}
+	if (PQntuples(res) == 0)
+		return;
+	old = MemoryContextSwitchTo(sink->row_cxt);
+	if (sink->json)
+	{
+		StringInfoData buf;
+		Datum		value;
+		bool		isnull = false;
+
+		initStringInfo(&buf);
+		appendStringInfoChar(&buf, '{');
+		for (int i = 0; i < nf; i++)
+		{
+			if (i > 0)
+				appendStringInfoChar(&buf, ',');
+			escape_json(&buf, sink->fieldnames[i]);
+			appendStringInfoChar(&buf, ':');
+			if (PQgetisnull(res, 0, i))
+				appendStringInfoString(&buf, "null");
+			else
+				json_value(&buf, sink->fieldtypes[i], PQgetvalue(res, 0, i));
+		}
+		appendStringInfoChar(&buf, '}');
+		value = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+		tuplestore_putvalues(sink->store, sink->desc, &value, &isnull);
+	}
+	else
+	{
+		HeapTuple	tuple;
+
+		for (int i = 0; i < nf; i++)
+			sink->values[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+		tuple = BuildTupleFromCStrings(sink->attinmeta, sink->values);
+		tuplestore_puttuple(sink->store, tuple);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(sink->row_cxt);
+}
+
+/* Decodes a bytea in hex output ("\x..."), 32 bytes long, into out. */
+static bool
+hex_hash(const char *v, unsigned char *out)
+{
+	if (strlen(v) != 2 + 2 * GOVSHARE_HASH_LEN || v[0] != '\\' || v[1] != 'x')
+		return false;
+	for (int i = 0; i < GOVSHARE_HASH_LEN; i++)
+	{
+		unsigned int b;
+
+		if (sscanf(v + 2 + 2 * i, "%2x", &b) != 1)
+			return false;
+		out[i] = (unsigned char) b;
+	}
+	return true;
+}
+
+/*
+ * Sends the pipeline and reads everything it returns, rows into the sink.
+ * Remote errors are noted in x; errors of the connection are raised.
+ */
+static void
+run_exchange(Exchange *x, const char *token, const char *jti, const char *query, RowSink *sink)
+{
+	const char *begin_params[1] = {token};
+	const char *receipt_params[1] = {jti};
+	PGresult   *res;
+	ExecStatusType st;
+	bool		receipt_seen = false;
+
+	if (!PQenterPipelineMode(x->conn) ||
+		!PQsendQueryParams(x->conn, "SELECT govshare.begin_request_signed($1)",
+						   1, NULL, begin_params, NULL, NULL, 0) ||
+		!PQsendQueryParams(x->conn, query, 0, NULL, NULL, NULL, NULL, 0) ||
+		!PQpipelineSync(x->conn) ||
+		!PQsendQueryParams(x->conn,
+						   "SELECT seq, hash FROM govshare.request_receipt($1)",
+						   1, NULL, receipt_params, NULL, NULL, 0) ||
+		!PQsendQueryParams(x->conn, "SELECT govshare.end_request()",
+						   0, NULL, NULL, NULL, NULL, 0) ||
+		!PQpipelineSync(x->conn))
+		connection_lost(x->target, x->conn);
+	flush_conn(x);
+
+	/* begin_request_signed */
+	res = next_result(x);
+	if (res == NULL)
+		connection_lost(x->target, x->conn);
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+		note_remote_error(x, res);
+	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		connection_lost(x->target, x->conn);
+	PQclear(res);
+	skip_to_end(x);
+
+	/* the query, a row at a time */
+	if (!PQsetSingleRowMode(x->conn) && x->remote_message == NULL)
+		connection_lost(x->target, x->conn);
+	while ((res = next_result(x)) != NULL)
+	{
+		st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE)
+		{
+			x->pending = res;	/* cleared by the caller if this fails */
+			sink_row(sink, x->target, res);
+			x->pending = NULL;
+			PQclear(res);
+			x->rows++;
+			continue;
+		}
+		if (st == PGRES_TUPLES_OK)
+			sink_row(sink, x->target, res); /* no row: the columns, to check */
+		else if (st == PGRES_FATAL_ERROR)
+			note_remote_error(x, res);
+		else if (st == PGRES_COMMAND_OK || st == PGRES_PIPELINE_ABORTED)
+		{
+			if (st == PGRES_COMMAND_OK && x->remote_message == NULL)
+			{
+				PQclear(res);
+				ereport(ERROR,
+						(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						 errmsg("the remote query to agency \"%s\" returns no rows", x->target),
+						 errhint("remote_query() runs a query, such as SELECT, that returns rows.")));
+			}
+		}
+		else
+			connection_lost(x->target, x->conn);
+		PQclear(res);
+	}
+	res = next_result(x);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		connection_lost(x->target, x->conn);
+	PQclear(res);
+
+	/* the receipt */
+	res = next_result(x);
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+	{
+		receipt_seen = true;
+		if (PQntuples(res) == 1 && PQnfields(res) == 2 &&
+			!PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1) &&
+			hex_hash(PQgetvalue(res, 0, 1), x->receipt_hash))
+		{
+			x->receipt_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			x->has_receipt = true;
+		}
+	}
+	else if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR)
+		note_remote_error(x, res);
+	else
+	{
+		if (res != NULL)
+			PQclear(res);
+		connection_lost(x->target, x->conn);
+	}
+	PQclear(res);
+	skip_to_end(x);
+
+	/* end_request */
+	res = next_result(x);
+	if (res == NULL)
+		connection_lost(x->target, x->conn);
+	x->clean = receipt_seen && PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	skip_to_end(x);
+	res = next_result(x);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		x->clean = false;
+	if (res != NULL)
+		PQclear(res);
+	if (!PQexitPipelineMode(x->conn))
+		x->clean = false;
+}
+
+/* Cancels what the connection runs, waiting at most a few seconds. */
+static void
+cancel_remote(PGconn *conn)
+{
+	PGcancel   *cancel;
+	char		errbuf[256];
+
+	if (PQtransactionStatus(conn) != PQTRANS_ACTIVE)
+		return;
+	cancel = PQgetCancel(conn);
+	if (cancel == NULL)
+		return;
+	(void) PQcancel(cancel, errbuf, sizeof(errbuf));
+	PQfreeCancel(cancel);
+}
+
+/* A fresh jti: a random UUID, as text. */
+static char *
+fresh_jti(void)
+{
+	pg_uuid_t  *u = DatumGetUUIDP(DirectFunctionCall1(gen_random_uuid, (Datum) 0));
+
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
+}
+
+static char *
+quote_json_str(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	escape_json(&buf, s);
+	return buf.data;
+}
+
+/* The request token, signed with the self agency's key. */
+static char *
+mint_token(const char *self, const char *target, const char *officer, const char *purpose,
+		   const char *reference, const char *jti)
+{
+	size_t		len;
+	unsigned char *private_pem;
+	char	   *volatile token = NULL;
+	int64		now = (GetCurrentTimestamp() / USECS_PER_SEC) +
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+	private_pem = govshare_signing_key("Remote queries prove the request with a token signed by the self agency's Ed25519 key.",
+									   &len);
+	PG_TRY();
+	{
+		char	   *kid = govshare_key_id(govshare_public_key_pem((char *) private_pem));
+		char	   *header = psprintf("{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":%s}",
+									  quote_json_str(kid));
+		char	   *payload = psprintf("{\"iss\":%s,\"aud\":%s,\"sub\":%s,\"purpose\":%s,%s%s%s"
+									   "\"iat\":%lld,\"exp\":%lld,\"jti\":%s}",
+									   quote_json_str(self), quote_json_str(target),
+									   quote_json_str(officer), quote_json_str(purpose),
+									   reference ? "\"ref\":" : "",
+									   reference ? quote_json_str(reference) : "",
+									   reference ? "," : "",
+									   (long long) now, (long long) (now + remote_token_lifetime),
+									   quote_json_str(jti));
+
+		token = govshare_jws_sign((char *) private_pem, header, payload);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(private_pem, len);
+	}
+	PG_END_TRY();
+	return token;
+}
+
+/* The local error for a remote one, with the receipt when there is one. */
+static void
+raise_remote_error(Exchange *x)
+{
+	char		hex[2 * GOVSHARE_HASH_LEN + 1];
+	char	   *receipt;
+
+	for (int i = 0; i < GOVSHARE_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", x->receipt_hash[i]);
+	receipt = x->has_receipt ?
+		psprintf("The provider recorded it at seq %lld of its access log (hash %s).",
+				 (long long) x->receipt_seq, hex) :
+		"The provider returned no receipt.";
+
+	ereport(ERROR,
+			(errcode(x->remote_sqlstate),
+			 errmsg("agency \"%s\" refused or failed the remote query: %s", x->target, x->remote_message),
+			 x->remote_detail ? errdetail("%s %s", x->remote_detail, receipt) : errdetail("%s", receipt),
+			 x->remote_hint ? errhint("%s", x->remote_hint) : 0));
+}
+
+/*
+ * The work of remote_query() and remote_query_json(): the rows go into
+ * the materialised result of fcinfo.
+ */
+static void
+remote_query(FunctionCallInfo fcinfo, bool json)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	GovsharePolicy *policy = govshare_policy();
+	char	   *target;
+	char	   *query;
+	char	   *purpose;
+	char	   *officer;
+	char	   *reference;
+	char	   *conninfo;
+	char	   *jti;
+	char	   *token;
+	Exchange	x = {0};
+	RowSink    *sink;
+	GovshareRemoteRecord rec = {0};
+	MemoryContext cxt = CurrentMemoryContext;
+	TimestampTz started = GetCurrentTimestamp();
+
+	for (int i = 0; i < 3; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the %s of a remote query must not be NULL",
+							i == 0 ? "target agency" : i == 1 ? "query" : "purpose")));
+	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	purpose = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	officer = PG_ARGISNULL(3) ? GetUserNameFromId(GetUserId(), false)
+		: text_to_cstring(PG_GETARG_TEXT_PP(3));
+	reference = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+
+	if (policy->self == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no agency is self in this database"),
+				 errdetail("A remote query is made in the name of the self agency."),
+				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
+	if (strcmp(target, policy->self) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agency \"%s\" is this database's own agency", target),
+				 errhint("Query local tables directly.")));
+	conninfo = endpoint_conninfo(target);
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	sink = palloc0(sizeof(RowSink));
+	sink->json = json;
+	sink->desc = rsinfo->setDesc;
+	sink->store = rsinfo->setResult;
+	if (!json)
+		sink->attinmeta = TupleDescGetAttInMetadata(sink->desc);
+	sink->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "govshare remote row",
+										  ALLOCSET_DEFAULT_SIZES);
+
+	jti = fresh_jti();
+	token = mint_token(policy->self, target, officer, purpose, reference, jti);
+
+	rec.target = target;
+	rec.officer = officer;
+	rec.purpose = purpose;
+	rec.reference = reference;
+	rec.token_id = jti;
+	rec.query = query;
+	rec.started = started;
+
+	x.target = target;
+	x.deadline = TimestampTzPlusMilliseconds(started, remote_timeout);
+	PG_TRY();
+	{
+		x.conn = take_conn(target, conninfo, x.deadline);
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		run_exchange(&x, token, jti, query, sink);
+		pgstat_report_wait_end();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		pgstat_report_wait_end();
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* the remote side stops too; the connection is not reused */
+		if (x.pending != NULL)
+			PQclear(x.pending);
+		if (x.conn != NULL)
+		{
+			cancel_remote(x.conn);
+			PQfinish(x.conn);
+		}
+		rec.outcome = "error";
+		rec.reason = edata->message;
+		rec.rows = x.rows;
+		rec.has_receipt = false;
+		govshare_audit_remote(&rec);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	if (x.clean)
+		keep_conn(target, conninfo, x.conn);
+	else
+		PQfinish(x.conn);
+
+	rec.outcome = x.remote_message == NULL ? "allowed" : x.denied ? "denied" : "error";
+	rec.reason = x.remote_message;
+	rec.rows = x.rows;
+	rec.has_receipt = x.has_receipt;
+	rec.receipt_seq = x.receipt_seq;
+	memcpy(rec.receipt_hash, x.receipt_hash, GOVSHARE_HASH_LEN);
+	govshare_audit_remote(&rec);
+
+	if (x.remote_message != NULL)
+		raise_remote_error(&x);
+}
+
+/*
+ * govshare.remote_query(target text, query text, purpose text,
+ *						 officer text, reference text) returns setof record
+ */
+PG_FUNCTION_INFO_V1(govshare_remote_query);
+Datum
+govshare_remote_query(PG_FUNCTION_ARGS)
+{
+	remote_query(fcinfo, false);
+	return (Datum) 0;
+}
+
+/* govshare.remote_query_json(...) returns setof jsonb: a row as an object */
+PG_FUNCTION_INFO_V1(govshare_remote_query_json);
+Datum
+govshare_remote_query_json(PG_FUNCTION_ARGS)
+{
+	remote_query(fcinfo, true);
+	return (Datum) 0;
+}
+
+/*
+ * govshare.check_conninfo(conninfo text) returns void
+ *
+ * Refuses a connection string libpq cannot parse, without repeating it
+ * (it may hold a password).
+ */
+PG_FUNCTION_INFO_V1(govshare_check_conninfo);
+Datum
+govshare_check_conninfo(PG_FUNCTION_ARGS)
+{
+	char	   *conninfo = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+
+	if (opts == NULL)
+	{
+		char	   *msg = err ? pstrdup(err) : pstrdup("out of memory");
+
+		if (err)
+			PQfreemem(err);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid connection string for an endpoint"),
+				 errdetail_internal("%s", msg)));
+	}
+	PQconninfoFree(opts);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,127 @@
+
+--
+-- Cross-agency requests: other agencies' endpoints, remote queries over
+-- libpq, the receipts a provider returns, the record of outgoing requests.
+-- (src/sql/remote.sql; the C side is src/remote.c and src/audit.c.)
+--
+-- Who may do what:
+--   govshare_admin      registers endpoints and alone reads their
+--                       connection strings (they may hold passwords);
+--   govshare_requester  runs remote queries (granted to applications);
+--   govshare_auditor    reads the record of outgoing requests;
+--   everyone            asks a provider for the receipt of its own request.
+--
+
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'govshare_requester') THEN
+		CREATE ROLE govshare_requester NOLOGIN;
+	END IF;
+END
+$$;
+
+CREATE TABLE govshare.endpoint (
+	agency		text PRIMARY KEY REFERENCES govshare.agency ON UPDATE CASCADE,
+	conninfo	text NOT NULL,		-- libpq connection string; may hold a password
+	added_at	timestamptz NOT NULL DEFAULT now(),
+	added_by	name NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE govshare.endpoint IS
+	'where the databases of other agencies are reached: one libpq connection string per agency';
+REVOKE ALL ON govshare.endpoint FROM PUBLIC;
+GRANT SELECT ON govshare.endpoint TO govshare_admin;
+SELECT pg_catalog.pg_extension_config_dump('govshare.endpoint', '');
+
+CREATE FUNCTION govshare.check_conninfo(conninfo text) RETURNS void
+	AS 'MODULE_PATHNAME', 'govshare_check_conninfo' LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION govshare.check_conninfo(text) IS
+	'refuses a connection string libpq cannot parse, without repeating it';
+
+CREATE FUNCTION govshare.add_endpoint(agency text, conninfo text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+	IF NOT EXISTS (SELECT FROM govshare.agency a WHERE a.code = agency) THEN
+		RAISE EXCEPTION 'agency "%" does not exist', agency
+			USING ERRCODE = 'undefined_object', HINT = 'Add it with govshare.add_agency().';
+	END IF;
+	IF EXISTS (SELECT FROM govshare.agency a WHERE a.code = agency AND a.is_self) THEN
+		RAISE EXCEPTION 'agency "%" is this database''s own agency', agency
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Endpoints are the databases of other agencies.';
+	END IF;
+	IF conninfo IS NULL THEN
+		RAISE EXCEPTION 'the connection string of an endpoint must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM govshare.check_conninfo(conninfo);
+	INSERT INTO govshare.endpoint AS e (agency, conninfo) VALUES (agency, conninfo)
+	ON CONFLICT ON CONSTRAINT endpoint_pkey
+	DO UPDATE SET conninfo = EXCLUDED.conninfo, added_at = now(), added_by = session_user;
+END
+$$;
+COMMENT ON FUNCTION govshare.add_endpoint(text, text) IS
+	'register (or replace) the libpq connection string of another agency''s database';
+
+CREATE FUNCTION govshare.drop_endpoint(agency text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+	DELETE FROM govshare.endpoint e WHERE e.agency = agency;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'agency "%" has no registered endpoint', agency
+			USING ERRCODE = 'undefined_object';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION govshare.drop_endpoint(text) IS 'forget another agency''s endpoint';
+
+-- Which agencies have an endpoint, without the connection strings.
+CREATE VIEW govshare.endpoints AS
+SELECT agency, added_at, added_by FROM govshare.endpoint;
+GRANT SELECT ON govshare.endpoints TO PUBLIC;
+
+REVOKE EXECUTE ON FUNCTION govshare.add_endpoint(text, text), govshare.drop_endpoint(text),
+	govshare.check_conninfo(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.add_endpoint(text, text), govshare.drop_endpoint(text),
+	govshare.check_conninfo(text) TO govshare_admin;
+
+CREATE FUNCTION govshare.remote_query(target text, query text, purpose text,
+                                      officer text DEFAULT NULL, reference text DEFAULT NULL)
+RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'govshare_remote_query' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION govshare.remote_query(text, text, text, text, text) IS
+	'run a query in another agency''s database, proving the request with a token signed by this agency''s key; needs a column definition list';
+
+CREATE FUNCTION govshare.remote_query_json(target text, query text, purpose text,
+                                           officer text DEFAULT NULL, reference text DEFAULT NULL)
+RETURNS SETOF jsonb
+	AS 'MODULE_PATHNAME', 'govshare_remote_query_json' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION govshare.remote_query_json(text, text, text, text, text) IS
+	'remote_query() returning each row as a jsonb object';
+
+REVOKE EXECUTE ON FUNCTION govshare.remote_query(text, text, text, text, text),
+	govshare.remote_query_json(text, text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.remote_query(text, text, text, text, text),
+	govshare.remote_query_json(text, text, text, text, text) TO govshare_requester, govshare_admin;
+
+-- The provider's side: the receipt of the caller's own last request.
+CREATE FUNCTION govshare.request_receipt(token_id text,
+	OUT seq bigint, OUT hash bytea, OUT outcome text, OUT statement_id uuid)
+RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'govshare_request_receipt' LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION govshare.request_receipt(text) IS
+	'the seq and hash of the access record of this session''s last request made with the token token_id, once durable';
+
+-- Outgoing requests, as the access log records them.
+CREATE VIEW govshare.remote_request AS
+SELECT seq, stmt_time AS requested_at, logged_at, statement_id AS request_id,
+       agency AS target, role_name, login_role, officer, purpose, reference,
+       token_id, statement_sha256 AS query_sha256, statement_text AS query,
+       rows, outcome, reason, receipt_seq, receipt_hash
+  FROM govshare.access_log
+ WHERE kind = 'remote';
+COMMENT ON VIEW govshare.remote_request IS
+	'every request this database made to another agency: who asked, why, what, what came back, and the provider''s receipt';
+REVOKE ALL ON govshare.remote_request FROM PUBLIC;
+GRANT SELECT ON govshare.remote_request TO govshare_auditor, govshare_admin;
