@@ -167,6 +167,7 @@ static uint64 last_ticket = 0;	/* of the last record this backend queued */
  * names to a remote caller.
  */
 static bool receipt_known = false;
+static uint64 receipt_ticket;
 static pg_uuid_t receipt_id;
 static char *receipt_token = NULL;	/* in TopMemoryContext; NULL: unsigned */
 
@@ -459,13 +460,15 @@ queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
 	ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, urgent, noerror);
 	if (ticket != 0)
 		last_ticket = ticket;
-	if (ticket != 0 && !result && !st->internal)
+	/* a statement without a token (no context) names no request */
+	if (ticket != 0 && !result && !st->internal && st->token_id != NULL)
 	{
 		receipt_known = true;
+		receipt_ticket = ticket;
 		receipt_id = st->id;
 		if (receipt_token != NULL)
 			pfree(receipt_token);
-		receipt_token = st->token_id ? MemoryContextStrdup(TopMemoryContext, st->token_id) : NULL;
+		receipt_token = MemoryContextStrdup(TopMemoryContext, st->token_id);
 	}
 	return ticket;
 }
@@ -1150,7 +1153,8 @@ govshare_request_receipt(PG_FUNCTION_ARGS)
 	token_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (strcmp(token_id, receipt_token) != 0)
 		PG_RETURN_VOID();
-	if (!govshare_audit_queue_wait(last_ticket, audit_timeout, &why))
+	/* under strict audit it is durable already: the rows waited for it */
+	if (!govshare_audit_queue_wait(receipt_ticket, audit_timeout, &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the access record of this request is not written yet"),

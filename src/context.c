@@ -483,7 +483,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	agency = session_agency(policy, &consumer);
 	memset(&tok, 0, sizeof(tok));
 
-	/* a consumer's refused token is a denial, and recorded as one */
+	/* a consumer's refused token or purpose is a denial, and recorded as one */
 	PG_TRY();
 	{
 		bool		known = false;
@@ -534,7 +534,10 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (consumer && edata->sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION)
+		/* the token (28000), or its purpose: unknown (42704) or not shared (42501) */
+		if (consumer && (edata->sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION ||
+						 edata->sqlerrcode == ERRCODE_UNDEFINED_OBJECT ||
+						 edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE))
 		{
 			GovshareRequest claimed = {0};
 
@@ -545,8 +548,8 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 			claimed.reference = tok.ref;
 			claimed.token_id = tok.jti;
 			govshare_audit_denial(agency, &claimed, InvalidOid, NULL, NULL,
-								  psprintf("%s: %s", edata->message,
-										   edata->detail ? edata->detail : ""));
+								  edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+								  : edata->message);
 			ReThrowError(edata);
 		}
 		PG_RE_THROW();

@@ -11,14 +11,17 @@
  * pipeline:
  *
  *		SELECT govshare.begin_request_signed($token)
+ *		-- sync: the token is spent, in a transaction of its own
  *		<the query>										(rows one at a time)
- *		-- sync: a failure above skips only what is before this point
+ *		-- sync
  *		SELECT * FROM govshare.request_receipt($jti)
  *		SELECT govshare.end_request()
  *		-- sync
  *
- * so that a request costs one round trip however it ends, the query never
- * runs without the context, and the provider's receipt (the seq and hash
+ * so that a request costs one round trip however it ends, a token is spent
+ * even when the query fails or is cancelled (the replay guard is a table
+ * row, which the query's transaction would take with it), a query after a
+ * refused token finds no context and is refused in turn, and the provider's receipt (the seq and hash
  * of its access record) comes back for a denial too.  The provider
  * enforces and audits the query like any consumer's.  Here, the request
  * is recorded in the access log as a row of kind 'remote' with the receipt
@@ -41,7 +44,7 @@
  */
 #include "postgres.h"
 
-#include <sys/socket.h>
+#include <poll.h>
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -202,9 +205,13 @@ conn_message(PGconn *conn)
 	return m;
 }
 
+/* Set when the connection failed: a cancel request would not get through. */
+static bool conn_failed = false;
+
 static void
 connection_lost(const char *target, PGconn *conn)
 {
+	conn_failed = true;
 	ereport(ERROR,
 			(errcode(ERRCODE_CONNECTION_FAILURE),
 			 errmsg("lost the connection to agency \"%s\" during a remote query", target),
@@ -291,6 +298,27 @@ drop_conn(const char *agency)
 }
 
 /*
+ * Is a kept, idle connection still usable?  The server sends nothing to an
+ * idle connection of ours but its end (a shutdown's FATAL, a terminated
+ * backend's EOF), so one with something to read is not.  A peer gone
+ * without a word is found out only when the request fails.
+ */
+static bool
+conn_alive(PGconn *conn)
+{
+	struct pollfd pfd;
+	int			r;
+
+	if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return false;
+	pfd.fd = PQsocket(conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	r = poll(&pfd, 1, 0);
+	return r == 0;
+}
+
+/*
  * The connection to use for a request to the agency: the kept one when it
  * was opened with the same endpoint and is idle, else a new one.  It is
  * taken out of the cache while in use and put back by keep_conn().
@@ -307,8 +335,7 @@ take_conn(const char *target, const char *conninfo, TimestampTz deadline)
 			pfree(conns[i].agency);
 			pfree(conns[i].conninfo);
 			conns[i] = conns[--nconns];
-			if (same && PQstatus(conn) == CONNECTION_OK &&
-				PQtransactionStatus(conn) == PQTRANS_IDLE)
+			if (same && conn_alive(conn))
 				return conn;
 			PQfinish(conn);
 			break;
@@ -542,6 +569,7 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 	if (!PQenterPipelineMode(x->conn) ||
 		!PQsendQueryParams(x->conn, "SELECT govshare.begin_request_signed($1)",
 						   1, NULL, begin_params, NULL, NULL, 0) ||
+		!PQpipelineSync(x->conn) ||
 		!PQsendQueryParams(x->conn, query, 0, NULL, NULL, NULL, NULL, 0) ||
 		!PQpipelineSync(x->conn) ||
 		!PQsendQueryParams(x->conn,
@@ -558,11 +586,18 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 	if (res == NULL)
 		connection_lost(x->target, x->conn);
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+	{
 		note_remote_error(x, res);
+		x->denied = true;		/* whatever the reason, the provider refused the request */
+	}
 	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		connection_lost(x->target, x->conn);
 	PQclear(res);
 	skip_to_end(x);
+	res = next_result(x);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		connection_lost(x->target, x->conn);
+	PQclear(res);
 
 	/* the query, a row at a time */
 	if (!PQsetSingleRowMode(x->conn) && x->remote_message == NULL)
@@ -809,6 +844,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 
 	x.target = target;
 	x.deadline = TimestampTzPlusMilliseconds(started, remote_timeout);
+	conn_failed = false;
 	PG_TRY();
 	{
 		x.conn = take_conn(target, conninfo, x.deadline);
@@ -824,12 +860,17 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
-		/* the remote side stops too; the connection is not reused */
+		/*
+		 * The remote side stops too (a cancel, a timeout, a row that does
+		 * not convert), unless the connection itself failed; the connection
+		 * is not reused.
+		 */
 		if (x.pending != NULL)
 			PQclear(x.pending);
 		if (x.conn != NULL)
 		{
-			cancel_remote(x.conn);
+			if (!conn_failed)
+				cancel_remote(x.conn);
 			PQfinish(x.conn);
 		}
 		rec.outcome = "error";
