@@ -69,6 +69,12 @@ SET ROLE regress_nobody;
 SELECT * FROM remote_query('MPS', 'SELECT 1', 'military_service') AS t(n int);
 SELECT * FROM remote_request;
 RESET ROLE;
+-- a role acting for another agency does not speak for this one
+CREATE ROLE regress_mps_liaison LOGIN IN ROLE govshare_requester;
+SELECT bind_role('regress_mps_liaison', 'MPS');
+SET ROLE regress_mps_liaison;
+SELECT * FROM remote_query('MPS', 'SELECT 1', 'military_service') AS t(n int);
+RESET ROLE;
 
 -- 2. remote queries: full, masked, and as jsonb
 SET ROLE regress_mnd_officer;
@@ -162,4 +168,4 @@ SELECT pg_terminate_backend(pid) IS NOT NULL FROM pg_stat_activity
  LIMIT 0;
 DROP DATABASE remote_mps WITH (FORCE);
 DROP DATABASE remote_mnd WITH (FORCE);
-DROP ROLE regress_mnd_gateway, regress_mnd_officer, regress_mnd_admin, regress_nobody;
+DROP ROLE regress_mnd_gateway, regress_mnd_officer, regress_mnd_admin, regress_nobody, regress_mps_liaison;

@@ -814,6 +814,18 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 				 errmsg("no agency is self in this database"),
 				 errdetail("A remote query is made in the name of the self agency."),
 				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
+	{
+		bool		consumer;
+		const char *acts_for = govshare_role_agency(policy, GetUserId(), &consumer);
+
+		if (consumer)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("role \"%s\" acts for agency \"%s\" and may not make remote queries",
+							GetUserNameFromId(GetUserId(), false), acts_for),
+					 errdetail("A remote query is made in the name of the self agency \"%s\".",
+							   policy->self)));
+	}
 	if (strcmp(target, policy->self) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
