@@ -56,7 +56,13 @@ SELECT add_endpoint('MPS', NULL);
 SELECT add_endpoint('MPS', 'dbname=''remote_mps password=s3cret');
 SELECT add_endpoint('MPS', 'nonsense=1 password=s3cret');
 SELECT add_endpoint('MPS', 'dbname=remote_mps user=regress_mnd_gateway password=s3cret');
-SELECT add_endpoint('MPS', 'dbname=remote_mps user=regress_mnd_gateway');
+-- this server's own socket and port, whatever the environment says
+RESET ROLE;
+SELECT format('host=%s port=%s dbname=remote_mps user=regress_mnd_gateway',
+              trim(split_part(current_setting('unix_socket_directories'), ',', 1)),
+              current_setting('port')) AS mps_conninfo \gset
+SET ROLE regress_mnd_admin;
+SELECT add_endpoint('MPS', :'mps_conninfo');
 SELECT agency FROM endpoints;
 RESET ROLE;
 SET ROLE regress_mnd_officer;
