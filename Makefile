@@ -59,3 +59,16 @@ fuzz:
 	$(MAKE) -C test/fuzz
 
 .PHONY: fuzz
+
+# govshare-verify, the offline verifier of the access log: a client program
+# of its own in tools/ (libpq and libcrypto only), installed into the
+# server's bindir (docs/verify.md).
+all: tools-all
+install: tools-install
+uninstall: tools-uninstall
+clean: tools-clean
+
+tools-all tools-install tools-uninstall tools-clean:
+	$(MAKE) -C tools $(patsubst tools-%,%,$@) PG_CONFIG="$(PG_CONFIG)"
+
+.PHONY: tools-all tools-install tools-uninstall tools-clean

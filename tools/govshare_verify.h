@@ -1,0 +1,172 @@
+/*-------------------------------------------------------------------------
+ *
+ * govshare_verify.h
+ *	  The internal header of govshare-verify, the offline verifier of
+ *	  govshare.access_log.
+ *
+ * The tool is a client: it links libpq and libcrypto, nothing of the
+ * server.  Its files, one concern each:
+ *
+ *	govshare_verify.c	options, the run, the report
+ *	log_scan.c			the connection, the snapshot, the cursor over the log
+ *	chain.c				the canonical encoding and the hash chain
+ *	checkpoint.c		Ed25519 public keys, RFC 7638 thumbprints, JWS checkpoints
+ *	json.c				the little JSON the checkpoints need
+ *
+ * tools/govshare_verify.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOVSHARE_VERIFY_H
+#define GOVSHARE_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+
+#define VERIFY_HASH_LEN		32
+#define VERIFY_NCOLUMNS		33	/* seq .. hash */
+#define VERIFY_NCANONICAL	31	/* seq .. hmac_key_id */
+#define VERIFY_MAX_KEYS		8	/* --audit-key, --public-key, --checkpoint each */
+
+/* exit statuses */
+#define VERIFY_EXIT_OK		0
+#define VERIFY_EXIT_FAILED	1	/* the log or a checkpoint does not verify */
+#define VERIFY_EXIT_ERROR	2	/* usage, connection, server or file errors */
+
+/* govshare_verify.c */
+extern void verify_fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+extern void *verify_malloc(size_t n);
+extern char *verify_strdup(const char *s);
+extern void verify_hex(const unsigned char *b, size_t n, char *out);
+
+/* One column of a row as the server sent it in binary. */
+typedef struct Field
+{
+	const char *data;
+	int			len;
+	bool		isnull;
+} Field;
+
+/* An HMAC key of the chain (--audit-key). */
+typedef struct AuditKey
+{
+	const char *path;
+	unsigned char *key;
+	size_t		len;
+	char		id[17];			/* first 8 bytes of its SHA-256, hex */
+	EVP_MAC_CTX *mac;			/* keyed once, reinitialised per row */
+} AuditKey;
+
+/* A seq whose hash a checkpoint names. */
+typedef struct Want
+{
+	int64_t		seq;
+	bool		found;
+	unsigned char hash[VERIFY_HASH_LEN];
+} Want;
+
+/*
+ * The state of a verification: what it was given, how far it got, and
+ * the first problem.  The chain continues across scans (the rows a
+ * checkpoint made after the first scan covers).
+ */
+typedef struct Chain
+{
+	AuditKey	keys[VERIFY_MAX_KEYS];
+	int			nkeys;
+	Want		wants[VERIFY_MAX_KEYS + 1];
+	int			nwants;
+	bool		dump;			/* print each row's canonical encoding */
+
+	int64_t		expect;			/* the next seq */
+	unsigned char prev[VERIFY_HASH_LEN];	/* the hash of seq expect - 1 */
+	int64_t		keyed_since;	/* the first keyed row; 0: none yet */
+	int64_t		checked;
+	int64_t		n_access;
+	int64_t		n_result;
+	int64_t		n_remote;
+	int64_t		n_receipt;		/* remote rows that carry a receipt */
+
+	bool		failed;
+	int64_t		bad_seq;
+	char		problem[512];
+
+	/* the row's bytes, prev_hash first; grows to the largest row */
+	unsigned char *buf;
+	size_t		len;
+	size_t		cap;
+	EVP_MD_CTX *md;
+	EVP_MD	   *sha256;
+} Chain;
+
+/* chain.c */
+extern void chain_init(Chain *c);
+extern void chain_add_key(Chain *c, const char *path);
+extern bool chain_row(Chain *c, const Field *f);
+extern void chain_fail(Chain *c, int64_t seq, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+extern void chain_free(Chain *c);
+extern const char *const chain_column_names[VERIFY_NCOLUMNS];
+extern const Oid chain_column_types[VERIFY_NCOLUMNS];
+
+/* log_scan.c */
+typedef void (*ScanProgress) (int64_t rows);
+extern PGconn *scan_connect(const char *conninfo);
+extern void scan_log(PGconn *conn, Chain *c, int64_t after_seq, int64_t to_seq,
+					 ScanProgress progress);
+extern char *scan_checkpoint(PGconn *conn);
+
+/* checkpoint.c */
+typedef struct PublicKey
+{
+	const char *path;
+	EVP_PKEY   *key;
+	char	   *kid;			/* RFC 7638 thumbprint */
+} PublicKey;
+
+typedef struct Checkpoint
+{
+	char	   *agency;
+	char	   *database;
+	int64_t		seq;
+	char		hash[2 * VERIFY_HASH_LEN + 1];
+	char	   *time;
+	const PublicKey *signer;
+} Checkpoint;
+
+extern void checkpoint_load_key(PublicKey *pk, const char *path);
+extern void checkpoint_free_key(PublicKey *pk);
+extern bool checkpoint_verify(const char *doc, size_t len, const PublicKey *keys, int nkeys,
+							  Checkpoint *cp, char *problem, size_t problem_size);
+extern void checkpoint_clear(Checkpoint *cp);
+
+/* json.c */
+typedef enum JsonKind
+{
+	JSON_STRING,
+	JSON_NUMBER,
+	JSON_OTHER					/* true, false, null, an object, an array */
+} JsonKind;
+
+typedef struct JsonMember
+{
+	char	   *name;
+	JsonKind	kind;
+	char	   *value;			/* a string decoded, a number's text; else NULL */
+	size_t		value_len;		/* a string may hold NUL bytes */
+} JsonMember;
+
+typedef struct JsonObject
+{
+	JsonMember *members;
+	int			n;
+} JsonObject;
+
+extern bool json_parse_object(const char *text, size_t len, JsonObject *obj, const char **error);
+extern const JsonMember *json_member(const JsonObject *obj, const char *name);
+extern void json_free(JsonObject *obj);
+
+#endif							/* GOVSHARE_VERIFY_H */
