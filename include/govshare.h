@@ -284,6 +284,13 @@ extern char *govshare_key_id(const char *public_key_pem);
 extern char *govshare_jws_sign(const char *private_key_pem, const char *header_json, const char *payload_json);
 
 extern char *govshare_public_key_pem(const char *private_key_pem);
+typedef struct GovshareSigner GovshareSigner;
+extern GovshareSigner *govshare_signer_new(const char *private_key_pem);
+extern bool govshare_signer_is(const GovshareSigner *signer, const char *private_key_pem);
+extern void govshare_signer_free(GovshareSigner *signer);
+extern const char *govshare_signer_kid(const GovshareSigner *signer);
+extern char *govshare_signer_sign(const GovshareSigner *signer, const char *header_json,
+								  const char *payload_json);
 extern char *govshare_jws_verify(const char *jws, const char *public_key_pem, const char **problem);
 
 /* keyfile.c: secrets in files only the server can read */

@@ -713,6 +713,14 @@ quote_json_str(const char *s)
 	return buf.data;
 }
 
+/*
+ * The self agency's key, decoded once per backend: decoding a PEM key
+ * costs far more than a signature.  The key file is read for every token,
+ * so a new key (a rotation, a SIGHUP to another file) is used at once; the
+ * decoded key is kept until the file's contents change.
+ */
+static GovshareSigner *signer = NULL;
+
 /* The request token, signed with the self agency's key. */
 static char *
 mint_token(const char *self, const char *target, const char *officer, const char *purpose,
@@ -720,35 +728,41 @@ mint_token(const char *self, const char *target, const char *officer, const char
 {
 	size_t		len;
 	unsigned char *private_pem;
-	char	   *volatile token = NULL;
 	int64		now = (GetCurrentTimestamp() / USECS_PER_SEC) +
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	char	   *header;
+	char	   *payload;
 
 	private_pem = govshare_signing_key("Remote queries prove the request with a token signed by the self agency's Ed25519 key.",
 									   &len);
 	PG_TRY();
 	{
-		char	   *kid = govshare_key_id(govshare_public_key_pem((char *) private_pem));
-		char	   *header = psprintf("{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":%s}",
-									  quote_json_str(kid));
-		char	   *payload = psprintf("{\"iss\":%s,\"aud\":%s,\"sub\":%s,\"purpose\":%s,%s%s%s"
-									   "\"iat\":%lld,\"exp\":%lld,\"jti\":%s}",
-									   quote_json_str(self), quote_json_str(target),
-									   quote_json_str(officer), quote_json_str(purpose),
-									   reference ? "\"ref\":" : "",
-									   reference ? quote_json_str(reference) : "",
-									   reference ? "," : "",
-									   (long long) now, (long long) (now + remote_token_lifetime),
-									   quote_json_str(jti));
-
-		token = govshare_jws_sign((char *) private_pem, header, payload);
+		if (signer != NULL && !govshare_signer_is(signer, (char *) private_pem))
+		{
+			govshare_signer_free(signer);
+			signer = NULL;
+		}
+		if (signer == NULL)
+			signer = govshare_signer_new((char *) private_pem);
 	}
 	PG_FINALLY();
 	{
 		explicit_bzero(private_pem, len);
 	}
 	PG_END_TRY();
-	return token;
+
+	header = psprintf("{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":%s}",
+					  quote_json_str(govshare_signer_kid(signer)));
+	payload = psprintf("{\"iss\":%s,\"aud\":%s,\"sub\":%s,\"purpose\":%s,%s%s%s"
+					   "\"iat\":%lld,\"exp\":%lld,\"jti\":%s}",
+					   quote_json_str(self), quote_json_str(target),
+					   quote_json_str(officer), quote_json_str(purpose),
+					   reference ? "\"ref\":" : "",
+					   reference ? quote_json_str(reference) : "",
+					   reference ? "," : "",
+					   (long long) now, (long long) (now + remote_token_lifetime),
+					   quote_json_str(jti));
+	return govshare_signer_sign(signer, header, payload);
 }
 
 /* The local error for a remote one, with the receipt when there is one. */

@@ -443,17 +443,54 @@ read_key(const char *pem, bool private)
 	return key;
 }
 
+/*
+ * Public keys already decoded, by their PEM text: decoding costs far more
+ * than verifying, and a provider sees the same few keys again and again.
+ * Public keys are no secret, and a PEM text always decodes alike, so the
+ * cache needs no invalidation; it is emptied when full.
+ */
+#define PUBLIC_KEY_CACHE 32
+static struct
+{
+	char	   *pem;
+	EVP_PKEY   *key;
+}			public_keys[PUBLIC_KEY_CACHE];
+static int	npublic_keys = 0;
+
+static EVP_PKEY *
+cached_public_key(const char *pem)
+{
+	EVP_PKEY   *key;
+
+	for (int i = 0; i < npublic_keys; i++)
+		if (strcmp(public_keys[i].pem, pem) == 0)
+			return public_keys[i].key;
+	key = read_key(pem, false);
+	if (npublic_keys == PUBLIC_KEY_CACHE)
+	{
+		for (int i = 0; i < npublic_keys; i++)
+		{
+			pfree(public_keys[i].pem);
+			EVP_PKEY_free(public_keys[i].key);
+		}
+		npublic_keys = 0;
+	}
+	public_keys[npublic_keys].pem = MemoryContextStrdup(TopMemoryContext, pem);
+	public_keys[npublic_keys].key = key;
+	npublic_keys++;
+	return key;
+}
+
 /* Does the token's signature verify with the PEM public key? */
 bool
 govshare_token_verify(const GovshareToken *tok, const char *public_key_pem)
 {
-	EVP_PKEY   *volatile key = NULL;
+	EVP_PKEY   *volatile key = cached_public_key(public_key_pem);
 	EVP_MD_CTX *volatile ctx = NULL;
 	volatile bool ok = false;
 
 	PG_TRY();
 	{
-		key = read_key(public_key_pem, false);
 		ctx = EVP_MD_CTX_new();
 		if (ctx == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) != 1)
 			elog(ERROR, "govshare: could not set up Ed25519 verification");
@@ -464,13 +501,11 @@ govshare_token_verify(const GovshareToken *tok, const char *public_key_pem)
 	PG_CATCH();
 	{
 		EVP_MD_CTX_free(ctx);
-		EVP_PKEY_free(key);
 		ERR_clear_error();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(key);
 	ERR_clear_error();
 	return ok;
 }
@@ -510,34 +545,119 @@ govshare_key_id(const char *public_key_pem)
 	return b64url_encode(digest, digest_len);
 }
 
+/* Signs the input with key, into the 64 bytes of sig. */
+static void
+ed25519_sign(EVP_PKEY *key, const char *input, unsigned char *sig)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t		sig_len = ED25519_SIG_LEN;
+	bool		ok;
+
+	ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
+		EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *) input, strlen(input)) == 1 &&
+		sig_len == ED25519_SIG_LEN;
+	EVP_MD_CTX_free(ctx);
+	ERR_clear_error();
+	if (!ok)
+		elog(ERROR, "govshare: Ed25519 signing failed");
+}
+
+/*
+ * A signer: a private key decoded once, with its key id, kept for a
+ * backend's later signatures (src/remote.c signs a token per request).
+ * It is made from the PEM text and knows the SHA-256 of that text, so a
+ * caller that reads the key file again can tell whether it changed.
+ */
+struct GovshareSigner
+{
+	EVP_PKEY   *key;
+	char	   *kid;
+	unsigned char pem_sha256[32];
+};
+
+GovshareSigner *
+govshare_signer_new(const char *private_key_pem)
+{
+	GovshareSigner *signer;
+	EVP_PKEY   *key = read_key(private_key_pem, true);
+	char	   *kid;
+
+	PG_TRY();
+	{
+		kid = govshare_key_id(govshare_public_key_pem(private_key_pem));
+	}
+	PG_CATCH();
+	{
+		EVP_PKEY_free(key);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	signer = MemoryContextAllocZero(TopMemoryContext, sizeof(GovshareSigner));
+	signer->key = key;
+	signer->kid = MemoryContextStrdup(TopMemoryContext, kid);
+	govshare_sha256(private_key_pem, strlen(private_key_pem), signer->pem_sha256);
+	return signer;
+}
+
+/* Was the signer made from this PEM text? */
+bool
+govshare_signer_is(const GovshareSigner *signer, const char *private_key_pem)
+{
+	unsigned char digest[32];
+
+	govshare_sha256(private_key_pem, strlen(private_key_pem), digest);
+	return memcmp(digest, signer->pem_sha256, sizeof(digest)) == 0;
+}
+
+void
+govshare_signer_free(GovshareSigner *signer)
+{
+	EVP_PKEY_free(signer->key);
+	pfree(signer->kid);
+	pfree(signer);
+}
+
+const char *
+govshare_signer_kid(const GovshareSigner *signer)
+{
+	return signer->kid;
+}
+
+/* The JWS compact serialisation of header and payload, signed by signer. */
+char *
+govshare_signer_sign(const GovshareSigner *signer, const char *header_json,
+					 const char *payload_json)
+{
+	char	   *input = psprintf("%s.%s",
+								 b64url_encode((const unsigned char *) header_json, strlen(header_json)),
+								 b64url_encode((const unsigned char *) payload_json, strlen(payload_json)));
+	unsigned char sig[ED25519_SIG_LEN];
+
+	ed25519_sign(signer->key, input, sig);
+	return psprintf("%s.%s", input, b64url_encode(sig, ED25519_SIG_LEN));
+}
+
 /* Signs header and payload (JSON texts) with an Ed25519 private key. */
 char *
 govshare_jws_sign(const char *private_key_pem, const char *header_json, const char *payload_json)
 {
 	EVP_PKEY   *volatile key = NULL;
-	EVP_MD_CTX *volatile ctx = NULL;
 	char	   *input = psprintf("%s.%s",
 								 b64url_encode((const unsigned char *) header_json, strlen(header_json)),
 								 b64url_encode((const unsigned char *) payload_json, strlen(payload_json)));
 	unsigned char sig[ED25519_SIG_LEN];
-	size_t		sig_len = sizeof(sig);
 
+	key = read_key(private_key_pem, true);
 	PG_TRY();
 	{
-		key = read_key(private_key_pem, true);
-		ctx = EVP_MD_CTX_new();
-		if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
-			EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *) input, strlen(input)) != 1)
-			elog(ERROR, "govshare: Ed25519 signing failed");
+		ed25519_sign(key, input, sig);
 	}
 	PG_FINALLY();
 	{
-		EVP_MD_CTX_free(ctx);
 		EVP_PKEY_free(key);
-		ERR_clear_error();
 	}
 	PG_END_TRY();
-	return psprintf("%s.%s", input, b64url_encode(sig, sig_len));
+	return psprintf("%s.%s", input, b64url_encode(sig, ED25519_SIG_LEN));
 }
 
 /* govshare.key_id(public_key text) returns text */
