@@ -117,6 +117,11 @@ SELECT count(DISTINCT pid) AS gateway_backends
   FROM (SELECT * FROM remote_query('MPS', 'SELECT pg_backend_pid()', 'military_service') AS t(pid int)
         UNION ALL
         SELECT * FROM remote_query('MPS', 'SELECT pg_backend_pid()', 'military_service') AS t(pid int)) p;
+-- what a query sets on the kept connection does not stay for the next request
+SELECT * FROM remote_query('MPS', 'SELECT set_config(''work_mem'', ''1234kB'', false)', 'military_service')
+         AS t(s text);
+SELECT * FROM remote_query('MPS', 'SELECT current_setting(''work_mem'') <> ''1234kB''', 'military_service')
+         AS t(reset boolean);
 RESET ROLE;
 
 -- 5. what the consumer recorded: every request, the receipts

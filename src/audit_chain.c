@@ -192,7 +192,7 @@ void
 govshare_chain_put_time(StringInfo out, TimestampTz t)
 {
 	appendStringInfoCharMacro(out, 'T');
-	put_u64(out, (uint64) (t + UNIX_TO_PG_USECS));
+	put_u64(out, (uint64) t + (uint64) UNIX_TO_PG_USECS);	/* wraps, never overflows */
 }
 
 void

@@ -35,6 +35,7 @@
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -411,12 +412,13 @@ verifying_key(GovsharePolicy *policy, const GovshareToken *tok)
 
 /*
  * Records the token id in govshare.token_use, as the table's owner (the
- * caller has no privilege on it), and prunes a few rows of tokens that
- * expired more than a day ago.  Errors if the id was used before.
+ * caller has no privilege on it), and now and then prunes a few rows of
+ * tokens that expired more than a day ago.  Errors if the id was used before.
  */
 static void
 consume_token_id(GovsharePolicy *policy, const GovshareToken *tok)
 {
+	static SPIPlanPtr insert_plan = NULL;
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
@@ -442,12 +444,22 @@ consume_token_id(GovsharePolicy *policy, const GovshareToken *tok)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "govshare: SPI_connect failed");
-		if (SPI_execute_with_args("INSERT INTO govshare.token_use (issuer, jti, expires_at)"
-								  " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-								  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		if (insert_plan == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare("INSERT INTO govshare.token_use (issuer, jti, expires_at)"
+										   " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+										   3, types);
+
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "govshare: could not prepare the token id record");
+			insert_plan = plan;
+		}
+		if (SPI_execute_plan(insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "govshare: could not record the token id");
 		inserted = SPI_processed;
-		if (SPI_execute("DELETE FROM govshare.token_use WHERE ctid = ANY (ARRAY("
+		/* up to 100 expired ids in one token of 32: more than are added */
+		if (pg_prng_uint32(&pg_global_prng_state) % 32 == 0 &&
+			SPI_execute("DELETE FROM govshare.token_use WHERE ctid = ANY (ARRAY("
 						"SELECT ctid FROM govshare.token_use"
 						" WHERE expires_at < pg_catalog.now() - interval '1 day'"
 						" LIMIT 100 FOR UPDATE SKIP LOCKED))", false, 0) != SPI_OK_DELETE)

@@ -16,6 +16,7 @@
  *		-- sync
  *		SELECT * FROM govshare.request_receipt($jti)
  *		SELECT govshare.end_request()
+ *		RESET ALL										(what the query set)
  *		-- sync
  *
  * so that a request costs one round trip however it ends, a token is spent
@@ -577,6 +578,7 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 						   1, NULL, receipt_params, NULL, NULL, 0) ||
 		!PQsendQueryParams(x->conn, "SELECT govshare.end_request()",
 						   0, NULL, NULL, NULL, NULL, 0) ||
+		!PQsendQueryParams(x->conn, "RESET ALL", 0, NULL, NULL, NULL, NULL, 0) ||
 		!PQpipelineSync(x->conn))
 		connection_lost(x->target, x->conn);
 	flush_conn(x);
@@ -615,7 +617,11 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 			continue;
 		}
 		if (st == PGRES_TUPLES_OK)
+		{
+			x->pending = res;
 			sink_row(sink, x->target, res); /* no row: the columns, to check */
+			x->pending = NULL;
+		}
 		else if (st == PGRES_FATAL_ERROR)
 			note_remote_error(x, res);
 		else if (st == PGRES_COMMAND_OK || st == PGRES_PIPELINE_ABORTED)
@@ -651,14 +657,13 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 			x->has_receipt = true;
 		}
 	}
-	else if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR)
-		note_remote_error(x, res);
-	else
+	else if (res == NULL || PQresultStatus(res) != PGRES_FATAL_ERROR)
 	{
 		if (res != NULL)
 			PQclear(res);
 		connection_lost(x->target, x->conn);
 	}
+	/* a receipt that failed (the provider's writer is late): none, and a new connection next */
 	PQclear(res);
 	skip_to_end(x);
 
@@ -667,6 +672,15 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 	if (res == NULL)
 		connection_lost(x->target, x->conn);
 	x->clean = receipt_seen && PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	skip_to_end(x);
+
+	/* RESET ALL: what the query set (set_config) stays with no later request */
+	res = next_result(x);
+	if (res == NULL)
+		connection_lost(x->target, x->conn);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		x->clean = false;
 	PQclear(res);
 	skip_to_end(x);
 	res = next_result(x);
@@ -678,7 +692,7 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 		x->clean = false;
 }
 
-/* Cancels what the connection runs, waiting at most a few seconds. */
+/* Cancels what the connection runs (PQcancel blocks until the provider answers). */
 static void
 cancel_remote(PGconn *conn)
 {

@@ -422,7 +422,6 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 	Jsonb	   *cp = PG_GETARG_JSONB_P(0);
 	GovsharePolicy *policy = govshare_policy();
 	char	   *jws = member_string(cp, "jws");
-	char	   *kid = member_string(cp, "kid");
 	const char *problem = NULL;
 	char	   *payload_text = NULL;
 	Jsonb	   *payload;
@@ -433,25 +432,41 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 	Verdict		v;
 
 	memset(&v, 0, sizeof(v));
-	if (jws == NULL || kid == NULL)
-		problem = "The checkpoint has no \"jws\" or no \"kid\": it is not one govshare.checkpoint() made.";
+	if (jws == NULL)
+		problem = "The checkpoint has no \"jws\": it is not one govshare.checkpoint() made.";
 	else if (policy->self == NULL)
 		problem = "No agency is self in this database, so no key can vouch for a checkpoint.";
 	else
 	{
-		const GovshareKey *key = NULL;
+		/*
+		 * The signature, not an unsigned member, says which key signed: each
+		 * current key of the self agency is tried, then the revoked ones,
+		 * to say so.
+		 */
+		const char *revoked = NULL;
 
-		for (int i = 0; i < policy->nkeys; i++)
-			if (strcmp(policy->keys[i].key_id, kid) == 0 &&
-				strcmp(policy->keys[i].agency, policy->self) == 0)
-				key = &policy->keys[i];
-		if (key == NULL)
-			problem = psprintf("Key %s is not a registered key of the self agency %s.", kid, policy->self);
-		else if (key->revoked)
+		problem = psprintf("The signature does not verify with any registered key of the self agency %s.",
+						   policy->self);
+		for (int pass = 0; pass < 2 && payload_text == NULL && revoked == NULL; pass++)
+			for (int i = 0; i < policy->nkeys && payload_text == NULL; i++)
+			{
+				const GovshareKey *key = &policy->keys[i];
+				const char *why;
+				char	   *text;
+
+				if (strcmp(key->agency, policy->self) != 0 || key->revoked != (pass == 1))
+					continue;
+				text = govshare_jws_verify(jws, key->public_key, &why);
+				if (text == NULL)
+					continue;
+				if (pass == 0)
+					payload_text = text;
+				else
+					revoked = key->key_id;
+			}
+		if (revoked != NULL)
 			problem = psprintf("Key %s of the self agency %s is revoked: what it signs is no longer evidence.",
-							   kid, policy->self);
-		else
-			payload_text = govshare_jws_verify(jws, key->public_key, &problem);
+							   revoked, policy->self);
 	}
 	if (payload_text != NULL)
 	{
@@ -479,8 +494,7 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 				fail(&v, seq,
 					 psprintf("Seq %lld does not have the hash the checkpoint signed: the log before it was rewritten.",
 							  (long long) seq));
-			else if (v.ok && seq == 0 && v.last_seq > 0 &&
-					 strspn(hash_hex, "0") != 2 * GOVSHARE_HASH_LEN)
+			else if (v.ok && seq == 0 && strspn(hash_hex, "0") != 2 * GOVSHARE_HASH_LEN)
 				fail(&v, 1, "The checkpoint of an empty log has a hash.");
 			return verdict_datum(fcinfo, &v);
 		}
