@@ -116,6 +116,7 @@ extern const char *govshare_role_agency_noerror(GovsharePolicy *policy, Oid role
 												bool *consumer, bool *ambiguous);
 extern bool govshare_policy_has_purpose(GovsharePolicy *policy, const char *purpose);
 extern bool govshare_element_sensitive(GovsharePolicy *policy, const char *element, bool *found);
+extern void govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg);
 
 /* rowfilter.c */
 extern Node *govshare_rowfilter_analyse(Relation rel, const char *text);
@@ -284,6 +285,7 @@ extern char *govshare_key_id(const char *public_key_pem);
 extern char *govshare_jws_sign(const char *private_key_pem, const char *header_json, const char *payload_json);
 
 extern char *govshare_public_key_pem(const char *private_key_pem);
+extern char *govshare_json_string(const char *s);
 typedef struct GovshareSigner GovshareSigner;
 extern GovshareSigner *govshare_signer_new(const char *private_key_pem);
 extern bool govshare_signer_is(const GovshareSigner *signer, const char *private_key_pem);

@@ -1110,18 +1110,34 @@ govshare_audit_utility_end(void *handle, QueryCompletion *qc)
 	statement_finish(st, "allowed", NULL, false);
 }
 
-/* The owner of a relation. */
-static Oid
-relation_owner(Oid relid)
+/* Reads the receipt's access row into the function's result, as the log's owner. */
+typedef struct ReceiptRead
 {
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
+	ReturnSetInfo *rsinfo;
+} ReceiptRead;
 
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "govshare: cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
+static void
+read_receipt(void *arg)
+{
+	ReturnSetInfo *rsinfo = ((ReceiptRead *) arg)->rsinfo;
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1];
+
+	args[0] = UUIDPGetDatum(&receipt_id);
+	if (SPI_execute_with_args("SELECT seq, hash, outcome, statement_id FROM govshare.access_log"
+							  " WHERE statement_id = $1 AND kind = 'access'",
+							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "govshare: could not read the access log");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4];
+
+		for (int c = 0; c < 4; c++)
+			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
+									  &nulls[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 }
 
 /*
@@ -1141,11 +1157,7 @@ govshare_request_receipt(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *token_id;
 	char	   *why;
-	Oid			save_userid;
-	int			save_sec;
-	Oid			owner;
-	Oid			types[1] = {UUIDOID};
-	Datum		args[1];
+	ReceiptRead read;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || !receipt_known || receipt_token == NULL)
@@ -1160,36 +1172,9 @@ govshare_request_receipt(PG_FUNCTION_ARGS)
 				 errmsg("the access record of this request is not written yet"),
 				 errdetail_internal("%s", why)));
 
-	owner = relation_owner(get_relname_relid("access_log", get_namespace_oid("govshare", false)));
-	args[0] = UUIDPGetDatum(&receipt_id);
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "govshare: SPI_connect failed");
-		if (SPI_execute_with_args("SELECT seq, hash, outcome, statement_id FROM govshare.access_log"
-								  " WHERE statement_id = $1 AND kind = 'access'",
-								  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "govshare: could not read the access log");
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			Datum		values[4];
-			bool		nulls[4];
-
-			for (int c = 0; c < 4; c++)
-				values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
-										  &nulls[c]);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
+	read.rsinfo = rsinfo;
+	govshare_spi_as_owner(get_relname_relid("access_log", get_namespace_oid("govshare", false)),
+						  read_receipt, &read);
 	PG_RETURN_VOID();
 }
 

@@ -29,8 +29,10 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "commands/extension.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/readfuncs.h"
 #include "utils/acl.h"
@@ -639,4 +641,40 @@ govshare_element_sensitive(GovsharePolicy *p, const char *element, bool *found)
 		}
 	*found = false;
 	return false;
+}
+
+/*
+ * Runs work(arg) connected to SPI as the owner of relation relid, in a
+ * restricted security context: for govshare's own tables that the caller
+ * may not read or write, but govshare does on its behalf (the ids of used
+ * tokens, the access log, endpoints).
+ */
+void
+govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "govshare: cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "govshare: SPI_connect failed");
+		work(arg);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
 }

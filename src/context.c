@@ -410,6 +410,42 @@ verifying_key(GovsharePolicy *policy, const GovshareToken *tok)
 	return NULL;
 }
 
+/* What consume_token_id asks of the SPI work it runs as the table's owner. */
+typedef struct TokenUse
+{
+	Datum		values[3];		/* issuer, jti, expires_at */
+	uint64		inserted;
+} TokenUse;
+
+static void
+record_token_use(void *arg)
+{
+	static SPIPlanPtr insert_plan = NULL;
+	TokenUse   *use = arg;
+
+	if (insert_plan == NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+		SPIPlanPtr	plan = SPI_prepare("INSERT INTO govshare.token_use (issuer, jti, expires_at)"
+									   " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+									   3, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "govshare: could not prepare the token id record");
+		insert_plan = plan;
+	}
+	if (SPI_execute_plan(insert_plan, use->values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "govshare: could not record the token id");
+	use->inserted = SPI_processed;
+	/* up to 100 expired ids in one token of 32: more than are added */
+	if (pg_prng_uint32(&pg_global_prng_state) % 32 == 0 &&
+		SPI_execute("DELETE FROM govshare.token_use WHERE ctid = ANY (ARRAY("
+					"SELECT ctid FROM govshare.token_use"
+					" WHERE expires_at < pg_catalog.now() - interval '1 day'"
+					" LIMIT 100 FOR UPDATE SKIP LOCKED))", false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "govshare: could not prune used token ids");
+}
+
 /*
  * Records the token id in govshare.token_use, as the table's owner (the
  * caller has no privilege on it), and now and then prunes a few rows of
@@ -418,61 +454,15 @@ verifying_key(GovsharePolicy *policy, const GovshareToken *tok)
 static void
 consume_token_id(GovsharePolicy *policy, const GovshareToken *tok)
 {
-	static SPIPlanPtr insert_plan = NULL;
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	HeapTuple	tuple;
-	Oid			types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	Datum		values[3];
-	volatile uint64 inserted = 0;
+	TokenUse	use;
 
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(policy->token_use_relid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "govshare: table govshare.token_use is missing");
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
+	use.values[0] = CStringGetTextDatum(tok->iss);
+	use.values[1] = CStringGetTextDatum(tok->jti);
+	use.values[2] = TimestampTzGetDatum(from_unix(tok->exp));
+	use.inserted = 0;
+	govshare_spi_as_owner(policy->token_use_relid, record_token_use, &use);
 
-	values[0] = CStringGetTextDatum(tok->iss);
-	values[1] = CStringGetTextDatum(tok->jti);
-	values[2] = TimestampTzGetDatum(from_unix(tok->exp));
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "govshare: SPI_connect failed");
-		if (insert_plan == NULL)
-		{
-			SPIPlanPtr	plan = SPI_prepare("INSERT INTO govshare.token_use (issuer, jti, expires_at)"
-										   " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-										   3, types);
-
-			if (plan == NULL || SPI_keepplan(plan) != 0)
-				elog(ERROR, "govshare: could not prepare the token id record");
-			insert_plan = plan;
-		}
-		if (SPI_execute_plan(insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "govshare: could not record the token id");
-		inserted = SPI_processed;
-		/* up to 100 expired ids in one token of 32: more than are added */
-		if (pg_prng_uint32(&pg_global_prng_state) % 32 == 0 &&
-			SPI_execute("DELETE FROM govshare.token_use WHERE ctid = ANY (ARRAY("
-						"SELECT ctid FROM govshare.token_use"
-						" WHERE expires_at < pg_catalog.now() - interval '1 day'"
-						" LIMIT 100 FOR UPDATE SKIP LOCKED))", false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "govshare: could not prune used token ids");
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-
-	if (inserted == 0)
+	if (use.inserted == 0)
 		reject_token("The token has been used before (its jti was already presented).",
 					 "Mint a new token, with a fresh jti, for every request.");
 }

@@ -124,52 +124,42 @@ govshare_remote_init(void)
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 }
 
+/* What endpoint_conninfo asks of the SPI work it runs as the table's owner. */
+typedef struct EndpointRead
+{
+	const char *agency;
+	MemoryContext cxt;
+	char	   *conninfo;		/* NULL: none */
+} EndpointRead;
+
+static void
+read_endpoint(void *arg)
+{
+	EndpointRead *e = arg;
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+
+	args[0] = CStringGetTextDatum(e->agency);
+	if (SPI_execute_with_args("SELECT conninfo FROM govshare.endpoint WHERE agency = $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "govshare: could not read govshare.endpoint");
+	if (SPI_processed == 1)
+		e->conninfo = MemoryContextStrdup(e->cxt, SPI_getvalue(SPI_tuptable->vals[0],
+															   SPI_tuptable->tupdesc, 1));
+}
+
 /* The connection string of the agency's endpoint, read as the table's owner. */
 static char *
 endpoint_conninfo(const char *agency)
 {
 	Oid			relid = get_relname_relid("endpoint", get_namespace_oid("govshare", false));
-	HeapTuple	tuple;
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	Oid			types[1] = {TEXTOID};
-	Datum		args[1];
-	char	   *volatile conninfo = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
+	EndpointRead e = {agency, CurrentMemoryContext, NULL};
+	char	   *conninfo;
 
 	if (!OidIsValid(relid))
 		elog(ERROR, "govshare: table govshare.endpoint is missing");
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "govshare: cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-
-	args[0] = CStringGetTextDatum(agency);
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "govshare: SPI_connect failed");
-		if (SPI_execute_with_args("SELECT conninfo FROM govshare.endpoint WHERE agency = $1",
-								  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "govshare: could not read govshare.endpoint");
-		if (SPI_processed == 1)
-		{
-			char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-			conninfo = MemoryContextStrdup(cxt, s);
-		}
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
+	govshare_spi_as_owner(relid, read_endpoint, &e);
+	conninfo = e.conninfo;
 	if (conninfo == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -717,16 +707,6 @@ fresh_jti(void)
 	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
 }
 
-static char *
-quote_json_str(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	escape_json(&buf, s);
-	return buf.data;
-}
-
 /*
  * The self agency's key, decoded once per backend: decoding a PEM key
  * costs far more than a signature.  The key file is read for every token,
@@ -766,16 +746,16 @@ mint_token(const char *self, const char *target, const char *officer, const char
 	PG_END_TRY();
 
 	header = psprintf("{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":%s}",
-					  quote_json_str(govshare_signer_kid(signer)));
+					  govshare_json_string(govshare_signer_kid(signer)));
 	payload = psprintf("{\"iss\":%s,\"aud\":%s,\"sub\":%s,\"purpose\":%s,%s%s%s"
 					   "\"iat\":%lld,\"exp\":%lld,\"jti\":%s}",
-					   quote_json_str(self), quote_json_str(target),
-					   quote_json_str(officer), quote_json_str(purpose),
+					   govshare_json_string(self), govshare_json_string(target),
+					   govshare_json_string(officer), govshare_json_string(purpose),
 					   reference ? "\"ref\":" : "",
-					   reference ? quote_json_str(reference) : "",
+					   reference ? govshare_json_string(reference) : "",
 					   reference ? "," : "",
 					   (long long) now, (long long) (now + remote_token_lifetime),
-					   quote_json_str(jti));
+					   govshare_json_string(jti));
 	return govshare_signer_sign(signer, header, payload);
 }
 

@@ -30,6 +30,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 
 #include "govshare.h"
@@ -543,6 +544,17 @@ govshare_key_id(const char *public_key_pem)
 	if (EVP_Digest(jwk, strlen(jwk), digest, &digest_len, EVP_sha256(), NULL) != 1)
 		elog(ERROR, "govshare: SHA-256 failed");
 	return b64url_encode(digest, digest_len);
+}
+
+/* s as a JSON string literal, for the JSON texts that are signed. */
+char *
+govshare_json_string(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	escape_json(&buf, s);
+	return buf.data;
 }
 
 /* Signs the input with key, into the 64 bytes of sig. */

@@ -87,17 +87,6 @@ access_log_relid(void)
 	return get_relname_relid("access_log", nsp);
 }
 
-/* s as a JSON string literal. */
-static char *
-quote_json(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	escape_json(&buf, s);
-	return buf.data;
-}
-
 static char *
 hex(const unsigned char *b, int n)
 {
@@ -544,15 +533,15 @@ checkpoint_document(GovsharePolicy *policy, const char *private_pem)
 											   TimestampTzGetDatum(GetCurrentTimestamp())));
 	payload = psprintf("{\"typ\":\"govshare-checkpoint\",\"agency\":%s,\"database\":%s,"
 					   "\"seq\":%lld,\"hash\":\"%s\",\"time\":%s}",
-					   quote_json(policy->self), quote_json(dbname), (long long) seq,
-					   hex(hash, GOVSHARE_HASH_LEN), quote_json(time));
+					   govshare_json_string(policy->self), govshare_json_string(dbname), (long long) seq,
+					   hex(hash, GOVSHARE_HASH_LEN), govshare_json_string(time));
 	header = psprintf("{\"alg\":\"EdDSA\",\"kid\":%s,\"typ\":\"govshare-checkpoint+jws\"}",
-					  quote_json(kid));
+					  govshare_json_string(kid));
 	jws = govshare_jws_sign(private_pem, header, payload);
 	return psprintf("{\"agency\":%s,\"database\":%s,\"seq\":%lld,\"hash\":\"%s\","
 					"\"time\":%s,\"kid\":%s,\"jws\":\"%s\"}",
-					quote_json(policy->self), quote_json(dbname), (long long) seq,
-					hex(hash, GOVSHARE_HASH_LEN), quote_json(time), quote_json(kid), jws);
+					govshare_json_string(policy->self), govshare_json_string(dbname), (long long) seq,
+					hex(hash, GOVSHARE_HASH_LEN), govshare_json_string(time), govshare_json_string(kid), jws);
 }
 
 /*
