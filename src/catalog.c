@@ -38,6 +38,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -656,6 +657,7 @@ govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg)
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec;
+	int			nest;
 
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "govshare: cache lookup failed for relation %u", relid);
@@ -665,6 +667,10 @@ govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* the caller's search_path must not choose the owner's operators */
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -674,6 +680,7 @@ govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg)
 	}
 	PG_FINALLY();
 	{
+		AtEOXact_GUC(false, nest);
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();

@@ -7,32 +7,38 @@
  * this agency's Ed25519 key (govshare.signing_key_file): issuer the self
  * agency, audience the agency asked, subject the officer, a fresh jti, a
  * lifetime of govshare.remote_token_lifetime.  On a connection to the
- * endpoint registered for the agency (govshare.add_endpoint), it sends one
- * pipeline:
+ * endpoint registered for the agency (govshare.add_endpoint), it sends
  *
  *		SELECT govshare.begin_request_signed($token)
  *		-- sync: the token is spent, in a transaction of its own
+ *
+ * and, once the provider has accepted it, one pipeline:
+ *
  *		<the query>										(rows one at a time)
  *		-- sync
  *		SELECT * FROM govshare.request_receipt($jti)
  *		SELECT govshare.end_request()
- *		RESET ALL										(what the query set)
+ *		-- sync
+ *		DISCARD ALL										(what the query set)
  *		-- sync
  *
- * so that a request costs one round trip however it ends, a token is spent
- * even when the query fails or is cancelled (the replay guard is a table
- * row, which the query's transaction would take with it), a query after a
- * refused token finds no context and is refused in turn, and the provider's receipt (the seq and hash
- * of its access record) comes back for a denial too.  The provider
+ * (without the query when the token was refused).  Two round trips: the
+ * token is spent even when the query fails or is cancelled (the replay
+ * guard is a table row, which the query's transaction would take with
+ * it); nothing runs on a provider that refused the request; the
+ * provider's receipt (the seq and hash of its access record) comes back
+ * for a denial too, and no context, setting, role or lock is left on a
+ * connection kept for the next request.  The provider
  * enforces and audits the query like any consumer's.  Here, the request
  * is recorded in the access log as a row of kind 'remote' with the receipt
  * (src/audit.c; the view govshare.remote_request).
  *
  * Rows are read in single-row mode into the function's tuplestore, which
  * spills to disk beyond work_mem, so neither libpq nor this backend holds
- * the whole result in memory.  Every wait is on the latch and the socket,
- * so a cancel or govshare.remote_timeout interrupts it; the remote query
- * is then cancelled too and the connection closed.  A connection is kept
+ * the whole result in memory.  Every wait for the provider is on the latch
+ * and the socket, so a cancel or govshare.remote_timeout interrupts it;
+ * the remote query is then cancelled too (PQcancel, which itself blocks
+ * until the provider answers) and the connection closed.  A connection is kept
  * for the next request to the same endpoint only when the whole pipeline
  * ended cleanly, with the remote context ended.
  *
@@ -81,6 +87,7 @@ typedef struct RemoteConn
 {
 	char	   *agency;			/* in TopMemoryContext */
 	char	   *conninfo;		/* the endpoint it was opened with */
+	bool		trusted;
 	PGconn	   *conn;
 } RemoteConn;
 
@@ -130,6 +137,7 @@ typedef struct EndpointRead
 	const char *agency;
 	MemoryContext cxt;
 	char	   *conninfo;		/* NULL: none */
+	bool		trusted;		/* registered by a superuser */
 } EndpointRead;
 
 static void
@@ -140,26 +148,34 @@ read_endpoint(void *arg)
 	Datum		args[1];
 
 	args[0] = CStringGetTextDatum(e->agency);
-	if (SPI_execute_with_args("SELECT conninfo FROM govshare.endpoint WHERE agency = $1",
+	if (SPI_execute_with_args("SELECT conninfo, by_superuser FROM govshare.endpoint"
+							  " WHERE agency OPERATOR(pg_catalog.=) $1",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "govshare: could not read govshare.endpoint");
 	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
 		e->conninfo = MemoryContextStrdup(e->cxt, SPI_getvalue(SPI_tuptable->vals[0],
 															   SPI_tuptable->tupdesc, 1));
+		e->trusted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+												&isnull)) && !isnull;
+	}
 }
 
 /* The connection string of the agency's endpoint, read as the table's owner. */
 static char *
-endpoint_conninfo(const char *agency)
+endpoint_conninfo(const char *agency, bool *trusted)
 {
 	Oid			relid = get_relname_relid("endpoint", get_namespace_oid("govshare", false));
-	EndpointRead e = {agency, CurrentMemoryContext, NULL};
+	EndpointRead e = {agency, CurrentMemoryContext, NULL, false};
 	char	   *conninfo;
 
 	if (!OidIsValid(relid))
 		elog(ERROR, "govshare: table govshare.endpoint is missing");
 	govshare_spi_as_owner(relid, read_endpoint, &e);
 	conninfo = e.conninfo;
+	*trusted = e.trusted;
 	if (conninfo == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -232,8 +248,14 @@ wait_socket(PGconn *conn, bool want_read, bool want_write, TimestampTz deadline,
 }
 
 /* A new connection to the endpoint, made without blocking. */
+/* The provider's notices are not for this server's log. */
+static void
+drop_notice(void *arg, const PGresult *res)
+{
+}
+
 static PGconn *
-connect_endpoint(const char *target, const char *conninfo, TimestampTz deadline)
+connect_endpoint(const char *target, const char *conninfo, bool trusted, TimestampTz deadline)
 {
 	const char *keywords[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
 	const char *values[] = {conninfo, "govshare remote_query", GetDatabaseEncodingName(), NULL};
@@ -261,6 +283,13 @@ connect_endpoint(const char *target, const char *conninfo, TimestampTz deadline)
 					 errmsg("could not connect to agency \"%s\"", target),
 					 errdetail_internal("%s", conn_message(conn)),
 					 errhint("govshare.add_endpoint() registers the agency's connection; a govshare_admin can check it.")));
+		if (!trusted && !PQconnectionUsedPassword(conn))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("the endpoint of agency \"%s\" did not authenticate with its password", target),
+					 errdetail("An endpoint registered by a non-superuser must not use the server's own credentials."),
+					 errhint("Make the provider ask for the password, or have a superuser register the endpoint.")));
+		PQsetNoticeReceiver(conn, drop_notice, NULL);
 		if (PQsetnonblocking(conn, 1) != 0)
 			connection_lost(target, conn);
 	}
@@ -315,13 +344,14 @@ conn_alive(PGconn *conn)
  * taken out of the cache while in use and put back by keep_conn().
  */
 static PGconn *
-take_conn(const char *target, const char *conninfo, TimestampTz deadline)
+take_conn(const char *target, const char *conninfo, bool trusted, TimestampTz deadline)
 {
 	for (int i = 0; i < nconns; i++)
 		if (strcmp(conns[i].agency, target) == 0)
 		{
 			PGconn	   *conn = conns[i].conn;
-			bool		same = strcmp(conns[i].conninfo, conninfo) == 0;
+			bool		same = strcmp(conns[i].conninfo, conninfo) == 0 &&
+				conns[i].trusted == trusted;
 
 			pfree(conns[i].agency);
 			pfree(conns[i].conninfo);
@@ -331,17 +361,18 @@ take_conn(const char *target, const char *conninfo, TimestampTz deadline)
 			PQfinish(conn);
 			break;
 		}
-	return connect_endpoint(target, conninfo, deadline);
+	return connect_endpoint(target, conninfo, trusted, deadline);
 }
 
 static void
-keep_conn(const char *target, const char *conninfo, PGconn *conn)
+keep_conn(const char *target, const char *conninfo, bool trusted, PGconn *conn)
 {
 	drop_conn(target);
 	if (nconns == MAX_CONNS)
 		drop_conn(conns[0].agency);
 	conns[nconns].agency = MemoryContextStrdup(TopMemoryContext, target);
 	conns[nconns].conninfo = MemoryContextStrdup(TopMemoryContext, conninfo);
+	conns[nconns].trusted = trusted;
 	conns[nconns].conn = conn;
 	nconns++;
 }
@@ -544,9 +575,32 @@ hex_hash(const char *v, unsigned char *out)
 	return true;
 }
 
+/* The connection failed: res (if any) is freed first, as libpq will not. */
+static void
+lost(Exchange *x, PGresult *res)
+{
+	if (res != NULL)
+		PQclear(res);
+	connection_lost(x->target, x->conn);
+}
+
+/* Reads the PGRES_PIPELINE_SYNC that ends a segment of the pipeline. */
+static void
+read_sync(Exchange *x)
+{
+	PGresult   *res = next_result(x);
+
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		lost(x, res);
+	PQclear(res);
+}
+
 /*
  * Sends the pipeline and reads everything it returns, rows into the sink.
- * Remote errors are noted in x; errors of the connection are raised.
+ * The token goes first, alone: the query is sent only once the provider
+ * has accepted it, so that nothing runs on a provider that refused the
+ * request (or that has no govshare to refuse it).  Remote errors are
+ * noted in x; errors of the connection are raised.
  */
 static void
 run_exchange(Exchange *x, const char *token, const char *jti, const char *query, RowSink *sink)
@@ -556,87 +610,85 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 	PGresult   *res;
 	ExecStatusType st;
 	bool		receipt_seen = false;
+	bool		accepted;
 
 	if (!PQenterPipelineMode(x->conn) ||
 		!PQsendQueryParams(x->conn, "SELECT govshare.begin_request_signed($1)",
 						   1, NULL, begin_params, NULL, NULL, 0) ||
-		!PQpipelineSync(x->conn) ||
-		!PQsendQueryParams(x->conn, query, 0, NULL, NULL, NULL, NULL, 0) ||
-		!PQpipelineSync(x->conn) ||
-		!PQsendQueryParams(x->conn,
-						   "SELECT seq, hash FROM govshare.request_receipt($1)",
-						   1, NULL, receipt_params, NULL, NULL, 0) ||
-		!PQsendQueryParams(x->conn, "SELECT govshare.end_request()",
-						   0, NULL, NULL, NULL, NULL, 0) ||
-		!PQsendQueryParams(x->conn, "RESET ALL", 0, NULL, NULL, NULL, NULL, 0) ||
 		!PQpipelineSync(x->conn))
-		connection_lost(x->target, x->conn);
+		lost(x, NULL);
 	flush_conn(x);
 
-	/* begin_request_signed */
+	/* begin_request_signed: the token is spent in a transaction of its own */
 	res = next_result(x);
 	if (res == NULL)
-		connection_lost(x->target, x->conn);
+		lost(x, NULL);
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
 	{
 		note_remote_error(x, res);
 		x->denied = true;		/* whatever the reason, the provider refused the request */
 	}
 	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		connection_lost(x->target, x->conn);
+		lost(x, res);
 	PQclear(res);
 	skip_to_end(x);
-	res = next_result(x);
-	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
-		connection_lost(x->target, x->conn);
-	PQclear(res);
+	read_sync(x);
+	accepted = x->remote_message == NULL;
 
-	/* the query, a row at a time */
-	if (!PQsetSingleRowMode(x->conn) && x->remote_message == NULL)
-		connection_lost(x->target, x->conn);
-	while ((res = next_result(x)) != NULL)
+	/* the query, if the request was accepted; the receipt and the end in any case */
+	if ((accepted &&
+		 (!PQsendQueryParams(x->conn, query, 0, NULL, NULL, NULL, NULL, 0) ||
+		  !PQpipelineSync(x->conn))) ||
+		!PQsendQueryParams(x->conn,
+						   "SELECT seq, hash FROM govshare.request_receipt($1)",
+						   1, NULL, receipt_params, NULL, NULL, 0) ||
+		!PQsendQueryParams(x->conn, "SELECT govshare.end_request()",
+						   0, NULL, NULL, NULL, NULL, 0) ||
+		!PQpipelineSync(x->conn) ||
+		!PQsendQueryParams(x->conn, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0) ||
+		!PQpipelineSync(x->conn))
+		lost(x, NULL);
+	flush_conn(x);
+
+	if (accepted)
 	{
-		st = PQresultStatus(res);
-		if (st == PGRES_SINGLE_TUPLE)
+		/* the query, a row at a time */
+		if (!PQsetSingleRowMode(x->conn))
+			lost(x, NULL);
+		while ((res = next_result(x)) != NULL)
 		{
-			x->pending = res;	/* cleared by the caller if this fails */
-			sink_row(sink, x->target, res);
-			x->pending = NULL;
-			PQclear(res);
-			x->rows++;
-			continue;
-		}
-		if (st == PGRES_TUPLES_OK)
-		{
-			x->pending = res;
-			sink_row(sink, x->target, res); /* no row: the columns, to check */
-			x->pending = NULL;
-		}
-		else if (st == PGRES_FATAL_ERROR)
-			note_remote_error(x, res);
-		else if (st == PGRES_COMMAND_OK || st == PGRES_PIPELINE_ABORTED)
-		{
-			if (st == PGRES_COMMAND_OK && x->remote_message == NULL)
+			st = PQresultStatus(res);
+			if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)
+			{
+				x->pending = res;	/* cleared by the caller if this fails */
+				sink_row(sink, x->target, res); /* no row in TUPLES_OK: the columns, to check */
+				x->pending = NULL;
+				if (st == PGRES_SINGLE_TUPLE)
+					x->rows++;
+			}
+			else if (st == PGRES_FATAL_ERROR)
+				note_remote_error(x, res);
+			else if (st == PGRES_COMMAND_OK)
 			{
 				PQclear(res);
 				ereport(ERROR,
 						(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 						 errmsg("the remote query to agency \"%s\" returns no rows", x->target),
+						 errdetail("The provider ran it as a command."),
 						 errhint("remote_query() runs a query, such as SELECT, that returns rows.")));
 			}
+			else
+				lost(x, res);
+			PQclear(res);
 		}
-		else
-			connection_lost(x->target, x->conn);
-		PQclear(res);
+		read_sync(x);
 	}
-	res = next_result(x);
-	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
-		connection_lost(x->target, x->conn);
-	PQclear(res);
 
-	/* the receipt */
+	/* the receipt; one that failed (the provider's writer is late) is none */
 	res = next_result(x);
-	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+	if (res == NULL)
+		lost(x, NULL);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 	{
 		receipt_seen = true;
 		if (PQntuples(res) == 1 && PQnfields(res) == 2 &&
@@ -647,37 +699,29 @@ run_exchange(Exchange *x, const char *token, const char *jti, const char *query,
 			x->has_receipt = true;
 		}
 	}
-	else if (res == NULL || PQresultStatus(res) != PGRES_FATAL_ERROR)
-	{
-		if (res != NULL)
-			PQclear(res);
-		connection_lost(x->target, x->conn);
-	}
-	/* a receipt that failed (the provider's writer is late): none, and a new connection next */
+	else if (PQresultStatus(res) != PGRES_FATAL_ERROR)
+		lost(x, res);
 	PQclear(res);
 	skip_to_end(x);
 
 	/* end_request */
 	res = next_result(x);
 	if (res == NULL)
-		connection_lost(x->target, x->conn);
+		lost(x, NULL);
 	x->clean = receipt_seen && PQresultStatus(res) == PGRES_TUPLES_OK;
 	PQclear(res);
 	skip_to_end(x);
+	read_sync(x);
 
-	/* RESET ALL: what the query set (set_config) stays with no later request */
+	/* DISCARD ALL: nothing the query set (a role, a setting, a lock) stays */
 	res = next_result(x);
 	if (res == NULL)
-		connection_lost(x->target, x->conn);
+		lost(x, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		x->clean = false;
 	PQclear(res);
 	skip_to_end(x);
-	res = next_result(x);
-	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
-		x->clean = false;
-	if (res != NULL)
-		PQclear(res);
+	read_sync(x);
 	if (!PQexitPipelineMode(x->conn))
 		x->clean = false;
 }
@@ -795,6 +839,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	char	   *officer;
 	char	   *reference;
 	char	   *conninfo;
+	bool		trusted;
 	char	   *jti;
 	char	   *token;
 	Exchange	x = {0};
@@ -839,7 +884,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("agency \"%s\" is this database's own agency", target),
 				 errhint("Query local tables directly.")));
-	conninfo = endpoint_conninfo(target);
+	conninfo = endpoint_conninfo(target, &trusted);
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	sink = palloc0(sizeof(RowSink));
@@ -867,7 +912,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	conn_failed = false;
 	PG_TRY();
 	{
-		x.conn = take_conn(target, conninfo, x.deadline);
+		x.conn = take_conn(target, conninfo, trusted, x.deadline);
 		pgstat_report_wait_start(PG_WAIT_EXTENSION);
 		run_exchange(&x, token, jti, query, sink);
 		pgstat_report_wait_end();
@@ -903,7 +948,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	PG_END_TRY();
 
 	if (x.clean)
-		keep_conn(target, conninfo, x.conn);
+		keep_conn(target, conninfo, trusted, x.conn);
 	else
 		PQfinish(x.conn);
 
@@ -941,30 +986,57 @@ govshare_remote_query_json(PG_FUNCTION_ARGS)
 }
 
 /*
- * govshare.check_conninfo(conninfo text) returns void
+ * govshare.check_conninfo(conninfo text, trusted boolean) returns void
  *
- * Refuses a connection string libpq cannot parse, without repeating it
- * (it may hold a password).
+ * Refuses a connection string libpq cannot parse, without repeating it or
+ * libpq's message (which quotes it).  Unless trusted (a superuser registers
+ * it), the string must carry a password and name none of the server's own
+ * credentials: its password and service files, its client certificates.
+ * A connection is made by the server's operating-system user, which peer
+ * authentication, ~/.pgpass and ~/.postgresql would otherwise lend to a
+ * govshare_admin.
  */
 PG_FUNCTION_INFO_V1(govshare_check_conninfo);
 Datum
 govshare_check_conninfo(PG_FUNCTION_ARGS)
 {
 	char	   *conninfo = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		trusted = PG_GETARG_BOOL(1);
 	char	   *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	static const char *const server_files[] = {"passfile", "service", "sslcert", "sslkey",
+	"sslpassword", "sslcrl", "sslcrldir"};
+	const char *refused = NULL;
+	bool		password = false;
 
+	if (err)
+		PQfreemem(err);
 	if (opts == NULL)
-	{
-		char	   *msg = err ? pstrdup(err) : pstrdup("out of memory");
-
-		if (err)
-			PQfreemem(err);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid connection string for an endpoint"),
-				 errdetail_internal("%s", msg)));
+				 errhint("libpq cannot parse it (an unknown keyword, a missing \"=\", an unterminated quote); it is not repeated here.")));
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "password") == 0)
+			password = true;
+		for (int i = 0; i < lengthof(server_files); i++)
+			if (strcmp(o->keyword, server_files[i]) == 0)
+				refused = server_files[i];
 	}
 	PQconninfoFree(opts);
+	if (!trusted && refused != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser may register an endpoint that names \"%s\"", refused),
+				 errdetail("The connection is made by the server's operating-system user, with its files.")));
+	if (!trusted && !password)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("an endpoint registered by a non-superuser must carry a password"),
+				 errdetail("Without one, the connection could authenticate with the server's own credentials (peer, ~/.pgpass, certificates)."),
+				 errhint("Add password=... to the connection string, or have a superuser register the endpoint.")));
 	PG_RETURN_VOID();
 }

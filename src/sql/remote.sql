@@ -23,6 +23,9 @@ $$;
 CREATE TABLE govshare.endpoint (
 	agency		text PRIMARY KEY REFERENCES govshare.agency ON UPDATE CASCADE,
 	conninfo	text NOT NULL,		-- libpq connection string; may hold a password
+	-- registered by a superuser: may use the server's own credentials
+	-- (peer, ~/.pgpass, client certificates); otherwise a password is required
+	by_superuser boolean NOT NULL DEFAULT false,
 	added_at	timestamptz NOT NULL DEFAULT now(),
 	added_by	name NOT NULL DEFAULT current_user
 );
@@ -32,14 +35,16 @@ REVOKE ALL ON govshare.endpoint FROM PUBLIC;
 GRANT SELECT ON govshare.endpoint TO govshare_admin;
 SELECT pg_catalog.pg_extension_config_dump('govshare.endpoint', '');
 
-CREATE FUNCTION govshare.check_conninfo(conninfo text) RETURNS void
+CREATE FUNCTION govshare.check_conninfo(conninfo text, trusted boolean) RETURNS void
 	AS 'MODULE_PATHNAME', 'govshare_check_conninfo' LANGUAGE C IMMUTABLE STRICT;
-COMMENT ON FUNCTION govshare.check_conninfo(text) IS
-	'refuses a connection string libpq cannot parse, without repeating it';
+COMMENT ON FUNCTION govshare.check_conninfo(text, boolean) IS
+	'refuses a connection string libpq cannot parse, without repeating it; untrusted, one without a password or that names the server''s own credential files';
 
 CREATE FUNCTION govshare.add_endpoint(agency text, conninfo text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
+DECLARE
+	trusted boolean;
 BEGIN
 	IF NOT EXISTS (SELECT FROM govshare.agency a WHERE a.code = agency) THEN
 		RAISE EXCEPTION 'agency "%" does not exist', agency
@@ -54,10 +59,14 @@ BEGIN
 		RAISE EXCEPTION 'the connection string of an endpoint must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	PERFORM govshare.check_conninfo(conninfo);
-	INSERT INTO govshare.endpoint AS e (agency, conninfo) VALUES (agency, conninfo)
+	-- SECURITY DEFINER: session_user is who asks
+	trusted := (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user);
+	PERFORM govshare.check_conninfo(conninfo, trusted);
+	INSERT INTO govshare.endpoint AS e (agency, conninfo, by_superuser, added_by)
+	VALUES (agency, conninfo, trusted, session_user)
 	ON CONFLICT ON CONSTRAINT endpoint_pkey
-	DO UPDATE SET conninfo = EXCLUDED.conninfo, added_at = now(), added_by = session_user;
+	DO UPDATE SET conninfo = EXCLUDED.conninfo, by_superuser = EXCLUDED.by_superuser,
+	              added_at = now(), added_by = session_user;
 END
 $$;
 COMMENT ON FUNCTION govshare.add_endpoint(text, text) IS
@@ -82,9 +91,9 @@ SELECT agency, added_at, added_by FROM govshare.endpoint;
 GRANT SELECT ON govshare.endpoints TO PUBLIC;
 
 REVOKE EXECUTE ON FUNCTION govshare.add_endpoint(text, text), govshare.drop_endpoint(text),
-	govshare.check_conninfo(text) FROM PUBLIC;
+	govshare.check_conninfo(text, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION govshare.add_endpoint(text, text), govshare.drop_endpoint(text),
-	govshare.check_conninfo(text) TO govshare_admin;
+	govshare.check_conninfo(text, boolean) TO govshare_admin;
 
 CREATE FUNCTION govshare.remote_query(target text, query text, purpose text,
                                       officer text DEFAULT NULL, reference text DEFAULT NULL)
