@@ -11,12 +11,16 @@
 # (self) and MND, the purpose military_service, and a rule that shares the
 # personal id and the full name with MND in full.  Each test creates and
 # binds its own consumer roles.
+#
+# b64url_encode and b64url_decode: base64url without padding, for the
+# tests that take JWS checkpoints apart.
 package GovshareAudit;
 use strict;
 use warnings;
 use Exporter 'import';
+use MIME::Base64;
 use PostgreSQL::Test::Cluster;
-our @EXPORT = qw(audit_node citizen_sql);
+our @EXPORT = qw(audit_node citizen_sql b64url_encode b64url_decode);
 
 sub audit_node
 {
@@ -53,6 +57,22 @@ SELECT classify('citizen', 'personal_id', 'person.personal_id'),
        add_purpose('military_service', 'Military service call-up', 'Law 78/2015/QH13');
 SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'full');
 };
+}
+
+sub b64url_decode
+{
+	my $s = shift;
+	$s =~ tr{-_}{+/};
+	$s .= '=' x ((4 - length($s) % 4) % 4);
+	return decode_base64($s);
+}
+
+sub b64url_encode
+{
+	my $s = encode_base64(shift, '');
+	$s =~ tr{+/}{-_};
+	$s =~ s/=+$//;
+	return $s;
 }
 
 1;

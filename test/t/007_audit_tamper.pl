@@ -270,20 +270,6 @@ is("$v->{ok} $v->{checked} $v->{last}", 't 36 36', '... and so it does against t
 drop($db);
 
 # altered checkpoints
-sub b64url_decode
-{
-	my $s = shift;
-	$s =~ tr{-_}{+/};
-	$s .= '=' x ((4 - length($s) % 4) % 4);
-	return decode_base64($s);
-}
-sub b64url_encode
-{
-	my $s = encode_base64(shift, '');
-	$s =~ tr{+/}{-_};
-	$s =~ s/=+$//;
-	return $s;
-}
 my $jws = sql('base', "SELECT $cparg ->> 'jws'");
 my ($h64, $p64, $s64) = split /\./, $jws;
 my $payload = b64url_decode($p64);

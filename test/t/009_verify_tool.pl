@@ -325,20 +325,6 @@ fails_at($db, 1, 'The prev_hash of seq 1 is not zero\.', 'a first row that does 
 drop($db);
 
 # altered checkpoints
-sub b64url_decode
-{
-	my $s = shift;
-	$s =~ tr{-_}{+/};
-	$s .= '=' x ((4 - length($s) % 4) % 4);
-	return decode_base64($s);
-}
-sub b64url_encode
-{
-	my $s = encode_base64(shift, '');
-	$s =~ tr{+/}{-_};
-	$s =~ s/=+$//;
-	return $s;
-}
 my $jws = sql('base', "SELECT \$c\$$cp\$c\$::jsonb ->> 'jws'");
 my ($h64, $p64, $s64) = split /\./, $jws;
 my $payload = b64url_decode($p64);
