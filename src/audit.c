@@ -42,7 +42,6 @@
 #include "access/sysattr.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
@@ -60,7 +59,6 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/uuid.h"
 
@@ -374,16 +372,17 @@ put_subject(StringInfo out, uint64 v)
 /*
  * Encodes a record of st, columns kind .. receipt_hash of the access
  * log (src/audit_chain.c): the access record (with, when whole, the rows
- * and subjects too), or the result record that follows one.
+ * and subjects too), or the result record that follows one; or, with
+ * remote, the record of an outgoing request (whole, with its receipt).
  */
 static void
 encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *outcome,
-	   const char *reason)
+	   const char *reason, const GovshareRemoteRecord *remote)
 {
 	bool		access = !result;
 	bool		counts = result || whole;
 
-	govshare_chain_put_text(out, result ? "result" : "access");
+	govshare_chain_put_text(out, remote ? "remote" : result ? "result" : "access");
 	govshare_chain_put_uuid(out, st->id.data);
 	govshare_chain_put_time(out, st->stmt_time);
 	govshare_chain_put_text(out, outcome);
@@ -404,7 +403,7 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
 	else
 		govshare_chain_put_null(out);
 	govshare_chain_put_text(out, access ? st->text : NULL);
-	if (access)
+	if (access && remote == NULL)
 	{
 		put_text_list(out, st->relations);
 		put_text_list(out, st->columns);
@@ -437,9 +436,17 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
 	else
 		for (int i = 0; i < 3; i++)
 			govshare_chain_put_null(out);
-	/* receipt_seq, receipt_hash: of remote records alone */
-	govshare_chain_put_null(out);
-	govshare_chain_put_null(out);
+	if (remote != NULL && remote->has_receipt)
+	{
+		govshare_chain_put_int8(out, remote->receipt_seq);
+		govshare_chain_put_bytes(out, 'X', (const char *) remote->receipt_hash, GOVSHARE_HASH_LEN);
+	}
+	else
+	{
+		/* receipt_seq, receipt_hash: of remote records alone */
+		govshare_chain_put_null(out);
+		govshare_chain_put_null(out);
+	}
 }
 
 /*
@@ -455,7 +462,7 @@ queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
 	uint64		ticket;
 
 	initStringInfo(&buf);
-	encode(&buf, st, result, whole, outcome, reason);
+	encode(&buf, st, result, whole, outcome, reason, NULL);
 	MemoryContextSwitchTo(old);
 	ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, urgent, noerror);
 	if (ticket != 0)
@@ -1204,39 +1211,11 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 	r.token_id = (char *) rec->token_id;
 	st = statement_new(rec->target, &r, rec->query);
 	st->stmt_time = rec->started;
+	st->query_id = 0;			/* not the local statement's */
+	st->rows = rec->rows;
 	old = MemoryContextSwitchTo(st->cxt);
 	initStringInfo(&buf);
-	govshare_chain_put_text(&buf, "remote");
-	govshare_chain_put_uuid(&buf, st->id.data);
-	govshare_chain_put_time(&buf, st->stmt_time);
-	govshare_chain_put_text(&buf, rec->outcome);
-	govshare_chain_put_bool(&buf, false);
-	govshare_chain_put_text(&buf, st->agency);
-	govshare_chain_put_text(&buf, st->role_name);
-	govshare_chain_put_text(&buf, st->login_role);
-	govshare_chain_put_text(&buf, st->officer);
-	govshare_chain_put_text(&buf, st->purpose);
-	govshare_chain_put_text(&buf, st->reference);
-	govshare_chain_put_text(&buf, st->token_id);
-	govshare_chain_put_null(&buf);	/* query_id */
-	govshare_chain_put_bytes(&buf, 'X', (char *) st->sha, GOVSHARE_HASH_LEN);
-	govshare_chain_put_text(&buf, st->text);
-	for (int i = 0; i < 6; i++)		/* relations .. policy_version */
-		govshare_chain_put_null(&buf);
-	govshare_chain_put_text(&buf, rec->reason);
-	govshare_chain_put_int8(&buf, rec->rows);
-	for (int i = 0; i < 3; i++)		/* subjects .. subject_overflow */
-		govshare_chain_put_null(&buf);
-	if (rec->has_receipt)
-	{
-		govshare_chain_put_int8(&buf, rec->receipt_seq);
-		govshare_chain_put_bytes(&buf, 'X', (const char *) rec->receipt_hash, GOVSHARE_HASH_LEN);
-	}
-	else
-	{
-		govshare_chain_put_null(&buf);
-		govshare_chain_put_null(&buf);
-	}
+	encode(&buf, st, false, true, rec->outcome, rec->reason, rec);
 	MemoryContextSwitchTo(old);
 	PG_TRY();
 	{
