@@ -184,6 +184,7 @@ extern void govshare_context_init(void);
 extern const GovshareRequest *govshare_context_current(void);
 extern void govshare_context_discard(void);
 extern uint64 govshare_context_serial(void);
+extern int64 govshare_unix_now(void);
 
 /* enforce.c: consumer statements rewritten, refused or checked */
 extern void govshare_enforce_init(void);
@@ -427,6 +428,7 @@ extern void govshare_remote_init(void);
 
 /* verify.c */
 extern unsigned char *govshare_signing_key(const char *why, size_t *len);
+extern char *govshare_hex(const unsigned char *b, int n);
 
 /* verify.c: verify_log, checkpoints, the canonical encoding in SQL */
 extern void govshare_verify_init(void);

@@ -355,8 +355,8 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 }
 
 /* Seconds since the Unix epoch, now. */
-static int64
-unix_now(void)
+int64
+govshare_unix_now(void)
 {
 	return GetCurrentTimestamp() / USECS_PER_SEC +
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
@@ -477,7 +477,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	bool		consumer;
 	const char *agency;
 	const GovshareKey *volatile key = NULL;
-	int64		now = unix_now();
+	int64		now = govshare_unix_now();
 	GovshareRequest *r;
 	MemoryContext cxt = CurrentMemoryContext;
 

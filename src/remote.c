@@ -766,8 +766,7 @@ mint_token(const char *self, const char *target, const char *officer, const char
 {
 	size_t		len;
 	unsigned char *private_pem;
-	int64		now = (GetCurrentTimestamp() / USECS_PER_SEC) +
-		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	int64		now = govshare_unix_now();
 	char	   *header;
 	char	   *payload;
 
@@ -807,14 +806,9 @@ mint_token(const char *self, const char *target, const char *officer, const char
 static void
 raise_remote_error(Exchange *x)
 {
-	char		hex[2 * GOVSHARE_HASH_LEN + 1];
-	char	   *receipt;
-
-	for (int i = 0; i < GOVSHARE_HASH_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", x->receipt_hash[i]);
-	receipt = x->has_receipt ?
+	char	   *receipt = x->has_receipt ?
 		psprintf("The provider recorded it at seq %lld of its access log (hash %s).",
-				 (long long) x->receipt_seq, hex) :
+				 (long long) x->receipt_seq, govshare_hex(x->receipt_hash, GOVSHARE_HASH_LEN)) :
 		"The provider returned no receipt.";
 
 	ereport(ERROR,

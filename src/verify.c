@@ -87,8 +87,9 @@ access_log_relid(void)
 	return get_relname_relid("access_log", nsp);
 }
 
-static char *
-hex(const unsigned char *b, int n)
+/* n bytes as lowercase hex digits, in the current memory context. */
+char *
+govshare_hex(const unsigned char *b, int n)
 {
 	char	   *s = palloc(2 * n + 1);
 
@@ -479,7 +480,7 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 				fail(&v, v.last_seq + 1,
 					 psprintf("The log ends at seq %lld, but the checkpoint covers seq %lld: rows were removed from its end.",
 							  (long long) v.last_seq, (long long) seq));
-			else if (v.ok && seq > 0 && strcmp(hex(v.want_hash, GOVSHARE_HASH_LEN), hash_hex) != 0)
+			else if (v.ok && seq > 0 && strcmp(govshare_hex(v.want_hash, GOVSHARE_HASH_LEN), hash_hex) != 0)
 				fail(&v, seq,
 					 psprintf("Seq %lld does not have the hash the checkpoint signed: the log before it was rewritten.",
 							  (long long) seq));
@@ -534,14 +535,14 @@ checkpoint_document(GovsharePolicy *policy, const char *private_pem)
 	payload = psprintf("{\"typ\":\"govshare-checkpoint\",\"agency\":%s,\"database\":%s,"
 					   "\"seq\":%lld,\"hash\":\"%s\",\"time\":%s}",
 					   govshare_json_string(policy->self), govshare_json_string(dbname), (long long) seq,
-					   hex(hash, GOVSHARE_HASH_LEN), govshare_json_string(time));
+					   govshare_hex(hash, GOVSHARE_HASH_LEN), govshare_json_string(time));
 	header = psprintf("{\"alg\":\"EdDSA\",\"kid\":%s,\"typ\":\"govshare-checkpoint+jws\"}",
 					  govshare_json_string(kid));
 	jws = govshare_jws_sign(private_pem, header, payload);
 	return psprintf("{\"agency\":%s,\"database\":%s,\"seq\":%lld,\"hash\":\"%s\","
 					"\"time\":%s,\"kid\":%s,\"jws\":\"%s\"}",
 					govshare_json_string(policy->self), govshare_json_string(dbname), (long long) seq,
-					hex(hash, GOVSHARE_HASH_LEN), govshare_json_string(time), govshare_json_string(kid), jws);
+					govshare_hex(hash, GOVSHARE_HASH_LEN), govshare_json_string(time), govshare_json_string(kid), jws);
 }
 
 /*
