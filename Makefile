@@ -6,7 +6,8 @@ EXTENSION  = govshare
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = govshare
-OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/types/*.c)))
+# One folder per subsystem under src/ (docs/architecture.md).
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 
 # The install script is assembled from src/sql: a header, then for every type
 # the shared template (I/O, operators, operator classes, casts, disclosure
@@ -18,7 +19,7 @@ TYPES4 = $(foreach t,admin_unit partial_date,$(if $(wildcard src/sql/types/$(t).
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
 DATA = $(wildcard data/govshare_*.csv)
 
-PG_CPPFLAGS = -I$(srcdir)/include -I$(libpq_srcdir) -DGOVSHARE_VERSION=\"$(EXTVERSION)\"
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/include -I$(libpq_srcdir) -DGOVSHARE_VERSION=\"$(EXTVERSION)\"
 SHLIB_LINK_INTERNAL = $(libpq)
 SHLIB_LINK = -lcrypto
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \

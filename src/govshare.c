@@ -11,7 +11,9 @@
  * what to add.
  *
  * The order of _PG_init is fixed: refuse, define GUCs, reserve the prefix,
- * initialise each module, install hooks.
+ * initialise each subsystem from the lowest up, install hooks.  Each hook
+ * here only calls the previous hook (or the standard function) and
+ * dispatches to the subsystem that owns the concern.
  *
  * src/govshare.c
  *
@@ -30,9 +32,15 @@
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
-#include "govshare.h"
+#include "audit/gs_audit.h"
+#include "catalog/gs_catalog.h"
+#include "enforce/gs_enforce.h"
+#include "policy/gs_policy.h"
+#include "gs_guc.h"
 
 PG_MODULE_MAGIC;
+
+extern void _PG_init(void);
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static planner_hook_type prev_planner = NULL;
@@ -122,7 +130,7 @@ govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 		result = prev_planner(parse, query_string, cursorOptions, boundParams);
 	else
 		result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	govshare_enforce_stamp(result, kind);
+	govshare_plan_stamp(result, kind);
 	return result;
 }
 
@@ -223,22 +231,20 @@ _PG_init(void)
 				 errdetail("govshare enforces sharing rules and audits access from the start of every session."),
 				 errhint("Add 'govshare' to shared_preload_libraries in postgresql.conf and restart the server.")));
 
-	govshare_context_init();	/* defines the request-token GUCs */
-	govshare_enforce_init();	/* govshare.on_denied_column */
-	govshare_pseudonym_init();	/* govshare.pseudonym_key_file */
-	govshare_audit_init();		/* govshare.audit_*, the queues' sizes */
-	govshare_chain_init();		/* govshare.audit_key_file */
-	govshare_verify_init();		/* govshare.signing_key_file */
-	govshare_remote_init();		/* govshare.remote_* */
-
+	govshare_guc_define();		/* every setting: src/guc.c */
 	MarkGUCPrefixReserved("govshare");
 
 	/* access records carry the statement's query id */
 	EnableQueryId();
 
+	/* each subsystem's callbacks, lowest first */
 	govshare_label_init();
 	govshare_catalog_init();
 	govshare_decide_init();
+	govshare_consumer_init();
+	govshare_context_init();
+	govshare_context_set_denial_recorder(govshare_audit_denial);
+	govshare_audit_init();
 	govshare_mask_init();
 
 	prev_ProcessUtility = ProcessUtility_hook;

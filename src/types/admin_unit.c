@@ -29,7 +29,7 @@
 #ifndef GOVSHARE_FREESTANDING
 #include "postgres.h"
 #include "utils/builtins.h"
-#include "govshare.h"
+#include "types/gs_types.h"
 #endif
 
 #include <string.h>

@@ -27,7 +27,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "govshare.h"
+#include "types/gs_types.h"
 
 /*
  * Fills in what the parsers need to know: the current year, in the

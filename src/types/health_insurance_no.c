@@ -27,7 +27,7 @@
  */
 #ifndef GOVSHARE_FREESTANDING
 #include "postgres.h"
-#include "govshare.h"
+#include "types/gs_types.h"
 #endif
 
 #include <string.h>

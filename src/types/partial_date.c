@@ -22,7 +22,7 @@
 #include "datatype/timestamp.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
-#include "govshare.h"
+#include "types/gs_types.h"
 #endif
 
 #include <string.h>

@@ -56,7 +56,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
-#include "govshare.h"
+#include "policy/gs_policy.h"
 
 #define KEY_AGENCY_LEN	68
 #define KEY_PURPOSE_LEN 68

@@ -36,16 +36,13 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "govshare.h"
+#include "enforce/enforce_internal.h"
+#include "types/gs_types.h"
 
-/* The longest secret read from the key file, and the shortest accepted. */
+/* The longest secret the key file may hold (src/common/keyfile.c). */
 #define SECRET_MAX		1024
-#define SECRET_MIN		32
 /* Bytes of the HMAC a text pseudonym keeps: 120 bits, 24 base32 digits. */
 #define TEXT_PSEUDONYM_BYTES 15
-
-/* GUC: the file holding the server's pseudonym secret. */
-static char *pseudonym_key_file = NULL;
 
 /* The secret as read, and the file it was read from. */
 static unsigned char secret[SECRET_MAX];
@@ -63,9 +60,12 @@ typedef struct AgencyKey
 static AgencyKey *agency_keys = NULL;
 
 
-/* Forgets the secret and the derived keys (the key file changed). */
-static void
-forget_keys(void)
+/*
+ * Forgets the secret and the derived keys: govshare.pseudonym_key_file
+ * changed (its assign hook, src/guc.c).
+ */
+void
+govshare_pseudonym_forget_keys(void)
 {
 	while (agency_keys != NULL)
 	{
@@ -83,24 +83,6 @@ forget_keys(void)
 	secret_path = NULL;
 }
 
-static void
-key_file_assign(const char *newval, void *extra)
-{
-	forget_keys();
-}
-
-/* Defines govshare.pseudonym_key_file; called from _PG_init. */
-void
-govshare_pseudonym_init(void)
-{
-	DefineCustomStringVariable("govshare.pseudonym_key_file",
-							   "File holding the server's secret for pseudonyms (at least 32 bytes, readable by the server only).",
-							   "Each consumer agency's pseudonym key is derived from it.",
-							   &pseudonym_key_file, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
-							   NULL, key_file_assign, NULL);
-}
-
 /* Reads the secret from the key file (src/keyfile.c checks who may read it). */
 static void
 load_secret(void)
@@ -110,28 +92,14 @@ load_secret(void)
 
 	if (secret_len > 0)
 		return;
-	buf = govshare_keyfile_read("govshare.pseudonym_key_file", pseudonym_key_file,
-								"pseudonym key",
+	buf = govshare_keyfile_read(GOVSHARE_KEY_PSEUDONYM,
 								"A sharing rule discloses a column as a pseudonym, and pseudonyms are keyed.",
-								SECRET_MIN, SECRET_MAX, &len);
+								&len);
 	memcpy(secret, buf, len);
 	explicit_bzero(buf, len);
 	pfree(buf);
 	secret_len = (int) len;
-	secret_path = MemoryContextStrdup(TopMemoryContext, pseudonym_key_file);
-}
-
-/* HMAC-SHA256 of data under key, into out (32 bytes). */
-static void
-hmac_sha256(const unsigned char *key, int keylen, const unsigned char *data,
-			size_t len, unsigned char *out)
-{
-	unsigned int outlen = 0;
-
-	if (HMAC(EVP_sha256(), key, keylen, data, len, out, &outlen) == NULL || outlen != 32)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute a pseudonym: HMAC-SHA256 failed")));
+	secret_path = MemoryContextStrdup(TopMemoryContext, govshare_pseudonym_key_file);
 }
 
 /*
@@ -155,7 +123,7 @@ govshare_pseudonym_key(const char *agency)
 	appendBinaryStringInfo(&input, label, sizeof(label));	/* with its NUL */
 	appendStringInfoString(&input, agency);
 	k = MemoryContextAllocZero(TopMemoryContext, sizeof(AgencyKey));
-	hmac_sha256(secret, secret_len, (unsigned char *) input.data, input.len, k->key);
+	govshare_hmac_sha256(secret, secret_len, (unsigned char *) input.data, input.len, k->key);
 	pfree(input.data);
 	k->agency = MemoryContextStrdup(TopMemoryContext, agency);
 	k->next = agency_keys;
@@ -188,7 +156,7 @@ value_hmac(const char *agency, const char *typname, const char *bytes, size_t le
 	initStringInfo(&input);
 	appendBinaryStringInfo(&input, typname, strlen(typname) + 1);
 	appendBinaryStringInfo(&input, bytes, len);
-	hmac_sha256(govshare_pseudonym_key(agency), 32, (unsigned char *) input.data,
+	govshare_hmac_sha256(govshare_pseudonym_key(agency), 32, (unsigned char *) input.data,
 				input.len, out);
 	pfree(input.data);
 }
@@ -207,7 +175,7 @@ check_call(FunctionCallInfo fcinfo, const char *agency)
 				 errmsg("govshare.pseudonym() cannot be called directly"),
 				 errdetail("Pseudonyms are computed by the server for the columns a sharing rule discloses as pseudonyms."),
 				 errhint("Read the column: the sharing rules decide its form.")));
-	if (!govshare_enforce_agency_matches(agency))
+	if (!govshare_consumer_is(agency))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("pseudonyms of agency \"%s\" are not for this session", agency)));

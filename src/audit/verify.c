@@ -47,10 +47,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-#include "govshare.h"
-
-/* GUC: the self agency's Ed25519 private key (PEM), for checkpoints. */
-static char *signing_key_file = NULL;
+#include "audit/audit_internal.h"
 
 /* What a verification found. */
 typedef struct Verdict
@@ -67,35 +64,12 @@ typedef struct Verdict
 	unsigned char want_hash[GOVSHARE_HASH_LEN];
 } Verdict;
 
-/* Defines govshare.signing_key_file; called from _PG_init. */
-void
-govshare_verify_init(void)
-{
-	DefineCustomStringVariable("govshare.signing_key_file",
-							   "File holding the self agency's Ed25519 private key (PEM), which signs checkpoints of the access log.",
-							   "Its public key must be registered with govshare.add_agency_key() for the self agency.",
-							   &signing_key_file, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
-							   NULL, NULL, NULL);
-}
-
 static Oid
 access_log_relid(void)
 {
 	Oid			nsp = get_namespace_oid("govshare", false);
 
 	return get_relname_relid("access_log", nsp);
-}
-
-/* n bytes as lowercase hex digits, in the current memory context. */
-char *
-govshare_hex(const unsigned char *b, int n)
-{
-	char	   *s = palloc(2 * n + 1);
-
-	for (int i = 0; i < n; i++)
-		snprintf(s + 2 * i, 3, "%02x", b[i]);
-	return s;
 }
 
 /* The 32 bytes of a bytea Datum, or false when it is not 32 bytes. */
@@ -546,18 +520,6 @@ checkpoint_document(GovsharePolicy *policy, const char *private_pem)
 }
 
 /*
- * The self agency's Ed25519 private key (PEM), read from
- * govshare.signing_key_file; why says what needs it.  The caller wipes it
- * (explicit_bzero) once used.
- */
-unsigned char *
-govshare_signing_key(const char *why, size_t *len)
-{
-	return govshare_keyfile_read("govshare.signing_key_file", signing_key_file,
-								 "signing key", why, 32, 16384, len);
-}
-
-/*
  * govshare.checkpoint() returns jsonb
  *
  * {"agency", "database", "seq", "hash", "time", "kid", "jws"}: the last
@@ -579,8 +541,9 @@ govshare_checkpoint(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no agency is self in this database"),
 				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
-	private_pem = govshare_signing_key("Checkpoints are signed with the self agency's Ed25519 key.",
-									   &len);
+	private_pem = govshare_keyfile_read(GOVSHARE_KEY_SIGNING,
+										"Checkpoints are signed with the self agency's Ed25519 key.",
+										&len);
 	PG_TRY();
 	{
 		doc = checkpoint_document(policy, (char *) private_pem);

@@ -48,7 +48,8 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "govshare.h"
+#include "catalog/gs_catalog.h"
+#include "types/gs_types.h"
 
 /*
  * A column label that disagrees with one on the same column name anywhere

@@ -37,7 +37,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "govshare.h"
+#include "audit/audit_internal.h"
 
 /* Each record in the ring: this header, then the payload, MAXALIGNed. */
 typedef struct RecordHeader
@@ -56,8 +56,8 @@ typedef struct AuditShared
 } AuditShared;
 
 /* GUCs (PGC_POSTMASTER: they size shared memory). */
-static int	queue_size_kb = 4096;
-static int	max_databases = 8;
+int			govshare_audit_queue_size = 4096;	/* kB */
+int			govshare_audit_max_databases = 8;
 
 static AuditShared *shared = NULL;
 
@@ -73,33 +73,16 @@ static int	put_queue = -1;
 /* How long after registering a writer a backend waits before trying again. */
 #define WRITER_RETRY_MS 2000
 
-/* Defines the queue GUCs; called from _PG_init. */
-void
-govshare_audit_queue_init(void)
-{
-	DefineCustomIntVariable("govshare.audit_queue_size",
-							"Size of each database's audit queue in shared memory.",
-							"Records wait here until the audit writer has committed them; "
-							"under async audit it bounds what a crash can lose.",
-							&queue_size_kb, 4096, 64, 1024 * 1024,
-							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
-	DefineCustomIntVariable("govshare.audit_max_databases",
-							"Number of databases that can record access at the same time.",
-							"Each has its own audit queue and audit writer.",
-							&max_databases, 8, 1, 128,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-}
-
 static Size
 ring_size(void)
 {
-	return MAXALIGN((Size) queue_size_kb * 1024);
+	return MAXALIGN((Size) govshare_audit_queue_size * 1024);
 }
 
 static Size
 header_size(void)
 {
-	return MAXALIGN(offsetof(AuditShared, queues) + sizeof(GovshareAuditQueue) * max_databases);
+	return MAXALIGN(offsetof(AuditShared, queues) + sizeof(GovshareAuditQueue) * govshare_audit_max_databases);
 }
 
 static char *
@@ -112,8 +95,8 @@ ring(GovshareAuditQueue *q)
 void
 govshare_audit_queue_request(void)
 {
-	RequestAddinShmemSpace(add_size(header_size(), mul_size(ring_size(), max_databases)));
-	RequestNamedLWLockTranche("govshare audit", max_databases + 1);
+	RequestAddinShmemSpace(add_size(header_size(), mul_size(ring_size(), govshare_audit_max_databases)));
+	RequestNamedLWLockTranche("govshare audit", govshare_audit_max_databases + 1);
 }
 
 /* shmem_startup_hook: attaches to the queues, creating them the first time. */
@@ -124,7 +107,7 @@ govshare_audit_queue_startup(void)
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	shared = ShmemInitStruct("govshare audit queues",
-							 add_size(header_size(), mul_size(ring_size(), max_databases)),
+							 add_size(header_size(), mul_size(ring_size(), govshare_audit_max_databases)),
 							 &found);
 	if (!found)
 	{
@@ -132,9 +115,9 @@ govshare_audit_queue_startup(void)
 
 		memset(shared, 0, header_size());
 		shared->lock = &locks[0].lock;
-		shared->nqueues = max_databases;
+		shared->nqueues = govshare_audit_max_databases;
 		shared->size = ring_size();
-		for (int i = 0; i < max_databases; i++)
+		for (int i = 0; i < govshare_audit_max_databases; i++)
 		{
 			GovshareAuditQueue *q = &shared->queues[i];
 

@@ -43,7 +43,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "govshare.h"
+#include "audit/audit_internal.h"
 
 /* Records written in one transaction at most. */
 #define BATCH_RECORDS 5000

@@ -39,7 +39,7 @@
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
-#include "govshare.h"
+#include "audit/audit_internal.h"
 
 /* microseconds between 1970-01-01 and 2000-01-01, PostgreSQL's epoch */
 #define UNIX_TO_PG_USECS \
@@ -48,17 +48,18 @@
 /* The version tag every canonical record starts with. */
 static const char canonical_tag[] = "GSAL1";
 
-/* GUC: the file holding the chain's HMAC key (empty: plain SHA-256). */
-static char *audit_key_file = NULL;
-
 /* The key as read, and its id; valid while key_loaded. */
 static bool key_loaded = false;
 static unsigned char *hmac_key = NULL;
 static size_t hmac_key_len = 0;
 static char hmac_key_id[17];
 
-static void
-key_file_assign(const char *newval, void *extra)
+/*
+ * Forgets the chain's HMAC key: govshare.audit_key_file changed (its
+ * assign hook, src/guc.c).
+ */
+void
+govshare_audit_forget_key(void)
 {
 	if (hmac_key != NULL)
 	{
@@ -68,18 +69,6 @@ key_file_assign(const char *newval, void *extra)
 	hmac_key = NULL;
 	hmac_key_len = 0;
 	key_loaded = false;
-}
-
-/* Defines govshare.audit_key_file; called from _PG_init. */
-void
-govshare_chain_init(void)
-{
-	DefineCustomStringVariable("govshare.audit_key_file",
-							   "File holding the key that HMACs the access log's hash chain (empty: plain SHA-256).",
-							   "With a key, a chain cannot be recomputed by someone who can edit the table but not read the file.",
-							   &audit_key_file, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
-							   NULL, key_file_assign, NULL);
 }
 
 /*
@@ -95,17 +84,16 @@ govshare_chain_key(const char **key_id, size_t *len)
 		unsigned char digest[32];
 		MemoryContext old;
 
-		if (audit_key_file == NULL || audit_key_file[0] == '\0')
+		if (!govshare_keyfile_configured(GOVSHARE_KEY_AUDIT))
 		{
 			*key_id = NULL;
 			*len = 0;
 			return NULL;
 		}
 		old = MemoryContextSwitchTo(TopMemoryContext);
-		hmac_key = govshare_keyfile_read("govshare.audit_key_file", audit_key_file,
-										 "audit key",
+		hmac_key = govshare_keyfile_read(GOVSHARE_KEY_AUDIT,
 										 "The access log's hash chain is keyed.",
-										 32, 1024, &hmac_key_len);
+										 &hmac_key_len);
 		MemoryContextSwitchTo(old);
 		govshare_sha256(hmac_key, hmac_key_len, digest);
 		for (int i = 0; i < 8; i++)
@@ -125,33 +113,10 @@ void
 govshare_chain_hash(const char *data, size_t len, const unsigned char *key, size_t keylen,
 					unsigned char *out)
 {
-	unsigned int outlen = 0;
-
 	if (key != NULL)
-	{
-		if (HMAC(EVP_sha256(), key, (int) keylen, (const unsigned char *) data, len,
-				 out, &outlen) == NULL || outlen != GOVSHARE_HASH_LEN)
-			elog(ERROR, "govshare: could not hash an access record");
-	}
+		govshare_hmac_sha256(key, keylen, data, len, out);
 	else
 		govshare_sha256(data, len, out);
-}
-
-/*
- * SHA-256 of data, into out (32 bytes).  The digest is fetched from
- * OpenSSL once per process: an implicit fetch on every call costs more
- * than hashing a statement's text.
- */
-void
-govshare_sha256(const void *data, size_t len, unsigned char *out)
-{
-	static EVP_MD *sha256 = NULL;
-	unsigned int dlen;
-
-	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
-		elog(ERROR, "govshare: OpenSSL has no SHA-256");
-	if (EVP_Digest(data, len, out, &dlen, sha256, NULL) != 1)
-		elog(ERROR, "govshare: SHA-256 failed");
 }
 
 /*

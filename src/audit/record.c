@@ -10,9 +10,9 @@
  * what (the relations, each column read with its element and the level
  * granted, the rules and the policy version) and the statement's
  * fingerprint (query id, SHA-256 of its text, the text).  Under
- * govshare.audit_mode = 'strict' the record is queued and the executor
+ * govshare.govshare_audit_mode = 'strict' the record is queued and the executor
  * waits until the writer has committed it before any row is produced; if
- * that cannot happen in govshare.audit_timeout, the statement fails.
+ * that cannot happen in govshare.govshare_audit_timeout, the statement fails.
  * When the statement ends, a result record follows with the rows it
  * returned and the data subjects whose rows it read.  Under 'async' one
  * record carries everything and is queued when the statement ends.
@@ -23,13 +23,13 @@
  * callback, so a reading transaction that rolls back keeps its records.
  *
  * Internal roles' reads of governed relations are recorded, by one record
- * at the end, as govshare.audit_internal says: those that read sensitive
+ * at the end, as govshare.govshare_audit_internal says: those that read sensitive
  * elements (default), all, or none.
  *
  * Data subjects: the enforcement adds govshare.audit_subject(personal_id)
  * as the last security qual of a governed relation that has a column
  * classified person.personal_id; it notes each visible row's id in the
- * statement that is running, up to govshare.audit_subject_limit distinct
+ * statement that is running, up to govshare.govshare_audit_subject_limit distinct
  * ids, and counts them all.
  *
  * src/audit.c
@@ -62,42 +62,15 @@
 #include "utils/memutils.h"
 #include "utils/uuid.h"
 
-#include "govshare.h"
+#include "audit/audit_internal.h"
+#include "types/gs_types.h"
 
-/* GUC values. */
-typedef enum AuditMode
-{
-	AUDIT_OFF,
-	AUDIT_ASYNC,
-	AUDIT_STRICT
-} AuditMode;
-
-typedef enum AuditInternal
-{
-	INTERNAL_NONE,
-	INTERNAL_SENSITIVE,
-	INTERNAL_ALL
-} AuditInternal;
-
-static const struct config_enum_entry audit_mode_options[] = {
-	{"strict", AUDIT_STRICT, false},
-	{"async", AUDIT_ASYNC, false},
-	{"off", AUDIT_OFF, false},
-	{NULL, 0, false}
-};
-
-static const struct config_enum_entry audit_internal_options[] = {
-	{"sensitive", INTERNAL_SENSITIVE, false},
-	{"all", INTERNAL_ALL, false},
-	{"none", INTERNAL_NONE, false},
-	{NULL, 0, false}
-};
-
-static int	audit_mode = AUDIT_STRICT;
-static int	audit_internal = INTERNAL_SENSITIVE;
-static bool audit_statement_text = true;
-static int	audit_subject_limit = 100;
-static int	audit_timeout = 10000;
+/* GUCs (src/guc.c). */
+int			govshare_audit_mode = GOVSHARE_AUDIT_STRICT;
+int			govshare_audit_internal = GOVSHARE_AUDIT_INTERNAL_SENSITIVE;
+bool		govshare_audit_statement_text = true;
+int			govshare_audit_subject_limit = 100;
+int			govshare_audit_timeout = 10000;
 
 /* The longest statement text a record keeps, in bytes. */
 #define AUDIT_TEXT_MAX 65536
@@ -127,7 +100,7 @@ typedef struct AuditStatement
 	char	   *token_id;
 	int64		query_id;
 	unsigned char sha[GOVSHARE_HASH_LEN];
-	char	   *text;			/* NULL with audit_statement_text off */
+	char	   *text;			/* NULL with govshare_audit_statement_text off */
 	List	   *relations;		/* char * */
 	List	   *columns;
 	List	   *elements;		/* char *, or NULL */
@@ -138,7 +111,7 @@ typedef struct AuditStatement
 	int64		rows;
 	/* data subjects: a set of personal-id encodings, open addressing */
 	bool		subjects_on;
-	int			subject_limit;	/* govshare.audit_subject_limit at the start */
+	int			subject_limit;	/* govshare.govshare_audit_subject_limit at the start */
 	int			subject_cap;	/* slots, a power of two; 0: none yet */
 	uint64	   *subject_slots;	/* 0: empty */
 	bool		subject_zero;	/* the encoding 0 was seen */
@@ -177,33 +150,6 @@ static void audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 void
 govshare_audit_init(void)
 {
-	DefineCustomEnumVariable("govshare.audit_mode",
-							 "How consumer access to governed data is recorded: strict, async or off.",
-							 "strict: a statement returns no row before its access record is durable, and fails when it cannot be; "
-							 "async: records are queued without waiting; off: not recorded (benchmarks only).",
-							 &audit_mode, AUDIT_STRICT, audit_mode_options,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomEnumVariable("govshare.audit_internal",
-							 "Which reads of governed relations by internal roles are recorded: sensitive, all or none.",
-							 NULL,
-							 &audit_internal, INTERNAL_SENSITIVE, audit_internal_options,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("govshare.audit_statement_text",
-							 "Whether access records keep the statement's text (its SHA-256 is always kept).",
-							 NULL,
-							 &audit_statement_text, true,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("govshare.audit_subject_limit",
-							"How many distinct data subjects (personal ids) an access record lists; the rest are counted.",
-							"0 records no data subjects.",
-							&audit_subject_limit, 100, 0, 100000,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("govshare.audit_timeout",
-							"How long a statement waits for its access record to be durable, or for room in the audit queue.",
-							NULL,
-							&audit_timeout, 10000, 1, INT_MAX,
-							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	govshare_audit_queue_init();
 	RegisterXactCallback(audit_xact_callback, NULL);
 	RegisterSubXactCallback(audit_subxact_callback, NULL);
 }
@@ -212,7 +158,7 @@ govshare_audit_init(void)
 bool
 govshare_audit_subjects_wanted(void)
 {
-	return audit_mode != AUDIT_OFF && audit_subject_limit > 0;
+	return govshare_audit_mode != GOVSHARE_AUDIT_OFF && govshare_audit_subject_limit > 0;
 }
 
 static char *
@@ -305,7 +251,7 @@ statement_new(const char *agency, const GovshareRequest *r, const char *text)
 	if (text == NULL)
 		text = "";
 	text_sha256(text, st->sha);
-	if (audit_statement_text)
+	if (govshare_audit_statement_text)
 	{
 		int			len = strlen(text);
 
@@ -464,7 +410,7 @@ queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
 	initStringInfo(&buf);
 	encode(&buf, st, result, whole, outcome, reason, NULL);
 	MemoryContextSwitchTo(old);
-	ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, urgent, noerror);
+	ticket = govshare_audit_queue_put(buf.data, buf.len, govshare_audit_timeout, urgent, noerror);
 	if (ticket != 0)
 		last_ticket = ticket;
 	/* a statement without a token (no context) names no request */
@@ -615,7 +561,7 @@ describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
 static bool
 internal_recorded(AuditStatement *st, bool sensitive)
 {
-	return st->columns != NIL && (audit_internal == INTERNAL_ALL || sensitive);
+	return st->columns != NIL && (govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_ALL || sensitive);
 }
 
 /*
@@ -641,18 +587,18 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 	policy = govshare_policy();
 	if (!policy->installed)
 		return;
-	if (govshare_enforce_plan_is_consumer(plan))
+	if (govshare_plan_is_consumer(plan))
 	{
-		if (audit_mode == AUDIT_OFF)
+		if (govshare_audit_mode == GOVSHARE_AUDIT_OFF)
 			return;
-		agency = govshare_enforce_consumer();
+		agency = govshare_consumer_agency();
 		if (agency == NULL)
 			return;				/* cannot be: the executor check refused it */
 		r = govshare_context_current();
 	}
 	else
 	{
-		if (audit_internal == INTERNAL_NONE || !OidIsValid(policy->rule_relid) ||
+		if (govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_NONE || !OidIsValid(policy->rule_relid) ||
 			!list_member_oid(plan->relationOids, policy->rule_relid))
 			return;				/* reads no governed relation */
 		agency = NULL;
@@ -673,22 +619,22 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 		statement_free(st);
 		return;
 	}
-	st->subjects_on = !st->internal && audit_subject_limit > 0;
-	st->subject_limit = audit_subject_limit;
+	st->subjects_on = !st->internal && govshare_audit_subject_limit > 0;
+	st->subject_limit = govshare_audit_subject_limit;
 	st->described = true;
 
-	if (st->internal || audit_mode != AUDIT_STRICT)
+	if (st->internal || govshare_audit_mode != GOVSHARE_AUDIT_STRICT)
 		return;
 	ticket = queue_record(st, false, false, "allowed", NULL, true, false);
 	st->queued = true;
-	if (!govshare_audit_queue_wait(ticket, audit_timeout, &why))
+	if (!govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why))
 	{
 		st->error = "the access record could not be made durable";
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("access to governed data by agency \"%s\" could not be recorded", agency),
 				 errdetail_internal("%s", why),
-				 errhint("Under govshare.audit_mode = 'strict' no governed data leaves before its access record is durable; govshare.audit_status() shows the audit writer.")));
+				 errhint("Under govshare.govshare_audit_mode = 'strict' no governed data leaves before its access record is durable; govshare.audit_status() shows the audit writer.")));
 	}
 }
 
@@ -820,7 +766,7 @@ govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 	AuditStatement *st;
 	MemoryContext old;
 
-	if (audit_mode == AUDIT_OFF || IsParallelWorker())
+	if (govshare_audit_mode == GOVSHARE_AUDIT_OFF || IsParallelWorker())
 		return;
 	policy = govshare_policy();
 	if (!policy->installed)
@@ -1027,11 +973,11 @@ copy_begin(CopyStmt *copy, const char *query_string)
 	Bitmapset  *selected = NULL;
 	bool		sensitive;
 
-	if (copy->is_from || copy->relation == NULL || audit_internal == INTERNAL_NONE ||
+	if (copy->is_from || copy->relation == NULL || govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_NONE ||
 		IsParallelWorker())
 		return NULL;
 	policy = govshare_policy();
-	if (!policy->installed || govshare_enforce_consumer() != NULL)
+	if (!policy->installed || govshare_consumer_agency() != NULL)
 		return NULL;
 	relid = RangeVarGetRelid(copy->relation, NoLock, true);
 	if (!OidIsValid(relid) || !govshare_relation_governed(relid))
@@ -1173,7 +1119,7 @@ govshare_request_receipt(PG_FUNCTION_ARGS)
 	if (strcmp(token_id, receipt_token) != 0)
 		PG_RETURN_VOID();
 	/* under strict audit it is durable already: the rows waited for it */
-	if (!govshare_audit_queue_wait(receipt_ticket, audit_timeout, &why))
+	if (!govshare_audit_queue_wait(receipt_ticket, govshare_audit_timeout, &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the access record of this request is not written yet"),
@@ -1203,7 +1149,7 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 	uint64		ticket;
 	char	   *why;
 
-	if (audit_mode == AUDIT_OFF)
+	if (govshare_audit_mode == GOVSHARE_AUDIT_OFF)
 		return;
 	r.officer = (char *) rec->officer;
 	r.purpose = (char *) rec->purpose;
@@ -1219,12 +1165,12 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 	MemoryContextSwitchTo(old);
 	PG_TRY();
 	{
-		bool		strict = audit_mode == AUDIT_STRICT;
+		bool		strict = govshare_audit_mode == GOVSHARE_AUDIT_STRICT;
 
-		ticket = govshare_audit_queue_put(buf.data, buf.len, audit_timeout, strict, false);
+		ticket = govshare_audit_queue_put(buf.data, buf.len, govshare_audit_timeout, strict, false);
 		if (ticket != 0)
 			last_ticket = ticket;
-		if (strict && (ticket == 0 || !govshare_audit_queue_wait(ticket, audit_timeout, &why)))
+		if (strict && (ticket == 0 || !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 					 errmsg("the request to agency \"%s\" could not be recorded", rec->target),

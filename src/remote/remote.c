@@ -74,13 +74,14 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#include "govshare.h"
+#include "audit/gs_audit.h"
+#include "remote/gs_remote.h"
 
 /* GUC govshare.remote_timeout: the longest a remote request takes, ms */
-static int	remote_timeout = 30000;
+int			govshare_remote_timeout = 30000;
 
 /* GUC govshare.remote_token_lifetime: exp - iat of the tokens sent, s */
-static int	remote_token_lifetime = 60;
+int			govshare_remote_token_lifetime = 60;
 
 /* A connection kept for the next request to the same agency. */
 typedef struct RemoteConn
@@ -114,22 +115,6 @@ typedef struct Exchange
 	bool		clean;			/* the pipeline ended as expected */
 	PGresult   *pending;		/* a row being stored */
 } Exchange;
-
-/* Defines the remote GUCs; called from _PG_init. */
-void
-govshare_remote_init(void)
-{
-	DefineCustomIntVariable("govshare.remote_timeout",
-							"The longest a remote query may take, connection included.",
-							"On timeout the remote query is cancelled.",
-							&remote_timeout, 30000, 100, INT_MAX,
-							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("govshare.remote_token_lifetime",
-							"The lifetime of the request tokens remote queries send.",
-							"The provider refuses tokens longer-lived than its govshare.token_max_lifetime.",
-							&remote_token_lifetime, 60, 5, 3600,
-							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
-}
 
 /* What endpoint_conninfo asks of the SPI work it runs as the table's owner. */
 typedef struct EndpointRead
@@ -196,7 +181,7 @@ timed_out(const char *target)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_QUERY_CANCELED),
-			 errmsg("the remote query to agency \"%s\" timed out after %d ms", target, remote_timeout),
+			 errmsg("the remote query to agency \"%s\" timed out after %d ms", target, govshare_remote_timeout),
 			 errhint("govshare.remote_timeout bounds a remote query, connection included.")));
 }
 
@@ -770,8 +755,9 @@ mint_token(const char *self, const char *target, const char *officer, const char
 	char	   *header;
 	char	   *payload;
 
-	private_pem = govshare_signing_key("Remote queries prove the request with a token signed by the self agency's Ed25519 key.",
-									   &len);
+	private_pem = govshare_keyfile_read(GOVSHARE_KEY_SIGNING,
+										"Remote queries prove the request with a token signed by the self agency's Ed25519 key.",
+										&len);
 	PG_TRY();
 	{
 		if (signer != NULL && !govshare_signer_is(signer, (char *) private_pem))
@@ -797,7 +783,7 @@ mint_token(const char *self, const char *target, const char *officer, const char
 					   reference ? "\"ref\":" : "",
 					   reference ? govshare_json_string(reference) : "",
 					   reference ? "," : "",
-					   (long long) now, (long long) (now + remote_token_lifetime),
+					   (long long) now, (long long) (now + govshare_remote_token_lifetime),
 					   govshare_json_string(jti));
 	return govshare_signer_sign(signer, header, payload);
 }
@@ -902,7 +888,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	rec.started = started;
 
 	x.target = target;
-	x.deadline = TimestampTzPlusMilliseconds(started, remote_timeout);
+	x.deadline = TimestampTzPlusMilliseconds(started, govshare_remote_timeout);
 	conn_failed = false;
 	PG_TRY();
 	{

@@ -38,7 +38,8 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "govshare.h"
+#include "enforce/enforce_internal.h"
+#include "types/gs_types.h"
 
 typedef struct TransformEntry
 {

@@ -9,31 +9,68 @@
  * PostgreSQL demands of ssl_key_file: owned by the server's user with no
  * group or other permissions, or owned by root with at most group read.
  *
- * src/keyfile.c
+ * src/common/keyfile.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "storage/fd.h"
 
-#include "govshare.h"
+#include "common/gs_common.h"
+
+/* GUCs (src/guc.c): the files of the three secrets. */
+char	   *govshare_pseudonym_key_file = NULL;
+char	   *govshare_audit_key_file = NULL;
+char	   *govshare_signing_key_file = NULL;
+
+/* Each secret file: its setting, its name in messages, its size bounds. */
+static const struct
+{
+	const char *setting;
+	char	  **path;
+	const char *what;
+	size_t		min;
+	size_t		max;
+}			keyfiles[] =
+{
+	[GOVSHARE_KEY_PSEUDONYM] = {"govshare.pseudonym_key_file", &govshare_pseudonym_key_file,
+	"pseudonym key", 32, 1024},
+	[GOVSHARE_KEY_AUDIT] = {"govshare.audit_key_file", &govshare_audit_key_file,
+	"audit key", 32, 1024},
+	[GOVSHARE_KEY_SIGNING] = {"govshare.signing_key_file", &govshare_signing_key_file,
+	"signing key", 32, 16384},
+};
+
+/* Does the setting of file name a file? */
+bool
+govshare_keyfile_configured(GovshareKeyFile file)
+{
+	const char *path = *keyfiles[file].path;
+
+	return path != NULL && path[0] != '\0';
+}
 
 /*
- * Reads the file at path, named by setting (for messages), and returns its
- * contents without a trailing line end, in palloc'd memory, with its length
- * in *len.  what names the secret in messages ("pseudonym key"); why, the
- * DETAIL when no file is configured, says what needs it.  The length must
- * be between min and max bytes.  Raises an error for a missing
- * setting, an unreadable file or one that others may read.
+ * Reads the secret file, and returns its contents without a trailing line
+ * end, in palloc'd memory, with its length in *len.  why, the DETAIL when
+ * no file is configured, says what needs it.  Raises an error for a
+ * missing setting, an unreadable file, one that others may read, or one
+ * whose length is out of bounds.  The caller wipes the secret
+ * (explicit_bzero) once used.
  */
 unsigned char *
-govshare_keyfile_read(const char *setting, const char *path, const char *what,
-					  const char *why, size_t min, size_t max, size_t *len)
+govshare_keyfile_read(GovshareKeyFile which, const char *why, size_t *len)
 {
+	const char *setting = keyfiles[which].setting;
+	const char *path = *keyfiles[which].path;
+	const char *what = keyfiles[which].what;
+	size_t		min = keyfiles[which].min;
+	size_t		max = keyfiles[which].max;
 	struct stat st;
 	int			fd;
 	ssize_t		n;

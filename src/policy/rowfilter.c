@@ -41,7 +41,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "govshare.h"
+#include "policy/gs_policy.h"
 
 /* Raises "invalid row filter" with the given detail. */
 static void

@@ -47,19 +47,25 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "govshare.h"
+#include "policy/gs_policy.h"
 
 /* GUC govshare.require_signed_requests: consumers must prove their context */
-static bool require_signed_requests = false;
+bool		govshare_require_signed_requests = false;
 
 /* GUC govshare.token_clock_skew: seconds of tolerance on iat, nbf and exp */
-static int	token_clock_skew = 60;
+int			govshare_token_clock_skew = 60;
 
 /* GUC govshare.token_max_lifetime: the longest exp - iat accepted, seconds */
-static int	token_max_lifetime = 3600;
+int			govshare_token_max_lifetime = 3600;
 
 /* the longest officer or reference accepted, in bytes */
 #define GOVSHARE_CONTEXT_FIELD_MAX 200
+
+/*
+ * Who records a refused token as a denial: the audit, a higher subsystem,
+ * registers itself at init (govshare_context_set_denial_recorder).
+ */
+static GovshareDenialRecorder denial_recorder = NULL;
 
 static GovshareRequest *current = NULL;
 
@@ -179,22 +185,17 @@ context_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-/* Defines the GUCs and registers the callbacks; called from _PG_init. */
+/* Sets who records refused tokens as denials (the audit); from _PG_init. */
+void
+govshare_context_set_denial_recorder(GovshareDenialRecorder recorder)
+{
+	denial_recorder = recorder;
+}
+
+/* Registers the callbacks; called from _PG_init. */
 void
 govshare_context_init(void)
 {
-	DefineCustomBoolVariable("govshare.require_signed_requests",
-							 "Refuses begin_request() for consumer agencies: they must use begin_request_signed().",
-							 NULL, &require_signed_requests, false,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("govshare.token_clock_skew",
-							"Tolerance on the times of request tokens (iat, nbf, exp).",
-							NULL, &token_clock_skew, 60, 0, 3600,
-							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("govshare.token_max_lifetime",
-							"The longest lifetime (exp - iat) of an accepted request token.",
-							NULL, &token_max_lifetime, 3600, 1, 86400,
-							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	RegisterXactCallback(context_xact_callback, NULL);
 	RegisterSubXactCallback(context_subxact_callback, NULL);
 }
@@ -328,7 +329,7 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 	const char *agency = session_agency(policy, &consumer);
 	GovshareRequest *r;
 
-	if (consumer && require_signed_requests)
+	if (consumer && govshare_require_signed_requests)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("agency \"%s\" must prove its requests with a signed token", agency),
@@ -352,20 +353,6 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 	r->expires_at = DT_NOEND;
 	set_current(r);
 	PG_RETURN_VOID();
-}
-
-/* Seconds since the Unix epoch, now. */
-int64
-govshare_unix_now(void)
-{
-	return GetCurrentTimestamp() / USECS_PER_SEC +
-		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-}
-
-static TimestampTz
-from_unix(int64 t)
-{
-	return (t - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY) * USECS_PER_SEC;
 }
 
 /*
@@ -458,7 +445,7 @@ consume_token_id(GovsharePolicy *policy, const GovshareToken *tok)
 
 	use.values[0] = CStringGetTextDatum(tok->iss);
 	use.values[1] = CStringGetTextDatum(tok->jti);
-	use.values[2] = TimestampTzGetDatum(from_unix(tok->exp));
+	use.values[2] = TimestampTzGetDatum(govshare_from_unix(tok->exp));
 	use.inserted = 0;
 	govshare_spi_as_owner(policy->token_use_relid, record_token_use, &use);
 
@@ -514,15 +501,15 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 		/* times, only once the signature is known to be the issuer's */
 		if (tok.exp <= tok.iat)
 			reject_token("The token expires (\"exp\") before it was issued (\"iat\").", NULL);
-		if (tok.exp - tok.iat > token_max_lifetime)
+		if (tok.exp - tok.iat > govshare_token_max_lifetime)
 			reject_token(psprintf("The token's lifetime is %lld s; at most %d s is accepted (govshare.token_max_lifetime).",
-								  (long long) (tok.exp - tok.iat), token_max_lifetime),
+								  (long long) (tok.exp - tok.iat), govshare_token_max_lifetime),
 						 "Mint short-lived tokens, one per request.");
-		if (tok.exp + token_clock_skew <= now)
+		if (tok.exp + govshare_token_clock_skew <= now)
 			reject_token("The token has expired.", "Mint a new token.");
-		if (tok.iat > now + token_clock_skew)
+		if (tok.iat > now + govshare_token_clock_skew)
 			reject_token("The token was issued in the future (\"iat\"); check the issuer's clock.", NULL);
-		if (tok.has_nbf && tok.nbf > now + token_clock_skew)
+		if (tok.has_nbf && tok.nbf > now + govshare_token_clock_skew)
 			reject_token("The token is not valid yet (\"nbf\").", NULL);
 
 		check_field("officer", tok.sub);
@@ -549,9 +536,10 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 			claimed.purpose = tok.purpose;
 			claimed.reference = tok.ref;
 			claimed.token_id = tok.jti;
-			govshare_audit_denial(agency, &claimed, InvalidOid, NULL, NULL,
-								  edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
-								  : edata->message);
+			if (denial_recorder != NULL)
+				denial_recorder(agency, &claimed, InvalidOid, NULL, NULL,
+								edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+								: edata->message);
 			ReThrowError(edata);
 		}
 		PG_RE_THROW();
@@ -568,7 +556,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	r->key_id = top_strdup(key->key_id);
 	r->is_signed = true;
 	r->began_at = GetCurrentTimestamp();
-	r->expires_at = from_unix(tok.exp);
+	r->expires_at = govshare_from_unix(tok.exp);
 	set_current(r);
 	PG_RETURN_VOID();
 }

@@ -45,7 +45,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "govshare.h"
+#include "catalog/gs_catalog.h"
 
 /* Columns of govshare.agency */
 #define Anum_agency_code			1
@@ -644,44 +644,3 @@ govshare_element_sensitive(GovsharePolicy *p, const char *element, bool *found)
 	return false;
 }
 
-/*
- * Runs work(arg) connected to SPI as the owner of relation relid, in a
- * restricted security context: for govshare's own tables that the caller
- * may not read or write, but govshare does on its behalf (the ids of used
- * tokens, the access log, endpoints).
- */
-void
-govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	int			nest;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "govshare: cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	/* the caller's search_path must not choose the owner's operators */
-	nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "govshare: SPI_connect failed");
-		work(arg);
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		AtEOXact_GUC(false, nest);
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-}

@@ -33,7 +33,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
-#include "govshare.h"
+#include "policy/gs_policy.h"
 
 #define ED25519_KEY_LEN 32
 #define ED25519_SIG_LEN 64
@@ -544,17 +544,6 @@ govshare_key_id(const char *public_key_pem)
 	if (EVP_Digest(jwk, strlen(jwk), digest, &digest_len, EVP_sha256(), NULL) != 1)
 		elog(ERROR, "govshare: SHA-256 failed");
 	return b64url_encode(digest, digest_len);
-}
-
-/* s as a JSON string literal, for the JSON texts that are signed. */
-char *
-govshare_json_string(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	escape_json(&buf, s);
-	return buf.data;
 }
 
 /* Signs the input with key, into the 64 bytes of sig. */

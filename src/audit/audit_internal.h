@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_internal.h
+ *	  What the audit's own files share: the log's columns, the canonical
+ *	  encoding, the queues' layout and the writer.
+ *
+ * Only files under src/audit/ include this header.
+ *
+ * src/audit/audit_internal.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GS_AUDIT_INTERNAL_H
+#define GS_AUDIT_INTERNAL_H
+
+#include "postgres.h"
+#include "lib/stringinfo.h"
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+
+#include "audit/gs_audit.h"
+
+/* chain.c: govshare.access_log, its canonical encoding and hash chain */
+#define Natts_access_log					33
+#define Anum_access_log_seq					1
+#define Anum_access_log_logged_at			2
+#define Anum_access_log_kind				3
+#define Anum_access_log_subject_overflow	28
+#define Anum_access_log_receipt_seq			29
+#define Anum_access_log_receipt_hash		30
+#define Anum_access_log_hmac_key_id			31
+#define Anum_access_log_prev_hash			32
+#define Anum_access_log_hash				33
+
+extern const unsigned char *govshare_chain_key(const char **key_id, size_t *len);
+extern void govshare_chain_hash(const char *data, size_t len, const unsigned char *key,
+								size_t keylen, unsigned char *out);
+extern void govshare_chain_put_null(StringInfo out);
+extern void govshare_chain_put_int8(StringInfo out, int64 v);
+extern void govshare_chain_put_time(StringInfo out, TimestampTz t);
+extern void govshare_chain_put_bool(StringInfo out, bool b);
+extern void govshare_chain_put_text(StringInfo out, const char *s);
+extern void govshare_chain_put_bytes(StringInfo out, char tag, const char *data, size_t len);
+extern void govshare_chain_put_uuid(StringInfo out, const unsigned char *uuid);
+extern void govshare_chain_put_array(StringInfo out, int n);
+extern void govshare_chain_encode(StringInfo out, TupleDesc desc, int first, int last,
+								  Datum *values, bool *isnull);
+extern size_t govshare_chain_decode(const char *data, size_t len, TupleDesc desc, int first,
+									int last, Datum *values, bool *isnull);
+extern void govshare_chain_check_columns(TupleDesc desc);
+extern void govshare_chain_tail(Relation rel, int64 *seq, unsigned char *hash);
+
+/* queue.c: shared-memory queues between backends and audit writers */
+typedef struct GovshareAuditQueue
+{
+	LWLock	   *lock;
+	Oid			dboid;			/* InvalidOid: free */
+	pid_t		writer_pid;		/* 0: no writer */
+	Latch	   *writer_latch;
+	TimestampTz requested_at;	/* a writer was registered then */
+	bool		stop;			/* the writer should finish and exit */
+	uint64		head;			/* ring bytes written, ever */
+	uint64		tail;			/* ring bytes committed, ever */
+	uint64		next_ticket;
+	pg_atomic_uint64 durable;	/* records with lower tickets are committed */
+	uint64		discarded;		/* records with lower tickets not durable are lost */
+	uint64		written;		/* records committed since the server started */
+	int64		last_seq;
+	char		error[256];		/* the writer's last error, or "" */
+	TimestampTz error_at;
+	ConditionVariable cv;		/* commits and freed space */
+} GovshareAuditQueue;
+
+typedef struct GovshareAuditQueueStatus
+{
+	Oid			dboid;
+	pid_t		writer_pid;
+	uint64		queued;
+	uint64		queued_bytes;
+	uint64		written;
+	int64		last_seq;
+	char		error[256];
+	TimestampTz error_at;
+} GovshareAuditQueueStatus;
+
+/* The longest the writer sleeps with records queued that nobody waits for, in ms. */
+#define GOVSHARE_AUDIT_WRITER_NAP 200
+extern uint64 govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent,
+									   bool noerror);
+extern bool govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why);
+extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);
+extern void govshare_audit_queue_detach(GovshareAuditQueue *q, bool release);
+extern bool govshare_audit_queue_retire(GovshareAuditQueue *q);
+extern int	govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_records,
+									  uint64 *next, uint64 *last, bool *stop);
+extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64 last, int n,
+									  int64 last_seq);
+extern void govshare_audit_queue_error(GovshareAuditQueue *q, const char *message);
+extern void govshare_audit_queue_stop(Oid dboid);
+extern bool govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st);
+extern int	govshare_audit_queue_count(void);
+
+/* writer.c: the audit writer */
+extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);
+
+
+#endif							/* GS_AUDIT_INTERNAL_H */

@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * gs_audit.h
+ *	  The audit subsystem, as other subsystems call it.
+ *
+ * Access records of statements, denials, data subjects and outgoing
+ * requests (record.c, executor.c), the shared-memory queues that carry
+ * them (queue.c) to each database's audit writer (writer.c), the hash
+ * chain (chain.c) and its verification (verify.c).  What only the audit's
+ * own files share is in audit_internal.h.  Calls only src/policy/,
+ * src/catalog/ and src/common/.
+ *
+ * src/audit/gs_audit.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GS_AUDIT_H
+#define GS_AUDIT_H
+
+#include "postgres.h"
+#include "executor/execdesc.h"
+#include "nodes/parsenodes.h"
+#include "tcop/cmdtag.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "policy/gs_policy.h"
+
+/* Settings (src/guc.c). */
+typedef enum GovshareAuditMode
+{
+	GOVSHARE_AUDIT_OFF,
+	GOVSHARE_AUDIT_ASYNC,
+	GOVSHARE_AUDIT_STRICT
+} GovshareAuditMode;
+
+typedef enum GovshareAuditInternal
+{
+	GOVSHARE_AUDIT_INTERNAL_NONE,
+	GOVSHARE_AUDIT_INTERNAL_SENSITIVE,
+	GOVSHARE_AUDIT_INTERNAL_ALL
+} GovshareAuditInternal;
+
+extern int	govshare_audit_mode;
+extern int	govshare_audit_internal;
+extern bool govshare_audit_statement_text;
+extern int	govshare_audit_subject_limit;
+extern int	govshare_audit_timeout;
+extern int	govshare_audit_queue_size;
+extern int	govshare_audit_max_databases;
+
+/* chain.c: the HMAC key, forgotten when govshare.audit_key_file changes */
+extern void govshare_audit_forget_key(void);
+
+/* queue.c: shared memory, from the shmem hooks */
+extern void govshare_audit_queue_request(void);
+extern void govshare_audit_queue_startup(void);
+
+/* record.c and executor.c: access records of statements and denials */
+extern void govshare_audit_init(void);
+extern bool govshare_audit_subjects_wanted(void);
+extern void govshare_audit_executor_start(QueryDesc *qd, int eflags);
+extern int	govshare_audit_run_begin(QueryDesc *qd);
+extern void govshare_audit_run_end(QueryDesc *qd, int depth, bool ok);
+extern void govshare_audit_executor_end(QueryDesc *qd);
+extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
+								  const char *column, const char *element, const char *reason);
+extern Node *govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc);
+extern void *govshare_audit_utility(Node *stmt, const char *query_string);
+extern void govshare_audit_utility_end(void *handle, QueryCompletion *qc);
+
+/* An outgoing request to another agency, as src/remote/ records it. */
+typedef struct GovshareRemoteRecord
+{
+	const char *target;			/* the agency asked */
+	const char *officer;
+	const char *purpose;
+	const char *reference;
+	const char *token_id;		/* the jti of the token sent */
+	const char *query;
+	TimestampTz started;
+	const char *outcome;		/* allowed, denied, error */
+	const char *reason;
+	int64		rows;
+	bool		has_receipt;
+	int64		receipt_seq;
+	unsigned char receipt_hash[GOVSHARE_HASH_LEN];
+} GovshareRemoteRecord;
+
+extern void govshare_audit_remote(const GovshareRemoteRecord *rec);
+
+#endif							/* GS_AUDIT_H */

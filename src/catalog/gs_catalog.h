@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * gs_catalog.h
+ *	  The catalog subsystem: labels and the policy snapshot.
+ *
+ * What govshare's catalog tables say, read into a per-backend snapshot
+ * (policy.c), and the "govshare" security labels: classifications and the
+ * governed state of relations (label.c).  Calls only src/common/ and
+ * src/types/.
+ *
+ * src/catalog/gs_catalog.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GS_CATALOG_H
+#define GS_CATALOG_H
+
+#include "postgres.h"
+#include "nodes/nodes.h"
+#include "utils/timestamp.h"
+
+#include "common/gs_common.h"
+
+/* policy.c: the policy catalog (agencies, bindings, keys, purposes, rules) */
+typedef enum GovshareLevel
+{
+	GOVSHARE_DENIED = 0,
+	GOVSHARE_REDACTED,
+	GOVSHARE_GENERALIZED,
+	GOVSHARE_PSEUDONYM,
+	GOVSHARE_MASKED,
+	GOVSHARE_FULL
+} GovshareLevel;
+
+typedef enum GovshareRuleStatus
+{
+	GOVSHARE_RULE_ACTIVE,
+	GOVSHARE_RULE_SUSPENDED,
+	GOVSHARE_RULE_REVOKED
+} GovshareRuleStatus;
+
+typedef struct GovshareRule
+{
+	int64		id;
+	char	   *consumer;
+	int			npurposes;
+	char	  **purposes;
+	int			nelements;
+	char	  **elements;		/* codes, or patterns "prefix.*" and "*" */
+	GovshareLevel level;
+	Oid			relation;		/* InvalidOid: every governed relation */
+	char	   *filter_text;	/* as written; NULL: every row */
+	Node	   *filter;			/* analysed, over varno 1 of relation */
+	char	   *legal_basis;	/* NULL: the purposes' */
+	TimestampTz valid_from;
+	TimestampTz valid_until;	/* DT_NOEND when open-ended */
+	GovshareRuleStatus status;
+	TimestampTz status_since;
+} GovshareRule;
+
+typedef struct GovshareKey
+{
+	char	   *key_id;
+	char	   *agency;
+	char	   *public_key;
+	TimestampTz valid_until;	/* DT_NOEND when open-ended */
+	bool		revoked;
+} GovshareKey;
+
+typedef struct GovsharePolicy
+{
+	bool		installed;		/* is the extension installed here? */
+	uint64		generation;		/* changes with every reload */
+	char	   *self;			/* the self agency's code, or NULL */
+	int			nagencies;
+	char	  **agencies;
+	int			nbindings;
+	Oid		   *binding_roles;
+	char	  **binding_agencies;
+	int			nkeys;
+	GovshareKey *keys;
+	int			npurposes;
+	char	  **purposes;
+	char	  **purpose_legal_bases;
+	int			nrules;
+	GovshareRule *rules;		/* by id */
+	int			nelements;
+	char	  **elements;		/* by code */
+	bool	   *element_sensitive;
+	Oid			token_use_relid;
+	Oid			rule_relid;		/* govshare.rule: plans depend on it */
+	int64		version;		/* rows of rule and rule_event: moves with every change */
+} GovsharePolicy;
+
+extern void govshare_catalog_init(void);
+extern GovsharePolicy *govshare_policy(void);
+extern const char *govshare_level_name(GovshareLevel level);
+extern const char *govshare_role_agency(GovsharePolicy *policy, Oid roleid, bool *consumer);
+extern const char *govshare_role_agency_noerror(GovsharePolicy *policy, Oid roleid,
+												bool *consumer, bool *ambiguous);
+extern bool govshare_policy_has_purpose(GovsharePolicy *policy, const char *purpose);
+extern bool govshare_element_sensitive(GovsharePolicy *policy, const char *element, bool *found);
+
+/* label.c */
+extern void govshare_label_init(void);
+extern void govshare_label_check_tree(Oid relid);
+extern const char *govshare_label_conformance(Oid coltype, Oid elemtype);
+
+#endif							/* GS_CATALOG_H */

@@ -1,0 +1,121 @@
+/*-------------------------------------------------------------------------
+ *
+ * deny.c
+ *	  Who a statement is enforced for, and how a denial is raised.
+ *
+ * Both the planner hook's rewrite (rewrite.c) and the utility hook
+ * (utility.c) start from the same question, asked once per statement:
+ * is the session a consumer, under which request context, and does that
+ * context apply?  A denial is recorded in the access log before the error
+ * is raised, so that it survives the statement's abort.
+ *
+ * src/enforce/deny.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "audit/gs_audit.h"
+#include "enforce/enforce_internal.h"
+
+/* Starts the enforcement of a statement; false when govshare is not installed. */
+bool
+govshare_enforce_begin(GovshareEnforcement *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->policy = govshare_policy();
+	if (!e->policy->installed)
+		return false;
+	e->now = GetCurrentStatementStartTimestamp();
+	return true;
+}
+
+/*
+ * Works out who plans: the consumer agency and its request context, or
+ * internal access.  Returns true for a consumer.
+ */
+bool
+govshare_enforce_is_consumer(GovshareEnforcement *e)
+{
+	const GovshareRequest *r;
+	bool		ambiguous;
+
+	if (e->subject_known)
+		return e->agency != NULL;
+	e->subject_known = true;
+	e->agency = govshare_consumer_of(e->policy, &ambiguous);
+	if (e->agency == NULL)
+		return false;
+	if (ambiguous)
+	{
+		bool		consumer;
+
+		/* raises the error that says which two agencies */
+		(void) govshare_role_agency(e->policy, GetUserId(), &consumer);
+		(void) govshare_role_agency(e->policy, GetSessionUserId(), &consumer);
+	}
+
+	govshare_epoch_refresh(e->policy, e->now);
+	r = govshare_context_current();
+	e->request = r;
+	if (r == NULL)
+		e->problem = NULL;
+	else if (strcmp(r->agency, e->agency) != 0)
+		e->problem = psprintf("The request context was begun for agency %s.", r->agency);
+	else if (r->roleid != GetUserId())
+		e->problem = psprintf("The request context was begun by role %s; the current role is %s.",
+							  GetUserNameFromId(r->roleid, true) ? GetUserNameFromId(r->roleid, true) : "?",
+							  GetUserNameFromId(GetUserId(), false));
+	else if (r->expires_at <= e->now)
+		e->problem = psprintf("The request token expired at %s.", timestamptz_to_str(r->expires_at));
+	else if (!TIMESTAMP_NOT_FINITE(r->expires_at))
+		govshare_epoch_limit(r->expires_at);
+	return true;
+}
+
+/* A reason from the decision ("no active rule ...") as a DETAIL sentence. */
+char *
+govshare_enforce_sentence(const char *reason)
+{
+	char	   *s = psprintf("%s.", reason);
+
+	s[0] = pg_toupper((unsigned char) s[0]);
+	return s;
+}
+
+/*
+ * Raises a denial: records it in the access log first (src/audit/), so
+ * that it stays recorded although the statement aborts.  column and
+ * element may be NULL, relid InvalidOid.
+ */
+void
+govshare_enforce_deny(GovshareEnforcement *e, Oid relid, const char *column, const char *element,
+					  const char *message, const char *detail, const char *hint)
+{
+	govshare_audit_denial(e->agency, e->request, relid, column, element,
+						  detail ? psprintf("%s: %s", message, detail) : message);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg_internal("%s", message),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 hint ? errhint("%s", hint) : 0));
+	pg_unreachable();
+}
+
+/* Refuses a consumer's statement: relation is governed. */
+void
+govshare_enforce_refuse(GovshareEnforcement *e, Oid relid, const char *what)
+{
+	govshare_enforce_deny(e, relid, NULL, NULL,
+		 psprintf("agency \"%s\" may not %s governed relation \"%s\"",
+				  e->agency, what, get_rel_name(relid)),
+		 "Consumer agencies read governed data through their sharing rules; they do not change, lock or maintain it.",
+		 "Ask the providing agency.");
+}

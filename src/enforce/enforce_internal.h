@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_internal.h
+ *	  What the enforcement's own files share.
+ *
+ * Only files under src/enforce/ include this header.
+ *
+ * src/enforce/enforce_internal.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GS_ENFORCE_INTERNAL_H
+#define GS_ENFORCE_INTERNAL_H
+
+#include "postgres.h"
+#include "catalog/pg_attribute.h"
+#include "nodes/primnodes.h"
+
+#include "enforce/gs_enforce.h"
+
+/* deny.c: the enforcement of one statement, and its denials */
+typedef struct GovshareEnforcement
+{
+	GovsharePolicy *policy;
+	bool		subject_known;
+	const char *agency;			/* consumer agency, or NULL: internal */
+	const GovshareRequest *request;
+	const char *problem;		/* why the request context does not apply */
+	TimestampTz now;
+	bool		governed;		/* reads a governed relation */
+} GovshareEnforcement;
+
+extern bool govshare_enforce_begin(GovshareEnforcement *e);
+extern bool govshare_enforce_is_consumer(GovshareEnforcement *e);
+extern char *govshare_enforce_sentence(const char *reason);
+extern void govshare_enforce_deny(GovshareEnforcement *e, Oid relid, const char *column,
+								  const char *element, const char *message,
+								  const char *detail, const char *hint) pg_attribute_noreturn();
+extern void govshare_enforce_refuse(GovshareEnforcement *e, Oid relid, const char *what);
+
+/* mask.c: the expression that shows a column at a level */
+extern Node *govshare_mask_expr(Var *var, const FormData_pg_attribute *att,
+								GovshareLevel level, const char *agency,
+								GovshareLevel *shown);
+
+/* pseudonym.c: keyed pseudonyms */
+extern const unsigned char *govshare_pseudonym_key(const char *agency);
+extern bool govshare_pseudonym_supported(Oid typid);
+
+#endif							/* GS_ENFORCE_INTERNAL_H */

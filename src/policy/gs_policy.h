@@ -1,0 +1,156 @@
+/*-------------------------------------------------------------------------
+ *
+ * gs_policy.h
+ *	  The policy subsystem: decisions, row filters, the request context, tokens.
+ *
+ * What a consumer agency gets from a relation for a purpose (decide.c),
+ * who the session acts for and under which request (consumer.c,
+ * context.c), and the tokens that prove a request (token.c).  Calls only
+ * src/catalog/, src/types/ and src/common/.
+ *
+ * src/policy/gs_policy.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GS_POLICY_H
+#define GS_POLICY_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "nodes/plannodes.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "catalog/gs_catalog.h"
+
+/* rowfilter.c: row filters, analysed once and stored as node trees */
+extern Node *govshare_rowfilter_analyse(Relation rel, const char *text);
+extern Node *govshare_rowfilter_map(Node *filter, Oid from, Oid to, const char **problem);
+
+/* decide.c: what a consumer agency gets from a relation for a purpose */
+typedef struct GovshareGrant
+{
+	int			rule;			/* index into GovshareDecision.rules */
+	GovshareLevel level;
+} GovshareGrant;
+
+typedef struct GovshareColumn
+{
+	char	   *attname;		/* NULL for a dropped column */
+	char	   *element;		/* NULL: not classified */
+	GovshareLevel level;		/* the most revealing level of any grant */
+	int			ngrants;
+	GovshareGrant *grants;		/* most revealing first */
+	char	   *reason;
+} GovshareColumn;
+
+typedef struct GovshareDecisionRule
+{
+	int64		id;
+	GovshareLevel level;
+	Node	   *filter;			/* over varno 1 of the decided relation; NULL: every row */
+	char	   *filter_text;
+	char	   *legal_basis;
+} GovshareDecisionRule;
+
+typedef struct GovshareDecision
+{
+	Oid			relid;
+	bool		governed;
+	int			nrules;			/* applicable rules granting something here */
+	GovshareDecisionRule *rules;
+	int			natts;
+	GovshareColumn *columns;	/* columns[attnum - 1] */
+	char	   *reason;			/* why nothing is granted, when nrules = 0 */
+	TimestampTz horizon;		/* the decision holds until then */
+} GovshareDecision;
+
+extern void govshare_decide_init(void);
+extern bool govshare_relation_governed(Oid relid);
+extern GovshareDecision *govshare_decide(const char *agency, const char *purpose, Oid relid);
+extern GovshareDecision *govshare_decide_internal(Oid relid);
+
+/* context.c: the request context of the session */
+typedef struct GovshareRequest
+{
+	char	   *agency;
+	Oid			roleid;
+	char	   *officer;
+	char	   *purpose;
+	char	   *reference;
+	char	   *token_id;
+	char	   *key_id;
+	bool		is_signed;
+	TimestampTz began_at;
+	TimestampTz expires_at;		/* DT_NOEND unless signed */
+} GovshareRequest;
+
+extern void govshare_context_init(void);
+extern const GovshareRequest *govshare_context_current(void);
+extern void govshare_context_discard(void);
+extern uint64 govshare_context_serial(void);
+
+/* token.c: request tokens and JWS (EdDSA) */
+#define GOVSHARE_TOKEN_MAX_LENGTH 8192
+typedef struct GovshareToken
+{
+	char	   *kid;			/* header "kid", or NULL */
+	char	   *iss;
+	char	   *sub;
+	char	   *purpose;
+	char	   *ref;			/* NULL when absent */
+	char	   *aud;			/* NULL when absent */
+	char	   *jti;
+	int64		iat;
+	int64		exp;
+	int64		nbf;
+	bool		has_nbf;
+	char	   *signing_input;	/* "header.payload", NUL-terminated */
+	int			signing_input_len;
+	unsigned char signature[64];
+} GovshareToken;
+extern void govshare_token_parse(const char *token, GovshareToken *tok);
+extern bool govshare_token_verify(const GovshareToken *tok, const char *public_key_pem);
+extern char *govshare_key_id(const char *public_key_pem);
+extern char *govshare_jws_sign(const char *private_key_pem, const char *header_json, const char *payload_json);
+
+extern char *govshare_public_key_pem(const char *private_key_pem);
+typedef struct GovshareSigner GovshareSigner;
+extern GovshareSigner *govshare_signer_new(const char *private_key_pem);
+extern bool govshare_signer_is(const GovshareSigner *signer, const char *private_key_pem);
+extern void govshare_signer_free(GovshareSigner *signer);
+extern const char *govshare_signer_kid(const GovshareSigner *signer);
+extern char *govshare_signer_sign(const GovshareSigner *signer, const char *header_json,
+								  const char *payload_json);
+extern char *govshare_jws_verify(const char *jws, const char *public_key_pem, const char **problem);
+
+/* context.c, continued: settings (src/guc.c), and who records denials */
+extern bool govshare_require_signed_requests;
+extern int	govshare_token_clock_skew;
+extern int	govshare_token_max_lifetime;
+
+typedef void (*GovshareDenialRecorder) (const char *agency, const GovshareRequest *r,
+										Oid relid, const char *column,
+										const char *element, const char *reason);
+extern void govshare_context_set_denial_recorder(GovshareDenialRecorder recorder);
+
+/* consumer.c: who the session acts for; the epoch of consumer plans */
+typedef enum GovsharePlanKind
+{
+	GOVSHARE_PLAN_PLAIN,		/* reads no governed relation */
+	GOVSHARE_PLAN_GOVERNED,		/* reads one, with internal access */
+	GOVSHARE_PLAN_CONSUMER		/* a consumer's, rewritten */
+} GovsharePlanKind;
+
+extern void govshare_consumer_init(void);
+extern const char *govshare_consumer_of(GovsharePolicy *policy, bool *ambiguous);
+extern const char *govshare_consumer_agency(void);
+extern bool govshare_consumer_is(const char *agency);
+extern const char *govshare_consumer_statement_start(void);
+extern void govshare_epoch_refresh(GovsharePolicy *policy, TimestampTz now);
+extern void govshare_epoch_limit(TimestampTz until);
+extern void govshare_plan_stamp(PlannedStmt *plan, GovsharePlanKind kind);
+extern bool govshare_plan_is_consumer(PlannedStmt *plan);
+extern bool govshare_plan_fits(PlannedStmt *plan, bool *stamped);
+
+#endif							/* GS_POLICY_H */
