@@ -81,5 +81,26 @@ is($node->safe_psql('postgres',
 like($stderr, qr/ERROR:  invalid input for type personal_id/,
 	'invalid input is still refused after re-creation');
 
+# docs/settings.md lists every setting with its default, unit and context,
+# as pg_settings has them: the page and the registration in src/guc.c
+# agree, setting for setting, in both directions.
+my %documented;
+open(my $doc, '<', "$ENV{GOVSHARE_SRC}/docs/settings.md")
+  or die "docs/settings.md: $!";
+while (my $line = <$doc>)
+{
+	next unless $line =~ /^\| `(govshare\.[a-z_]+)` \| `([^`]*)` \| ([^|]*?) *\| ([a-z]+) \|/;
+	# an empty default is written '' on the page
+	$documented{$1} = join('|', $2 eq "''" ? '' : $2, $3, $4);
+}
+close $doc;
+my %registered = map { my ($n, $rest) = split /\|/, $_, 2; ($n => $rest) }
+  split /\n/, $node->safe_psql('postgres',
+	q{SELECT name || '|' || boot_val || '|' || coalesce(unit, '') || '|' || context
+	  FROM pg_settings WHERE name LIKE 'govshare.%' ORDER BY name});
+ok(scalar(keys %registered) >= 16, 'govshare registers its settings');
+is_deeply(\%documented, \%registered,
+	'docs/settings.md lists every setting with the default, unit and context pg_settings shows');
+
 $node->stop;
 done_testing();
