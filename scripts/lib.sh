@@ -95,7 +95,7 @@ govshare.signing_key_file = '$GOVSHARE_SIGNING_KEY'
 fsync = off
 $extra
 CONF
-	as_pg pg_ctl -D "$dir" -l "$dir.log" -w start >/dev/null
+	as_pg pg_ctl -D "$dir" -l "$dir.server.log" -w start >/dev/null
 	GOVSHARE_CLUSTERS="$GOVSHARE_CLUSTERS $dir"
 }
 
@@ -104,4 +104,40 @@ cleanup_clusters() {
 		as_pg pg_ctl -D "$dir" -m immediate stop >/dev/null 2>&1 || true
 	done
 	GOVSHARE_CLUSTERS=""
+}
+
+# stop_clusters: stops the clusters of start_cluster as a DBA would (fast
+# shutdown, 60 s at most) and prints one line per cluster that did not
+# stop; those are then stopped immediately.  Returns how many failed.
+stop_clusters() {
+	local failed=0
+	for dir in $GOVSHARE_CLUSTERS; do
+		if ! as_pg pg_ctl -D "$dir" -m fast -t 60 -w stop >/dev/null 2>&1; then
+			echo "cluster $dir did not stop within 60 s (fast shutdown)"
+			failed=$((failed + 1))
+		fi
+	done
+	cleanup_clusters
+	return $failed
+}
+
+# GOVSHARE_LOG_REPEATS: the most times one line may stand in a server log.
+GOVSHARE_LOG_REPEATS=${GOVSHARE_LOG_REPEATS:-2000}
+
+# check_logs FILE...: prints, for each server log in which one line (its
+# timestamp, pid and other numbers ignored) stands more than
+# GOVSHARE_LOG_REPEATS times, the line and its count: a writer spinning,
+# a loop that logs.  Returns how many logs failed.
+check_logs() {
+	local failed=0 f top
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		top=$(sed -E 's/[0-9]+/N/g' "$f" | sort | uniq -c | sort -rn | head -1)
+		if [ -n "$top" ] && [ "$(echo "$top" | awk '{print $1}')" -gt "$GOVSHARE_LOG_REPEATS" ]; then
+			echo "server log $f repeats a line $(echo "$top" | awk '{print $1}') times:"
+			echo "  $(echo "$top" | sed -E 's/^ *[0-9]+ //' | cut -c1-200)"
+			failed=$((failed + 1))
+		fi
+	done
+	return $failed
 }
