@@ -451,10 +451,13 @@ govshare_audit_queue_detach(GovshareAuditQueue *q, bool release)
 		q->writer_latch = NULL;
 		if (release)
 		{
+			uint64		lost = q->next_ticket - Max(pg_atomic_read_u64(&q->durable), q->discarded);
+
 			if (q->head != q->tail)
 				ereport(LOG,
-						(errmsg("govshare audit writer: %llu bytes of access records of a database without govshare were discarded",
-								(unsigned long long) (q->head - q->tail))));
+						(errmsg("govshare audit writer: %llu access records (%llu bytes) queued for database %u, which no longer has govshare, were discarded",
+								(unsigned long long) lost,
+								(unsigned long long) (q->head - q->tail), q->dboid)));
 			/* lost, not durable: waiting backends learn it */
 			q->tail = q->head;
 			q->discarded = q->next_ticket;

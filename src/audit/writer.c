@@ -139,6 +139,14 @@ extension_gone(void)
 	return gone;
 }
 
+/*
+ * After a failed batch the writer waits WRITER_RETRY_FIRST ms, doubling up
+ * to WRITER_RETRY_MAX, before it tries again; it logs the first failure
+ * and then each one at the longest wait, not every attempt.
+ */
+#define WRITER_RETRY_FIRST 100
+#define WRITER_RETRY_MAX 30000
+
 /* An idle writer exits and frees its queue after this long, in ms. */
 #define WRITER_IDLE_EXIT (5 * 60 * 1000)
 
@@ -282,6 +290,73 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 }
 
 /*
+ * Writes the n records of batch (the queue's records up to next, the last
+ * with ticket last) in a transaction of its own, and tells the queue they
+ * are durable.  Returns NULL, or the message of the error that made the
+ * attempt fail: the records then stay queued, in loop_context.
+ */
+static char *
+write_queued(StringInfo batch, int n, uint64 next, uint64 last, MemoryContext loop_context)
+{
+	char	   *volatile failed_message = NULL;
+	Oid			relid;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "writing access records");
+		relid = access_log_relid();
+		if (!OidIsValid(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("govshare.access_log does not exist in this database")));
+		/* a dropped and re-created extension has a new log, and a new chain */
+		if (relid != tail_relid)
+			tail_known = false;
+		if (!tail_known)
+		{
+			Relation	rel = table_open(relid, RowExclusiveLock);
+
+			govshare_chain_check_columns(RelationGetDescr(rel));
+			govshare_chain_tail(rel, &tail.seq, tail.hash);
+			table_close(rel, NoLock);
+			committed = tail;
+			tail_known = true;
+			tail_relid = relid;
+		}
+		write_batch(relid, batch, n, &tail);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		committed = tail;
+		pgstat_report_activity(STATE_IDLE, NULL);
+		govshare_audit_queue_done(queue, next, last, n, tail.seq);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/*
+		 * Keep the records queued and report.  No break or continue
+		 * here: they would leave only PG_TRY's own block, not the loop.
+		 */
+		MemoryContextSwitchTo(loop_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		/* read the tail again: a row may stand where the next one goes */
+		tail = committed;
+		tail_known = false;
+		govshare_audit_queue_error(queue, edata->message);
+		failed_message = edata->message;
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_END_TRY();
+	return failed_message;
+}
+
+/*
  * Main loop of the audit writer of one database: bgw_main_arg is the
  * queue's index, bgw_extra the database's OID.
  */
@@ -290,11 +365,11 @@ govshare_audit_writer_main(Datum main_arg)
 {
 	int			qi = DatumGetInt32(main_arg);
 	Oid			dboid;
-	Oid			relid;
 	StringInfoData batch;
 	MemoryContext loop_context;
 	volatile int idle_after_sigterm = 0;
 	volatile TimestampTz idle_since = 0;
+	int			backoff_ms = 0;
 
 	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -329,6 +404,7 @@ govshare_audit_writer_main(Datum main_arg)
 		uint64		last = 0;
 		bool		stop;
 		int			n;
+		char	   *failed_message;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -368,69 +444,35 @@ govshare_audit_writer_main(Datum main_arg)
 		}
 		idle_since = 0;
 
-		PG_TRY();
+		failed_message = write_queued(&batch, n, next, last, loop_context);
+		if (failed_message == NULL)
 		{
-			SetCurrentStatementStartTimestamp();
-			StartTransactionCommand();
-			PushActiveSnapshot(GetTransactionSnapshot());
-			pgstat_report_activity(STATE_RUNNING, "writing access records");
-			relid = access_log_relid();
-			if (!OidIsValid(relid))
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_TABLE),
-						 errmsg("govshare.access_log does not exist in this database")));
-			/* a dropped and re-created extension has a new log, and a new chain */
-			if (relid != tail_relid)
-				tail_known = false;
-			if (!tail_known)
-			{
-				Relation	rel = table_open(relid, RowExclusiveLock);
-
-				govshare_chain_check_columns(RelationGetDescr(rel));
-				govshare_chain_tail(rel, &tail.seq, tail.hash);
-				table_close(rel, NoLock);
-				committed = tail;
-				tail_known = true;
-				tail_relid = relid;
-			}
-			write_batch(relid, &batch, n, &tail);
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			committed = tail;
-			pgstat_report_activity(STATE_IDLE, NULL);
-			govshare_audit_queue_done(queue, next, last, n, tail.seq);
+			backoff_ms = 0;
+			continue;
 		}
-		PG_CATCH();
+		if (extension_gone())
 		{
-			ErrorData  *edata;
-
-			/* keep the records queued; report; try again shortly */
-			MemoryContextSwitchTo(loop_context);
-			edata = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			/* read the tail again: a row may stand where the next one goes */
-			tail = committed;
-			tail_known = false;
-			govshare_audit_queue_error(queue, edata->message);
+			/* detach discards the records, with one LOG line that counts them */
+			release_queue = true;
+			break;
+		}
+		if (got_sigterm)
+		{
+			ereport(LOG,
+					(errmsg("govshare audit writer exits with %d access records unwritten: %s",
+							n, failed_message)));
+			break;
+		}
+		/* wait before trying again, longer each time, and wake for SIGTERM */
+		backoff_ms = backoff_ms == 0 ? WRITER_RETRY_FIRST : Min(backoff_ms * 2, WRITER_RETRY_MAX);
+		if (backoff_ms >= WRITER_RETRY_MAX || backoff_ms == WRITER_RETRY_FIRST)
 			ereport(LOG,
 					(errmsg("govshare audit writer could not write %d access records: %s",
-							n, edata->message)));
-			pgstat_report_activity(STATE_IDLE, NULL);
-			if (extension_gone())
-			{
-				release_queue = true;
-				break;
-			}
-			if (got_sigterm)
-			{
-				ereport(LOG,
-						(errmsg("govshare audit writer exits with %d access records unwritten", n)));
-				break;
-			}
-			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L, PG_WAIT_EXTENSION);
-		}
-		PG_END_TRY();
+							n, failed_message),
+					 errdetail("The records stay queued; the writer tries again in %d ms.", backoff_ms)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, backoff_ms,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
 	}
 	proc_exit(0);
 }
