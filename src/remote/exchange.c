@@ -145,22 +145,15 @@ read_sync(GovshareExchange *x)
 }
 
 /*
- * Sends the pipeline and reads everything it returns, rows into the sink.
- * The token goes first, alone: the query is sent only once the provider
- * has accepted it, so that nothing runs on a provider that refused the
- * request (or that has no govshare to refuse it).  Remote errors are
- * noted in x; errors of the connection are raised.
+ * Sends the token alone, the first segment of the pipeline, and reads the
+ * provider's answer.  Returns whether the provider accepted the request;
+ * a refusal is noted in x as a denial.
  */
-void
-govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
-					  const char *query, GovshareRowSink *sink)
+static bool
+spend_token(GovshareExchange *x, const char *token)
 {
 	const char *begin_params[1] = {token};
-	const char *receipt_params[1] = {jti};
 	PGresult   *res;
-	ExecStatusType st;
-	bool		receipt_seen = false;
-	bool		accepted;
 
 	if (!PQenterPipelineMode(x->conn) ||
 		!PQsendQueryParams(x->conn, "SELECT govshare.begin_request_signed($1)",
@@ -183,7 +176,17 @@ govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
 	PQclear(res);
 	skip_to_end(x);
 	read_sync(x);
-	accepted = x->remote_message == NULL;
+	return x->remote_message == NULL;
+}
+
+/*
+ * Sends the rest of the pipeline in one go, after the provider answered
+ * the token, and flushes it.
+ */
+static void
+send_rest(GovshareExchange *x, bool accepted, const char *query, const char *jti)
+{
+	const char *receipt_params[1] = {jti};
 
 	/* the query, if the request was accepted; the receipt and the end in any case */
 	if ((accepted &&
@@ -199,41 +202,62 @@ govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
 		!PQpipelineSync(x->conn))
 		lost(x, NULL);
 	flush_conn(x);
+}
 
-	if (accepted)
+/*
+ * Reads the query's results, a row at a time, into the sink, up to the
+ * sync after it.  A remote error is noted in x; a query that returns no
+ * rows (a command) is an error here.
+ */
+static void
+read_rows(GovshareExchange *x, GovshareRowSink *sink)
+{
+	PGresult   *res;
+	ExecStatusType st;
+
+	/* the query, a row at a time */
+	if (!PQsetSingleRowMode(x->conn))
+		lost(x, NULL);
+	while ((res = next_result(x)) != NULL)
 	{
-		/* the query, a row at a time */
-		if (!PQsetSingleRowMode(x->conn))
-			lost(x, NULL);
-		while ((res = next_result(x)) != NULL)
+		st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)
 		{
-			st = PQresultStatus(res);
-			if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)
-			{
-				x->pending = res;	/* cleared by the caller if this fails */
-				govshare_rows_put(sink, x->target, res);	/* no row in TUPLES_OK: the
-															 * columns, to check */
-				x->pending = NULL;
-				if (st == PGRES_SINGLE_TUPLE)
-					x->rows++;
-			}
-			else if (st == PGRES_FATAL_ERROR)
-				note_remote_error(x, res);
-			else if (st == PGRES_COMMAND_OK)
-			{
-				PQclear(res);
-				ereport(ERROR,
-						(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						 errmsg("the remote query to agency \"%s\" returns no rows", x->target),
-						 errdetail("The provider ran it as a command."),
-						 errhint("remote_query() runs a query, such as SELECT, that returns rows.")));
-			}
-			else
-				lost(x, res);
-			PQclear(res);
+			x->pending = res;	/* cleared by the caller if this fails */
+			/* no row in TUPLES_OK: the columns, to check */
+			govshare_rows_put(sink, x->target, res);
+			x->pending = NULL;
+			if (st == PGRES_SINGLE_TUPLE)
+				x->rows++;
 		}
-		read_sync(x);
+		else if (st == PGRES_FATAL_ERROR)
+			note_remote_error(x, res);
+		else if (st == PGRES_COMMAND_OK)
+		{
+			PQclear(res);
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("the remote query to agency \"%s\" returns no rows", x->target),
+					 errdetail("The provider ran it as a command."),
+					 errhint("remote_query() runs a query, such as SELECT, that returns rows.")));
+		}
+		else
+			lost(x, res);
+		PQclear(res);
 	}
+	read_sync(x);
+}
+
+/*
+ * Reads the result of request_receipt into x.  Returns whether it came
+ * back at all (rather than failing): only then did the request context
+ * end as expected.
+ */
+static bool
+read_receipt(GovshareExchange *x)
+{
+	PGresult   *res;
+	bool		receipt_seen = false;
 
 	/* the receipt; one that failed (the provider's writer is late) is none */
 	res = next_result(x);
@@ -254,6 +278,18 @@ govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
 		lost(x, res);
 	PQclear(res);
 	skip_to_end(x);
+	return receipt_seen;
+}
+
+/*
+ * Reads the results of end_request and of DISCARD ALL, the last segments
+ * of the pipeline, and leaves pipeline mode.  x->clean says whether all of
+ * it ended as expected, so that the connection may be kept.
+ */
+static void
+read_end(GovshareExchange *x, bool receipt_seen)
+{
+	PGresult   *res;
 
 	/* end_request */
 	res = next_result(x);
@@ -275,6 +311,28 @@ govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
 	read_sync(x);
 	if (!PQexitPipelineMode(x->conn))
 		x->clean = false;
+}
+
+/*
+ * Sends the pipeline and reads everything it returns, rows into the sink.
+ * The token goes first, alone: the query is sent only once the provider
+ * has accepted it, so that nothing runs on a provider that refused the
+ * request (or that has no govshare to refuse it).  Remote errors are
+ * noted in x; errors of the connection are raised.
+ */
+void
+govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
+					  const char *query, GovshareRowSink *sink)
+{
+	bool		accepted;
+	bool		receipt_seen;
+
+	accepted = spend_token(x, token);
+	send_rest(x, accepted, query, jti);
+	if (accepted)
+		read_rows(x, sink);
+	receipt_seen = read_receipt(x);
+	read_end(x, receipt_seen);
 }
 
 /* The local error for a remote one, with the receipt when there is one. */

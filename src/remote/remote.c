@@ -99,40 +99,37 @@ mint_token(const char *self, const char *target, const char *officer, const char
 }
 
 /*
- * The work of remote_query() and remote_query_json(): the rows go into
- * the materialised result of fcinfo.
+ * Reads the arguments of remote_query() and remote_query_json() into rec:
+ * target, query and purpose must not be NULL; the officer is by default
+ * the current role's name, and the reference may be NULL.
  */
 static void
-remote_query(FunctionCallInfo fcinfo, bool json)
+read_arguments(FunctionCallInfo fcinfo, GovshareRemoteRecord *rec)
 {
-	GovsharePolicy *policy = govshare_policy();
-	char	   *target;
-	char	   *query;
-	char	   *purpose;
-	char	   *officer;
-	char	   *reference;
-	char	   *conninfo;
-	bool		trusted;
-	char	   *jti;
-	char	   *token;
-	GovshareExchange x = {0};
-	GovshareRowSink *sink;
-	GovshareRemoteRecord rec = {0};
-	MemoryContext cxt = CurrentMemoryContext;
-	TimestampTz started = GetCurrentTimestamp();
-
 	for (int i = 0; i < 3; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("the %s of a remote query must not be NULL",
 							i == 0 ? "target agency" : i == 1 ? "query" : "purpose")));
-	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	purpose = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	officer = PG_ARGISNULL(3) ? GetUserNameFromId(GetUserId(), false)
+	rec->target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	rec->query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	rec->purpose = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	rec->officer = PG_ARGISNULL(3) ? GetUserNameFromId(GetUserId(), false)
 		: text_to_cstring(PG_GETARG_TEXT_PP(3));
-	reference = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	rec->reference = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+}
+
+/*
+ * Refuses a request this database may not make: there is no self agency
+ * to make it in the name of, the caller acts for another agency (a
+ * consumer), or the target is the self agency.
+ */
+static void
+check_request(GovsharePolicy *policy, const char *target)
+{
+	bool		consumer;
+	const char *acts_for;
 
 	if (policy->self == NULL)
 		ereport(ERROR,
@@ -140,45 +137,86 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 				 errmsg("no agency is self in this database"),
 				 errdetail("A remote query is made in the name of the self agency."),
 				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
-	{
-		bool		consumer;
-		const char *acts_for = govshare_role_agency(policy, GetUserId(), &consumer);
-
-		if (consumer)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("role \"%s\" acts for agency \"%s\" and may not make remote queries",
-							GetUserNameFromId(GetUserId(), false), acts_for),
-					 errdetail("A remote query is made in the name of the self agency \"%s\".",
-							   policy->self)));
-	}
+	acts_for = govshare_role_agency(policy, GetUserId(), &consumer);
+	if (consumer)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" acts for agency \"%s\" and may not make remote queries",
+						GetUserNameFromId(GetUserId(), false), acts_for),
+				 errdetail("A remote query is made in the name of the self agency \"%s\".",
+						   policy->self)));
 	if (strcmp(target, policy->self) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("agency \"%s\" is this database's own agency", target),
 				 errhint("Query local tables directly.")));
-	conninfo = govshare_endpoint_conninfo(target, &trusted);
+}
+
+/*
+ * Records a request whose exchange failed with the error reason: no
+ * receipt, and the rows received before the error.
+ */
+static void
+record_failure(GovshareExchange *x, GovshareRemoteRecord *rec, const char *reason)
+{
+	rec->outcome = "error";
+	rec->reason = reason;
+	rec->rows = x->rows;
+	rec->has_receipt = false;
+	govshare_audit_remote(rec);
+}
+
+/*
+ * Records a request whose exchange ended: allowed, or denied or failed by
+ * the provider, with the rows and the provider's receipt.
+ */
+static void
+record_outcome(GovshareExchange *x, GovshareRemoteRecord *rec)
+{
+	rec->outcome = x->remote_message == NULL ? "allowed" : x->denied ? "denied" : "error";
+	rec->reason = x->remote_message;
+	rec->rows = x->rows;
+	rec->has_receipt = x->has_receipt;
+	rec->receipt_seq = x->receipt_seq;
+	memcpy(rec->receipt_hash, x->receipt_hash, GOVSHARE_HASH_LEN);
+	govshare_audit_remote(rec);
+}
+
+/*
+ * The work of remote_query() and remote_query_json(): the rows go into
+ * the materialised result of fcinfo.
+ */
+static void
+remote_query(FunctionCallInfo fcinfo, bool json)
+{
+	GovsharePolicy *policy = govshare_policy();
+	char	   *conninfo;
+	bool		trusted;
+	char	   *token;
+	GovshareExchange x = {0};
+	GovshareRowSink *sink;
+	GovshareRemoteRecord rec = {0};
+	MemoryContext cxt = CurrentMemoryContext;
+	TimestampTz started = GetCurrentTimestamp();
+
+	read_arguments(fcinfo, &rec);
+	check_request(policy, rec.target);
+	conninfo = govshare_endpoint_conninfo(rec.target, &trusted);
 
 	sink = govshare_rows_begin(fcinfo, json);
 
-	jti = fresh_jti();
-	token = mint_token(policy->self, target, officer, purpose, reference, jti);
-
-	rec.target = target;
-	rec.officer = officer;
-	rec.purpose = purpose;
-	rec.reference = reference;
-	rec.token_id = jti;
-	rec.query = query;
+	rec.token_id = fresh_jti();
+	token = mint_token(policy->self, rec.target, rec.officer, rec.purpose, rec.reference,
+					   rec.token_id);
 	rec.started = started;
 
-	x.target = target;
+	x.target = rec.target;
 	x.deadline = TimestampTzPlusMilliseconds(started, govshare_remote_timeout);
 	PG_TRY();
 	{
-		x.conn = govshare_connection_take(target, conninfo, trusted, x.deadline);
+		x.conn = govshare_connection_take(rec.target, conninfo, trusted, x.deadline);
 		pgstat_report_wait_start(PG_WAIT_EXTENSION);
-		govshare_exchange_run(&x, token, jti, query, sink);
+		govshare_exchange_run(&x, token, rec.token_id, rec.query, sink);
 		pgstat_report_wait_end();
 	}
 	PG_CATCH();
@@ -198,28 +236,17 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 			PQclear(x.pending);
 		if (x.conn != NULL)
 			govshare_connection_abandon(x.conn);
-		rec.outcome = "error";
-		rec.reason = edata->message;
-		rec.rows = x.rows;
-		rec.has_receipt = false;
-		govshare_audit_remote(&rec);
+		record_failure(&x, &rec, edata->message);
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
 
 	if (x.clean)
-		govshare_connection_keep(target, conninfo, trusted, x.conn);
+		govshare_connection_keep(rec.target, conninfo, trusted, x.conn);
 	else
 		PQfinish(x.conn);
 
-	rec.outcome = x.remote_message == NULL ? "allowed" : x.denied ? "denied" : "error";
-	rec.reason = x.remote_message;
-	rec.rows = x.rows;
-	rec.has_receipt = x.has_receipt;
-	rec.receipt_seq = x.receipt_seq;
-	memcpy(rec.receipt_hash, x.receipt_hash, GOVSHARE_HASH_LEN);
-	govshare_audit_remote(&rec);
-
+	record_outcome(&x, &rec);
 	if (x.remote_message != NULL)
 		govshare_exchange_raise(&x);
 }
