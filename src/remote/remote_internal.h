@@ -1,0 +1,67 @@
+/*-------------------------------------------------------------------------
+ *
+ * remote_internal.h
+ *	  What the remote subsystem's own files share: endpoints, kept
+ *	  connections, the rows of a request and the exchange with the provider.
+ *
+ * Only files under src/remote/ include this header.
+ *
+ * src/remote/remote_internal.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GS_REMOTE_INTERNAL_H
+#define GS_REMOTE_INTERNAL_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "libpq-fe.h"
+#include "utils/timestamp.h"
+
+#include "common/gs_common.h"
+#include "remote/gs_remote.h"
+
+/* endpoint.c: the registered endpoints */
+extern char *govshare_endpoint_conninfo(const char *agency, bool *trusted);
+
+/* connection.c: kept connections, connecting, waits and cancels */
+extern PGconn *govshare_connection_take(const char *target, const char *conninfo,
+										bool trusted, TimestampTz deadline);
+extern void govshare_connection_keep(const char *target, const char *conninfo,
+									 bool trusted, PGconn *conn);
+extern void govshare_connection_abandon(PGconn *conn);
+extern void govshare_connection_wait(PGconn *conn, bool want_read, bool want_write,
+									 TimestampTz deadline, const char *target);
+extern void govshare_connection_lost(const char *target, PGconn *conn) pg_attribute_noreturn();
+
+/* rows.c: how a result row becomes a tuple of the caller's row type */
+typedef struct GovshareRowSink GovshareRowSink;
+
+extern GovshareRowSink *govshare_rows_begin(FunctionCallInfo fcinfo, bool json);
+extern void govshare_rows_put(GovshareRowSink *sink, const char *target, const PGresult *res);
+
+/* exchange.c: the pipeline of one request, and what came back from the provider */
+typedef struct GovshareExchange
+{
+	const char *target;
+	PGconn	   *conn;
+	TimestampTz deadline;
+	int64		rows;
+	bool		denied;
+	char	   *remote_error;	/* the query's or the token's error, formatted */
+	int			remote_sqlstate;
+	char	   *remote_message;
+	char	   *remote_detail;
+	char	   *remote_hint;
+	bool		has_receipt;
+	int64		receipt_seq;
+	unsigned char receipt_hash[GOVSHARE_HASH_LEN];
+	bool		clean;			/* the pipeline ended as expected */
+	PGresult   *pending;		/* a row being stored */
+} GovshareExchange;
+
+extern void govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
+								  const char *query, GovshareRowSink *sink);
+extern void govshare_exchange_raise(GovshareExchange *x) pg_attribute_noreturn();
+
+#endif							/* GS_REMOTE_INTERNAL_H */
