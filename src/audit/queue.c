@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "commands/dbcommands.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -34,6 +35,7 @@
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
@@ -628,4 +630,43 @@ int
 govshare_audit_queue_count(void)
 {
 	return shared ? shared->nqueues : 0;
+}
+
+/*
+ * govshare.audit_status() returns setof (database name, writer_pid integer,
+ * queued bigint, queued_bytes bigint, written bigint, last_seq bigint,
+ * last_error text, last_error_at timestamptz)
+ */
+PG_FUNCTION_INFO_V1(govshare_audit_status);
+Datum
+govshare_audit_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < govshare_audit_queue_count(); i++)
+	{
+		GovshareAuditQueueStatus s;
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		char	   *db;
+
+		if (!govshare_audit_queue_status(i, &s))
+			continue;
+		db = get_database_name(s.dboid);
+		values[0] = db ? CStringGetDatum(db) : CStringGetDatum("?");
+		values[0] = DirectFunctionCall1(namein, values[0]);
+		values[1] = Int32GetDatum(s.writer_pid);
+		nulls[1] = s.writer_pid == 0;
+		values[2] = Int64GetDatum((int64) s.queued);
+		values[3] = Int64GetDatum((int64) s.queued_bytes);
+		values[4] = Int64GetDatum((int64) s.written);
+		values[5] = Int64GetDatum(s.last_seq);
+		values[6] = CStringGetTextDatum(s.error);
+		nulls[6] = s.error[0] == '\0';
+		values[7] = TimestampTzGetDatum(s.error_at);
+		nulls[7] = s.error_at == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
