@@ -141,18 +141,6 @@ typedef struct GovshareAuditQueue
 	ConditionVariable cv;		/* commits and freed space */
 } GovshareAuditQueue;
 
-typedef struct GovshareAuditQueueStatus
-{
-	Oid			dboid;
-	pid_t		writer_pid;
-	uint64		queued;
-	uint64		queued_bytes;
-	uint64		written;
-	int64		last_seq;
-	char		error[256];
-	TimestampTz error_at;
-} GovshareAuditQueueStatus;
-
 /* The longest the writer sleeps with records queued that nobody waits for, in ms. */
 #define GOVSHARE_AUDIT_WRITER_NAP 200
 extern uint64 govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent,
@@ -167,8 +155,6 @@ extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64
 									  int64 last_seq);
 extern void govshare_audit_queue_error(GovshareAuditQueue *q, const char *message);
 extern void govshare_audit_queue_stop(Oid dboid);
-extern bool govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st);
-extern int	govshare_audit_queue_count(void);
 
 /* writer.c: the audit writer */
 extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);

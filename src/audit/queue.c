@@ -18,6 +18,7 @@
  * background worker); the writer exits when asked to, which DROP DATABASE
  * and the other commands that need a database without sessions do
  * (govshare_audit_queue_stop), or when its database has no govshare.
+ * govshare.audit_status() shows each queue and its writer.
  *
  * src/audit_queue.c
  *
@@ -56,6 +57,19 @@ typedef struct AuditShared
 	Size		size;			/* ring bytes of each queue */
 	GovshareAuditQueue queues[FLEXIBLE_ARRAY_MEMBER];
 } AuditShared;
+
+/* What govshare.audit_status() shows of a queue. */
+typedef struct QueueStatus
+{
+	Oid			dboid;
+	pid_t		writer_pid;
+	uint64		queued;
+	uint64		queued_bytes;
+	uint64		written;
+	int64		last_seq;
+	char		error[256];
+	TimestampTz error_at;
+} QueueStatus;
 
 /* GUCs (PGC_POSTMASTER: they size shared memory). */
 int			govshare_audit_queue_size = 4096;	/* kB */
@@ -604,8 +618,8 @@ govshare_audit_queue_stop(Oid dboid)
 }
 
 /* What govshare.audit_status() shows of queue i; false when it is free. */
-bool
-govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st)
+static bool
+queue_status(int i, QueueStatus *st)
 {
 	GovshareAuditQueue *q;
 
@@ -625,9 +639,9 @@ govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st)
 	return OidIsValid(st->dboid);
 }
 
-/* The number of queues, for iterating with govshare_audit_queue_status. */
-int
-govshare_audit_queue_count(void)
+/* The number of queues, for iterating with queue_status. */
+static int
+queue_count(void)
 {
 	return shared ? shared->nqueues : 0;
 }
@@ -644,14 +658,14 @@ govshare_audit_status(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (int i = 0; i < govshare_audit_queue_count(); i++)
+	for (int i = 0; i < queue_count(); i++)
 	{
-		GovshareAuditQueueStatus s;
+		QueueStatus s;
 		Datum		values[8];
 		bool		nulls[8] = {0};
 		char	   *db;
 
-		if (!govshare_audit_queue_status(i, &s))
+		if (!queue_status(i, &s))
 			continue;
 		db = get_database_name(s.dboid);
 		values[0] = db ? CStringGetDatum(db) : CStringGetDatum("?");
