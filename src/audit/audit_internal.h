@@ -57,7 +57,7 @@ typedef struct AuditStatement
 	int64		rows;
 	/* data subjects: a set of personal-id encodings, open addressing */
 	bool		subjects_on;
-	int			subject_limit;	/* govshare.govshare_audit_subject_limit at the start */
+	int			subject_limit;	/* govshare.audit_subject_limit at the start */
 	int			subject_cap;	/* slots, a power of two; 0: none yet */
 	uint64	   *subject_slots;	/* 0: empty */
 	bool		subject_zero;	/* the encoding 0 was seen */

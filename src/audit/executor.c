@@ -44,7 +44,10 @@ static void audit_xact_callback(XactEvent event, void *arg);
 static void audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								   SubTransactionId parentSubid, void *arg);
 
-/* Defines the audit GUCs and callbacks; called from _PG_init. */
+/*
+ * Registers the audit's transaction callbacks; called from _PG_init (the
+ * audit GUCs are defined in src/guc.c).
+ */
 void
 govshare_audit_init(void)
 {

@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * audit_queue.c
+ * queue.c
  *	  The shared-memory queues between backends and the audit writers.
  *
  * Each database that records access has a queue: a ring of bytes in shared
  * memory (govshare.audit_queue_size), claimed on first use from a pool of
  * govshare.audit_max_databases.  A backend appends an encoded record under
  * the queue's lock and gets a ticket; the database's audit writer (one
- * background worker per queue, src/audit_worker.c) copies records out,
+ * background worker per queue, writer.c) copies records out,
  * writes and commits them, and only then moves the queue's tail and its
  * durable mark past them and wakes the backends waiting on its condition
  * variable.  A record therefore leaves the queue only once it is
@@ -20,7 +20,7 @@
  * (govshare_audit_queue_stop), or when its database has no govshare.
  * govshare.audit_status() shows each queue and its writer.
  *
- * src/audit_queue.c
+ * src/audit/queue.c
  *
  *-------------------------------------------------------------------------
  */

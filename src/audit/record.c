@@ -5,23 +5,23 @@
  *	  the backend, queued for the audit writer.
  *
  * A consumer's statement whose plan reads governed relations (a plan the
- * enforcement stamped, src/enforce.c) gets an access record at executor
+ * enforcement stamped, src/enforce/) gets an access record at executor
  * start: who (agency, roles, officer), why (purpose, reference, token),
  * what (the relations, each column read with its element and the level
  * granted, the rules and the policy version) and the statement's
  * fingerprint (query id, SHA-256 of its text, the text).  Under
- * govshare.govshare_audit_mode = 'strict' the record is queued and the executor
+ * govshare.audit_mode = 'strict' the record is queued and the executor
  * waits until the writer has committed it before any row is produced; if
- * that cannot happen in govshare.govshare_audit_timeout, the statement fails.
+ * that cannot happen in govshare.audit_timeout, the statement fails.
  * When the statement ends, a result record follows with the rows it
  * returned and the data subjects whose rows it read.  Under 'async' one
  * record carries everything and is queued when the statement ends.
  *
- * Denials (src/enforce.c) are queued before the error is raised, so they
+ * Denials (src/enforce/) are queued before the error is raised, so they
  * stay recorded although their transaction aborts.
  *
  * Internal roles' reads of governed relations are recorded, by one record
- * at the end, as govshare.govshare_audit_internal says: those that read sensitive
+ * at the end, as govshare.audit_internal says: those that read sensitive
  * elements (default), all, or none.
  *
  * This file builds a statement's record (who, why, what it reads),
@@ -202,7 +202,7 @@ put_subject(StringInfo out, uint64 v)
 
 /*
  * Encodes a record of st, columns kind .. receipt_hash of the access
- * log (src/audit_chain.c): the access record (with, when whole, the rows
+ * log (chain.c): the access record (with, when whole, the rows
  * and subjects too), or the result record that follows one; or, with
  * remote, the record of an outgoing request (whole, with its receipt).
  */
@@ -475,7 +475,7 @@ govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 }
 
 /*
- * Records an outgoing request to another agency (src/remote.c), a row of
+ * Records an outgoing request to another agency (src/remote/), a row of
  * kind 'remote': the agency asked, the request context sent, the query's
  * text and hash, what came back and the provider's receipt.  Under strict
  * audit, waits until it is durable and fails when it cannot be.  The rows

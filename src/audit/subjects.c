@@ -7,7 +7,7 @@
  * Data subjects: the enforcement adds govshare.audit_subject(personal_id)
  * as the last security qual of a governed relation that has a column
  * classified person.personal_id; it notes each visible row's id in the
- * statement that is running, up to govshare.govshare_audit_subject_limit distinct
+ * statement that is running, up to govshare.audit_subject_limit distinct
  * ids, and counts them all.  record.c encodes the set into the statement's
  * record.
  *
@@ -27,7 +27,7 @@
 /* The element whose columns name data subjects. */
 #define SUBJECT_ELEMENT "person.personal_id"
 
-/* Is there anything to record for consumers? (src/enforce.c asks, planning.) */
+/* Is there anything to record for consumers? (src/enforce/ asks, planning.) */
 bool
 govshare_audit_subjects_wanted(void)
 {
