@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * audit_internal.h
- *	  What the audit's own files share: the log's columns, the canonical
- *	  encoding, the queues' layout and the writer.
+ *	  What the audit's own files share: the statements being recorded, the
+ *	  log's columns, the canonical encoding, the queues' layout and the
+ *	  writer.
  *
  * Only files under src/audit/ include this header.
  *
@@ -19,8 +20,75 @@
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "utils/uuid.h"
 
 #include "audit/gs_audit.h"
+
+/* A statement being recorded, from executor start to end. */
+typedef struct AuditStatement
+{
+	struct AuditStatement *next;
+	QueryDesc  *qd;
+	MemoryContext cxt;
+	SubTransactionId subid;		/* the (sub)transaction it belongs to */
+	bool		internal;
+	bool		described;		/* to be recorded: what it reads is known */
+	bool		queued;			/* the access record is queued; a result follows */
+	const char *error;			/* why the statement failed, if audit made it */
+	pg_uuid_t	id;
+	TimestampTz stmt_time;
+	char	   *agency;
+	char	   *role_name;
+	char	   *login_role;
+	char	   *officer;
+	char	   *purpose;
+	char	   *reference;
+	char	   *token_id;
+	int64		query_id;
+	unsigned char sha[GOVSHARE_HASH_LEN];
+	char	   *text;			/* NULL with govshare_audit_statement_text off */
+	List	   *relations;		/* char * */
+	List	   *columns;
+	List	   *elements;		/* char *, or NULL */
+	List	   *levels;
+	int			nrule_ids;
+	int64	   *rule_ids;
+	int64		policy_version;
+	int64		rows;
+	/* data subjects: a set of personal-id encodings, open addressing */
+	bool		subjects_on;
+	int			subject_limit;	/* govshare.audit_subject_limit at the start */
+	int			subject_cap;	/* slots, a power of two; 0: none yet */
+	uint64	   *subject_slots;	/* 0: empty */
+	bool		subject_zero;	/* the encoding 0 was seen */
+	int			nsubjects;
+	int64		subject_count;
+	bool		subject_overflow;
+} AuditStatement;
+
+/* record.c: a statement's record, what it reads, queueing its records */
+extern AuditStatement *govshare_audit_statement_new(const char *agency, const GovshareRequest *r,
+													const char *text);
+extern bool govshare_audit_describe_relation(AuditStatement *st, GovsharePolicy *policy,
+											 const char *agency, const char *purpose, Oid relid,
+											 Bitmapset *selected, bool whole_row);
+extern bool govshare_audit_describe_reads(AuditStatement *st, PlannedStmt *plan,
+										  GovsharePolicy *policy, const char *agency,
+										  const char *purpose);
+extern bool govshare_audit_internal_recorded(AuditStatement *st, bool sensitive);
+extern uint64 govshare_audit_record_queue(AuditStatement *st, bool result, bool whole,
+										  const char *outcome, const char *reason, bool urgent,
+										  bool noerror);
+
+/* executor.c: the statements open, and the one whose rows are being read */
+extern void govshare_audit_statement_open(AuditStatement *st);
+extern void govshare_audit_statement_free(AuditStatement *st);
+extern void govshare_audit_statement_finish(AuditStatement *st, const char *outcome,
+											const char *reason, bool noerror);
+extern AuditStatement *govshare_audit_running(void);
+
+/* receipt.c: the access record govshare.request_receipt() names */
+extern void govshare_audit_receipt_note(const AuditStatement *st, uint64 ticket);
 
 /* chain.c: govshare.access_log, its canonical encoding and hash chain */
 #define Natts_access_log					33
@@ -73,18 +141,6 @@ typedef struct GovshareAuditQueue
 	ConditionVariable cv;		/* commits and freed space */
 } GovshareAuditQueue;
 
-typedef struct GovshareAuditQueueStatus
-{
-	Oid			dboid;
-	pid_t		writer_pid;
-	uint64		queued;
-	uint64		queued_bytes;
-	uint64		written;
-	int64		last_seq;
-	char		error[256];
-	TimestampTz error_at;
-} GovshareAuditQueueStatus;
-
 /* The longest the writer sleeps with records queued that nobody waits for, in ms. */
 #define GOVSHARE_AUDIT_WRITER_NAP 200
 extern uint64 govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent,
@@ -99,8 +155,6 @@ extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64
 									  int64 last_seq);
 extern void govshare_audit_queue_error(GovshareAuditQueue *q, const char *message);
 extern void govshare_audit_queue_stop(Oid dboid);
-extern bool govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st);
-extern int	govshare_audit_queue_count(void);
 
 /* writer.c: the audit writer */
 extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * audit_chain.c
+ * chain.c
  *	  The access log's canonical encoding and hash chain.
  *
  * Every row of govshare.access_log carries hash = SHA-256(prev_hash ||
@@ -10,12 +10,12 @@
  * same encoder serves three callers, so they cannot drift apart:
  *
  *	- backends, which encode a record's columns kind .. receipt_hash
- *	  into the shared-memory queue (src/audit.c);
+ *	  into the shared-memory queue (record.c);
  *	- the audit writer, which decodes them into a heap tuple, adds seq,
- *	  logged_at and hmac_key_id, and hashes (src/audit_worker.c);
- *	- verification, which re-encodes stored rows (src/verify.c).
+ *	  logged_at and hmac_key_id, and hashes (writer.c);
+ *	- verification, which re-encodes stored rows (verify.c).
  *
- * src/audit_chain.c
+ * src/audit/chain.c
  *
  *-------------------------------------------------------------------------
  */

@@ -3,8 +3,10 @@
  * gs_audit.h
  *	  The audit subsystem, as other subsystems call it.
  *
- * Access records of statements, denials, data subjects and outgoing
- * requests (record.c, executor.c), the shared-memory queues that carry
+ * Access records of statements, denials and outgoing requests (record.c)
+ * made from the executor hooks (executor.c) and the utility hook
+ * (utility.c), with their data subjects (subjects.c) and the receipts
+ * given to remote callers (receipt.c); the shared-memory queues that carry
  * them (queue.c) to each database's audit writer (writer.c), the hash
  * chain (chain.c) and its verification (verify.c).  What only the audit's
  * own files share is in audit_internal.h.  Calls only src/policy/,
@@ -56,18 +58,24 @@ extern void govshare_audit_forget_key(void);
 extern void govshare_audit_queue_request(void);
 extern void govshare_audit_queue_startup(void);
 
-/* record.c and executor.c: access records of statements and denials */
+/* executor.c: access records of statements, from the executor hooks */
 extern void govshare_audit_init(void);
-extern bool govshare_audit_subjects_wanted(void);
 extern void govshare_audit_executor_start(QueryDesc *qd, int eflags);
 extern int	govshare_audit_run_begin(QueryDesc *qd);
 extern void govshare_audit_run_end(QueryDesc *qd, int depth, bool ok);
 extern void govshare_audit_executor_end(QueryDesc *qd);
-extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
-								  const char *column, const char *element, const char *reason);
+
+/* subjects.c: the data subjects of consumers' statements */
+extern bool govshare_audit_subjects_wanted(void);
 extern Node *govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc);
+
+/* utility.c: from the utility hook */
 extern void *govshare_audit_utility(Node *stmt, const char *query_string);
 extern void govshare_audit_utility_end(void *handle, QueryCompletion *qc);
+
+/* record.c: denials, and outgoing requests */
+extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
+								  const char *column, const char *element, const char *reason);
 
 /* An outgoing request to another agency, as src/remote/ records it. */
 typedef struct GovshareRemoteRecord

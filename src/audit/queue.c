@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * audit_queue.c
+ * queue.c
  *	  The shared-memory queues between backends and the audit writers.
  *
  * Each database that records access has a queue: a ring of bytes in shared
  * memory (govshare.audit_queue_size), claimed on first use from a pool of
  * govshare.audit_max_databases.  A backend appends an encoded record under
  * the queue's lock and gets a ticket; the database's audit writer (one
- * background worker per queue, src/audit_worker.c) copies records out,
+ * background worker per queue, writer.c) copies records out,
  * writes and commits them, and only then moves the queue's tail and its
  * durable mark past them and wakes the backends waiting on its condition
  * variable.  A record therefore leaves the queue only once it is
@@ -18,14 +18,16 @@
  * background worker); the writer exits when asked to, which DROP DATABASE
  * and the other commands that need a database without sessions do
  * (govshare_audit_queue_stop), or when its database has no govshare.
+ * govshare.audit_status() shows each queue and its writer.
  *
- * src/audit_queue.c
+ * src/audit/queue.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "commands/dbcommands.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -34,6 +36,7 @@
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
@@ -54,6 +57,19 @@ typedef struct AuditShared
 	Size		size;			/* ring bytes of each queue */
 	GovshareAuditQueue queues[FLEXIBLE_ARRAY_MEMBER];
 } AuditShared;
+
+/* What govshare.audit_status() shows of a queue. */
+typedef struct QueueStatus
+{
+	Oid			dboid;
+	pid_t		writer_pid;
+	uint64		queued;
+	uint64		queued_bytes;
+	uint64		written;
+	int64		last_seq;
+	char		error[256];
+	TimestampTz error_at;
+} QueueStatus;
 
 /* GUCs (PGC_POSTMASTER: they size shared memory). */
 int			govshare_audit_queue_size = 4096;	/* kB */
@@ -605,8 +621,8 @@ govshare_audit_queue_stop(Oid dboid)
 }
 
 /* What govshare.audit_status() shows of queue i; false when it is free. */
-bool
-govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st)
+static bool
+queue_status(int i, QueueStatus *st)
 {
 	GovshareAuditQueue *q;
 
@@ -626,9 +642,48 @@ govshare_audit_queue_status(int i, GovshareAuditQueueStatus *st)
 	return OidIsValid(st->dboid);
 }
 
-/* The number of queues, for iterating with govshare_audit_queue_status. */
-int
-govshare_audit_queue_count(void)
+/* The number of queues, for iterating with queue_status. */
+static int
+queue_count(void)
 {
 	return shared ? shared->nqueues : 0;
+}
+
+/*
+ * govshare.audit_status() returns setof (database name, writer_pid integer,
+ * queued bigint, queued_bytes bigint, written bigint, last_seq bigint,
+ * last_error text, last_error_at timestamptz)
+ */
+PG_FUNCTION_INFO_V1(govshare_audit_status);
+Datum
+govshare_audit_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < queue_count(); i++)
+	{
+		QueueStatus s;
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		char	   *db;
+
+		if (!queue_status(i, &s))
+			continue;
+		db = get_database_name(s.dboid);
+		values[0] = db ? CStringGetDatum(db) : CStringGetDatum("?");
+		values[0] = DirectFunctionCall1(namein, values[0]);
+		values[1] = Int32GetDatum(s.writer_pid);
+		nulls[1] = s.writer_pid == 0;
+		values[2] = Int64GetDatum((int64) s.queued);
+		values[3] = Int64GetDatum((int64) s.queued_bytes);
+		values[4] = Int64GetDatum((int64) s.written);
+		values[5] = Int64GetDatum(s.last_seq);
+		values[6] = CStringGetTextDatum(s.error);
+		nulls[6] = s.error[0] == '\0';
+		values[7] = TimestampTzGetDatum(s.error_at);
+		nulls[7] = s.error_at == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -1,38 +1,36 @@
 /*-------------------------------------------------------------------------
  *
- * audit.c
+ * record.c
  *	  Access records of the statements that read governed data: built by
  *	  the backend, queued for the audit writer.
  *
  * A consumer's statement whose plan reads governed relations (a plan the
- * enforcement stamped, src/enforce.c) gets an access record at executor
+ * enforcement stamped, src/enforce/) gets an access record at executor
  * start: who (agency, roles, officer), why (purpose, reference, token),
  * what (the relations, each column read with its element and the level
  * granted, the rules and the policy version) and the statement's
  * fingerprint (query id, SHA-256 of its text, the text).  Under
- * govshare.govshare_audit_mode = 'strict' the record is queued and the executor
+ * govshare.audit_mode = 'strict' the record is queued and the executor
  * waits until the writer has committed it before any row is produced; if
- * that cannot happen in govshare.govshare_audit_timeout, the statement fails.
+ * that cannot happen in govshare.audit_timeout, the statement fails.
  * When the statement ends, a result record follows with the rows it
  * returned and the data subjects whose rows it read.  Under 'async' one
  * record carries everything and is queued when the statement ends.
  *
- * Denials (src/enforce.c) are queued before the error is raised, so they
- * stay recorded although their transaction aborts.  A statement that
- * fails after it started is recorded with outcome 'error' by the abort
- * callback, so a reading transaction that rolls back keeps its records.
+ * Denials (src/enforce/) are queued before the error is raised, so they
+ * stay recorded although their transaction aborts.
  *
  * Internal roles' reads of governed relations are recorded, by one record
- * at the end, as govshare.govshare_audit_internal says: those that read sensitive
+ * at the end, as govshare.audit_internal says: those that read sensitive
  * elements (default), all, or none.
  *
- * Data subjects: the enforcement adds govshare.audit_subject(personal_id)
- * as the last security qual of a governed relation that has a column
- * classified person.personal_id; it notes each visible row's id in the
- * statement that is running, up to govshare.govshare_audit_subject_limit distinct
- * ids, and counts them all.
+ * This file builds a statement's record (who, why, what it reads),
+ * encodes and queues it, and records denials and outgoing requests.  The
+ * executor hooks that open and finish statements, and the abort paths,
+ * are in executor.c; data subjects in subjects.c; utility commands in
+ * utility.c; the receipt a remote caller gets in receipt.c.
  *
- * src/audit.c
+ * src/audit/record.c
  *
  *-------------------------------------------------------------------------
  */
@@ -41,26 +39,14 @@
 #include "access/parallel.h"
 #include "access/sysattr.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
-#include "catalog/pg_type.h"
-#include "commands/dbcommands.h"
-#include "commands/defrem.h"
-#include "executor/spi.h"
-#include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
-#include "parser/parsetree.h"
 #include "tcop/tcopprot.h"
-#include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/uuid.h"
 
 #include "audit/audit_internal.h"
 #include "types/gs_types.h"
@@ -75,92 +61,9 @@ int			govshare_audit_timeout = 10000;
 /* The longest statement text a record keeps, in bytes. */
 #define AUDIT_TEXT_MAX 65536
 
-/* The element whose columns name data subjects. */
-#define SUBJECT_ELEMENT "person.personal_id"
-
-/* A statement being recorded, from executor start to end. */
-typedef struct AuditStatement
-{
-	struct AuditStatement *next;
-	QueryDesc  *qd;
-	MemoryContext cxt;
-	SubTransactionId subid;		/* the (sub)transaction it belongs to */
-	bool		internal;
-	bool		described;		/* to be recorded: what it reads is known */
-	bool		queued;			/* the access record is queued; a result follows */
-	const char *error;			/* why the statement failed, if audit made it */
-	pg_uuid_t	id;
-	TimestampTz stmt_time;
-	char	   *agency;
-	char	   *role_name;
-	char	   *login_role;
-	char	   *officer;
-	char	   *purpose;
-	char	   *reference;
-	char	   *token_id;
-	int64		query_id;
-	unsigned char sha[GOVSHARE_HASH_LEN];
-	char	   *text;			/* NULL with govshare_audit_statement_text off */
-	List	   *relations;		/* char * */
-	List	   *columns;
-	List	   *elements;		/* char *, or NULL */
-	List	   *levels;
-	int			nrule_ids;
-	int64	   *rule_ids;
-	int64		policy_version;
-	int64		rows;
-	/* data subjects: a set of personal-id encodings, open addressing */
-	bool		subjects_on;
-	int			subject_limit;	/* govshare.govshare_audit_subject_limit at the start */
-	int			subject_cap;	/* slots, a power of two; 0: none yet */
-	uint64	   *subject_slots;	/* 0: empty */
-	bool		subject_zero;	/* the encoding 0 was seen */
-	int			nsubjects;
-	int64		subject_count;
-	bool		subject_overflow;
-} AuditStatement;
-
-static AuditStatement *statements = NULL;	/* newest first */
-static AuditStatement *running = NULL;	/* whose rows are being read */
-
-/*
- * The statements of the ExecutorRun calls on the C stack, innermost last
- * (NULL for a run not recorded); statement_free clears a freed one.
- */
-static AuditStatement **run_stack = NULL;
-static int	run_depth = 0;
-static int	run_cap = 0;
 static uint64 last_ticket = 0;	/* of the last record this backend queued */
 
-/*
- * The last access record of a consumer statement (or denial) this backend
- * queued, and the token it was made under: what govshare.request_receipt()
- * names to a remote caller.
- */
-static bool receipt_known = false;
-static uint64 receipt_ticket;
-static pg_uuid_t receipt_id;
-static char *receipt_token = NULL;	/* in TopMemoryContext; NULL: unsigned */
-
-static void audit_xact_callback(XactEvent event, void *arg);
-static void audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-								   SubTransactionId parentSubid, void *arg);
-
-/* Defines the audit GUCs and callbacks; called from _PG_init. */
-void
-govshare_audit_init(void)
-{
-	RegisterXactCallback(audit_xact_callback, NULL);
-	RegisterSubXactCallback(audit_subxact_callback, NULL);
-}
-
-/* Is there anything to record for consumers? (src/enforce.c asks, planning.) */
-bool
-govshare_audit_subjects_wanted(void)
-{
-	return govshare_audit_mode != GOVSHARE_AUDIT_OFF && govshare_audit_subject_limit > 0;
-}
-
+/* A role's name, or its OID as text when the role is gone. */
 static char *
 user_name(Oid roleid)
 {
@@ -225,8 +128,8 @@ text_sha256(const char *text, unsigned char *out)
 }
 
 /* A statement's identity: time, roles, the request context, its text. */
-static AuditStatement *
-statement_new(const char *agency, const GovshareRequest *r, const char *text)
+AuditStatement *
+govshare_audit_statement_new(const char *agency, const GovshareRequest *r, const char *text)
 {
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "govshare audit statement",
 											  ALLOCSET_SMALL_SIZES);
@@ -264,25 +167,6 @@ statement_new(const char *agency, const GovshareRequest *r, const char *text)
 	return st;
 }
 
-static void
-statement_free(AuditStatement *st)
-{
-	AuditStatement **p;
-
-	for (p = &statements; *p != NULL; p = &(*p)->next)
-		if (*p == st)
-		{
-			*p = st->next;
-			break;
-		}
-	for (int i = 0; i < run_depth; i++)
-		if (run_stack[i] == st)
-			run_stack[i] = NULL;
-	if (running == st)
-		running = NULL;
-	MemoryContextDelete(st->cxt);
-}
-
 /* Is s in l, a list of C strings? */
 static bool
 list_member_string(List *l, const char *s)
@@ -295,6 +179,7 @@ list_member_string(List *l, const char *s)
 	return false;
 }
 
+/* Encodes a list of C strings as an array of texts. */
 static void
 put_text_list(StringInfo out, List *l)
 {
@@ -317,7 +202,7 @@ put_subject(StringInfo out, uint64 v)
 
 /*
  * Encodes a record of st, columns kind .. receipt_hash of the access
- * log (src/audit_chain.c): the access record (with, when whole, the rows
+ * log (chain.c): the access record (with, when whole, the rows
  * and subjects too), or the result record that follows one; or, with
  * remote, the record of an outgoing request (whole, with its receipt).
  */
@@ -399,9 +284,9 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
  * Queues a record of st; urgent when the caller will wait for it, noerror
  * for abort paths.  Returns its ticket.
  */
-static uint64
-queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
-			 const char *reason, bool urgent, bool noerror)
+uint64
+govshare_audit_record_queue(AuditStatement *st, bool result, bool whole, const char *outcome,
+							const char *reason, bool urgent, bool noerror)
 {
 	StringInfoData buf;
 	MemoryContext old = MemoryContextSwitchTo(st->cxt);
@@ -415,30 +300,8 @@ queue_record(AuditStatement *st, bool result, bool whole, const char *outcome,
 		last_ticket = ticket;
 	/* a statement without a token (no context) names no request */
 	if (ticket != 0 && !result && !st->internal && st->token_id != NULL)
-	{
-		receipt_known = true;
-		receipt_ticket = ticket;
-		receipt_id = st->id;
-		if (receipt_token != NULL)
-			pfree(receipt_token);
-		receipt_token = MemoryContextStrdup(TopMemoryContext, st->token_id);
-	}
+		govshare_audit_receipt_note(st, ticket);
 	return ticket;
-}
-
-/*
- * The statement ends (outcome 'allowed') or fails ('error'): queues what
- * is left to record of it, and forgets it.  Never raises an error when
- * noerror (abort and commit callbacks).
- */
-static void
-statement_finish(AuditStatement *st, const char *outcome, const char *reason, bool noerror)
-{
-	if (st->queued)
-		(void) queue_record(st, true, false, outcome, reason, false, noerror);
-	else
-		(void) queue_record(st, false, true, outcome, reason, false, noerror);
-	statement_free(st);
 }
 
 /* Does a relation of the plan's range table read as part of an ancestor in it? */
@@ -484,9 +347,9 @@ add_rule_id(AuditStatement *st, int64 id)
  * internal role (agency NULL), returns whether any column read is of a
  * sensitive element.
  */
-static bool
-describe_relation(AuditStatement *st, GovsharePolicy *policy, const char *agency,
-				  const char *purpose, Oid relid, Bitmapset *selected, bool whole_row)
+bool
+govshare_audit_describe_relation(AuditStatement *st, GovsharePolicy *policy, const char *agency,
+								 const char *purpose, Oid relid, Bitmapset *selected, bool whole_row)
 {
 	GovshareDecision *d = agency ? govshare_decide(agency, purpose, relid)
 		: govshare_decide_internal(relid);
@@ -527,9 +390,9 @@ describe_relation(AuditStatement *st, GovsharePolicy *policy, const char *agency
  * Adds to st the governed relations plan reads, with each column it
  * references (describe_relation); returns whether any is sensitive.
  */
-static bool
-describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
-			   const char *agency, const char *purpose)
+bool
+govshare_audit_describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
+							  const char *agency, const char *purpose)
 {
 	ListCell   *lc;
 	List	   *inh_parents = NIL;
@@ -550,207 +413,19 @@ describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePolicy *policy,
 			continue;
 		if (!rte->inh && is_child_of_listed(rte->relid, inh_parents))
 			continue;			/* a partition read through its parent */
-		sensitive |= describe_relation(st, policy, agency, purpose, rte->relid, rte->selectedCols,
-									   bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
-													 rte->selectedCols));
+		sensitive |= govshare_audit_describe_relation(st, policy, agency, purpose, rte->relid,
+													  rte->selectedCols,
+													  bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
+																	rte->selectedCols));
 	}
 	return sensitive;
 }
 
 /* Should an internal read of these columns be recorded? */
-static bool
-internal_recorded(AuditStatement *st, bool sensitive)
+bool
+govshare_audit_internal_recorded(AuditStatement *st, bool sensitive)
 {
 	return st->columns != NIL && (govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_ALL || sensitive);
-}
-
-/*
- * Executor start (after the standard start, so the plan has been checked):
- * begins the record of a statement that reads governed data, and under
- * strict audit waits until its access record is durable.
- */
-void
-govshare_audit_executor_start(QueryDesc *qd, int eflags)
-{
-	PlannedStmt *plan = qd->plannedstmt;
-	GovsharePolicy *policy;
-	const char *agency;
-	const GovshareRequest *r;
-	AuditStatement *st;
-	bool		sensitive;
-	uint64		ticket;
-	char	   *why;
-
-	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || IsParallelWorker() ||
-		plan->commandType == CMD_UTILITY)
-		return;
-	policy = govshare_policy();
-	if (!policy->installed)
-		return;
-	if (govshare_plan_is_consumer(plan))
-	{
-		if (govshare_audit_mode == GOVSHARE_AUDIT_OFF)
-			return;
-		agency = govshare_consumer_agency();
-		if (agency == NULL)
-			return;				/* cannot be: the executor check refused it */
-		r = govshare_context_current();
-	}
-	else
-	{
-		if (govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_NONE || !OidIsValid(policy->rule_relid) ||
-			!list_member_oid(plan->relationOids, policy->rule_relid))
-			return;				/* reads no governed relation */
-		agency = NULL;
-		r = govshare_context_current();
-	}
-
-	st = statement_new(agency ? agency : policy->self, r, qd->sourceText);
-	st->qd = qd;
-	if (plan->queryId != 0)
-		st->query_id = (int64) plan->queryId;
-	st->internal = agency == NULL;
-	/* listed before anything can fail, so that the abort frees it */
-	st->next = statements;
-	statements = st;
-	sensitive = describe_reads(st, plan, policy, agency, r ? r->purpose : NULL);
-	if (st->relations == NIL || (st->internal && !internal_recorded(st, sensitive)))
-	{
-		statement_free(st);
-		return;
-	}
-	st->subjects_on = !st->internal && govshare_audit_subject_limit > 0;
-	st->subject_limit = govshare_audit_subject_limit;
-	st->described = true;
-
-	if (st->internal || govshare_audit_mode != GOVSHARE_AUDIT_STRICT)
-		return;
-	ticket = queue_record(st, false, false, "allowed", NULL, true, false);
-	st->queued = true;
-	if (!govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why))
-	{
-		st->error = "the access record could not be made durable";
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("access to governed data by agency \"%s\" could not be recorded", agency),
-				 errdetail_internal("%s", why),
-				 errhint("Under govshare.govshare_audit_mode = 'strict' no governed data leaves before its access record is durable; govshare.audit_status() shows the audit writer.")));
-	}
-}
-
-/* The recorded statement of qd, or NULL. */
-static AuditStatement *
-find_statement(QueryDesc *qd)
-{
-	for (AuditStatement *st = statements; st != NULL; st = st->next)
-		if (st->qd == qd)
-			return st;
-	return NULL;
-}
-
-/*
- * Executor run begins: the statement whose rows are now read is qd's
- * (for govshare.audit_subject).  Returns the depth to give back to
- * govshare_audit_run_end.
- */
-int
-govshare_audit_run_begin(QueryDesc *qd)
-{
-	int			depth = run_depth;
-
-	if (run_depth == run_cap)
-	{
-		run_cap = Max(16, run_cap * 2);
-		run_stack = run_stack == NULL
-			? MemoryContextAlloc(TopMemoryContext, sizeof(AuditStatement *) * run_cap)
-			: repalloc(run_stack, sizeof(AuditStatement *) * run_cap);
-	}
-	running = statements != NULL ? find_statement(qd) : NULL;
-	run_stack[run_depth++] = running;
-	return depth;
-}
-
-/* Executor run ends (also by error): counts the rows, pops the stack. */
-void
-govshare_audit_run_end(QueryDesc *qd, int depth, bool ok)
-{
-	if (ok && running != NULL && running->qd == qd && qd->estate != NULL)
-		running->rows += qd->estate->es_processed;
-	run_depth = Min(depth, run_depth);
-	running = run_depth > 0 ? run_stack[run_depth - 1] : NULL;
-}
-
-/* Executor end: the statement's result (or its one record) is queued. */
-void
-govshare_audit_executor_end(QueryDesc *qd)
-{
-	AuditStatement *st;
-
-	if (statements == NULL || (st = find_statement(qd)) == NULL)
-		return;
-	statement_finish(st, "allowed", NULL, false);
-}
-
-/*
- * Transaction end (subid InvalidSubTransactionId) or the abort of
- * subtransaction subid: its statements still open failed, or were never
- * ended (a failed portal at commit).  Their records say 'error'.
- */
-static void
-finish_open_statements(SubTransactionId subid)
-{
-	AuditStatement *st = statements;
-
-	while (st != NULL)
-	{
-		AuditStatement *next = st->next;
-
-		if (subid != InvalidSubTransactionId && st->subid != subid)
-			;
-		else if (!st->described)
-			statement_free(st);	/* failed before it was known to read governed data */
-		else
-			statement_finish(st, "error",
-							 st->error ? st->error : "the statement failed or was cancelled", true);
-		st = next;
-	}
-}
-
-static void
-audit_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PREPARE:
-			running = NULL;
-			run_depth = 0;
-			if (statements != NULL)
-				finish_open_statements(InvalidSubTransactionId);
-			break;
-		default:
-			break;
-	}
-}
-
-static void
-audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
-{
-	if (statements == NULL)
-		return;
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		finish_open_statements(mySubid);
-	else if (event == SUBXACT_EVENT_COMMIT_SUB)
-	{
-		/* a cursor opened in a released savepoint belongs to its parent now */
-		for (AuditStatement *st = statements; st != NULL; st = st->next)
-			if (st->subid == mySubid)
-				st->subid = parentSubid;
-	}
 }
 
 /*
@@ -771,7 +446,7 @@ govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 	policy = govshare_policy();
 	if (!policy->installed)
 		return;
-	st = statement_new(agency, r, debug_query_string);
+	st = govshare_audit_statement_new(agency, r, debug_query_string);
 	old = MemoryContextSwitchTo(st->cxt);
 	if (OidIsValid(relid))
 	{
@@ -790,7 +465,7 @@ govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 	/* waits for room like any record: a full queue does not hide a denial */
 	PG_TRY();
 	{
-		(void) queue_record(st, false, false, "denied", reason, false, false);
+		(void) govshare_audit_record_queue(st, false, false, "denied", reason, false, false);
 	}
 	PG_FINALLY();
 	{
@@ -800,339 +475,7 @@ govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 }
 
 /*
- * The security qual that notes the data subjects of a governed relation a
- * consumer reads, or NULL when there is none to note: a call of
- * govshare.audit_subject() on the first column of relation relid (varno 1)
- * that d classifies person.personal_id and that is of that type.
- */
-Node *
-govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc)
-{
-	Oid			typid;
-	Oid			fn;
-	FuncExpr   *call;
-
-	if (!govshare_audit_subjects_wanted())
-		return NULL;
-	for (int i = 0; i < d->natts && i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (d->columns[i].element == NULL || strcmp(d->columns[i].element, SUBJECT_ELEMENT) != 0 ||
-			att->attisdropped)
-			continue;
-		typid = att->atttypid;
-		fn = LookupFuncName(list_make2(makeString("govshare"), makeString("audit_subject")),
-							1, &typid, true);
-		if (!OidIsValid(fn))
-			continue;			/* a text column, say: not an id we can note */
-		call = makeFuncExpr(fn, BOOLOID,
-							list_make1(makeVar(1, att->attnum, att->atttypid, att->atttypmod,
-											   InvalidOid, 0)),
-							InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
-		return (Node *) call;
-	}
-	return NULL;
-}
-
-/*
- * govshare.audit_subject(id personal_id) returns boolean
- *
- * Notes id as a data subject of the running statement; always true.  Runs
- * only in plans the enforcement built (funcformat COERCE_SQL_SYNTAX), so
- * that nobody fills access records with subjects of their choice.
- */
-PG_FUNCTION_INFO_V1(govshare_audit_subject);
-Datum
-govshare_audit_subject(PG_FUNCTION_ARGS)
-{
-	FuncExpr   *call = (FuncExpr *) fcinfo->flinfo->fn_expr;
-	AuditStatement *st = running;
-	uint64		v;
-	uint64		slot;
-
-	if (call == NULL || !IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("govshare.audit_subject() cannot be called directly"),
-				 errdetail("The server notes the data subjects of the rows a consumer agency reads.")));
-	if (PG_ARGISNULL(0) || st == NULL || !st->subjects_on)
-		PG_RETURN_BOOL(true);
-	v = GOVSHARE_GETARG(personal_id, 0);
-	st->subject_count++;
-	if (v == 0)
-	{
-		if (!st->subject_zero && st->nsubjects + 1 > st->subject_limit)
-			st->subject_overflow = true;
-		else if (!st->subject_zero)
-		{
-			st->subject_zero = true;
-			st->nsubjects++;
-		}
-		PG_RETURN_BOOL(true);
-	}
-	if (st->subject_cap == 0)
-	{
-		st->subject_cap = 16;
-		while (st->subject_cap < 2 * st->subject_limit)
-			st->subject_cap *= 2;
-		st->subject_slots = MemoryContextAllocZero(st->cxt, sizeof(uint64) * st->subject_cap);
-	}
-	slot = (v * UINT64CONST(0x9E3779B97F4A7C15)) >> 40;
-	for (;;)
-	{
-		uint64	   *s = &st->subject_slots[slot & (st->subject_cap - 1)];
-
-		if (*s == v)
-			break;
-		if (*s == 0)
-		{
-			if (st->nsubjects >= st->subject_limit)
-				st->subject_overflow = true;
-			else
-			{
-				*s = v;
-				st->nsubjects++;
-			}
-			break;
-		}
-		slot++;
-	}
-	PG_RETURN_BOOL(true);
-}
-
-/*
- * govshare.audit_flush(timeout_ms integer) returns void
- *
- * Waits until every record this session queued is durable.
- */
-PG_FUNCTION_INFO_V1(govshare_audit_flush);
-Datum
-govshare_audit_flush(PG_FUNCTION_ARGS)
-{
-	int32		timeout = PG_GETARG_INT32(0);
-	char	   *why;
-
-	if (last_ticket != 0 && !govshare_audit_queue_wait(last_ticket, Max(timeout, 1), &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("the access records of this session are not all written"),
-				 errdetail_internal("%s", why)));
-	PG_RETURN_VOID();
-}
-
-/*
- * govshare.audit_status() returns setof (database name, writer_pid integer,
- * queued bigint, queued_bytes bigint, written bigint, last_seq bigint,
- * last_error text, last_error_at timestamptz)
- */
-PG_FUNCTION_INFO_V1(govshare_audit_status);
-Datum
-govshare_audit_status(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-	InitMaterializedSRF(fcinfo, 0);
-	for (int i = 0; i < govshare_audit_queue_count(); i++)
-	{
-		GovshareAuditQueueStatus s;
-		Datum		values[8];
-		bool		nulls[8] = {0};
-		char	   *db;
-
-		if (!govshare_audit_queue_status(i, &s))
-			continue;
-		db = get_database_name(s.dboid);
-		values[0] = db ? CStringGetDatum(db) : CStringGetDatum("?");
-		values[0] = DirectFunctionCall1(namein, values[0]);
-		values[1] = Int32GetDatum(s.writer_pid);
-		nulls[1] = s.writer_pid == 0;
-		values[2] = Int64GetDatum((int64) s.queued);
-		values[3] = Int64GetDatum((int64) s.queued_bytes);
-		values[4] = Int64GetDatum((int64) s.written);
-		values[5] = Int64GetDatum(s.last_seq);
-		values[6] = CStringGetTextDatum(s.error);
-		nulls[6] = s.error[0] == '\0';
-		values[7] = TimestampTzGetDatum(s.error_at);
-		nulls[7] = s.error_at == 0;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
-}
-
-/*
- * An internal role's COPY relation TO of a governed relation: the record
- * of what it reads, or NULL when there is none to make.
- */
-static AuditStatement *
-copy_begin(CopyStmt *copy, const char *query_string)
-{
-	GovsharePolicy *policy;
-	AuditStatement *st;
-	Oid			relid;
-	Bitmapset  *selected = NULL;
-	bool		sensitive;
-
-	if (copy->is_from || copy->relation == NULL || govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_NONE ||
-		IsParallelWorker())
-		return NULL;
-	policy = govshare_policy();
-	if (!policy->installed || govshare_consumer_agency() != NULL)
-		return NULL;
-	relid = RangeVarGetRelid(copy->relation, NoLock, true);
-	if (!OidIsValid(relid) || !govshare_relation_governed(relid))
-		return NULL;
-
-	st = statement_new(policy->self, govshare_context_current(), query_string);
-	st->internal = true;
-	st->next = statements;
-	statements = st;
-	if (copy->attlist != NIL)
-	{
-		ListCell   *lc;
-
-		foreach(lc, copy->attlist)
-		{
-			AttrNumber	attnum = get_attnum(relid, strVal(lfirst(lc)));
-
-			if (attnum != InvalidAttrNumber)
-				selected = bms_add_member(selected, attnum - FirstLowInvalidHeapAttributeNumber);
-		}
-	}
-	sensitive = describe_relation(st, policy, NULL, NULL, relid, selected, copy->attlist == NIL);
-	if (!internal_recorded(st, sensitive))
-	{
-		statement_free(st);
-		return NULL;
-	}
-	st->described = true;
-	return st;
-}
-
-/*
- * The utility hook's part, before the command runs: commands that need a
- * database without sessions first stop its audit writer; an internal
- * role's COPY relation TO of a governed relation begins a record (a
- * consumer's was made COPY (SELECT ...) TO, which the executor records).
- * Returns what govshare_audit_utility_end needs, or NULL.
- */
-void *
-govshare_audit_utility(Node *stmt, const char *query_string)
-{
-	const char *dbname = NULL;
-	ListCell   *lc;
-
-	if (IsA(stmt, CopyStmt))
-		return copy_begin((CopyStmt *) stmt, query_string);
-	if (IsA(stmt, DropdbStmt))
-		dbname = ((DropdbStmt *) stmt)->dbname;
-	else if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
-		dbname = ((RenameStmt *) stmt)->subname;
-	else if (IsA(stmt, CreatedbStmt))
-		foreach(lc, ((CreatedbStmt *) stmt)->options)
-		{
-			DefElem    *opt = lfirst_node(DefElem, lc);
-
-			if (strcmp(opt->defname, "template") == 0 && opt->arg != NULL)
-				dbname = defGetString(opt);
-		}
-	if (dbname != NULL)
-	{
-		Oid			dboid = get_database_oid(dbname, true);
-
-		/*
-		 * Only for who may run the command: the owner (or a superuser); for
-		 * anyone else it fails anyway, and must not stop the writer.
-		 */
-		if (OidIsValid(dboid) && govshare_db_ownercheck(dboid, GetUserId()))
-			govshare_audit_queue_stop(dboid);
-	}
-	return NULL;
-}
-
-/* The utility command ran: an internal COPY's record, with its rows. */
-void
-govshare_audit_utility_end(void *handle, QueryCompletion *qc)
-{
-	AuditStatement *st = handle;
-
-	if (st == NULL)
-		return;
-	if (qc != NULL)
-		st->rows = (int64) qc->nprocessed;
-	statement_finish(st, "allowed", NULL, false);
-}
-
-/* Reads the receipt's access row into the function's result, as the log's owner. */
-typedef struct ReceiptRead
-{
-	ReturnSetInfo *rsinfo;
-} ReceiptRead;
-
-static void
-read_receipt(void *arg)
-{
-	ReturnSetInfo *rsinfo = ((ReceiptRead *) arg)->rsinfo;
-	Oid			types[1] = {UUIDOID};
-	Datum		args[1];
-
-	args[0] = UUIDPGetDatum(&receipt_id);
-	if (SPI_execute_with_args("SELECT seq, hash, outcome, statement_id FROM govshare.access_log"
-							  " WHERE statement_id = $1 AND kind = 'access'",
-							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "govshare: could not read the access log");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		Datum		values[4];
-		bool		nulls[4];
-
-		for (int c = 0; c < 4; c++)
-			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
-									  &nulls[c]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-}
-
-/*
- * govshare.request_receipt(token_id text) returns setof (seq bigint,
- * hash bytea, outcome text, statement_id uuid)
- *
- * The receipt a provider returns to a remote caller: the seq and hash of
- * the access record of this session's last consumer statement or denial,
- * once it is durable; no row when that statement was not made under the
- * token token_id (it read nothing governed, say).  The log is read as its
- * owner: the caller, a consumer, cannot read it.
- */
-PG_FUNCTION_INFO_V1(govshare_request_receipt);
-Datum
-govshare_request_receipt(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *token_id;
-	char	   *why;
-	ReceiptRead read;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0) || !receipt_known || receipt_token == NULL)
-		PG_RETURN_VOID();
-	token_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strcmp(token_id, receipt_token) != 0)
-		PG_RETURN_VOID();
-	/* under strict audit it is durable already: the rows waited for it */
-	if (!govshare_audit_queue_wait(receipt_ticket, govshare_audit_timeout, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("the access record of this request is not written yet"),
-				 errdetail_internal("%s", why)));
-
-	read.rsinfo = rsinfo;
-	govshare_spi_as_owner(get_relname_relid("access_log", get_namespace_oid("govshare", false)),
-						  read_receipt, &read);
-	PG_RETURN_VOID();
-}
-
-/*
- * Records an outgoing request to another agency (src/remote.c), a row of
+ * Records an outgoing request to another agency (src/remote/), a row of
  * kind 'remote': the agency asked, the request context sent, the query's
  * text and hash, what came back and the provider's receipt.  Under strict
  * audit, waits until it is durable and fails when it cannot be.  The rows
@@ -1155,7 +498,7 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 	r.purpose = (char *) rec->purpose;
 	r.reference = (char *) rec->reference;
 	r.token_id = (char *) rec->token_id;
-	st = statement_new(rec->target, &r, rec->query);
+	st = govshare_audit_statement_new(rec->target, &r, rec->query);
 	st->stmt_time = rec->started;
 	st->query_id = 0;			/* not the local statement's */
 	st->rows = rec->rows;
@@ -1182,4 +525,24 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 		MemoryContextDelete(st->cxt);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * govshare.audit_flush(timeout_ms integer) returns void
+ *
+ * Waits until every record this session queued is durable.
+ */
+PG_FUNCTION_INFO_V1(govshare_audit_flush);
+Datum
+govshare_audit_flush(PG_FUNCTION_ARGS)
+{
+	int32		timeout = PG_GETARG_INT32(0);
+	char	   *why;
+
+	if (last_ticket != 0 && !govshare_audit_queue_wait(last_ticket, Max(timeout, 1), &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the access records of this session are not all written"),
+				 errdetail_internal("%s", why)));
+	PG_RETURN_VOID();
 }

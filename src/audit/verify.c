@@ -5,7 +5,7 @@
  *	  canonical encoding as SQL.
  *
  * govshare.verify_log() walks the log in sequence order by its primary
- * key, recomputes every row's hash from its columns (src/audit_chain.c)
+ * key, recomputes every row's hash from its columns (chain.c)
  * and reports the first broken link: a missing sequence number, a
  * prev_hash that is not the previous row's hash, a hash that does not
  * match the row.  A chain can be rebuilt whole by someone who can write
@@ -18,7 +18,7 @@
  * checkpoint names still has the hash it signed (no rewriting before it)
  * and that the log still reaches it (no truncation after it).
  *
- * src/verify.c
+ * src/audit/verify.c
  *
  *-------------------------------------------------------------------------
  */

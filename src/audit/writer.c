@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * audit_worker.c
+ * writer.c
  *	  The audit writer: a background worker per database that appends the
  *	  queued access records to govshare.access_log.
  *
@@ -8,13 +8,13 @@
  * does so below SQL (heap and index insertion, as COPY does), so that the
  * table's triggers can refuse every INSERT, UPDATE, DELETE and TRUNCATE
  * made through SQL.  It assigns sequence numbers, computes the hash chain
- * (src/audit_chain.c), writes a batch of records in one transaction and
+ * (chain.c), writes a batch of records in one transaction and
  * commits it with synchronous_commit on, so that the WAL is flushed before
  * it tells the backends waiting under strict audit that their records are
  * durable.  After a failure it keeps the records queued and tries again;
  * after a restart it resumes the chain from the last row of the table.
  *
- * src/audit_worker.c
+ * src/audit/writer.c
  *
  *-------------------------------------------------------------------------
  */
@@ -184,7 +184,7 @@ hash_datum(const unsigned char *hash)
  * slots are inserted MULTI_INSERT_RECORDS at a time.
  *
  * The bytes a backend queued are the canonical encoding of the columns
- * kind .. receipt_hash (both sides use src/audit_chain.c's encoders),
+ * kind .. receipt_hash (both sides use chain.c's encoders),
  * so the canonical form of the row is those bytes between the encodings
  * of seq and logged_at and of hmac_key_id; they are not encoded again
  * from the decoded values.  Assertion-enabled builds check that they
