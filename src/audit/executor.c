@@ -181,7 +181,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("access to governed data by agency \"%s\" could not be recorded", agency),
 				 errdetail_internal("%s", why),
-				 errhint("Under govshare.govshare_audit_mode = 'strict' no governed data leaves before its access record is durable; govshare.audit_status() shows the audit writer.")));
+				 errhint("Under govshare.audit_mode = 'strict' no governed data leaves before its access record is durable; govshare.audit_status() shows the audit writer.")));
 	}
 }
 
