@@ -121,6 +121,7 @@ typedef enum GovshareTable
 
 /* tables.c */
 extern void govshare_catalog_tables_init(void);
+extern void govshare_catalog_forget(Oid relid);
 extern const char *govshare_catalog_name(GovshareTable table);
 extern Oid	govshare_catalog_relid(GovshareTable table);
 extern Relation govshare_catalog_open(GovshareTable table);

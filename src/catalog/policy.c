@@ -78,10 +78,12 @@ level_from_name(const char *name)
  * Relcache callback: a change of govshare.rule (the trigger's signal) or a
  * full reset makes the snapshot stale.  Nothing is freed here: callers may
  * hold pointers into the snapshot until their next govshare_policy() call.
+ * The cached OIDs of the catalog tables (tables.c) are checked here too.
  */
 static void
 policy_relcache_callback(Datum arg, Oid relid)
 {
+	govshare_catalog_forget(relid);
 	if (relid == InvalidOid || relid == rule_relid)
 		policy_valid = false;
 }
@@ -213,6 +215,7 @@ grow(void *array, int n, Size size)
 	return array;
 }
 
+/* qsort/bsearch comparator of rules by id. */
 static int
 compare_rule(const void *a, const void *b)
 {
@@ -222,6 +225,7 @@ compare_rule(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* qsort comparator of C strings (char *), by strcmp. */
 static int
 compare_string(const void *a, const void *b)
 {
@@ -261,6 +265,7 @@ load_agency(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
 	p->nagencies++;
 }
 
+/* Sorts the agency codes: the snapshot keeps them in code order. */
 static void
 finish_agencies(PolicyLoad *load)
 {

@@ -136,11 +136,12 @@ forget_all(void)
 }
 
 /*
- * Relcache callback: forgets the OID of a relation that changed, or all of
- * them on a full reset.
+ * Forgets the OID of a relation that changed, or all of them when relid is
+ * InvalidOid (a full reset).  Called by policy.c's relcache callback, so
+ * that the catalog takes one of the few relcache callback slots, not two.
  */
-static void
-tables_relcache_callback(Datum arg, Oid relid)
+void
+govshare_catalog_forget(Oid relid)
 {
 	if (relid == InvalidOid)
 	{
@@ -159,11 +160,13 @@ tables_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
 	forget_all();
 }
 
-/* Registers the invalidation callbacks; called from govshare_catalog_init. */
+/*
+ * Registers the schema invalidation callback; called from
+ * govshare_catalog_init (relations: govshare_catalog_forget).
+ */
 void
 govshare_catalog_tables_init(void)
 {
-	CacheRegisterRelcacheCallback(tables_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, tables_namespace_callback, (Datum) 0);
 }
 
