@@ -21,6 +21,9 @@
 
 #include "postgres.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "catalog/gs_catalog.h"
 
 /* govshare.agency */
 #define Natts_agency					6
@@ -118,6 +121,26 @@ typedef enum GovshareTable
 } GovshareTable;
 
 #define GOVSHARE_NTABLES (GOVSHARE_TABLE_TOKEN_USE + 1)
+
+/*
+ * rule.c: the events of one rule that decide its status, gathered in any
+ * order by govshare_rule_history_add.
+ */
+typedef struct GovshareRuleHistory
+{
+	bool		revoked;		/* any revoke event? */
+	int64		revoke_id;		/* the first one */
+	TimestampTz revoke_at;
+	bool		changed;		/* any suspend or resume event? */
+	int64		change_id;		/* the latest one */
+	TimestampTz change_at;
+	bool		suspended;		/* was it a suspend? */
+} GovshareRuleHistory;
+
+extern void govshare_rule_history_add(GovshareRuleHistory *h, int64 id, const char *event,
+									  TimestampTz at);
+extern GovshareRuleStatus govshare_rule_history_status(const GovshareRuleHistory *h,
+													   int64 *event_id, TimestampTz *since);
 
 /* tables.c */
 extern void govshare_catalog_tables_init(void);

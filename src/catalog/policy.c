@@ -248,7 +248,7 @@ find_rule(GovsharePolicy *p, int64 id)
 typedef struct PolicyLoad
 {
 	GovsharePolicy *p;
-	int64	   *last_change;	/* per rule: the id of its latest suspend/resume */
+	GovshareRuleHistory *histories; /* per rule, by index, while events are read */
 } PolicyLoad;
 
 /* govshare.agency: the codes, sorted, and which one is self. */
@@ -356,39 +356,42 @@ finish_rules(PolicyLoad *load)
 	if (p->nrules > 1)
 		qsort(p->rules, p->nrules, sizeof(GovshareRule), compare_rule);
 	p->version = p->nrules;		/* and one for each event */
-	load->last_change = palloc0(sizeof(int64) * Max(p->nrules, 1));
+	load->histories = palloc0(sizeof(GovshareRuleHistory) * Max(p->nrules, 1));
 }
 
-/*
- * govshare.rule_event: the status of each rule from its history, revoked
- * once revoked, otherwise the latest of suspend/resume decides.
- */
+/* govshare.rule_event: each event joins its rule's history. */
 static void
 load_rule_event(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
 {
 	GovsharePolicy *p = load->p;
-	int64		id = get_int64(tuple, desc, Anum_rule_event_id);
-	int64		rule_id = get_int64(tuple, desc, Anum_rule_event_rule_id);
-	char	   *event = get_text(tuple, desc, Anum_rule_event_event);
-	TimestampTz at = get_time(tuple, desc, Anum_rule_event_at, 0);
-	GovshareRule *r = find_rule(p, rule_id);
-	int			i;
+	GovshareRule *r = find_rule(p, get_int64(tuple, desc, Anum_rule_event_rule_id));
 
 	p->version++;
-	if (r == NULL || r->status == GOVSHARE_RULE_REVOKED)
-		return;
-	i = r - p->rules;
-	if (strcmp(event, "revoke") == 0)
+	if (r != NULL)
+		govshare_rule_history_add(&load->histories[r - p->rules],
+								  get_int64(tuple, desc, Anum_rule_event_id),
+								  get_text(tuple, desc, Anum_rule_event_event),
+								  get_time(tuple, desc, Anum_rule_event_at, 0));
+}
+
+/*
+ * Each rule's status from its history (govshare_rule_history_status, the
+ * definition the govshare.rules view uses too).  A rule already revoked
+ * by load_rule (a row filter without its tree) stays revoked.
+ */
+static void
+finish_rule_events(PolicyLoad *load)
+{
+	GovsharePolicy *p = load->p;
+
+	for (int i = 0; i < p->nrules; i++)
 	{
-		r->status = GOVSHARE_RULE_REVOKED;
-		r->status_since = at;
-	}
-	else if ((strcmp(event, "suspend") == 0 || strcmp(event, "resume") == 0) &&
-			 id > load->last_change[i])
-	{
-		load->last_change[i] = id;
-		r->status = event[0] == 's' ? GOVSHARE_RULE_SUSPENDED : GOVSHARE_RULE_ACTIVE;
-		r->status_since = at;
+		GovshareRule *r = &p->rules[i];
+		int64		event_id;
+
+		if (r->status != GOVSHARE_RULE_REVOKED)
+			r->status = govshare_rule_history_status(&load->histories[i], &event_id,
+													 &r->status_since);
 	}
 }
 
@@ -423,7 +426,7 @@ static const struct
 	{GOVSHARE_TABLE_AGENCY_KEY, load_key, NULL},
 	{GOVSHARE_TABLE_PURPOSE, load_purpose, NULL},
 	{GOVSHARE_TABLE_RULE, load_rule, finish_rules},
-	{GOVSHARE_TABLE_RULE_EVENT, load_rule_event, NULL},
+	{GOVSHARE_TABLE_RULE_EVENT, load_rule_event, finish_rule_events},
 	{GOVSHARE_TABLE_ELEMENT, load_element, NULL},
 };
 
