@@ -17,7 +17,9 @@ TYPES8 = $(foreach t,personal_id tax_code social_insurance_no health_insurance_n
 TYPES_BIGINT = personal_id social_insurance_no phone_number
 TYPES4 = $(foreach t,admin_unit partial_date,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
-DATA = $(wildcard data/govshare_*.csv)
+# Upgrade scripts are written by hand and committed: a released version's
+# install script never changes, the next one starts from it.
+DATA = $(wildcard data/govshare_*.csv) $(wildcard $(EXTENSION)--*--*.sql)
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/include -I$(libpq_srcdir) -DGOVSHARE_VERSION=\"$(EXTVERSION)\"
 SHLIB_LINK_INTERNAL = $(libpq)

@@ -4,8 +4,9 @@
  *	  The catalog subsystem: labels and the policy snapshot.
  *
  * What govshare's catalog tables say, read into a per-backend snapshot
- * (policy.c), and the "govshare" security labels: classifications and the
- * governed state of relations (label.c).  Calls only src/common/ and
+ * (policy.c, through tables.c), what a rule's status, patterns and window
+ * mean (rule.c), and the "govshare" security labels: classifications and
+ * the governed state of relations (label.c).  Calls only src/common/ and
  * src/types/.
  *
  * src/catalog/gs_catalog.h
@@ -54,8 +55,8 @@ typedef struct GovshareRule
 	char	   *legal_basis;	/* NULL: the purposes' */
 	TimestampTz valid_from;
 	TimestampTz valid_until;	/* DT_NOEND when open-ended */
-	GovshareRuleStatus status;
-	TimestampTz status_since;
+	GovshareRuleStatus status;	/* from its events: govshare_rule_history_status */
+	TimestampTz status_since;	/* when it was revoked or suspended; 0 when active */
 } GovshareRule;
 
 typedef struct GovshareKey
@@ -91,6 +92,24 @@ typedef struct GovsharePolicy
 	Oid			rule_relid;		/* govshare.rule: plans depend on it */
 	int64		version;		/* rows of rule and rule_event: moves with every change */
 } GovsharePolicy;
+
+/*
+ * rule.c: what a rule means, defined once for C and SQL (the SQL functions
+ * govshare.element_covers, govshare.rule_active, govshare.rule_status call
+ * the same code).
+ */
+typedef enum GovshareRuleActivity
+{
+	GOVSHARE_RULE_IN_FORCE,		/* active, and the time is inside its window */
+	GOVSHARE_RULE_NOT_ACTIVE,	/* revoked or suspended: see its status */
+	GOVSHARE_RULE_NOT_YET_VALID,	/* its window opens later */
+	GOVSHARE_RULE_EXPIRED		/* its window closed at or before that time */
+} GovshareRuleActivity;
+
+extern const char *govshare_rule_status_name(GovshareRuleStatus status);
+extern bool govshare_element_covers(const char *pattern, const char *element);
+extern GovshareRuleActivity govshare_rule_active(const GovshareRule *rule, TimestampTz now,
+												 TimestampTz *horizon);
 
 extern void govshare_catalog_init(void);
 extern GovsharePolicy *govshare_policy(void);

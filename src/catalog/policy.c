@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * catalog.c
+ * policy.c
  *	  The policy catalog, read into a per-backend snapshot.
  *
  * The tables of src/sql/policy.sql (agencies, role bindings, keys,
@@ -17,7 +17,12 @@
  * policy outlives the transaction that loaded it, so it must show what is
  * committed (plus the current transaction's own changes).
  *
- * src/catalog.c
+ * Each table has a loader that reads one row (load_agency, load_rule, ...);
+ * policy_tables lists them in the order they are read, and load_policy
+ * scans each table once through govshare_catalog_open (tables.c), which
+ * checks its columns against catalog_internal.h.
+ *
+ * src/catalog/policy.c
  *
  *-------------------------------------------------------------------------
  */
@@ -27,61 +32,19 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_authid.h"
-#include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "commands/extension.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/readfuncs.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
+#include "catalog/catalog_internal.h"
 #include "catalog/gs_catalog.h"
-
-/* Columns of govshare.agency */
-#define Anum_agency_code			1
-#define Anum_agency_is_self			4
-/* govshare.role_binding */
-#define Anum_role_binding_role		1
-#define Anum_role_binding_agency	2
-/* govshare.agency_key */
-#define Anum_agency_key_key_id		1
-#define Anum_agency_key_agency		2
-#define Anum_agency_key_public_key	3
-#define Anum_agency_key_valid_until	4
-#define Anum_agency_key_revoked_at	7
-/* govshare.purpose */
-#define Anum_purpose_code			1
-#define Anum_purpose_legal_basis	3
-/* govshare.rule */
-#define Anum_rule_id				1
-#define Anum_rule_consumer			2
-#define Anum_rule_purposes			3
-#define Anum_rule_elements			4
-#define Anum_rule_level				5
-#define Anum_rule_relation			6
-#define Anum_rule_row_filter		7
-#define Anum_rule_row_filter_tree	8
-#define Anum_rule_legal_basis		9
-#define Anum_rule_valid_from		10
-#define Anum_rule_valid_until		11
-/* govshare.rule_event */
-#define Anum_rule_event_id			1
-#define Anum_rule_event_rule_id		2
-#define Anum_rule_event_event		3
-#define Anum_rule_event_at			4
-/* govshare.element */
-#define Anum_element_code			1
-#define Anum_element_sensitivity	6
 
 static MemoryContext policy_context = NULL;
 static GovsharePolicy *policy = NULL;
@@ -115,18 +78,21 @@ level_from_name(const char *name)
  * Relcache callback: a change of govshare.rule (the trigger's signal) or a
  * full reset makes the snapshot stale.  Nothing is freed here: callers may
  * hold pointers into the snapshot until their next govshare_policy() call.
+ * The cached OIDs of the catalog tables (tables.c) are checked here too.
  */
 static void
 policy_relcache_callback(Datum arg, Oid relid)
 {
+	govshare_catalog_forget(relid);
 	if (relid == InvalidOid || relid == rule_relid)
 		policy_valid = false;
 }
 
-/* Registers the invalidation callback; called from _PG_init. */
+/* Registers the invalidation callbacks; called from _PG_init. */
 void
 govshare_catalog_init(void)
 {
+	govshare_catalog_tables_init();
 	CacheRegisterRelcacheCallback(policy_relcache_callback, (Datum) 0);
 }
 
@@ -139,62 +105,73 @@ PG_FUNCTION_INFO_V1(govshare_policy_changed);
 Datum
 govshare_policy_changed(PG_FUNCTION_ARGS)
 {
-	Oid			nsp;
 	Oid			relid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("govshare.policy_changed() must be called as a trigger")));
-	nsp = get_namespace_oid("govshare", false);
-	relid = get_relname_relid("rule", nsp);
+	relid = govshare_catalog_relid(GOVSHARE_TABLE_RULE);
 	if (OidIsValid(relid))
 		CacheInvalidateRelcacheByRelid(relid);
 	return PointerGetDatum(NULL);
 }
 
-/* Checks that attribute attnum of tupdesc is named name. */
-static void
-expect_column(Relation rel, AttrNumber attnum, const char *name)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	if (attnum > desc->natts ||
-		strcmp(NameStr(TupleDescAttr(desc, attnum - 1)->attname), name) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("catalog table govshare.%s does not have the layout this library expects",
-						RelationGetRelationName(rel)),
-				 errdetail("Column %d should be \"%s\".", attnum, name),
-				 errhint("Run ALTER EXTENSION govshare UPDATE, or install the library that matches the extension.")));
-}
-
 /* A text attribute as a C string in the current context, or NULL. */
 static char *
-get_text(HeapTuple tuple, Relation rel, AttrNumber attnum)
+get_text(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
 /* A timestamptz attribute, or dflt when NULL. */
 static TimestampTz
-get_time(HeapTuple tuple, Relation rel, AttrNumber attnum, TimestampTz dflt)
+get_time(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, TimestampTz dflt)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
 
 	return isnull ? dflt : DatumGetTimestampTz(d);
 }
 
-/* A text[] attribute as an array of C strings; returns the count. */
-static int
-get_text_array(HeapTuple tuple, Relation rel, AttrNumber attnum, char ***out)
+/* A bigint attribute (of a NOT NULL column). */
+static int64
+get_int64(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+
+	return DatumGetInt64(heap_getattr(tuple, attnum, desc, &isnull));
+}
+
+/* An oid (regclass, regrole) attribute, or InvalidOid when NULL. */
+static Oid
+get_oid(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
+
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+/* Is the attribute NULL? */
+static bool
+get_null(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+{
+	bool		isnull;
+
+	heap_getattr(tuple, attnum, desc, &isnull);
+	return isnull;
+}
+
+/* A text[] attribute as an array of C strings; returns the count. */
+static int
+get_text_array(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, char ***out)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
@@ -212,29 +189,33 @@ get_text_array(HeapTuple tuple, Relation rel, AttrNumber attnum, char ***out)
 	return k;
 }
 
-/* An enum attribute's label. */
+/* An enum attribute's label, or NULL. */
 static char *
-get_enum(HeapTuple tuple, Relation rel, AttrNumber attnum)
+get_enum(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
 
 	if (isnull)
 		return NULL;
 	return DatumGetCString(DirectFunctionCall1(enum_out, d));
 }
 
-/* Opens govshare.<name> for reading, or returns NULL if it does not exist. */
-static Relation
-open_table(Oid nsp, const char *name)
+/*
+ * Returns array with room for its element n, when n elements of size are
+ * in it: allocated for 16 at first, then doubled whenever it is full.
+ */
+static void *
+grow(void *array, int n, Size size)
 {
-	Oid			relid = get_relname_relid(name, nsp);
-
-	if (!OidIsValid(relid))
-		return NULL;
-	return table_open(relid, AccessShareLock);
+	if (array == NULL)
+		return palloc(size * 16);
+	if (n >= 16 && (n & (n - 1)) == 0)
+		return repalloc(array, size * n * 2);
+	return array;
 }
 
+/* qsort/bsearch comparator of rules by id. */
 static int
 compare_rule(const void *a, const void *b)
 {
@@ -244,6 +225,7 @@ compare_rule(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* qsort comparator of C strings (char *), by strcmp. */
 static int
 compare_string(const void *a, const void *b)
 {
@@ -256,9 +238,197 @@ find_rule(GovsharePolicy *p, int64 id)
 {
 	GovshareRule key;
 
+	if (p->nrules == 0)
+		return NULL;
 	key.id = id;
 	return bsearch(&key, p->rules, p->nrules, sizeof(GovshareRule), compare_rule);
 }
+
+/* What the loaders below share while the policy is read. */
+typedef struct PolicyLoad
+{
+	GovsharePolicy *p;
+	GovshareRuleHistory *histories; /* per rule, by index, while events are read */
+} PolicyLoad;
+
+/* govshare.agency: the codes, sorted, and which one is self. */
+static void
+load_agency(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+	bool		isnull;
+
+	p->agencies = grow(p->agencies, p->nagencies, sizeof(char *));
+	p->agencies[p->nagencies] = get_text(tuple, desc, Anum_agency_code);
+	if (DatumGetBool(heap_getattr(tuple, Anum_agency_is_self, desc, &isnull)))
+		p->self = p->agencies[p->nagencies];
+	p->nagencies++;
+}
+
+/* Sorts the agency codes: the snapshot keeps them in code order. */
+static void
+finish_agencies(PolicyLoad *load)
+{
+	GovsharePolicy *p = load->p;
+
+	if (p->nagencies > 1)
+		qsort(p->agencies, p->nagencies, sizeof(char *), compare_string);
+}
+
+/* govshare.role_binding: role and agency, in two parallel arrays. */
+static void
+load_binding(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+
+	p->binding_roles = grow(p->binding_roles, p->nbindings, sizeof(Oid));
+	p->binding_agencies = grow(p->binding_agencies, p->nbindings, sizeof(char *));
+	p->binding_roles[p->nbindings] = get_oid(tuple, desc, Anum_role_binding_role);
+	p->binding_agencies[p->nbindings] = get_text(tuple, desc, Anum_role_binding_agency);
+	p->nbindings++;
+}
+
+/* govshare.agency_key: the keys with their expiry and revocation. */
+static void
+load_key(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+	GovshareKey *k;
+
+	p->keys = grow(p->keys, p->nkeys, sizeof(GovshareKey));
+	k = &p->keys[p->nkeys++];
+	k->key_id = get_text(tuple, desc, Anum_agency_key_key_id);
+	k->agency = get_text(tuple, desc, Anum_agency_key_agency);
+	k->public_key = get_text(tuple, desc, Anum_agency_key_public_key);
+	k->valid_until = get_time(tuple, desc, Anum_agency_key_valid_until, DT_NOEND);
+	k->revoked = !get_null(tuple, desc, Anum_agency_key_revoked_at);
+}
+
+/* govshare.purpose: codes and legal bases, in two parallel arrays. */
+static void
+load_purpose(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+
+	p->purposes = grow(p->purposes, p->npurposes, sizeof(char *));
+	p->purpose_legal_bases = grow(p->purpose_legal_bases, p->npurposes, sizeof(char *));
+	p->purposes[p->npurposes] = get_text(tuple, desc, Anum_purpose_code);
+	p->purpose_legal_bases[p->npurposes] = get_text(tuple, desc, Anum_purpose_legal_basis);
+	p->npurposes++;
+}
+
+/* govshare.rule: one GovshareRule each, active until its events say otherwise. */
+static void
+load_rule(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+	GovshareRule *r;
+	char	   *tree;
+
+	p->rules = grow(p->rules, p->nrules, sizeof(GovshareRule));
+	r = &p->rules[p->nrules++];
+	memset(r, 0, sizeof(*r));
+	r->id = get_int64(tuple, desc, Anum_rule_id);
+	r->consumer = get_text(tuple, desc, Anum_rule_consumer);
+	r->npurposes = get_text_array(tuple, desc, Anum_rule_purposes, &r->purposes);
+	r->nelements = get_text_array(tuple, desc, Anum_rule_elements, &r->elements);
+	r->level = level_from_name(get_enum(tuple, desc, Anum_rule_level));
+	r->relation = get_oid(tuple, desc, Anum_rule_relation);
+	r->filter_text = get_text(tuple, desc, Anum_rule_row_filter);
+	tree = get_text(tuple, desc, Anum_rule_row_filter_tree);
+	r->filter = tree ? stringToNode(tree) : NULL;
+	if (r->filter_text != NULL && r->filter == NULL)
+	{
+		/* cannot happen through the trigger; fail closed if it does */
+		r->status = GOVSHARE_RULE_REVOKED;
+	}
+	r->legal_basis = get_text(tuple, desc, Anum_rule_legal_basis);
+	r->valid_from = get_time(tuple, desc, Anum_rule_valid_from, DT_NOBEGIN);
+	r->valid_until = get_time(tuple, desc, Anum_rule_valid_until, DT_NOEND);
+}
+
+/* Sorts the rules by id, for find_rule, and makes room for their events. */
+static void
+finish_rules(PolicyLoad *load)
+{
+	GovsharePolicy *p = load->p;
+
+	if (p->nrules > 1)
+		qsort(p->rules, p->nrules, sizeof(GovshareRule), compare_rule);
+	p->version = p->nrules;		/* and one for each event */
+	load->histories = palloc0(sizeof(GovshareRuleHistory) * Max(p->nrules, 1));
+}
+
+/* govshare.rule_event: each event joins its rule's history. */
+static void
+load_rule_event(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+	GovshareRule *r = find_rule(p, get_int64(tuple, desc, Anum_rule_event_rule_id));
+
+	p->version++;
+	if (r != NULL)
+		govshare_rule_history_add(&load->histories[r - p->rules],
+								  get_int64(tuple, desc, Anum_rule_event_id),
+								  get_text(tuple, desc, Anum_rule_event_event),
+								  get_time(tuple, desc, Anum_rule_event_at, 0));
+}
+
+/*
+ * Each rule's status from its history (govshare_rule_history_status, the
+ * definition the govshare.rules view uses too).  A rule already revoked
+ * by load_rule (a row filter without its tree) stays revoked.
+ */
+static void
+finish_rule_events(PolicyLoad *load)
+{
+	GovsharePolicy *p = load->p;
+
+	for (int i = 0; i < p->nrules; i++)
+	{
+		GovshareRule *r = &p->rules[i];
+		int64		event_id;
+
+		if (r->status != GOVSHARE_RULE_REVOKED)
+			r->status = govshare_rule_history_status(&load->histories[i], &event_id,
+													 &r->status_since);
+	}
+}
+
+/* govshare.element: only the codes and whether each is sensitive. */
+static void
+load_element(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+
+	p->elements = grow(p->elements, p->nelements, sizeof(char *));
+	p->element_sensitive = grow(p->element_sensitive, p->nelements, sizeof(bool));
+	p->elements[p->nelements] = get_text(tuple, desc, Anum_element_code);
+	p->element_sensitive[p->nelements] =
+		strcmp(get_enum(tuple, desc, Anum_element_sensitivity), "sensitive") == 0;
+	p->nelements++;
+}
+
+/*
+ * The tables of the policy in the order they are read (a rule's events
+ * after the rules), each with the function that reads one of its rows and
+ * the one, if any, that completes the table after its last row.
+ */
+static const struct
+{
+	GovshareTable table;
+	void		(*load_row) (PolicyLoad *load, HeapTuple tuple, TupleDesc desc);
+	void		(*finish) (PolicyLoad *load);
+}			policy_tables[] =
+{
+	{GOVSHARE_TABLE_AGENCY, load_agency, finish_agencies},
+	{GOVSHARE_TABLE_ROLE_BINDING, load_binding, NULL},
+	{GOVSHARE_TABLE_AGENCY_KEY, load_key, NULL},
+	{GOVSHARE_TABLE_PURPOSE, load_purpose, NULL},
+	{GOVSHARE_TABLE_RULE, load_rule, finish_rules},
+	{GOVSHARE_TABLE_RULE_EVENT, load_rule_event, finish_rule_events},
+	{GOVSHARE_TABLE_ELEMENT, load_element, NULL},
+};
 
 /*
  * Reads every policy table into p (allocated in the current context).
@@ -267,235 +437,38 @@ find_rule(GovsharePolicy *p, int64 id)
 static void
 load_policy(GovsharePolicy *p)
 {
-	Oid			nsp = get_namespace_oid("govshare", true);
+	PolicyLoad	load = {p};
+	Oid			relid = govshare_catalog_relid(GOVSHARE_TABLE_RULE);
 	Snapshot	snapshot;
-	Relation	rel;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	int			cap;
 
 	memset(p, 0, sizeof(*p));
-	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("rule", nsp)))
+	if (!OidIsValid(relid))
 		return;
 	/* CREATE or ALTER EXTENSION govshare in progress: the tables are not all there */
 	if (creating_extension && CurrentExtensionObject == get_extension_oid("govshare", true))
 		return;
 	p->installed = true;
-	rule_relid = get_relname_relid("rule", nsp);
-	p->token_use_relid = get_relname_relid("token_use", nsp);
+	rule_relid = relid;
+	p->token_use_relid = govshare_catalog_relid(GOVSHARE_TABLE_TOKEN_USE);
 	p->rule_relid = rule_relid;
 	/* in parallel mode no new snapshot may be taken: use the statement's */
 	snapshot = RegisterSnapshot(IsInParallelMode() && ActiveSnapshotSet() ?
 								GetActiveSnapshot() : GetLatestSnapshot());
 
-	/* agencies */
-	rel = open_table(nsp, "agency");
-	expect_column(rel, Anum_agency_code, "code");
-	expect_column(rel, Anum_agency_is_self, "is_self");
-	cap = 16;
-	p->agencies = palloc(sizeof(char *) * cap);
-	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	for (int t = 0; t < lengthof(policy_tables); t++)
 	{
-		bool		isnull;
+		Relation	rel = govshare_catalog_open(policy_tables[t].table);
+		TupleDesc	desc = RelationGetDescr(rel);
+		SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+		HeapTuple	tuple;
 
-		if (p->nagencies == cap)
-			p->agencies = repalloc(p->agencies, sizeof(char *) * (cap *= 2));
-		p->agencies[p->nagencies] = get_text(tuple, rel, Anum_agency_code);
-		if (DatumGetBool(heap_getattr(tuple, Anum_agency_is_self, RelationGetDescr(rel), &isnull)))
-			p->self = p->agencies[p->nagencies];
-		p->nagencies++;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	qsort(p->agencies, p->nagencies, sizeof(char *), compare_string);
-
-	/* role bindings */
-	rel = open_table(nsp, "role_binding");
-	expect_column(rel, Anum_role_binding_role, "role");
-	expect_column(rel, Anum_role_binding_agency, "agency");
-	cap = 16;
-	p->binding_roles = palloc(sizeof(Oid) * cap);
-	p->binding_agencies = palloc(sizeof(char *) * cap);
-	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		bool		isnull;
-
-		if (p->nbindings == cap)
-		{
-			cap *= 2;
-			p->binding_roles = repalloc(p->binding_roles, sizeof(Oid) * cap);
-			p->binding_agencies = repalloc(p->binding_agencies, sizeof(char *) * cap);
-		}
-		p->binding_roles[p->nbindings] =
-			DatumGetObjectId(heap_getattr(tuple, Anum_role_binding_role, RelationGetDescr(rel), &isnull));
-		p->binding_agencies[p->nbindings] = get_text(tuple, rel, Anum_role_binding_agency);
-		p->nbindings++;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	/* keys */
-	rel = open_table(nsp, "agency_key");
-	expect_column(rel, Anum_agency_key_key_id, "key_id");
-	expect_column(rel, Anum_agency_key_agency, "agency");
-	expect_column(rel, Anum_agency_key_public_key, "public_key");
-	expect_column(rel, Anum_agency_key_valid_until, "valid_until");
-	expect_column(rel, Anum_agency_key_revoked_at, "revoked_at");
-	cap = 8;
-	p->keys = palloc(sizeof(GovshareKey) * cap);
-	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		GovshareKey *k;
-		bool		isnull;
-
-		if (p->nkeys == cap)
-			p->keys = repalloc(p->keys, sizeof(GovshareKey) * (cap *= 2));
-		k = &p->keys[p->nkeys++];
-		k->key_id = get_text(tuple, rel, Anum_agency_key_key_id);
-		k->agency = get_text(tuple, rel, Anum_agency_key_agency);
-		k->public_key = get_text(tuple, rel, Anum_agency_key_public_key);
-		k->valid_until = get_time(tuple, rel, Anum_agency_key_valid_until, DT_NOEND);
-		heap_getattr(tuple, Anum_agency_key_revoked_at, RelationGetDescr(rel), &isnull);
-		k->revoked = !isnull;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	/* purposes */
-	rel = open_table(nsp, "purpose");
-	expect_column(rel, Anum_purpose_code, "code");
-	expect_column(rel, Anum_purpose_legal_basis, "legal_basis");
-	cap = 16;
-	p->purposes = palloc(sizeof(char *) * cap);
-	p->purpose_legal_bases = palloc(sizeof(char *) * cap);
-	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		if (p->npurposes == cap)
-		{
-			cap *= 2;
-			p->purposes = repalloc(p->purposes, sizeof(char *) * cap);
-			p->purpose_legal_bases = repalloc(p->purpose_legal_bases, sizeof(char *) * cap);
-		}
-		p->purposes[p->npurposes] = get_text(tuple, rel, Anum_purpose_code);
-		p->purpose_legal_bases[p->npurposes] = get_text(tuple, rel, Anum_purpose_legal_basis);
-		p->npurposes++;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	/* rules */
-	rel = open_table(nsp, "rule");
-	expect_column(rel, Anum_rule_consumer, "consumer");
-	expect_column(rel, Anum_rule_level, "level");
-	expect_column(rel, Anum_rule_row_filter_tree, "row_filter_tree");
-	expect_column(rel, Anum_rule_valid_until, "valid_until");
-	cap = 16;
-	p->rules = palloc(sizeof(GovshareRule) * cap);
-	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		GovshareRule *r;
-		bool		isnull;
-		char	   *tree;
-
-		if (p->nrules == cap)
-			p->rules = repalloc(p->rules, sizeof(GovshareRule) * (cap *= 2));
-		r = &p->rules[p->nrules++];
-		memset(r, 0, sizeof(*r));
-		r->id = DatumGetInt64(heap_getattr(tuple, Anum_rule_id, RelationGetDescr(rel), &isnull));
-		r->consumer = get_text(tuple, rel, Anum_rule_consumer);
-		r->npurposes = get_text_array(tuple, rel, Anum_rule_purposes, &r->purposes);
-		r->nelements = get_text_array(tuple, rel, Anum_rule_elements, &r->elements);
-		r->level = level_from_name(get_enum(tuple, rel, Anum_rule_level));
-		r->relation = DatumGetObjectId(heap_getattr(tuple, Anum_rule_relation, RelationGetDescr(rel), &isnull));
-		if (isnull)
-			r->relation = InvalidOid;
-		r->filter_text = get_text(tuple, rel, Anum_rule_row_filter);
-		tree = get_text(tuple, rel, Anum_rule_row_filter_tree);
-		r->filter = tree ? stringToNode(tree) : NULL;
-		if (r->filter_text != NULL && r->filter == NULL)
-		{
-			/* cannot happen through the trigger; fail closed if it does */
-			r->status = GOVSHARE_RULE_REVOKED;
-		}
-		r->legal_basis = get_text(tuple, rel, Anum_rule_legal_basis);
-		r->valid_from = get_time(tuple, rel, Anum_rule_valid_from, DT_NOBEGIN);
-		r->valid_until = get_time(tuple, rel, Anum_rule_valid_until, DT_NOEND);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	qsort(p->rules, p->nrules, sizeof(GovshareRule), compare_rule);
-	p->version = p->nrules;		/* and one for each event, below */
-
-	/*
-	 * Rule status from the history: revoked once revoked; otherwise the
-	 * latest of suspend/resume decides.
-	 */
-	rel = open_table(nsp, "rule_event");
-	expect_column(rel, Anum_rule_event_rule_id, "rule_id");
-	expect_column(rel, Anum_rule_event_event, "event");
-	expect_column(rel, Anum_rule_event_at, "at");
-	{
-		int64	   *last_id = palloc0(sizeof(int64) * Max(p->nrules, 1));
-
-		scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
 		while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-		{
-			bool		isnull;
-			int64		id = DatumGetInt64(heap_getattr(tuple, Anum_rule_event_id, RelationGetDescr(rel), &isnull));
-			int64		rule_id = DatumGetInt64(heap_getattr(tuple, Anum_rule_event_rule_id, RelationGetDescr(rel), &isnull));
-			char	   *event = get_text(tuple, rel, Anum_rule_event_event);
-			TimestampTz at = get_time(tuple, rel, Anum_rule_event_at, 0);
-			GovshareRule *r = find_rule(p, rule_id);
-			int			i;
-
-			p->version++;
-			if (r == NULL || r->status == GOVSHARE_RULE_REVOKED)
-				continue;
-			i = r - p->rules;
-			if (strcmp(event, "revoke") == 0)
-			{
-				r->status = GOVSHARE_RULE_REVOKED;
-				r->status_since = at;
-			}
-			else if ((strcmp(event, "suspend") == 0 || strcmp(event, "resume") == 0) && id > last_id[i])
-			{
-				last_id[i] = id;
-				r->status = event[0] == 's' ? GOVSHARE_RULE_SUSPENDED : GOVSHARE_RULE_ACTIVE;
-				r->status_since = at;
-			}
-		}
+			policy_tables[t].load_row(&load, tuple, desc);
 		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		if (policy_tables[t].finish != NULL)
+			policy_tables[t].finish(&load);
 	}
-	table_close(rel, AccessShareLock);
-
-	/* elements: only their sensitivity matters here */
-	rel = open_table(nsp, "element");
-	expect_column(rel, Anum_element_code, "code");
-	expect_column(rel, Anum_element_sensitivity, "sensitivity");
-	cap = 64;
-	p->elements = palloc(sizeof(char *) * cap);
-	p->element_sensitive = palloc(sizeof(bool) * cap);
-	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		if (p->nelements == cap)
-		{
-			cap *= 2;
-			p->elements = repalloc(p->elements, sizeof(char *) * cap);
-			p->element_sensitive = repalloc(p->element_sensitive, sizeof(bool) * cap);
-		}
-		p->elements[p->nelements] = get_text(tuple, rel, Anum_element_code);
-		p->element_sensitive[p->nelements] =
-			strcmp(get_enum(tuple, rel, Anum_element_sensitivity), "sensitive") == 0;
-		p->nelements++;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
 
 	UnregisterSnapshot(snapshot);
 }

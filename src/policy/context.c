@@ -269,7 +269,7 @@ session_agency(GovsharePolicy *policy, bool *consumer)
 
 /*
  * Checks the purpose: it exists, and a consumer agency has a rule for it
- * that is active now.
+ * that is in force now (govshare_rule_active, as for decisions).
  */
 static void
 check_purpose(GovsharePolicy *policy, const char *agency, bool consumer, const char *purpose)
@@ -287,8 +287,8 @@ check_purpose(GovsharePolicy *policy, const char *agency, bool consumer, const c
 	{
 		GovshareRule *r = &policy->rules[i];
 
-		if (strcmp(r->consumer, agency) != 0 || r->status != GOVSHARE_RULE_ACTIVE ||
-			r->valid_from > now || r->valid_until <= now)
+		if (strcmp(r->consumer, agency) != 0 ||
+			govshare_rule_active(r, now, NULL) != GOVSHARE_RULE_IN_FORCE)
 			continue;
 		for (int p = 0; p < r->npurposes; p++)
 			if (strcmp(r->purposes[p], purpose) == 0)

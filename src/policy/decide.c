@@ -270,7 +270,12 @@ classification(Oid relid, AttrNumber attnum, const char *attname, List *ancestor
 	return NULL;
 }
 
-/* Does the rule's element list cover element? */
+/*
+ * Does the rule's element list cover element?  Each entry is matched by
+ * govshare_element_covers (the definition govshare.element_covers gives
+ * SQL); a pattern covers only elements that are in the dictionary and not
+ * sensitive, which must be named one by one.
+ */
 static bool
 covers(GovsharePolicy *policy, const GovshareRule *rule, const char *element)
 {
@@ -280,16 +285,9 @@ covers(GovsharePolicy *policy, const GovshareRule *rule, const char *element)
 	for (int i = 0; i < rule->nelements; i++)
 	{
 		const char *e = rule->elements[i];
-		size_t		len = strlen(e);
 
-		if (strcmp(e, element) == 0)
-			return true;
-		if (!exists || sensitive)
-			continue;			/* patterns cover known, non-sensitive elements */
-		if (strcmp(e, "*") == 0)
-			return true;
-		if (len >= 2 && strcmp(e + len - 2, ".*") == 0 &&
-			strncmp(e, element, len - 1) == 0)
+		if (govshare_element_covers(e, element) &&
+			(strcmp(e, element) == 0 || (exists && !sensitive)))
 			return true;
 	}
 	return false;
@@ -328,30 +326,30 @@ compare_grant(const void *a, const void *b)
 
 /*
  * Why a rule that names the agency, purpose and relation does not apply
- * now, or NULL if it does.  Updates *horizon with the next time its
- * window opens or closes.
+ * now, or NULL if it does (govshare_rule_active decides).  Updates
+ * *horizon with the next time its window opens or closes.
  */
 static char *
 inactive_reason(const GovshareRule *rule, TimestampTz now, TimestampTz *horizon)
 {
-	if (rule->status == GOVSHARE_RULE_REVOKED)
-		return psprintf("rule %lld was revoked on %s", (long long) rule->id,
-						timestamptz_to_str(rule->status_since));
-	if (rule->status == GOVSHARE_RULE_SUSPENDED)
-		return psprintf("rule %lld is suspended since %s", (long long) rule->id,
-						timestamptz_to_str(rule->status_since));
-	if (rule->valid_from > now)
+	switch (govshare_rule_active(rule, now, horizon))
 	{
-		*horizon = Min(*horizon, rule->valid_from);
-		return psprintf("rule %lld is not valid until %s", (long long) rule->id,
-						timestamptz_to_str(rule->valid_from));
+		case GOVSHARE_RULE_IN_FORCE:
+			return NULL;
+		case GOVSHARE_RULE_NOT_ACTIVE:
+			if (rule->status == GOVSHARE_RULE_REVOKED)
+				return psprintf("rule %lld was revoked on %s", (long long) rule->id,
+								timestamptz_to_str(rule->status_since));
+			return psprintf("rule %lld is suspended since %s", (long long) rule->id,
+							timestamptz_to_str(rule->status_since));
+		case GOVSHARE_RULE_NOT_YET_VALID:
+			return psprintf("rule %lld is not valid until %s", (long long) rule->id,
+							timestamptz_to_str(rule->valid_from));
+		case GOVSHARE_RULE_EXPIRED:
+			break;
 	}
-	if (rule->valid_until <= now)
-		return psprintf("rule %lld expired on %s", (long long) rule->id,
-						timestamptz_to_str(rule->valid_until));
-	if (!TIMESTAMP_NOT_FINITE(rule->valid_until))
-		*horizon = Min(*horizon, rule->valid_until);
-	return NULL;
+	return psprintf("rule %lld expired on %s", (long long) rule->id,
+					timestamptz_to_str(rule->valid_until));
 }
 
 /*

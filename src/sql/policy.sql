@@ -2,8 +2,8 @@
 --
 -- Agencies, role bindings, agency keys, purposes and sharing rules; the
 -- request context; the decision engine's SQL face.
--- (src/sql/policy.sql; the C side is src/catalog.c, src/decide.c and
--- src/context.c.)
+-- (src/sql/policy.sql; the C side is src/catalog/policy.c, src/catalog/rule.c,
+-- src/policy/decide.c and src/policy/context.c.)
 --
 -- Who may do what:
 --   govshare_admin     reads every catalog here and changes it, only by
@@ -146,6 +146,55 @@ GRANT UPDATE (revoked_at, revoked_by, revoke_reason) ON govshare.agency_key TO g
 GRANT USAGE ON SEQUENCE govshare.rule_id_seq, govshare.rule_event_id_seq TO govshare_admin;
 
 --
+-- What a rule means, written once in C (src/catalog/rule.c) and called
+-- from here, so that the SQL below and the decision engine cannot
+-- disagree; sql/agreement.sql checks that they do not.
+--
+
+-- Is an element of a rule a pattern: "*", or a prefix followed by ".*"?
+CREATE FUNCTION govshare.element_is_pattern(code text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_element_is_pattern_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION govshare.element_is_pattern(text) IS
+	'is an element of a rule a pattern ("*" or "prefix.*") rather than an element code?';
+
+-- Does an element of a rule (a code, "*" or "prefix.*") name the element?
+-- Only the final "*" is a wildcard ("_" and "%" match themselves).  The
+-- callers add that a pattern covers no sensitive element.
+CREATE FUNCTION govshare.element_covers(pattern text, element text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_element_covers_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION govshare.element_covers(text, text) IS
+	'does an element of a rule (a code, "*" or "prefix.*") name this data element? as the decision engine matches';
+
+-- Does a rule with this status and validity window apply at a time: active,
+-- and valid_from <= at < valid_until (NULL bounds are open)?
+CREATE FUNCTION govshare.rule_active(status text, valid_from timestamptz, valid_until timestamptz,
+                                     at timestamptz) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_rule_active_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION govshare.rule_active(text, timestamptz, timestamptz, timestamptz) IS
+	'does a rule with this status and validity window apply at this time? as the decision engine decides';
+
+-- A rule's status from its events, in any order: revoked once revoked,
+-- else suspended when its latest suspend or resume is a suspend, else
+-- active.  rule_status gives the status, rule_status_event the id of the
+-- event that made the rule revoked or suspended (NULL when active).
+CREATE FUNCTION govshare.rule_history_add(internal, bigint, text) RETURNS internal
+	AS 'MODULE_PATHNAME', 'govshare_rule_history_add_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION govshare.rule_history_status(internal) RETURNS text
+	AS 'MODULE_PATHNAME', 'govshare_rule_history_status_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION govshare.rule_history_event(internal) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'govshare_rule_history_event_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE govshare.rule_status(id bigint, event text) (
+	SFUNC = govshare.rule_history_add, STYPE = internal,
+	FINALFUNC = govshare.rule_history_status, PARALLEL = SAFE);
+CREATE AGGREGATE govshare.rule_status_event(id bigint, event text) (
+	SFUNC = govshare.rule_history_add, STYPE = internal,
+	FINALFUNC = govshare.rule_history_event, PARALLEL = SAFE);
+COMMENT ON AGGREGATE govshare.rule_status(bigint, text) IS
+	'the status of a rule from its events (id, event): active, suspended or revoked';
+COMMENT ON AGGREGATE govshare.rule_status_event(bigint, text) IS
+	'the id of the event that made a rule revoked or suspended; NULL when it is active';
+
+--
 -- Integrity of the catalog, whoever writes it (the functions below, a
 -- direct INSERT by an administrator, or pg_restore).
 --
@@ -251,10 +300,10 @@ BEGIN
 			END IF;
 		END LOOP;
 		FOREACH e IN ARRAY NEW.elements LOOP
-			IF e = '*' OR e LIKE '%.*' THEN
+			IF govshare.element_is_pattern(e) THEN
 				-- a pattern: all non-sensitive elements under a prefix
 				SELECT count(*) INTO matched FROM govshare.element el
-				WHERE (e = '*' OR el.code LIKE replace(e, '*', '%')) AND el.sensitivity <> 'sensitive';
+				WHERE govshare.element_covers(e, el.code) AND el.sensitivity <> 'sensitive';
 				IF matched = 0 THEN
 					PERFORM govshare.reject_rule(format('Pattern "%s" matches no data element that is not sensitive.', e),
 					                             'Sensitive elements must be listed one by one.');
@@ -281,8 +330,7 @@ BEGIN
 			END IF;
 			FOREACH e IN ARRAY NEW.elements LOOP
 				IF NOT EXISTS (SELECT FROM govshare.classification k
-				               WHERE k.relation = NEW.relation
-				                 AND (k.element = e OR e = '*' OR e LIKE '%.*' AND k.element LIKE replace(e, '*', '%'))) THEN
+				               WHERE k.relation = NEW.relation AND govshare.element_covers(e, k.element)) THEN
 					PERFORM govshare.reject_rule(format('No column of relation %s is classified as "%s".', NEW.relation, e),
 					                             'Classify the column first, or share without a relation.');
 				END IF;
@@ -298,23 +346,20 @@ $$;
 CREATE TRIGGER rule_check BEFORE INSERT ON govshare.rule
 	FOR EACH ROW EXECUTE FUNCTION govshare.rule_check();
 
--- Rules with their current status, which is their history's: revoked once
--- revoked, else suspended when the last suspend is not followed by a resume.
+-- Rules with their current status, which is their history's (the
+-- aggregates above, the definition the decision engine uses): revoked once
+-- revoked, else suspended when the last suspend is not followed by a
+-- resume; and who made it so, when and why.
 CREATE VIEW govshare.rules AS
 SELECT r.id, r.consumer, r.purposes, r.elements, r.level, r.relation, r.row_filter,
        r.legal_basis, r.valid_from, r.valid_until,
-       CASE WHEN rv.id IS NOT NULL THEN 'revoked'
-            WHEN last.event = 'suspend' THEN 'suspended'
-            ELSE 'active' END AS status,
-       coalesce(rv.at, CASE WHEN last.event = 'suspend' THEN last.at END) AS status_since,
-       coalesce(rv.by, CASE WHEN last.event = 'suspend' THEN last.by END) AS status_by,
-       coalesce(rv.reason, CASE WHEN last.event = 'suspend' THEN last.reason END) AS status_reason,
+       h.status, d.at AS status_since, d.by AS status_by, d.reason AS status_reason,
        r.created_at, r.created_by
 FROM govshare.rule r
-LEFT JOIN LATERAL (SELECT e.* FROM govshare.rule_event e
-                   WHERE e.rule_id = r.id AND e.event = 'revoke' ORDER BY e.id LIMIT 1) rv ON true
-LEFT JOIN LATERAL (SELECT e.* FROM govshare.rule_event e
-                   WHERE e.rule_id = r.id AND e.event IN ('suspend', 'resume') ORDER BY e.id DESC LIMIT 1) last ON true;
+CROSS JOIN LATERAL (SELECT govshare.rule_status(e.id, e.event) AS status,
+                           govshare.rule_status_event(e.id, e.event) AS event_id
+                    FROM govshare.rule_event e WHERE e.rule_id = r.id) h
+LEFT JOIN govshare.rule_event d ON d.id = h.event_id;
 COMMENT ON VIEW govshare.rules IS 'sharing rules with their current status';
 REVOKE ALL ON govshare.rules FROM PUBLIC;
 GRANT SELECT ON govshare.rules TO govshare_admin, govshare_auditor;
