@@ -127,6 +127,16 @@ govshare_guc_define(void)
 							NULL,
 							&govshare_audit_timeout, 10000, 1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("govshare.audit_text_max",
+							"The longest statement text an access record keeps; its SHA-256 always covers the whole.",
+							NULL,
+							&govshare_audit_text_max, 4096, 0, 65536,
+							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("govshare.audit_text_budget",
+							"The statement text one agency's access records may keep in a minute, together.",
+							"Past it, until the minute ends, the agency's records keep the text's SHA-256 and a note instead of the text.",
+							&govshare_audit_text_budget, 1024, 0, INT_MAX / 1024,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("govshare.audit_queue_size",
 							"Size of each database's audit queue in shared memory.",
 							"Records wait here until the audit writer has committed them; "

@@ -160,4 +160,9 @@ extern void govshare_audit_queue_stop(Oid dboid);
 extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);
 
 
+/* budget.c: the statement text records keep */
+extern void govshare_audit_budget_request(void);
+extern void govshare_audit_budget_startup(void);
+extern char *govshare_audit_text_kept(const char *agency, const char *text);
+
 #endif							/* GS_AUDIT_INTERNAL_H */

@@ -50,6 +50,8 @@ extern int	govshare_audit_subject_limit;
 extern int	govshare_audit_timeout;
 extern int	govshare_audit_queue_size;
 extern int	govshare_audit_max_databases;
+extern int	govshare_audit_text_max;
+extern int	govshare_audit_text_budget;
 
 /* chain.c: the HMAC key, forgotten when govshare.audit_key_file changes */
 extern void govshare_audit_forget_key(void);

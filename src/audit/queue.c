@@ -113,6 +113,7 @@ govshare_audit_queue_request(void)
 {
 	RequestAddinShmemSpace(add_size(header_size(), mul_size(ring_size(), govshare_audit_max_databases)));
 	RequestNamedLWLockTranche("govshare audit", govshare_audit_max_databases + 1);
+	govshare_audit_budget_request();
 }
 
 /* shmem_startup_hook: attaches to the queues, creating them the first time. */
@@ -143,6 +144,7 @@ govshare_audit_queue_startup(void)
 			ConditionVariableInit(&q->cv);
 		}
 	}
+	govshare_audit_budget_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -58,9 +58,6 @@ bool		govshare_audit_statement_text = true;
 int			govshare_audit_subject_limit = 100;
 int			govshare_audit_timeout = 10000;
 
-/* The longest statement text a record keeps, in bytes. */
-#define AUDIT_TEXT_MAX 65536
-
 static uint64 last_ticket = 0;	/* of the last record this backend queued */
 
 /* A role's name, or its OID as text when the role is gone. */
@@ -154,15 +151,9 @@ govshare_audit_statement_new(const char *agency, const GovshareRequest *r, const
 	if (text == NULL)
 		text = "";
 	text_sha256(text, st->sha);
+	/* the hash covers the whole text; the record keeps its start (budget.c) */
 	if (govshare_audit_statement_text)
-	{
-		int			len = strlen(text);
-
-		/* the hash covers the whole text; the record keeps its start */
-		if (len > AUDIT_TEXT_MAX)
-			len = pg_mbcliplen(text, len, AUDIT_TEXT_MAX);
-		st->text = pnstrdup(text, len);
-	}
+		st->text = govshare_audit_text_kept(agency, text);
 	MemoryContextSwitchTo(old);
 	return st;
 }
