@@ -53,10 +53,15 @@ flush_conn(GovshareExchange *x)
 		govshare_connection_lost(x->target, x->conn);
 }
 
-/* The next result of the pipeline, waiting for it without blocking. */
+/*
+ * The next result of the pipeline, waiting for it without blocking.  The
+ * deadline holds even while results keep coming without a wait (a
+ * provider that streams rows without end).
+ */
 static PGresult *
 next_result(GovshareExchange *x)
 {
+	govshare_connection_check(x->target, x->deadline);
 	while (PQisBusy(x->conn))
 	{
 		govshare_connection_wait(x->conn, true, false, x->deadline, x->target);

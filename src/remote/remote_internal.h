@@ -24,9 +24,21 @@
 /* endpoint.c: the registered endpoints */
 extern char *govshare_endpoint_conninfo(const char *agency, bool *trusted);
 
+/* resolve.c: the endpoint's host names, resolved with the deadline */
+typedef struct GovshareHosts
+{
+	char	   *host;			/* in place of the endpoint's */
+	char	   *hostaddr;
+	char	   *port;			/* NULL: the endpoint's */
+} GovshareHosts;
+
+extern bool govshare_resolve_endpoint(const char *target, const char *conninfo,
+									  TimestampTz deadline, GovshareHosts *hosts);
+
 /* connection.c: kept connections, connecting, waits and cancels */
 extern PGconn *govshare_connection_take(const char *target, const char *conninfo,
 										bool trusted, TimestampTz deadline);
+extern void govshare_connection_check(const char *target, TimestampTz deadline);
 extern void govshare_connection_keep(const char *target, const char *conninfo,
 									 bool trusted, PGconn *conn);
 extern void govshare_connection_abandon(PGconn *conn);
