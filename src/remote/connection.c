@@ -69,11 +69,14 @@ timed_out(const char *target)
 			 errhint("govshare.remote_timeout bounds a remote query, connection included.")));
 }
 
-/* libpq's message, without its trailing newline. */
+/*
+ * libpq's message, without its trailing newline; it may quote the
+ * provider's, so it is bounded and made valid in the database encoding.
+ */
 static char *
 conn_message(PGconn *conn)
 {
-	char	   *m = pstrdup(PQerrorMessage(conn));
+	char	   *m = govshare_remote_text(PQerrorMessage(conn), GOVSHARE_REMOTE_TEXT_MAX);
 	int			n = strlen(m);
 
 	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))

@@ -1,11 +1,13 @@
 # test/t/012_remote_faults.pl — remote queries against providers that
 # misbehave: a provider cannot hang, overflow or corrupt the consumer.
 #
-# Two clusters: the provider (MPS) and the consumer (MND).  Two fake
+# Two clusters: the provider (MPS, a UTF8 database, and MPA, a SQL_ASCII
+# database of the same cluster) and the consumer (MND).  Three fake
 # providers, small Perl servers on 127.0.0.1 that exit on their own:
 # 'silent' accepts connections and never answers; 'stall' answers the
 # startup (its backend pid 4242, cancel key 1234), then never answers a
-# query, and holds every connection, cancel requests included, open.
+# query, and holds every connection, cancel requests included, open;
+# 'rows' answers the pipeline with what the query asks for.
 #
 # Cases:
 #   1. deadlines: against each fake, govshare.remote_timeout ends the
@@ -14,6 +16,16 @@
 #      pg_terminate_backend of a waiting backend take effect within 3 s;
 #      host names resolved by govshare (localhost, a list with a name that
 #      does not resolve);
+#   2. sizes: a provider error of 3 MB (message, detail and hint), a row
+#      value of 3 MB that does not convert, a 3 MB query text: the
+#      consumer's record is written, bounded; an officer over 200 bytes is
+#      refused before anything is sent;
+#   3. encoding: a fake provider returns bytes that are not UTF8 (a
+#      SQL_ASCII database of PostgreSQL refuses to), in a value, a column
+#      name and an error message: the values are refused (nothing stored),
+#      the message is kept with '?' in their place; an int4 and a jsonb
+#      that would add keys to a jsonb object are strings; a SQLSTATE of
+#      success is 08000;
 #   and last, a fast shutdown with requests waiting on the fakes.
 use strict;
 use warnings;
@@ -78,12 +90,27 @@ SELECT add_agency_key('MND', \$k\$$mnd_pub\$k\$);
 $mps->safe_psql('postgres', q{
 CREATE ROLE mnd_gateway LOGIN;
 ALTER ROLE mnd_gateway SET search_path = public, govshare;
+CREATE DATABASE ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
 });
 provider_db('postgres', 'MPS');
+provider_db('ascii', 'MPA');
+
+# what the provider's function sends back: an error of 3 MB
+$mps->safe_psql('postgres', q{
+CREATE FUNCTION public.huge_error() RETURNS int LANGUAGE plpgsql AS $f$
+BEGIN
+	RAISE EXCEPTION 'huge: %', repeat('x', 3000000)
+		USING DETAIL = repeat('d', 3000000), HINT = repeat('h', 3000000);
+END $f$;
+});
 
 # The fake providers: one process per connection, each ending on its own.
 # 'silent' never answers; 'stall' answers the startup, then nothing, and
-# holds every connection (cancel requests included) open.
+# holds every connection (cancel requests included) open; 'rows' speaks
+# enough of the extended protocol to answer the pipeline, with what the
+# query asks for in its text: a value or a column name not UTF8, a value
+# with a NUL, an int4 that is no number, an error not UTF8, an error whose
+# SQLSTATE says success.
 my $fake_code = <<'FAKE';
 use strict;
 use warnings;
@@ -110,6 +137,59 @@ sub readn
 	return $buf;
 }
 sub msg { my ($t, $body) = @_; return $t . pack('N', length($body) + 4) . $body; }
+sub rowdesc
+{
+	my @cols = @_;
+	return msg('T', pack('n', scalar @cols)
+		  . join('', map { "$_->[0]\0" . pack('N n N n N n', 0, 0, $_->[1], -1 & 0xffff, 0xffffffff, 0) } @cols));
+}
+sub datarow { return msg('D', pack('n', scalar @_) . join('', map { pack('N', length $_) . $_ } @_)); }
+sub error
+{
+	my ($state, $m, $d) = @_;
+	return msg('E', "SERROR\0VERROR\0C$state\0M$m\0" . (defined $d ? "D$d\0" : '') . "\0");
+}
+# what a query gets: [ error ] or [ columns, rows, tag ]
+sub answer
+{
+	my ($q) = @_;
+	return [ [ [ 'begin_request_signed', 25 ] ], [ [''] ], 'SELECT 1' ] if $q =~ /begin_request_signed/;
+	return [ [ [ 'seq', 20 ], [ 'hash', 17 ] ], [], 'SELECT 0' ] if $q =~ /request_receipt/;
+	return [ [ [ 'end_request', 2278 ] ], [ [''] ], 'SELECT 1' ] if $q =~ /end_request/;
+	return [ undef, [], 'DISCARD ALL' ] if $q =~ /DISCARD ALL/;
+	return [ [ [ 'v', 25 ] ], [ ["ok \xff\xfe"] ], 'SELECT 1' ] if $q =~ /bad_value/;
+	return [ [ [ 'v', 25 ] ], [ ["a\0b"] ], 'SELECT 1' ] if $q =~ /nul_value/;
+	return [ [ [ "col\xff", 23 ] ], [ ['1'] ], 'SELECT 1' ] if $q =~ /bad_name/;
+	return [ [ [ 'n', 23 ], [ 'j', 3802 ] ], [ [ '1,"x":2', '{"a":1},"y":3' ] ], 'SELECT 1' ] if $q =~ /json_keys/;
+	return error('P0001', "bad: \xff\xfe", "detail \xff") if $q =~ /bad_error/;
+	return error('00000', 'all is well') if $q =~ /success_error/;
+	return [ [ [ 'n', 23 ] ], [ ['1'] ], 'SELECT 1' ];
+}
+sub serve
+{
+	my ($c) = @_;
+	my ($query, $skip) = ('', 0);
+	for (;;)
+	{
+		my $type = readn($c, 1) // return;
+		my $len = readn($c, 4) // return;
+		my $body = readn($c, unpack('N', $len) - 4) // return;
+		my $a = answer($query);
+		if ($type eq 'S') { syswrite($c, msg('Z', 'I')); $skip = 0; next; }
+		if ($type eq 'X') { return; }
+		next if $skip;
+		if ($type eq 'P')
+		{
+			(undef, $query) = split /\0/, $body;
+			$a = answer($query);
+			if (!ref $a) { syswrite($c, $a); $skip = 1; next; }
+			syswrite($c, msg('1', ''));
+		}
+		elsif ($type eq 'B') { syswrite($c, msg('2', '')); }
+		elsif ($type eq 'D') { syswrite($c, $a->[0] ? rowdesc(@{ $a->[0] }) : msg('n', '')); }
+		elsif ($type eq 'E') { syswrite($c, join('', map { datarow(@$_) } @{ $a->[1] }) . msg('C', "$a->[2]\0")); }
+	}
+}
 while (my $c = $srv->accept)
 {
 	my $pid = fork;
@@ -139,6 +219,7 @@ while (my $c = $srv->accept)
 				  . msg('S', "client_encoding\0UTF8\0") . msg('S', "standard_conforming_strings\0on\0")
 				  . msg('K', pack('N N', 4242, 1234)) . msg('Z', 'I'));
 			print $lf "startup\n";
+			if ($mode eq 'rows') { serve($c); exit 0; }
 			last;
 		}
 	}
@@ -146,7 +227,7 @@ while (my $c = $srv->accept)
 }
 FAKE
 my %fake;
-for my $mode (qw(silent stall))
+for my $mode (qw(silent stall rows))
 {
 	my $port = PostgreSQL::Test::Cluster::get_free_port();
 	my $log = "$keys/fake_$mode.log";
@@ -167,14 +248,19 @@ CREATE EXTENSION govshare;
 SET search_path = public, govshare;
 SELECT add_agency('MND', 'Ministry of National Defence', is_self => true),
        add_agency('MPS', 'Ministry of Public Security'),
+       add_agency('MPA', 'Provider MPA'),
        add_agency('NXH', 'A host that does not resolve'),
        add_agency('SILENT', 'A silent fake'),
-       add_agency('STALL', 'A stalling fake');
+       add_agency('STALL', 'A stalling fake'),
+       add_agency('ROWS', 'A fake that answers');
 SELECT add_endpoint('MPS', 'host=$mps_sock port=$mps_port dbname=postgres user=mnd_gateway'),
+       add_endpoint('MPA', 'host=$mps_sock port=$mps_port dbname=ascii user=mnd_gateway'),
        add_endpoint('NXH', 'host=nonexistent.invalid port=$mps_port dbname=postgres user=mnd_gateway'),
        add_endpoint('SILENT', 'host=127.0.0.1 port=$fake{silent}{port} dbname=x user=x sslmode=disable gssencmode=disable'),
-       add_endpoint('STALL', 'host=127.0.0.1 port=$fake{stall}{port} dbname=x user=x sslmode=disable gssencmode=disable');
+       add_endpoint('STALL', 'host=127.0.0.1 port=$fake{stall}{port} dbname=x user=x sslmode=disable gssencmode=disable'),
+       add_endpoint('ROWS', 'host=127.0.0.1 port=$fake{rows}{port} dbname=x user=x sslmode=disable gssencmode=disable');
 CREATE ROLE mnd_officer LOGIN IN ROLE govshare_requester;
+GRANT CREATE ON SCHEMA public TO mnd_officer;
 });
 
 # psql on MND as the officer; returns (ret, stdout, stderr, seconds)
@@ -191,6 +277,7 @@ sub last_remote
 	return mnd_sql(q{SELECT outcome || '|' || coalesce(reason, '<null>')
   FROM govshare.remote_request ORDER BY seq DESC LIMIT 1});
 }
+sub nrecords { return mnd_sql('SELECT count(*) FROM govshare.remote_request'); }
 
 # a request in the background, as the officer, tagged /* $tag */
 sub bg_start
@@ -299,6 +386,88 @@ SELECT * FROM govshare.remote_query('NXH', 'SELECT 1', 'military_service') AS t(
 like($err, qr/ERROR:  (08001: could not connect to agency "NXH"|57014: the remote query to agency "NXH" timed out)/,
 	'names: a host name that does not resolve fails the request') or diag($err);
 like(last_remote(), qr/^error\|/, 'names: ... recorded as an error');
+
+#
+# 2. sizes: the record always fits the audit queue
+#
+my $n = nrecords();
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS', 'SELECT public.huge_error()',
+  'military_service') AS t(n int)});
+like($err, qr/ERROR:  P0001: agency "MPS" refused or failed the remote query: huge: x{100}/,
+	'sizes: a provider error of 3 MB is raised') or diag(substr($err, 0, 300));
+cmp_ok(length($err), '<', 20000, 'sizes: ... with its message, detail and hint cut (' . length($err) . ' bytes)');
+is(nrecords(), $n + 1, 'sizes: ... and the request is recorded');
+is(mnd_sql(q{SELECT outcome || ' ' || left(reason, 10) || ' ' || (length(reason) < 5000)
+  FROM govshare.remote_request ORDER BY seq DESC LIMIT 1}), 'error huge: xxxx true',
+	'sizes: ... with the start of the provider\'s message');
+
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS', 'SELECT repeat(''y'', 3000000)',
+  'military_service') AS t(n int)});
+like($err, qr/ERROR:  22P02: invalid input syntax for type integer/, 'sizes: a 3 MB value that does not convert fails')
+  or diag(substr($err, 0, 300));
+is(nrecords(), $n + 2, 'sizes: ... and the request is recorded');
+like(last_remote(), qr/^error\|invalid input syntax for type integer: "y{100}/, 'sizes: ... with the error');
+cmp_ok(length(last_remote()), '<', 5000, 'sizes: ... cut');
+
+my $long = 'SELECT 1 /* ' . ('z' x 3000000) . ' */';
+($ret, $out, $err) = mnd(qq{SELECT * FROM govshare.remote_query('MPS', '$long', 'military_service') AS t(n int)});
+is($ret, 0, 'sizes: a query of 3 MB runs') or diag(substr($err, 0, 300));
+is(mnd_sql(qq{SELECT length(query) || ' ' || (query_sha256 = sha256(convert_to('$long', 'UTF8')))
+  FROM govshare.remote_request ORDER BY seq DESC LIMIT 1}), '65536 true',
+	'sizes: ... recorded with its first 64 kB and the SHA-256 of the whole');
+
+$n = nrecords();
+my $officer = 'O' x 3000000;
+($ret, $out, $err) = mnd(qq{SELECT * FROM govshare.remote_query('MPS', 'SELECT 1', 'military_service',
+  officer => '$officer') AS t(n int)});
+like($err, qr/ERROR:  22001: the officer of a remote query is at most 200 bytes long/,
+	'sizes: an officer of 3 MB is refused') or diag(substr($err, 0, 300));
+is(nrecords(), $n, 'sizes: ... before anything is sent (nothing recorded)');
+
+#
+# 3. encoding: bytes that are not UTF8, and types that lie
+#
+# PostgreSQL itself checks what a SQL_ASCII database sends to a UTF8 client
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPA', 'SELECT ''ok '' || chr(255)',
+  'military_service') AS t(v text)});
+like($err, qr/ERROR:  22021: agency "MPA" refused or failed the remote query: invalid byte sequence for encoding "UTF8": 0xff/,
+	'encoding: a SQL_ASCII database of PostgreSQL refuses to send bytes not UTF8 itself') or diag($err);
+# a provider that is not PostgreSQL (or someone at its address) sends anything
+sub rows_query
+{
+	my ($what, $json, $coldef) = @_;
+	my $f = $json ? 'remote_query_json' : 'remote_query';
+	return mnd("SELECT * FROM govshare.$f('ROWS', 'SELECT $what', 'military_service')" . ($json ? '' : " AS $coldef"));
+}
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('ROWS', 'SELECT 1', 'military_service') AS t(n int)});
+is("$ret $out", '0 1', 'encoding: the fake provider answers a request') or diag($err);
+($ret, $out, $err) = mnd(q{CREATE TABLE public.stored AS SELECT * FROM govshare.remote_query('ROWS',
+  'SELECT bad_value', 'military_service') AS t(v text)});
+like($err, qr/ERROR:  22021: the remote query to agency "ROWS" returned a value that is not valid UTF8/,
+	'encoding: a value with bytes not UTF8 is refused with 22021') or diag($err);
+is(mnd_sql(q{SELECT count(*) FROM pg_class WHERE relname = 'stored'}), '0', 'encoding: ... and nothing is stored');
+like(last_remote(), qr/^error\|the remote query to agency "ROWS" returned a value that is not valid UTF8$/,
+	'encoding: ... recorded as an error');
+like(fake_log($fake{rows}{log}), qr/^cancel 4242 1234$/m, 'encoding: ... and the remote query cancelled');
+($ret, $out, $err) = rows_query('bad_value', 1);
+like($err, qr/ERROR:  22021: the remote query to agency "ROWS" returned a value that is not valid UTF8/,
+	'encoding: ... in remote_query_json too') or diag($err);
+($ret, $out, $err) = rows_query('nul_value', 0, 't(v text)');
+like($err, qr/ERROR:  22021: the remote query to agency "ROWS" returned a value that is not valid UTF8/,
+	'encoding: a value with a NUL byte is refused (not cut at the NUL)') or diag($err);
+($ret, $out, $err) = rows_query('bad_name', 1);
+like($err, qr/ERROR:  22021: the remote query to agency "ROWS" returned a column name that is not valid UTF8/,
+	'encoding: a column name with bytes not UTF8 is refused as a jsonb key') or diag($err);
+($ret, $out, $err) = rows_query('json_keys', 1);
+is($out, '{"j": "{\"a\":1},\"y\":3", "n": "1,\"x\":2"}',
+	'types: an int4 that is no number and a jsonb that is not one value are strings, adding no key') or diag($err);
+($ret, $out, $err) = rows_query('bad_error', 0, 't(n int)');
+like($err, qr/ERROR:  P0001: agency "ROWS" refused or failed the remote query: bad: \?\?\nDETAIL:  detail \? /,
+	'encoding: an error with bytes not UTF8 is raised with "?" in their place') or diag($err);
+is(last_remote(), 'error|bad: ??', 'encoding: ... and recorded so');
+($ret, $out, $err) = rows_query('success_error', 0, 't(n int)');
+like($err, qr/ERROR:  08000: agency "ROWS" refused or failed the remote query: all is well/,
+	'types: an error whose SQLSTATE says success is raised as 08000') or diag($err);
 
 is(mnd_sql(q{SELECT ok FROM govshare.verify_log() WHERE NOT ok}), '', 'the consumer\'s log verifies');
 
