@@ -38,6 +38,12 @@ SELECT classify('citizen', 'personal_id', 'person.personal_id'),
 SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'full') > 0 AS shared,
        share('MND', '{military_service}', '{person.phone}', 'masked') > 0 AS masked;
 SELECT add_agency_key('MND', :'mnd_public') = key_id(:'mnd_public') AS mnd_key;
+-- an error of 3 MB: message, detail and hint
+CREATE FUNCTION public.huge_error() RETURNS int LANGUAGE plpgsql AS $f$
+BEGIN
+	RAISE EXCEPTION 'huge: %', repeat('x', 3000000)
+		USING DETAIL = repeat('d', 3000000), HINT = repeat('h', 3000000);
+END $f$;
 
 -- the consumer
 \c remote_mnd
@@ -94,6 +100,8 @@ SELECT bind_role('regress_mps_liaison', 'MPS');
 SET ROLE regress_mps_liaison;
 SELECT * FROM remote_query('MPS', 'SELECT 1', 'military_service') AS t(n int);
 RESET ROLE;
+-- an endpoint by host name: govshare resolves it (nothing listens on port 1)
+SELECT add_agency('MOH', 'Ministry of Health'), add_endpoint('MOH', 'host=localhost port=1 dbname=x user=x');
 
 -- 2. remote queries: full, masked, and as jsonb
 SET ROLE regress_mnd_officer;
@@ -123,6 +131,17 @@ SELECT * FROM remote_query('MND', 'SELECT 1', 'military_service') AS t(n int);
 SELECT * FROM remote_query('MOF', 'SELECT 1', 'military_service') AS t(n int);
 SELECT * FROM remote_query(NULL, 'SELECT 1', 'military_service') AS t(n int);
 SELECT * FROM remote_query('MPS', 'SELECT 1', NULL) AS t(n int);
+SELECT * FROM remote_query('MOH', 'SELECT 1', 'military_service') AS t(n int);
+-- an officer longer than the provider takes: refused before anything is sent
+SELECT * FROM remote_query('MPS', 'SELECT 1', 'military_service', officer => repeat('o', 201)) AS t(n int);
+-- a provider's error of 3 MB is raised, and recorded, cut to 4 kB
+DO $$
+BEGIN
+	PERFORM * FROM remote_query('MPS', 'SELECT public.huge_error()', 'military_service') AS t(n int);
+EXCEPTION WHEN OTHERS THEN
+	RAISE WARNING '%: % ... % (% bytes)', SQLSTATE, left(SQLERRM, 60), right(SQLERRM, 26),
+		octet_length(SQLERRM);
+END $$;
 -- after an error the connection is closed; the next request opens another,
 -- which is kept for the requests that follow
 SELECT * FROM remote_query('MPS', 'SELECT count(*) FROM citizen', 'military_service') AS t(n bigint);

@@ -2,14 +2,17 @@
  *
  * connection.c
  *	  Connections to other agencies' endpoints: made, kept, waited on and
- *	  cancelled.
+ *	  cancelled, each step with the request's deadline.
  *
- * Every wait for the provider is on the latch and the socket, so a cancel
- * or govshare.remote_timeout interrupts it; the remote query is then
- * cancelled too (PQcancel, which itself blocks until the provider answers)
- * and the connection closed.  A connection is kept for the next request to
- * the same endpoint only when the whole pipeline ended cleanly, with the
- * remote context ended.
+ * Every wait for the provider is on the latch and the socket, so a cancel,
+ * pg_terminate_backend or govshare.remote_timeout interrupts it.  The
+ * endpoint's host names are resolved with the deadline too (resolve.c),
+ * and libpq gets their addresses.  The remote query of a request that
+ * failed is cancelled without waiting for the provider: the cancel request
+ * goes out on a non-blocking socket, with at most GOVSHARE_CANCEL_WAIT_MS
+ * to connect, and no answer is awaited; then the connection is closed.  A
+ * connection is kept for the next request to the same endpoint only when
+ * the whole pipeline ended cleanly, with the remote context ended.
  *
  * src/remote/connection.c
  *
@@ -18,10 +21,14 @@
 #include "postgres.h"
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "libpq-fe.h"
+#include "libpq/pqcomm.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "port/pg_bswap.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -42,6 +49,9 @@ typedef struct RemoteConn
 static RemoteConn conns[MAX_CONNS];
 static int	nconns = 0;
 
+/* The longest a cancel request waits to connect to the provider, ms. */
+#define GOVSHARE_CANCEL_WAIT_MS 500
+
 /* Milliseconds left before the deadline, at least 0. */
 static long
 remaining_ms(TimestampTz deadline)
@@ -59,11 +69,14 @@ timed_out(const char *target)
 			 errhint("govshare.remote_timeout bounds a remote query, connection included.")));
 }
 
-/* libpq's message, without its trailing newline. */
+/*
+ * libpq's message, without its trailing newline; it may quote the
+ * provider's, so it is bounded and made valid in the database encoding.
+ */
 static char *
 conn_message(PGconn *conn)
 {
-	char	   *m = pstrdup(PQerrorMessage(conn));
+	char	   *m = govshare_remote_text(PQerrorMessage(conn), GOVSHARE_REMOTE_TEXT_MAX);
 	int			n = strlen(m);
 
 	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
@@ -89,6 +102,26 @@ govshare_connection_lost(const char *target, PGconn *conn)
 }
 
 /*
+ * Serves interrupts, and ends a request that passed its deadline.  A
+ * backend told to terminate (pg_terminate_backend, a fast shutdown) raises
+ * an error here first, so that the request is abandoned (its remote query
+ * cancelled, the connection closed) and recorded on the way out; the
+ * termination itself follows at the next CHECK_FOR_INTERRUPTS.
+ */
+void
+govshare_connection_check(const char *target, TimestampTz deadline)
+{
+	if (ProcDiePending && InterruptHoldoffCount == 0 && CritSectionCount == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("the remote query to agency \"%s\" is abandoned: this backend is terminating",
+						target)));
+	CHECK_FOR_INTERRUPTS();
+	if (remaining_ms(deadline) <= 0)
+		timed_out(target);
+}
+
+/*
  * Waits for the socket (read, or write too when want_write), the latch or
  * the deadline; interrupts are served, so a cancel ends the wait.
  */
@@ -97,17 +130,15 @@ govshare_connection_wait(PGconn *conn, bool want_read, bool want_write, Timestam
 						 const char *target)
 {
 	int			events = WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH;
-	long		ms = remaining_ms(deadline);
 
-	if (ms <= 0)
-		timed_out(target);
 	if (want_read)
 		events |= WL_SOCKET_READABLE;
 	if (want_write)
 		events |= WL_SOCKET_WRITEABLE;
-	(void) WaitLatchOrSocket(MyLatch, events, PQsocket(conn), ms, PG_WAIT_EXTENSION);
+	(void) WaitLatchOrSocket(MyLatch, events, PQsocket(conn), remaining_ms(deadline),
+							 PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
+	govshare_connection_check(target, deadline);
 }
 
 /* The provider's notices are not for this server's log. */
@@ -117,34 +148,71 @@ drop_notice(void *arg, const PGresult *res)
 }
 
 /*
- * A new connection to the endpoint, made without blocking.  An endpoint
- * that is not trusted (a non-superuser registered it) must have
- * authenticated with its password.
+ * Polls libpq until the connection is made or has failed, waiting on the
+ * socket with the deadline.  Returns whether it was made.
+ */
+static bool
+poll_connect(PGconn *conn, const char *target, TimestampTz deadline)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	if (PQstatus(conn) == CONNECTION_BAD)
+		return false;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED)
+	{
+		govshare_connection_wait(conn, st == PGRES_POLLING_READING,
+								 st == PGRES_POLLING_WRITING, deadline, target);
+		st = PQconnectPoll(conn);
+	}
+	return st == PGRES_POLLING_OK;
+}
+
+/*
+ * A new connection to the endpoint, made without blocking.  Its host names
+ * are resolved here first, with the deadline, and libpq gets their
+ * addresses as hostaddr.  An endpoint that is not trusted (a non-superuser
+ * registered it) must have authenticated with its password.
  */
 static PGconn *
 connect_endpoint(const char *target, const char *conninfo, bool trusted, TimestampTz deadline)
 {
-	const char *keywords[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
-	const char *values[] = {conninfo, "govshare remote_query", GetDatabaseEncodingName(), NULL};
+	const char *keywords[8];
+	const char *values[8];
+	int			n = 0;
+	GovshareHosts hosts;
 	PGconn	   *volatile conn;
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	/* the endpoint's string, then what replaces parts of it */
+	keywords[n] = "dbname";
+	values[n++] = conninfo;
+	if (govshare_resolve_endpoint(target, conninfo, deadline, &hosts))
+	{
+		keywords[n] = "host";
+		values[n++] = hosts.host;
+		keywords[n] = "hostaddr";
+		values[n++] = hosts.hostaddr;
+		if (hosts.port != NULL)
+		{
+			keywords[n] = "port";
+			values[n++] = hosts.port;
+		}
+	}
+	keywords[n] = "fallback_application_name";
+	values[n++] = "govshare remote_query";
+	keywords[n] = "client_encoding";
+	values[n++] = GetDatabaseEncodingName();
+	keywords[n] = NULL;
+	values[n] = NULL;
 
 	conn = PQconnectStartParams(keywords, values, true);
 	if (conn == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory connecting to agency \"%s\"", target)));
+	PQsetNoticeReceiver(conn, drop_notice, NULL);
 	PG_TRY();
 	{
-		if (PQstatus(conn) == CONNECTION_BAD)
-			st = PGRES_POLLING_FAILED;
-		while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED)
-		{
-			govshare_connection_wait(conn, st == PGRES_POLLING_READING,
-									 st == PGRES_POLLING_WRITING, deadline, target);
-			st = PQconnectPoll(conn);
-		}
-		if (st == PGRES_POLLING_FAILED)
+		if (!poll_connect(conn, target, deadline))
 			ereport(ERROR,
 					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 					 errmsg("could not connect to agency \"%s\"", target),
@@ -156,7 +224,6 @@ connect_endpoint(const char *target, const char *conninfo, bool trusted, Timesta
 					 errmsg("the endpoint of agency \"%s\" did not authenticate with its password", target),
 					 errdetail("An endpoint registered by a non-superuser must not use the server's own credentials."),
 					 errhint("Make the provider ask for the password, or have a superuser register the endpoint.")));
-		PQsetNoticeReceiver(conn, drop_notice, NULL);
 		if (PQsetnonblocking(conn, 1) != 0)
 			govshare_connection_lost(target, conn);
 	}
@@ -253,26 +320,128 @@ govshare_connection_keep(const char *target, const char *conninfo, bool trusted,
 	nconns++;
 }
 
-/* Cancels what the connection runs (PQcancel blocks until the provider answers). */
+/*
+ * The start of libpq's PGcancel (struct pg_cancel in libpq-int.h), the
+ * same from libpq 10 to 17: the provider's address, its backend's pid
+ * and cancel key.  libpq before 17 has no other way to the key, and only
+ * PQcancel to send it, which blocks until the provider closes the
+ * connection: a provider that never does would hold this backend for
+ * good, deaf to cancels and terminations.
+ */
+typedef struct CancelStart
+{
+	SockAddr	raddr;
+	int			be_pid;
+	int			be_key;
+} CancelStart;
+
+/*
+ * Reads the pid and cancel key of the connection's backend.  Returns false
+ * when they cannot be read safely: a libpq whose PGcancel may be laid out
+ * otherwise (18 changed it), or a pid that is not PQbackendPID's.
+ */
+static bool
+cancel_key(PGconn *conn, uint32 *pid, uint32 *key)
+{
+	int			version = PQlibVersion();
+	PGcancel   *cancel;
+	bool		ok = false;
+
+	if (version < 100000 || version >= 180000)
+		return false;
+	cancel = PQgetCancel(conn);
+	if (cancel == NULL)
+		return false;
+	{
+		const CancelStart *c = (const CancelStart *) cancel;
+
+		if (c->be_pid != 0 && c->be_pid == PQbackendPID(conn))
+		{
+			*pid = (uint32) c->be_pid;
+			*key = (uint32) c->be_key;
+			ok = true;
+		}
+	}
+	PQfreeCancel(cancel);
+	return ok;
+}
+
+/*
+ * Waits until the socket can be written (its connect ended), at most
+ * GOVSHARE_CANCEL_WAIT_MS, and not at all for a backend that is
+ * terminating.  Returns whether it connected.  Interrupts are left for the
+ * caller's way out: this runs while an error is being handled.
+ */
+static bool
+cancel_connected(pgsocket sock)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   GOVSHARE_CANCEL_WAIT_MS);
+	int			err = 0;
+	socklen_t	len = sizeof(err);
+
+	for (;;)
+	{
+		long		ms = remaining_ms(deadline);
+		int			rc;
+
+		if (ms <= 0 || ProcDiePending)
+			return false;
+		rc = WaitLatchOrSocket(MyLatch, WL_SOCKET_WRITEABLE | WL_LATCH_SET | WL_TIMEOUT |
+							   WL_EXIT_ON_PM_DEATH, sock, ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (rc & WL_SOCKET_WRITEABLE)
+			break;
+	}
+	return getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+}
+
+/*
+ * Asks the provider to cancel what the connection runs, as PQcancel would,
+ * without blocking: the CancelRequest goes to the address the connection
+ * is connected to, on a new non-blocking socket, and the provider's answer
+ * (it closes that connection) is not awaited.  Nothing is sent when the
+ * key cannot be read; the provider's query then ends when it next writes
+ * to the closed connection, or on its own statement_timeout.
+ */
 static void
 cancel_remote(PGconn *conn)
 {
-	PGcancel   *cancel;
-	char		errbuf[256];
+	struct sockaddr_storage addr;
+	socklen_t	addrlen = sizeof(addr);
+	uint32		pid;
+	uint32		key;
+	pgsocket	sock;
+	struct
+	{
+		uint32		len;
+		CancelRequestPacket cp;
+	}			crp;
 
-	if (PQtransactionStatus(conn) != PQTRANS_ACTIVE)
+	if (PQtransactionStatus(conn) != PQTRANS_ACTIVE || !cancel_key(conn, &pid, &key) ||
+		getpeername(PQsocket(conn), (struct sockaddr *) &addr, &addrlen) != 0)
 		return;
-	cancel = PQgetCancel(conn);
-	if (cancel == NULL)
+	sock = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sock == PGINVALID_SOCKET)
 		return;
-	(void) PQcancel(cancel, errbuf, sizeof(errbuf));
-	PQfreeCancel(cancel);
+	crp.len = pg_hton32((uint32) sizeof(crp));
+	crp.cp.cancelRequestCode = (MsgType) pg_hton32(CANCEL_REQUEST_CODE);
+	crp.cp.backendPID = pg_hton32(pid);
+	crp.cp.cancelAuthCode = pg_hton32(key);
+	if (connect(sock, (struct sockaddr *) &addr, addrlen) == 0 ||
+		((errno == EINPROGRESS || errno == EINTR) && cancel_connected(sock)))
+		(void) send(sock, &crp, sizeof(crp), MSG_NOSIGNAL);
+	close(sock);
+	explicit_bzero(&key, sizeof(key));
+	explicit_bzero(&crp, sizeof(crp));
 }
 
 /*
  * Gives up the connection of a request that failed: the remote side stops
  * too (a cancel, a timeout, a row that does not convert), unless the
- * connection itself failed; the connection is closed, not reused.
+ * connection itself failed; the connection is closed, not reused.  Nothing
+ * here waits for the provider: libpq is in non-blocking mode (set once
+ * connected), and a connection not yet made has nothing to flush.
  */
 void
 govshare_connection_abandon(PGconn *conn)

@@ -53,10 +53,15 @@ flush_conn(GovshareExchange *x)
 		govshare_connection_lost(x->target, x->conn);
 }
 
-/* The next result of the pipeline, waiting for it without blocking. */
+/*
+ * The next result of the pipeline, waiting for it without blocking.  The
+ * deadline holds even while results keep coming without a wait (a
+ * provider that streams rows without end).
+ */
 static PGresult *
 next_result(GovshareExchange *x)
 {
+	govshare_connection_check(x->target, x->deadline);
 	while (PQisBusy(x->conn))
 	{
 		govshare_connection_wait(x->conn, true, false, x->deadline, x->target);
@@ -76,13 +81,16 @@ skip_to_end(GovshareExchange *x)
 		PQclear(res);
 }
 
-/* A copy of an error field of the result, or NULL when it has none. */
+/*
+ * A copy of an error field of the result, or NULL when it has none: the
+ * provider's text, bounded and valid in the database encoding.
+ */
 static char *
 field_copy(const PGresult *res, int field)
 {
 	char	   *v = PQresultErrorField(res, field);
 
-	return v ? pstrdup(v) : NULL;
+	return v ? govshare_remote_text(v, GOVSHARE_REMOTE_TEXT_MAX) : NULL;
 }
 
 /* Notes a remote error: the first one of the exchange is the one reported. */
@@ -96,10 +104,14 @@ note_remote_error(GovshareExchange *x, const PGresult *res)
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	x->remote_message = field_copy(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (x->remote_message == NULL)
-		x->remote_message = pstrdup(PQresultErrorMessage(res));
+		x->remote_message = govshare_remote_text(PQresultErrorMessage(res),
+												 GOVSHARE_REMOTE_TEXT_MAX);
 	x->remote_detail = field_copy(res, PG_DIAG_MESSAGE_DETAIL);
 	x->remote_hint = field_copy(res, PG_DIAG_MESSAGE_HINT);
-	x->remote_sqlstate = state && strlen(state) == 5 ?
+	/* an error's SQLSTATE: five digits or capitals, not of class 00, 01 or 02 */
+	x->remote_sqlstate = state && strlen(state) == 5 &&
+		strspn(state, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5 &&
+		!(state[0] == '0' && state[1] >= '0' && state[1] <= '2') ?
 		MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4]) :
 		ERRCODE_CONNECTION_EXCEPTION;
 	/* a refusal: a privilege (42501) or the token (28000) */
@@ -107,7 +119,23 @@ note_remote_error(GovshareExchange *x, const PGresult *res)
 		x->remote_sqlstate == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
 }
 
-/* Decodes a bytea in hex output ("\x..."), 32 bytes long, into out. */
+/* The value of a hex digit, or -1. */
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes a bytea in hex output ("\x..."), 32 bytes long, into out; false
+ * for anything else.
+ */
 static bool
 hex_hash(const char *v, unsigned char *out)
 {
@@ -115,13 +143,33 @@ hex_hash(const char *v, unsigned char *out)
 		return false;
 	for (int i = 0; i < GOVSHARE_HASH_LEN; i++)
 	{
-		unsigned int b;
+		int			hi = hex_digit(v[2 + 2 * i]);
+		int			lo = hex_digit(v[3 + 2 * i]);
 
-		if (sscanf(v + 2 + 2 * i, "%2x", &b) != 1)
+		if (hi < 0 || lo < 0)
 			return false;
-		out[i] = (unsigned char) b;
+		out[i] = (unsigned char) (hi << 4 | lo);
 	}
 	return true;
+}
+
+/* Decodes a seq (a positive bigint) in its text form; false for anything else. */
+static bool
+decimal_seq(const char *v, int64 *out)
+{
+	int64		n = 0;
+	size_t		len = strlen(v);
+
+	if (len == 0 || strspn(v, "0123456789") != len)
+		return false;
+	for (; *v; v++)
+	{
+		if (n > (PG_INT64_MAX - (*v - '0')) / 10)
+			return false;
+		n = n * 10 + (*v - '0');
+	}
+	*out = n;
+	return n > 0;
 }
 
 /* The connection failed: res (if any) is freed first, as libpq will not. */
@@ -266,13 +314,12 @@ read_receipt(GovshareExchange *x)
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 	{
 		receipt_seen = true;
+		/* a receipt is two well-formed values, or none */
 		if (PQntuples(res) == 1 && PQnfields(res) == 2 &&
 			!PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1) &&
+			decimal_seq(PQgetvalue(res, 0, 0), &x->receipt_seq) &&
 			hex_hash(PQgetvalue(res, 0, 1), x->receipt_hash))
-		{
-			x->receipt_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 			x->has_receipt = true;
-		}
 	}
 	else if (PQresultStatus(res) != PGRES_FATAL_ERROR)
 		lost(x, res);

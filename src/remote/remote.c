@@ -99,9 +99,27 @@ mint_token(const char *self, const char *target, const char *officer, const char
 }
 
 /*
+ * Refuses an officer, purpose or reference longer than the provider takes
+ * (it refuses a request field over GOVSHARE_REMOTE_CLAIM_MAX bytes): it
+ * would be refused there, and it is refused here before anything is sent.
+ */
+static void
+check_claim(const char *name, const char *value)
+{
+	if (value != NULL && strlen(value) > GOVSHARE_REMOTE_CLAIM_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("the %s of a remote query is at most %d bytes long", name,
+						GOVSHARE_REMOTE_CLAIM_MAX),
+				 errdetail("It goes into the request token, which the provider refuses with a longer one.")));
+}
+
+/*
  * Reads the arguments of remote_query() and remote_query_json() into rec:
  * target, query and purpose must not be NULL; the officer is by default
- * the current role's name, and the reference may be NULL.
+ * the current role's name, and the reference may be NULL.  The officer,
+ * purpose and reference are bounded (check_claim); the query is not, and
+ * the record keeps its SHA-256 and its start (src/audit/).
  */
 static void
 read_arguments(FunctionCallInfo fcinfo, GovshareRemoteRecord *rec)
@@ -118,6 +136,9 @@ read_arguments(FunctionCallInfo fcinfo, GovshareRemoteRecord *rec)
 	rec->officer = PG_ARGISNULL(3) ? GetUserNameFromId(GetUserId(), false)
 		: text_to_cstring(PG_GETARG_TEXT_PP(3));
 	rec->reference = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	check_claim("officer", rec->officer);
+	check_claim("purpose", rec->purpose);
+	check_claim("reference", rec->reference);
 }
 
 /*
@@ -154,13 +175,15 @@ check_request(GovsharePolicy *policy, const char *target)
 
 /*
  * Records a request whose exchange failed with the error reason: no
- * receipt, and the rows received before the error.
+ * receipt, and the rows received before the error.  The reason may quote
+ * what the provider sent (a value that did not convert): only its start is
+ * kept, so that the record fits the audit queue.
  */
 static void
 record_failure(GovshareExchange *x, GovshareRemoteRecord *rec, const char *reason)
 {
 	rec->outcome = "error";
-	rec->reason = reason;
+	rec->reason = reason ? govshare_remote_text(reason, GOVSHARE_REMOTE_TEXT_MAX) : NULL;
 	rec->rows = x->rows;
 	rec->has_receipt = false;
 	govshare_audit_remote(rec);

@@ -21,12 +21,40 @@
 #include "common/gs_common.h"
 #include "remote/gs_remote.h"
 
+/*
+ * The most bytes kept of a text a provider sends (an error's message,
+ * detail or hint, libpq's message) and of the reason a request is recorded
+ * with, so that a remote record always fits the audit queue (text.c).
+ */
+#define GOVSHARE_REMOTE_TEXT_MAX 4096
+
+/*
+ * The most bytes of the officer, purpose and reference a request names:
+ * the provider's own limit on a request's fields (src/policy/context.c).
+ */
+#define GOVSHARE_REMOTE_CLAIM_MAX 200
+
 /* endpoint.c: the registered endpoints */
 extern char *govshare_endpoint_conninfo(const char *agency, bool *trusted);
+
+/* resolve.c: the endpoint's host names, resolved with the deadline */
+typedef struct GovshareHosts
+{
+	char	   *host;			/* in place of the endpoint's */
+	char	   *hostaddr;
+	char	   *port;			/* NULL: the endpoint's */
+} GovshareHosts;
+
+extern bool govshare_resolve_endpoint(const char *target, const char *conninfo,
+									  TimestampTz deadline, GovshareHosts *hosts);
+
+/* text.c: text from a provider, bounded and valid in the database encoding */
+extern char *govshare_remote_text(const char *s, int max);
 
 /* connection.c: kept connections, connecting, waits and cancels */
 extern PGconn *govshare_connection_take(const char *target, const char *conninfo,
 										bool trusted, TimestampTz deadline);
+extern void govshare_connection_check(const char *target, TimestampTz deadline);
 extern void govshare_connection_keep(const char *target, const char *conninfo,
 									 bool trusted, PGconn *conn);
 extern void govshare_connection_abandon(PGconn *conn);

@@ -10,6 +10,12 @@
  * and jsonb keep their JSON types; everything else is a string, in the
  * provider's text form.
  *
+ * Nothing the provider sends is trusted: each value (and, for jsonb keys,
+ * each column name) must be valid in the database encoding before an
+ * input function sees it, or the request fails (a provider whose database
+ * is SQL_ASCII sends its bytes unconverted); a value said to be a number
+ * or JSON goes into the object as such only if it is one.
+ *
  * src/remote/rows.c
  *
  *-------------------------------------------------------------------------
@@ -17,8 +23,10 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/jsonapi.h"
 #include "funcapi.h"
 #include "libpq-fe.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -64,7 +72,56 @@ govshare_rows_begin(FunctionCallInfo fcinfo, bool json)
 	return sink;
 }
 
-/* Appends a remote value to a JSON object, typed by its (built-in) type. */
+/* Is v a JSON number (RFC 8259), which NaN and the infinities are not? */
+static bool
+json_number(const char *v)
+{
+	const char *p = v;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		p += strspn(p, "0123456789");
+	else
+		return false;
+	if (*p == '.')
+	{
+		size_t		n = strspn(p + 1, "0123456789");
+
+		if (n == 0)
+			return false;
+		p += 1 + n;
+	}
+	if (*p == 'e' || *p == 'E')
+	{
+		size_t		n;
+
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if ((n = strspn(p, "0123456789")) == 0)
+			return false;
+		p += n;
+	}
+	return *p == '\0';
+}
+
+/* Is v one whole JSON value (so that it cannot add keys to the object)? */
+static bool
+json_whole(const char *v)
+{
+	JsonLexContext *lex = makeJsonLexContextCstringLen((char *) v, strlen(v),
+													   GetDatabaseEncoding(), false);
+
+	return pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
+}
+
+/*
+ * Appends a remote value to a JSON object, typed by its (built-in) type: a
+ * number, a boolean or JSON when it is one, else a string.
+ */
 static void
 json_value(StringInfo out, Oid typid, const char *v)
 {
@@ -74,27 +131,49 @@ json_value(StringInfo out, Oid typid, const char *v)
 		case INT4OID:
 		case INT8OID:
 		case OIDOID:
-			appendStringInfoString(out, v);
-			return;
 		case FLOAT4OID:
 		case FLOAT8OID:
 		case NUMERICOID:
-			/* NaN and the infinities are no JSON numbers */
-			if (strspn(v, "0123456789+-.eE") == strlen(v))
+			if (json_number(v))
 			{
 				appendStringInfoString(out, v);
 				return;
 			}
 			break;
 		case BOOLOID:
-			appendStringInfoString(out, v[0] == 't' ? "true" : "false");
-			return;
+			if (strcmp(v, "t") == 0 || strcmp(v, "f") == 0)
+			{
+				appendStringInfoString(out, v[0] == 't' ? "true" : "false");
+				return;
+			}
+			break;
 		case JSONOID:
 		case JSONBOID:
-			appendStringInfoString(out, v);
-			return;
+			if (json_whole(v))
+			{
+				appendStringInfoString(out, v);
+				return;
+			}
+			break;
 	}
 	escape_json(out, v);
+}
+
+/*
+ * Refuses a text from the provider that is not valid in the database
+ * encoding: what is a value or column name (what), its column's number.
+ */
+static void
+check_encoding(const char *target, const char *what, int column, const char *v, int len)
+{
+	if (!pg_verifymbstr(v, len, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("the remote query to agency \"%s\" returned a %s that is not valid %s",
+						target, what, GetDatabaseEncodingName()),
+				 errdetail("Column %d holds bytes that are not characters of the database encoding; nothing is returned.",
+						   column + 1),
+				 errhint("PostgreSQL converts what it sends to the encoding asked for: check who answers at the agency's endpoint.")));
 }
 
 /*
@@ -126,11 +205,18 @@ govshare_rows_put(GovshareRowSink *sink, const char *target, const PGresult *res
 		{
 			sink->fieldnames[i] = pstrdup(PQfname(res, i));
 			sink->fieldtypes[i] = PQftype(res, i);
+			/* the names are the keys of the jsonb objects */
+			if (sink->json)
+				check_encoding(target, "column name", i, sink->fieldnames[i],
+							   strlen(sink->fieldnames[i]));
 		}
 		MemoryContextSwitchTo(o);
 	}
 	if (PQntuples(res) == 0)
 		return;
+	for (int i = 0; i < nf; i++)
+		if (!PQgetisnull(res, 0, i))
+			check_encoding(target, "value", i, PQgetvalue(res, 0, i), PQgetlength(res, 0, i));
 	old = MemoryContextSwitchTo(sink->row_cxt);
 	if (sink->json)
 	{
