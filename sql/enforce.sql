@@ -181,6 +181,35 @@ RESET ROLE;
 SET search_path = public, govshare;
 REVOKE enf_staff FROM enf_mnd;
 
+-- what a consumer's own login may not count or copy (issue 15): SQL
+-- functions are not inlined past the enforcement; EXPLAIN shows no counts
+-- or estimates; no activity statistics; no materialized view over
+-- governed data, which check_setup() reports
+CREATE VIEW citizen_names AS SELECT personal_id, full_name FROM citizen;
+CREATE FUNCTION names_srf() RETURNS TABLE (personal_id personal_id, full_name text)
+LANGUAGE sql STABLE AS $$ SELECT personal_id, full_name FROM citizen_names $$;
+CREATE MATERIALIZED VIEW citizen_copy AS SELECT personal_id, full_name FROM citizen;
+GRANT SELECT ON citizen_names, citizen_copy TO enf_mnd;
+SELECT severity, object, problem FROM check_setup() WHERE object LIKE '%citizen_copy%';
+SELECT reads_governed('citizen_copy'), reads_governed('citizen_names'), reads_governed('citizen');
+\c govshare_enforce enf_mnd
+SET search_path = public, govshare;
+SELECT begin_request('military_service');
+SELECT * FROM names_srf() ORDER BY 1;
+SELECT (SELECT count(*) FROM citizen) AS n, f.* FROM names_srf() f ORDER BY 2;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT 1 FROM citizen WHERE personal_id = '001090123458';
+EXPLAIN SELECT 1 FROM citizen_names;
+EXPLAIN (COSTS OFF) SELECT 1 FROM citizen WHERE personal_id = '001090123458';
+SELECT count(*) FROM citizen WHERE personal_id = '001090123458';
+SELECT pg_stat_get_xact_tuples_returned('citizen_pkey'::regclass);
+SELECT relname, n_live_tup FROM pg_stat_user_tables;
+SELECT * FROM citizen_copy;
+\c govshare_enforce postgres
+SET search_path = public, govshare;
+DROP MATERIALIZED VIEW citizen_copy;
+DROP FUNCTION names_srf();
+DROP VIEW citizen_names;
+
 -- revocation takes effect at the next statement, prepared ones included
 SET ROLE enf_mnd;
 SELECT begin_request('military_service');

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -50,6 +51,8 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
+static needs_fmgr_hook_type prev_needs_fmgr = NULL;
+static object_access_hook_type prev_object_access = NULL;
 
 /*
  * The relation that ALTER TABLE ... ATTACH PARTITION or INHERIT adds to an
@@ -78,6 +81,34 @@ joined_relation(Node *parsetree)
 }
 
 /*
+ * Runs a utility command: the previous hook, or the standard function; an
+ * EXPLAIN's options noted meanwhile, for what the statement it shows may
+ * show (src/enforce/plancheck.c).
+ */
+static void
+run_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+			ProcessUtilityContext context, ParamListInfo params,
+			QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	int			explain = govshare_enforce_explain_begin(pstmt->utilityStmt);
+
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+									queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		govshare_enforce_explain_end(explain);
+	}
+	PG_END_TRY();
+}
+
+/*
  * ProcessUtility hook: runs the command, then checks what it changed that
  * govshare cares about.
  */
@@ -98,12 +129,7 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	 */
 	audit = govshare_audit_utility(pstmt->utilityStmt, queryString);
 
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-							queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
+	run_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 
 	govshare_audit_utility_end(audit, qc);
 	if (OidIsValid(joined))
@@ -117,21 +143,57 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 /*
  * Planner hook: rewrites a consumer agency's reads of governed relations
- * before planning, and marks the plan as depending on the rules.
+ * before planning (and keeps the planner from inlining SQL functions into
+ * them), and marks the plan as depending on the rules.
  */
 static PlannedStmt *
 govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 				 ParamListInfo boundParams)
 {
 	GovsharePlanKind kind = govshare_enforce_query(parse);
-	PlannedStmt *result;
+	bool		planning = govshare_enforce_planning_begin();
+	PlannedStmt *volatile result;
 
-	if (prev_planner)
-		result = prev_planner(parse, query_string, cursorOptions, boundParams);
-	else
-		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	PG_TRY();
+	{
+		if (prev_planner)
+			result = prev_planner(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		govshare_enforce_planning_end(planning);
+	}
+	PG_END_TRY();
 	govshare_plan_stamp(result, kind);
 	return result;
+}
+
+/*
+ * Does function fn need the fmgr hook?  Said yes for SQL functions while a
+ * consumer's statement is planned, so that the planner does not inline
+ * them past the rewrite (src/enforce/plancheck.c).
+ */
+static bool
+govshare_needs_fmgr(Oid fn)
+{
+	if (prev_needs_fmgr && prev_needs_fmgr(fn))
+		return true;
+	return govshare_enforce_needs_fmgr(fn);
+}
+
+/*
+ * Object access hook: the executor prepares a function call; a consumer's
+ * call of an activity statistics function is refused.
+ */
+static void
+govshare_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+	if (access == OAT_FUNCTION_EXECUTE)
+		govshare_enforce_function_execute(objectId);
 }
 
 /* Parse analysis of a new statement: a chance to drop stale plans first. */
@@ -144,14 +206,14 @@ govshare_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstat
 }
 
 /*
- * Executor start: a consumer's plan must fit its current rules; then the
+ * Executor start: a consumer's plan must fit its current rules, hold only
+ * the reads the enforcement made, and show EXPLAIN no counts; then the
  * statement's access record (durable before any row, under strict audit).
  */
 static void
 govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
-		govshare_enforce_check_plan(queryDesc->plannedstmt);
+	govshare_enforce_executor_start(queryDesc, eflags);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -169,7 +231,7 @@ govshare_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 {
 	int			audit;
 
-	govshare_enforce_check_plan(queryDesc->plannedstmt);
+	govshare_enforce_executor_run(queryDesc);
 	audit = govshare_audit_run_begin(queryDesc);
 	PG_TRY();
 	{
@@ -263,4 +325,8 @@ _PG_init(void)
 	shmem_request_hook = govshare_shmem_request;
 	prev_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = govshare_shmem_startup;
+	prev_needs_fmgr = needs_fmgr_hook;
+	needs_fmgr_hook = govshare_needs_fmgr;
+	prev_object_access = object_access_hook;
+	object_access_hook = govshare_object_access;
 }

@@ -129,8 +129,9 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 	uint64		ticket;
 	char	   *why;
 
-	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || IsParallelWorker() ||
-		plan->commandType == CMD_UTILITY)
+	/* a consumer's EXPLAIN (COSTS OFF, allowed) reads no row, but is recorded */
+	if (((eflags & EXEC_FLAG_EXPLAIN_ONLY) && !govshare_plan_is_consumer(plan)) ||
+		IsParallelWorker() || plan->commandType == CMD_UTILITY)
 		return;
 	policy = govshare_policy();
 	if (!policy->installed)

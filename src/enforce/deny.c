@@ -119,3 +119,40 @@ govshare_enforce_refuse(GovshareEnforcement *e, Oid relid, const char *what)
 		 "Consumer agencies read governed data through their sharing rules; they do not change, lock or maintain it.",
 		 "Ask the providing agency.");
 }
+
+/*
+ * Refuses a consumer's read of relid, a materialized view that is not
+ * governed: a copy of governed data (owner InvalidOid), or made by owner,
+ * a role that does not act for the agency (govshare_enforce_check_copy).
+ */
+void
+govshare_enforce_refuse_copy(GovshareEnforcement *e, Oid relid, Oid owner)
+{
+	if (!OidIsValid(owner))
+		govshare_enforce_deny(e, relid, NULL, NULL,
+			 psprintf("agency \"%s\" may not read materialized view \"%s\" over governed data",
+					  e->agency, get_rel_name(relid)),
+			 "A materialized view holds a copy of governed rows made outside the sharing rules: neither masked nor filtered for the agency.",
+			 "Query the governed relations, or an ordinary view over them, within a request context; govshare.check_setup() lists such materialized views.");
+	govshare_enforce_deny(e, relid, NULL, NULL,
+		 psprintf("agency \"%s\" may not read materialized view \"%s\" made by role \"%s\"",
+				  e->agency, get_rel_name(relid), GetUserNameFromId(owner, false)),
+		 "Its rows were computed by a role that does not act for the agency, outside its sharing rules; what the functions of its definition read cannot be told.",
+		 "Ask the providing agency to share an ordinary view instead, or to classify and govern the materialized view so that rules apply to it.");
+}
+
+/*
+ * Refuses a consumer's call of fn, a function of activity statistics
+ * (plancheck.c): they count rows and blocks that scans touched, rows the
+ * rules hide included.
+ */
+void
+govshare_enforce_refuse_statistics(GovshareEnforcement *e, Oid fn)
+{
+	(void) govshare_enforce_is_consumer(e);
+	govshare_enforce_deny(e, InvalidOid, NULL, NULL,
+		 psprintf("agency \"%s\" may not call statistics function \"%s\"",
+				  e->agency, get_func_name(fn)),
+		 "Activity statistics count the rows and blocks that scans touched, the rows the sharing rules hide included.",
+		 "Consumer agencies get no activity statistics (the pg_stat_* and pg_statio_* views call these functions); ask the providing agency for figures.");
+}

@@ -28,6 +28,7 @@ typedef struct GovshareEnforcement
 	const char *problem;		/* why the request context does not apply */
 	TimestampTz now;
 	bool		governed;		/* reads a governed relation */
+	int			calls_checked;	/* rewrite.c: refuse statistics calls? -1: not known yet */
 } GovshareEnforcement;
 
 extern bool govshare_enforce_begin(GovshareEnforcement *e);
@@ -37,6 +38,15 @@ extern void govshare_enforce_deny(GovshareEnforcement *e, Oid relid, const char 
 								  const char *element, const char *message,
 								  const char *detail, const char *hint) pg_attribute_noreturn();
 extern void govshare_enforce_refuse(GovshareEnforcement *e, Oid relid, const char *what);
+extern void govshare_enforce_refuse_copy(GovshareEnforcement *e, Oid relid, Oid owner) pg_attribute_noreturn();
+extern void govshare_enforce_refuse_statistics(GovshareEnforcement *e, Oid fn) pg_attribute_noreturn();
+
+/* rewrite.c: does a view or materialized view read governed data? */
+extern bool govshare_enforce_reads_governed(Oid relid);
+extern void govshare_enforce_check_copy(GovshareEnforcement *e, Oid relid);
+
+/* plancheck.c: functions of activity statistics */
+extern bool govshare_enforce_statistics_function(Oid fn);
 
 /* mask.c: the expression that shows a column at a level */
 extern Node *govshare_mask_expr(Var *var, const FormData_pg_attribute *att,

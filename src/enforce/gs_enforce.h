@@ -4,8 +4,9 @@
  *	  The enforcement subsystem, as the hooks call it.
  *
  * A consumer's statement rewritten at plan time (rewrite.c), its plan
- * checked at executor start and run, its utility commands refused or
- * rewritten (utility.c); disclosure expressions (mask.c) and keyed
+ * checked at executor start and run, with what the planner may inline,
+ * EXPLAIN show and statistics functions count (plancheck.c), its utility
+ * commands refused or rewritten (utility.c); disclosure expressions (mask.c) and keyed
  * pseudonyms (pseudonym.c).  What only these files share is in
  * enforce_internal.h.  Calls src/audit/, src/policy/, src/catalog/,
  * src/types/ and src/common/.
@@ -18,6 +19,7 @@
 #define GS_ENFORCE_H
 
 #include "postgres.h"
+#include "executor/execdesc.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 
@@ -32,10 +34,22 @@ typedef enum GovshareDeniedColumn
 
 extern int	govshare_on_denied_column;
 
-/* rewrite.c: the planner hook's rewrite, the executor's check */
+/* rewrite.c: the planner hook's rewrite */
 extern GovsharePlanKind govshare_enforce_query(Query *parse);
-extern void govshare_enforce_check_plan(PlannedStmt *plan);
 extern void govshare_enforce_statement_start(void);
+
+/*
+ * plancheck.c: the plan's invariant at executor start and run; what the
+ * planner may inline, EXPLAIN may show and statistics functions may count
+ */
+extern void govshare_enforce_executor_start(QueryDesc *qd, int eflags);
+extern void govshare_enforce_executor_run(QueryDesc *qd);
+extern bool govshare_enforce_planning_begin(void);
+extern void govshare_enforce_planning_end(bool saved);
+extern bool govshare_enforce_needs_fmgr(Oid fn);
+extern int	govshare_enforce_explain_begin(Node *stmt);
+extern void govshare_enforce_explain_end(int saved);
+extern void govshare_enforce_function_execute(Oid fn);
 
 /* utility.c: utility commands of consumers */
 extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);

@@ -31,6 +31,14 @@
  * commands on governed relations are refused; COPY relation TO becomes
  * COPY (SELECT ...) TO.
  *
+ * The relation entry the subquery reads is marked (security_barrier, see
+ * rewrite_entry), so that the executor can tell the reads the rewrite made
+ * from relations the planner added afterwards (plancheck.c).  On the way
+ * through the tree, a consumer's calls of activity statistics functions
+ * and reads of materialized views made outside its rules are refused, and a
+ * consumer's read of pg_statistic gets a qual that hides the statistics of
+ * governed relations.
+ *
  * Plans depend on the policy and on the request context.  Each consumer
  * plan is stamped with an epoch that changes with the policy, the context
  * and the time the decisions it used stop holding; a change resets the
@@ -61,6 +69,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "rewrite/prs2lock.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
 #include "tcop/utility.h"
@@ -277,6 +286,15 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	inner = copyObject(rte);
 	inner->requiredPerms = ACL_SELECT;
 	inner->checkAsUser = rel->rd_rel->relowner;
+
+	/*
+	 * The mark of a read the enforcement made (plancheck.c): PostgreSQL
+	 * sets security_barrier on subquery entries only, and copies relation
+	 * entries whole (inheritance children, the plan's flat range table),
+	 * so every entry the planner derives from this one carries it, and no
+	 * entry that bypassed the rewrite does.
+	 */
+	inner->security_barrier = true;
 	inner->insertedCols = NULL;
 	inner->updatedCols = NULL;
 	inner->extraUpdatedCols = NULL;
@@ -331,24 +349,179 @@ governed_below(Oid relid)
 	return false;
 }
 
+static bool reads_governed(Oid relid, int depth);
+
+typedef struct ReadsState
+{
+	Oid			self;
+	int			depth;
+} ReadsState;
+
 /*
- * Hides the statistics of governed relations from a consumer reading
- * pg_statistic (through pg_stats): "NOT govshare.is_governed(starelid)"
- * as a security qual.
+ * Finds a governed relation anywhere in a query: itself, through its
+ * partitions or inheritance children, or through a view or materialized
+ * view that reads one.
+ */
+static bool
+reads_walker(Node *node, ReadsState *s)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind != RTE_RELATION || rte->relid == s->self)
+				continue;
+			if (govshare_relation_governed(rte->relid) ||
+				(rte->inh && governed_below(rte->relid)) ||
+				((rte->relkind == RELKIND_VIEW || rte->relkind == RELKIND_MATVIEW) &&
+				 reads_governed(rte->relid, s->depth + 1)))
+				return true;
+		}
+		return query_tree_walker(q, reads_walker, s, 0);
+	}
+	return expression_tree_walker(node, reads_walker, s);
+}
+
+/* The query of a view or materialized view (its _RETURN rule), or NULL. */
+static Query *
+definition(Relation rel)
+{
+	if (rel->rd_rules == NULL)
+		return NULL;
+	for (int i = 0; i < rel->rd_rules->numLocks; i++)
+	{
+		RewriteRule *rule = rel->rd_rules->rules[i];
+
+		if (rule->event == CMD_SELECT && list_length(rule->actions) == 1)
+			return linitial_node(Query, rule->actions);
+	}
+	return NULL;
+}
+
+/* Does a view's or materialized view's query read a governed relation? */
+static bool
+reads_governed(Oid relid, int depth)
+{
+	Relation	rel;
+	Query	   *query = NULL;
+	ReadsState	s;
+	char		kind;
+
+	if (depth > 32)
+		return true;			/* fail closed on absurd nesting */
+	/* only views and materialized views have a definition: others unopened */
+	kind = get_rel_relkind(relid);
+	if (kind != RELKIND_VIEW && kind != RELKIND_MATVIEW)
+		return false;
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		return false;
+	if (rel->rd_rel->relkind == RELKIND_VIEW || rel->rd_rel->relkind == RELKIND_MATVIEW)
+		query = copyObject(definition(rel));
+	relation_close(rel, AccessShareLock);
+	if (query == NULL)
+		return false;
+	s.self = relid;
+	s.depth = depth;
+	return reads_walker((Node *) query, &s);
+}
+
+/*
+ * Does the definition of relid, a view or a materialized view, read
+ * governed data (directly, through views, partitions, or other
+ * materialized views)?  False for any other relation.
+ */
+bool
+govshare_enforce_reads_governed(Oid relid)
+{
+	return reads_governed(relid, 0);
+}
+
+/*
+ * Would a consumer of agency be refused relid, a materialized view that is
+ * not governed?  Its rows were computed by its owner when it was last
+ * refreshed, outside the rules.  Refused when its definition reads
+ * governed data (*owner set to InvalidOid), or when its owner does not act
+ * for the agency (*owner set to it): what the functions of its definition
+ * read (a SQL or PL/pgSQL function, query_to_xml, dblink) is not to be
+ * seen in it.  A materialized view that a role of the agency made from its
+ * own tables passes.
+ */
+static bool
+copy_refused(GovsharePolicy *policy, const char *agency, Oid relid, Oid *owner)
+{
+	HeapTuple	tuple;
+	const char *owner_agency;
+	bool		consumer;
+	bool		ambiguous;
+
+	*owner = InvalidOid;
+	if (govshare_enforce_reads_governed(relid))
+		return true;
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	*owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	owner_agency = govshare_role_agency_noerror(policy, *owner, &consumer, &ambiguous);
+	return !consumer || ambiguous || owner_agency == NULL || strcmp(owner_agency, agency) != 0;
+}
+
+/*
+ * A consumer reads relid, a materialized view that is not governed:
+ * refused (recorded) as copy_refused says.
+ */
+void
+govshare_enforce_check_copy(GovshareEnforcement *e, Oid relid)
+{
+	Oid			owner;
+
+	if (copy_refused(e->policy, e->agency, relid, &owner))
+		govshare_enforce_refuse_copy(e, relid, owner);
+}
+
+/* "NOT govshare.<name>(starelid)" over pg_statistic, range-table entry rti. */
+static Node *
+not_of_starelid(const char *name, Index rti)
+{
+	Oid			argtype = REGCLASSOID;
+	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString(pstrdup(name))),
+									1, &argtype, true);
+	Node	   *starelid = (Node *) makeVar(rti, Anum_pg_statistic_starelid, OIDOID, -1, InvalidOid, 0);
+	Node	   *call;
+
+	if (!OidIsValid(fn))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("function govshare.%s(regclass) is missing", name),
+				 errdetail("The extension's SQL objects are older than its library, which hides statistics with it."),
+				 errhint("Run ALTER EXTENSION govshare UPDATE.")));
+	call = (Node *) makeFuncExpr(fn, BOOLOID,
+								 list_make1(makeRelabelType((Expr *) starelid, REGCLASSOID, -1,
+															InvalidOid, COERCE_IMPLICIT_CAST)),
+								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	return (Node *) makeBoolExpr(NOT_EXPR, list_make1(call), -1);
+}
+
+/*
+ * Hides the statistics of governed relations, and of the materialized
+ * views refused to the consumer, from a consumer reading pg_statistic
+ * (through pg_stats): "NOT govshare.statistics_hidden(starelid)" as a
+ * security qual.  The entry gets the rewrite's mark, which the plan's
+ * invariant asks of it (plancheck.c).
  */
 static void
 hide_statistics(Query *q, Index rti, RangeTblEntry *rte)
 {
-	Oid			argtype = REGCLASSOID;
-	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString("is_governed")),
-									1, &argtype, false);
-	Node	   *starelid = (Node *) makeVar(rti, Anum_pg_statistic_starelid, OIDOID, -1, InvalidOid, 0);
-	Node	   *call = (Node *) makeFuncExpr(fn, BOOLOID,
-											 list_make1(makeRelabelType((Expr *) starelid, REGCLASSOID, -1,
-																		InvalidOid, COERCE_IMPLICIT_CAST)),
-											 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
-
-	rte->securityQuals = lcons(makeBoolExpr(NOT_EXPR, list_make1(call), -1), rte->securityQuals);
+	rte->securityQuals = lcons(not_of_starelid("statistics_hidden", rti), rte->securityQuals);
+	rte->security_barrier = true;
 }
 
 /* Enforces on the range table of one query level. */
@@ -373,6 +546,8 @@ enforce_level(GovshareEnforcement *e, Query *q)
 		}
 		if (!govshare_relation_governed(rte->relid))
 		{
+			if (rte->relkind == RELKIND_MATVIEW && govshare_enforce_is_consumer(e))
+				govshare_enforce_check_copy(e, rte->relid);
 			if (rte->inh && govshare_enforce_is_consumer(e) && governed_below(rte->relid))
 				govshare_enforce_deny(e, rte->relid, NULL, NULL,
 					 psprintf("relation \"%s\" has governed partitions or inheritance children",
@@ -396,7 +571,25 @@ enforce_level(GovshareEnforcement *e, Query *q)
 	}
 }
 
-/* Walks a query tree bottom-up: sublinks, CTEs and subqueries first. */
+/*
+ * check_functions_in_node's callback: refuses a consumer's call of a
+ * statistics function (plancheck.c).  Returns false (keep looking).
+ */
+static bool
+refuse_statistics(Oid fn, void *context)
+{
+	GovshareEnforcement *e = context;
+
+	if (govshare_enforce_statistics_function(fn))
+		govshare_enforce_refuse_statistics(e, fn);
+	return false;
+}
+
+/*
+ * Walks a query tree bottom-up: sublinks, CTEs and subqueries first.  A
+ * consumer's calls of statistics functions are refused on the way; the
+ * calls the rewrite adds come after the walk.
+ */
 static bool
 enforce_walker(Node *node, GovshareEnforcement *e)
 {
@@ -410,6 +603,10 @@ enforce_walker(Node *node, GovshareEnforcement *e)
 		enforce_level(e, q);
 		return false;
 	}
+	if (e->calls_checked < 0)
+		e->calls_checked = govshare_consumer_of(e->policy, NULL) != NULL;
+	if (e->calls_checked)
+		(void) check_functions_in_node(node, refuse_statistics, e);
 	return expression_tree_walker(node, enforce_walker, e);
 }
 
@@ -424,53 +621,11 @@ govshare_enforce_query(Query *parse)
 
 	if (parse->commandType == CMD_UTILITY || !govshare_enforce_begin(&e))
 		return GOVSHARE_PLAN_PLAIN;
+	e.calls_checked = -1;
 	enforce_walker((Node *) parse, &e);
 	if (!e.governed)
 		return GOVSHARE_PLAN_PLAIN;
 	return e.agency != NULL ? GOVSHARE_PLAN_CONSUMER : GOVSHARE_PLAN_GOVERNED;
-}
-
-/*
- * Executor start and run (each FETCH): refuses a plan that does not fit
- * the consumer's current epoch, role and rules.  Internal access is not
- * checked.
- */
-void
-govshare_enforce_check_plan(PlannedStmt *plan)
-{
-	const char *agency;
-	bool		stamped;
-	bool		fits = true;
-	ListCell   *lc;
-
-	if (plan->commandType == CMD_UTILITY)
-		return;
-	agency = govshare_consumer_statement_start();
-	if (agency == NULL)
-		return;
-	if (govshare_plan_fits(plan, &stamped))
-		return;
-	if (!stamped)
-	{
-		/* made for internal access (or before govshare): fine unless governed */
-		foreach(lc, plan->rtable)
-		{
-			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-			if (rte->rtekind == RTE_RELATION && govshare_relation_governed(rte->relid))
-			{
-				fits = false;
-				break;
-			}
-		}
-		if (fits)
-			return;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("the plan of this statement no longer fits the sharing rules of agency \"%s\"", agency),
-			 errdetail("The rules, the request context or the role changed after the statement was planned."),
-			 errhint("Run the statement again; an open cursor must be opened again.")));
 }
 
 /*
@@ -482,6 +637,45 @@ void
 govshare_enforce_statement_start(void)
 {
 	(void) govshare_consumer_statement_start();
+}
+
+/*
+ * govshare.reads_governed(rel regclass) returns boolean
+ *
+ * Whether rel, a view or a materialized view, reads governed data: the
+ * test the enforcement applies to materialized views, for check_setup().
+ */
+PG_FUNCTION_INFO_V1(govshare_reads_governed);
+Datum
+govshare_reads_governed(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(govshare_enforce_reads_governed(PG_GETARG_OID(0)));
+}
+
+/*
+ * govshare.statistics_hidden(rel regclass) returns boolean
+ *
+ * Whether pg_stats hides rel's statistics from the session: from a
+ * consumer, those of governed relations and of the materialized views it
+ * is refused; from internal roles, those of governed relations only (the
+ * qual is a consumer's).
+ */
+PG_FUNCTION_INFO_V1(govshare_statistics_hidden);
+Datum
+govshare_statistics_hidden(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	GovsharePolicy *policy;
+	const char *agency;
+	Oid			owner;
+
+	if (govshare_relation_governed(relid))
+		PG_RETURN_BOOL(true);
+	if (get_rel_relkind(relid) != RELKIND_MATVIEW)
+		PG_RETURN_BOOL(false);
+	policy = govshare_policy();
+	agency = policy->installed ? govshare_consumer_of(policy, NULL) : NULL;
+	PG_RETURN_BOOL(agency != NULL && copy_refused(policy, agency, relid, &owner));
 }
 
 /*

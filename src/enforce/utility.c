@@ -24,7 +24,6 @@
 #include "catalog/pg_class.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
-#include "rewrite/rewriteHandler.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -187,62 +186,6 @@ static const struct
 	{T_DropStmt, "drop", drop_rels},
 };
 
-static bool reads_governed(Oid relid, int depth);
-
-typedef struct ReadsState
-{
-	Oid			self;
-	int			depth;
-} ReadsState;
-
-/* Finds a governed relation, or a view reading one, anywhere in a query. */
-static bool
-reads_walker(Node *node, ReadsState *s)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		Query	   *q = (Query *) node;
-		ListCell   *lc;
-
-		foreach(lc, q->rtable)
-		{
-			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-			if (rte->rtekind != RTE_RELATION || rte->relid == s->self)
-				continue;
-			if (govshare_relation_governed(rte->relid) ||
-				((rte->relkind == RELKIND_VIEW || rte->relkind == RELKIND_MATVIEW) &&
-				 reads_governed(rte->relid, s->depth + 1)))
-				return true;
-		}
-		return query_tree_walker(q, reads_walker, s, 0);
-	}
-	return expression_tree_walker(node, reads_walker, s);
-}
-
-/* Does a view's or materialized view's query read a governed relation? */
-static bool
-reads_governed(Oid relid, int depth)
-{
-	Relation	rel;
-	Query	   *query = NULL;
-	ReadsState	s;
-
-	if (depth > 32)
-		return true;			/* fail closed on absurd nesting */
-	rel = relation_open(relid, AccessShareLock);
-	if (rel->rd_rel->relkind == RELKIND_VIEW || rel->rd_rel->relkind == RELKIND_MATVIEW)
-		query = copyObject(get_view_query(rel));
-	relation_close(rel, AccessShareLock);
-	if (query == NULL)
-		return false;
-	s.self = relid;
-	s.depth = depth;
-	return reads_walker((Node *) query, &s);
-}
-
 /* A ResTarget of a column (or of *, when name is NULL) for a SELECT list. */
 static ResTarget *
 select_column(const char *name)
@@ -322,7 +265,7 @@ govshare_enforce_utility(PlannedStmt *pstmt)
 			{
 				Oid			relid = named(((RefreshMatViewStmt *) stmt)->relation);
 
-				if (OidIsValid(relid) && govshare_enforce_is_consumer(&e) && reads_governed(relid, 0))
+				if (OidIsValid(relid) && govshare_enforce_is_consumer(&e) && govshare_enforce_reads_governed(relid))
 					govshare_enforce_deny(&e, relid, NULL, NULL,
 										  psprintf("agency \"%s\" may not refresh materialized view \"%s\" over governed data",
 												   e.agency, get_rel_name(relid)),

@@ -20,3 +20,9 @@ CREATE FUNCTION govshare.is_governed(rel regclass) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'govshare_is_governed' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION govshare.is_governed(regclass) IS
 	'whether the relation is governed, itself or through an ancestor';
+
+-- The security qual a consumer's read of pg_statistic gets: its NOT.
+CREATE FUNCTION govshare.statistics_hidden(rel regclass) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_statistics_hidden' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION govshare.statistics_hidden(regclass) IS
+	'whether pg_stats hides the relation''s statistics from the session: governed relations, and for a consumer the materialized views it is refused';

@@ -614,6 +614,14 @@ RETURNS TABLE (column_name name, element text, level govshare.disclosure_level,
 COMMENT ON FUNCTION govshare.explain_access(text, text, regclass) IS
 	'for every column of a relation: the level an agency gets for a purpose, the rules that grant it, and why';
 
+-- Whether a view or materialized view reads governed data: the test the
+-- enforcement applies to materialized views (src/enforce/rewrite.c), here
+-- because check_setup() calls it.
+CREATE FUNCTION govshare.reads_governed(rel regclass) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_reads_governed' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION govshare.reads_governed(regclass) IS
+	'whether a view or materialized view reads governed data (materialized views that do are refused to consumers)';
+
 -- Misconfigurations a DBA should fix, most serious first.
 CREATE FUNCTION govshare.check_setup()
 RETURNS TABLE (severity text, object text, problem text, hint text)
@@ -626,6 +634,12 @@ consumer AS (
 	SELECT b.role, b.agency FROM govshare.role_binding b
 	JOIN govshare.agency a ON a.code = b.agency AND NOT a.is_self
 	JOIN pg_catalog.pg_roles r ON r.oid = b.role
+),
+-- materialized views that are not governed: refused to a consumer agency
+-- when a copy of governed data, or made by a role that does not act for it
+matviews(relid, owner, copy) AS (
+	SELECT c.oid, c.relowner, govshare.reads_governed(c.oid) FROM pg_catalog.pg_class c
+	WHERE c.relkind = 'm' AND c.oid NOT IN (SELECT relid FROM governed)
 ),
 findings(rank, severity, object, problem, hint) AS (
 	SELECT 1, 'error', 'agency', 'no agency is self',
@@ -645,6 +659,29 @@ findings(rank, severity, object, problem, hint) AS (
 		   OR x.priv IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
 		      AND pg_catalog.has_any_column_privilege(c.role, g.relid, x.priv)) p
 	WHERE p.privs IS NOT NULL
+	UNION ALL
+	SELECT 1, 'error', format('role %s on %s', c.role, m.relid::pg_catalog.regclass),
+	       format('consumer role %s (agency %s) holds privileges on materialized view %s, %s: %s',
+	              c.role, c.agency, m.relid::pg_catalog.regclass,
+	              CASE WHEN m.copy THEN 'a copy of governed data'
+	                   ELSE format('made by role %s outside the agency''s rules', m.owner::pg_catalog.regrole) END,
+	              p.privs),
+	       format('REVOKE ALL ON %s FROM %s (or drop it); govshare refuses it to the agency, which reads the governed tables themselves.',
+	              m.relid::pg_catalog.regclass, c.role)
+	FROM consumer c CROSS JOIN matviews m
+	CROSS JOIN LATERAL (
+		SELECT string_agg(x.priv, ', ') AS privs
+		FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) x(priv)
+		WHERE pg_catalog.has_table_privilege(c.role, m.relid, x.priv)) p
+	WHERE p.privs IS NOT NULL
+	  AND (m.copy OR NOT EXISTS (SELECT FROM govshare.role_binding b
+	                             WHERE b.role = m.owner AND b.agency = c.agency))
+	UNION ALL
+	SELECT 2, 'warning', format('materialized view %s', m.relid::pg_catalog.regclass),
+	       format('materialized view %s holds a copy of governed data made outside the sharing rules; consumer agencies are refused it',
+	              m.relid::pg_catalog.regclass),
+	       'Replace it by a view over the governed tables, or classify its columns and govern it so that rules share it.'
+	FROM matviews m WHERE m.copy
 	UNION ALL
 	SELECT 1, 'error', format('role %s', b.role),
 	       format('role %s is bound to agency %s but is a superuser, so govshare treats it as internal',
