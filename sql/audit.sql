@@ -166,7 +166,7 @@ SELECT seq, kind, outcome, rows, subject_count, overflow, cardinality(subjects) 
   FROM log_since(:mark);
 SELECT statement_sha256 = sha256(''::bytea) AS hashed_not_empty, length(statement_sha256)
   FROM access_log WHERE seq = :mark + 1;
--- a statement's text is kept up to 64 kB; its hash covers all of it
+-- a statement's text is kept up to govshare.audit_text_max (4 kB); its hash covers all of it
 SELECT repeat('x', 70000) AS long \gset
 \c govshare_audit aud_mnd
 SELECT govshare.begin_request('military_service');

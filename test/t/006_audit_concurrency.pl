@@ -17,7 +17,10 @@ use lib "$FindBin::Bin/../perl";
 use GovshareAudit;
 use Time::HiRes qw(usleep);
 
-my $node = audit_node('audit_concurrency', 'max_connections = 30', 'log_statement = none');
+# The records are told apart by their statements' texts: no text budget
+# (test/t/013_audit_volume.pl tests the budget).
+my $node = audit_node('audit_concurrency', 'max_connections = 30', 'log_statement = none',
+	"govshare.audit_text_budget = '1GB'");
 
 $node->safe_psql('postgres', citizen_sql(rows => 1000) . q{
 CREATE ROLE mnd_app LOGIN;

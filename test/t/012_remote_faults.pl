@@ -413,8 +413,8 @@ my $long = 'SELECT 1 /* ' . ('z' x 3000000) . ' */';
 ($ret, $out, $err) = mnd(qq{SELECT * FROM govshare.remote_query('MPS', '$long', 'military_service') AS t(n int)});
 is($ret, 0, 'sizes: a query of 3 MB runs') or diag(substr($err, 0, 300));
 is(mnd_sql(qq{SELECT length(query) || ' ' || (query_sha256 = sha256(convert_to('$long', 'UTF8')))
-  FROM govshare.remote_request ORDER BY seq DESC LIMIT 1}), '65536 true',
-	'sizes: ... recorded with its first 64 kB and the SHA-256 of the whole');
+  FROM govshare.remote_request ORDER BY seq DESC LIMIT 1}), '4096 true',
+	'sizes: ... recorded with its first govshare.audit_text_max bytes (4 kB) and the SHA-256 of the whole');
 
 $n = nrecords();
 my $officer = 'O' x 3000000;
