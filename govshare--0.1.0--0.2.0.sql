@@ -228,10 +228,11 @@ $$;
 CREATE TRIGGER element_check BEFORE INSERT OR UPDATE OF datatype ON govshare.element
 	FOR EACH ROW EXECUTE FUNCTION govshare.element_check();
 
--- Why a relation may not be governed, or NULL: not a user's table (a
--- system catalog, an extension's, one in schema govshare), or owned by a
--- role that acts for another agency or that such a role may become.  No
--- rule applies to a governed relation for which it says something.
+-- Why a relation may not be governed, or NULL: not a table (a table that
+-- became a view), not a user's (a system catalog, an extension's, one in
+-- schema govshare), or owned by a role that acts for another agency or
+-- that such a role may become.  No rule applies to a governed relation for
+-- which it says something.
 CREATE FUNCTION govshare.governance_problem(rel regclass) RETURNS text
 	AS 'MODULE_PATHNAME', 'govshare_governance_problem' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION govshare.governance_problem(regclass) IS
@@ -266,6 +267,19 @@ DECLARE
 	ward_schemes int[] := ARRAY(SELECT DISTINCT substr(k.list, 6)::int FROM govshare.code k
 	                            WHERE k.list IN ('ward_2004', 'ward_2025'));
 BEGIN
+	-- the table's rows, not code its owner attached: no view (a table can
+	-- become one), no row security policies that would run as the caller
+	IF (SELECT t.relkind FROM pg_catalog.pg_class t WHERE t.oid = rel) NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION 'quality_report reads tables only; "%" is not one', rel
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF pg_catalog.row_security_active(rel)
+	   AND (SELECT t.relowner FROM pg_catalog.pg_class t WHERE t.oid = rel) <> me THEN
+		RAISE EXCEPTION 'quality_report will not read "%" through the row security policies of its owner', rel
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'The policies are the owner''s code and would run as the caller.',
+			      HINT = 'Run it as the table''s owner, or as a role that bypasses row security.';
+	END IF;
 	IF freshness_column IS NOT NULL THEN
 		SELECT a.atttypid::regtype INTO fresh_type FROM pg_catalog.pg_attribute a
 		WHERE a.attrelid = rel AND a.attname = freshness_column AND a.attnum > 0 AND NOT a.attisdropped;

@@ -100,6 +100,36 @@ SET ROLE priv_root;
 SELECT column_name, invalid FROM quality_report('priv_admin_schema.moods');
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'priv_admin';
+-- a classified table of its own that it turns into a view (PostgreSQL 15
+-- still converts an empty table with an ON SELECT rule), whose query calls
+-- its function: quality_report reads tables only
+SET ROLE priv_admin;
+CREATE TABLE priv_admin_schema.trap (v text);
+SELECT classify('priv_admin_schema.trap', 'v', 'person.full_name');
+CREATE FUNCTION priv_admin_schema.trap_v() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE 'ALTER ROLE priv_admin SUPERUSER';
+	RETURN 'x';
+END
+$$;
+CREATE RULE "_RETURN" AS ON SELECT TO priv_admin_schema.trap DO INSTEAD
+	SELECT priv_admin_schema.trap_v() AS v;
+RESET ROLE;
+SET ROLE priv_root;
+SELECT column_name, rows FROM quality_report('priv_admin_schema.trap');
+RESET ROLE;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'priv_admin';
+-- row security policies of another role would run as the caller
+SET ROLE priv_admin;
+CREATE TABLE priv_admin_schema.guarded (v text);
+ALTER TABLE priv_admin_schema.guarded ENABLE ROW LEVEL SECURITY;
+CREATE POLICY everything ON priv_admin_schema.guarded USING (true);
+GRANT SELECT ON priv_admin_schema.guarded TO priv_other;
+SELECT classify('priv_admin_schema.guarded', 'v', 'person.full_name');
+RESET ROLE;
+SET ROLE priv_other;
+SELECT column_name, rows FROM quality_report('priv_admin_schema.guarded');
+RESET ROLE;
 -- the admin itself runs its own code, as itself
 SET ROLE priv_admin;
 SELECT column_name, rows FROM quality_report('priv_admin_schema.notes');

@@ -393,8 +393,9 @@ system_reason(Oid relid)
 
 /*
  * Why relid may not be governed or classified, or NULL: not a table or
- * partitioned table (when check_kind: a foreign table may be a partition
- * of a governed table, governed through its parent), not a user's
+ * partitioned table (a table that became a view, say; without check_kind
+ * a foreign table passes: it may be a partition of a governed table,
+ * governed through its parent), not a user's
  * (system_reason), or owned by a role that acts for another agency, or
  * that such a role may become (govshare_owner_outside).  *code gets the
  * SQLSTATE to raise.
@@ -419,7 +420,8 @@ unfit(GovsharePolicy *policy, Oid relid, bool check_kind, int *code)
 	ReleaseSysCache(tuple);
 
 	*code = ERRCODE_WRONG_OBJECT_TYPE;
-	if (check_kind && relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		(check_kind || relkind != RELKIND_FOREIGN_TABLE))
 		return psprintf("\"%s\" is a %s", get_rel_name(relid), relkind_name(relkind));
 	if ((reason = system_reason(relid)) != NULL)
 		return reason;
