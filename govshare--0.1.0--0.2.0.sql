@@ -8,7 +8,19 @@
 -- and SQL calls it: the functions below are new, the rule_check trigger
 -- function and the govshare.rules view call them instead of their own
 -- copies.  0.1.0 matched patterns with LIKE, where "_" and "%" were
--- wildcards too.  Nothing else changed.
+-- wildcards too.
+--
+-- 0.2.0 also draws the privilege boundaries of docs/security.md
+-- ("Privilege model"): the type of a data element is one whose code any
+-- role may run (govshare.type_problem, the element_check trigger);
+-- quality_report runs no code of a lesser role; only ordinary tables of
+-- internal roles are governed (govshare.governance_problem, rule_check,
+-- check_setup); load_code_list is govshare_admin's, trigger functions
+-- nobody's; the SQL functions run with search_path = pg_catalog, pg_temp
+-- but share and rule_check (which analyse a row filter in the caller's
+-- path) and the inlined subject_access, revoke, suspend and resume; the
+-- views that show part of a table to roles that may not read all of it
+-- are security barriers.
 
 --
 -- What a rule means, written once in C (src/catalog/rule.c) and called
@@ -62,6 +74,8 @@ COMMENT ON AGGREGATE govshare.rule_status_event(bigint, text) IS
 -- Validates a new rule, however it is inserted, and analyses its row
 -- filter.  Lookups of other catalogs are skipped while pg_restore loads a
 -- dump (check_function_bodies off), when their rows may not be back yet.
+-- It keeps the caller's search path (it names its own objects with their
+-- schema): the row filter's names are the caller's, as CREATE POLICY's are.
 CREATE OR REPLACE FUNCTION govshare.rule_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -128,6 +142,11 @@ BEGIN
 			                             'Give legal_basis: the instrument and article that allow this sharing.');
 		END IF;
 		IF NEW.relation IS NOT NULL THEN
+			IF govshare.governance_problem(NEW.relation) IS NOT NULL THEN
+				PERFORM govshare.reject_rule(format('Relation %s may not be governed: %s.', NEW.relation,
+				                                    govshare.governance_problem(NEW.relation)),
+				                             'govshare governs the ordinary tables of internal roles only.');
+			END IF;
 			IF NOT EXISTS (SELECT FROM govshare.classification k WHERE k.relation = NEW.relation AND k.governed) THEN
 				PERFORM govshare.reject_rule(format('Relation %s is not governed.', NEW.relation),
 				                             format('Run SELECT govshare.govern(%L) first.', NEW.relation::text));
@@ -162,6 +181,323 @@ CROSS JOIN LATERAL (SELECT govshare.rule_status(e.id, e.event) AS status,
                     FROM govshare.rule_event e WHERE e.rule_id = r.id) h
 LEFT JOIN govshare.rule_event d ON d.id = h.event_id;
 
+--
+-- The privilege boundaries (docs/security.md, "Privilege model").
+--
+
+-- Why the code behind values of a type (input and output functions, domain
+-- checks, element, column and range subtypes) may not run as a role (NULL:
+-- as any role), or NULL when it may: every owner is a superuser or that
+-- role, and nothing is temporary (src/common/trust.c).
+CREATE FUNCTION govshare.type_problem(type regtype, runner regrole DEFAULT NULL) RETURNS text
+	AS 'MODULE_PATHNAME', 'govshare_type_problem_sql' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION govshare.type_problem(regtype, regrole) IS
+	'why the code of a type may not run as a role (NULL: as any role); NULL when it may';
+
+-- The type of an element is one whose code any role may run: a superuser's
+-- or the extension's, never temporary.  A superuser may register another
+-- (not a temporary one); govshare then still runs its code only as its
+-- owner (govshare.is_valid, quality_report and classify check again).
+CREATE FUNCTION govshare.element_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	problem text;
+	temporary boolean;
+BEGIN
+	IF TG_OP = 'UPDATE' AND NEW.datatype = OLD.datatype THEN
+		RETURN NEW;
+	END IF;
+	problem := govshare.type_problem(NEW.datatype);
+	IF problem IS NULL THEN
+		RETURN NEW;
+	END IF;
+	temporary := (SELECT n.oid = pg_my_temp_schema() OR pg_is_other_temp_schema(n.oid)
+	              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+	              WHERE t.oid = NEW.datatype);
+	IF temporary OR NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'data element "%" cannot be of type %', NEW.code, NEW.datatype
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = format('%s; the type of a data element is one whose code govshare may run as any role.',
+			                      upper(left(problem, 1)) || substr(problem, 2)),
+			      HINT = CASE WHEN temporary THEN 'Use a type of a permanent schema.'
+			                  ELSE 'Use a type a superuser owns, or ask a superuser to register the element.' END;
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER element_check BEFORE INSERT OR UPDATE OF datatype ON govshare.element
+	FOR EACH ROW EXECUTE FUNCTION govshare.element_check();
+
+-- Why a relation may not be governed, or NULL: not a table (a table that
+-- became a view), not a user's (a system catalog, an extension's, one in
+-- schema govshare), or owned by a role that acts for another agency or
+-- that such a role may become.  No rule applies to a governed relation for
+-- which it says something.
+CREATE FUNCTION govshare.governance_problem(rel regclass) RETURNS text
+	AS 'MODULE_PATHNAME', 'govshare_governance_problem' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION govshare.governance_problem(regclass) IS
+	'why a relation may not be governed (no rule applies to it if it is), or NULL';
+REVOKE EXECUTE ON FUNCTION govshare.governance_problem(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.governance_problem(regclass) TO govshare_admin;
+
+REVOKE EXECUTE ON FUNCTION govshare.load_code_list(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.load_code_list(text, text) TO govshare_admin;
+
+-- Data quality of the classified columns of one table, in one pass:
+-- rows, nulls (sufficient), values that fail the element's type or code
+-- list (correct), duplicate subject keys (clean), and the age of the
+-- newest and oldest rows by a timestamp column (live).
+CREATE OR REPLACE FUNCTION govshare.quality_report(rel regclass, freshness_column name DEFAULT NULL)
+RETURNS TABLE (column_name name, element text, sensitivity govshare.sensitivity,
+               rows bigint, nulls bigint, invalid bigint, duplicates bigint,
+               newest_age interval, oldest_age interval)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	c record;
+	me regrole := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
+	problem text;
+	cols text[] := '{}';
+	exprs text[] := '{}';
+	check_expr text;
+	fresh_type regtype;
+	fresh text := 'NULL::timestamptz AS newest, NULL::timestamptz AS oldest';
+	result record;
+	i int := 0;
+	-- the schemes whose ward list is loaded: only those can judge a ward
+	ward_schemes int[] := ARRAY(SELECT DISTINCT substr(k.list, 6)::int FROM govshare.code k
+	                            WHERE k.list IN ('ward_2004', 'ward_2025'));
+BEGIN
+	-- the table's rows, not code its owner attached: no view (a table can
+	-- become one), no row security policies that would run as the caller
+	IF (SELECT t.relkind FROM pg_catalog.pg_class t WHERE t.oid = rel) NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION 'quality_report reads tables only; "%" is not one', rel
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF pg_catalog.row_security_active(rel)
+	   AND (SELECT t.relowner FROM pg_catalog.pg_class t WHERE t.oid = rel) <> me THEN
+		RAISE EXCEPTION 'quality_report will not read "%" through the row security policies of its owner', rel
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'The policies are the owner''s code and would run as the caller.',
+			      HINT = 'Run it as the table''s owner, or as a role that bypasses row security.';
+	END IF;
+	IF freshness_column IS NOT NULL THEN
+		SELECT a.atttypid::regtype INTO fresh_type FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = rel AND a.attname = freshness_column AND a.attnum > 0 AND NOT a.attisdropped;
+		IF fresh_type IS NULL THEN
+			RAISE EXCEPTION 'column "%" of relation "%" does not exist', freshness_column, rel
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		IF fresh_type NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+			RAISE EXCEPTION 'freshness column "%" must be a date or timestamp', freshness_column
+				USING ERRCODE = 'datatype_mismatch',
+				      DETAIL = format('It is of type %s.', fresh_type);
+		END IF;
+		fresh := format('max(%1$I)::timestamptz AS newest, min(%1$I)::timestamptz AS oldest',
+		                freshness_column);
+	END IF;
+
+	FOR c IN
+		SELECT k.column_name, k.element, k.column_type, el.datatype, el.code_list, el.subject_key
+		FROM govshare.classification k JOIN govshare.element el ON el.code = k.element
+		WHERE k.relation = rel ORDER BY k.attnum
+	LOOP
+		-- the query below runs the code of both types as the caller: only
+		-- if their owners are the caller or superusers (docs/security.md)
+		problem := coalesce(govshare.type_problem(c.column_type, me), govshare.type_problem(c.datatype, me));
+		IF problem IS NOT NULL THEN
+			RAISE EXCEPTION 'quality_report will not run the code of column "%" as role "%"', c.column_name, current_user
+				USING ERRCODE = 'insufficient_privilege',
+				      DETAIL = upper(left(problem, 1)) || substr(problem, 2) || '.',
+				      HINT = 'Run it as the type''s owner, or have a superuser take ownership of the type.';
+		END IF;
+		-- what makes a non-null value incorrect
+		IF c.column_type = c.datatype THEN
+			-- a national type holds only valid values, but maybe in a disclosure form
+			check_expr := CASE WHEN (SELECT t.typnamespace = 'govshare'::regnamespace AND t.typtype = 'b'
+			                         FROM pg_catalog.pg_type t WHERE t.oid = c.datatype)
+			                   THEN format('govshare.disclosure_form(%I) <> ''value''', c.column_name)
+			                   ELSE 'false' END;
+		ELSIF c.column_type IN ('bigint'::regtype, 'integer'::regtype)
+		      AND EXISTS (SELECT FROM pg_catalog.pg_cast
+		                  WHERE castsource = 'bigint'::regtype AND casttarget = c.datatype) THEN
+			-- numbers that stand for identifiers: judged as the bigint cast would
+			check_expr := format('NOT govshare.is_valid(%I::bigint, %L::regtype)', c.column_name, c.datatype);
+		ELSE
+			-- anything else is judged by its text form
+			check_expr := format('NOT govshare.is_valid(%I::text, %L::regtype)', c.column_name, c.datatype);
+		END IF;
+		IF c.code_list IS NOT NULL THEN
+			check_expr := format('(%s OR %I::text NOT IN (SELECT code FROM govshare.code WHERE list = %L))',
+			                     check_expr, c.column_name, c.code_list);
+		END IF;
+		IF c.datatype = 'govshare.admin_unit'::regtype AND c.column_type = c.datatype
+		   AND cardinality(ward_schemes) > 0 THEN
+			-- as govshare.admin_unit_known(), but one hashed lookup per row
+			check_expr := format('(%1$s OR govshare.admin_unit_scheme(%2$I) = ANY (%3$L::int[])'
+			                     ' AND govshare.admin_unit_ward_code(%2$I) IS NOT NULL'
+			                     ' AND %2$I::text NOT IN (SELECT substr(k.list, 6) || '':'' || k.parent'
+			                     ' || ''.'' || k.code FROM govshare.code k'
+			                     ' WHERE k.list IN (''ward_2004'', ''ward_2025'')))',
+			                     check_expr, c.column_name, ward_schemes);
+		END IF;
+		cols := cols || ARRAY[c.column_name::text, c.element];
+		exprs := exprs || format('count(%1$I), count(*) FILTER (WHERE %1$I IS NOT NULL AND %2$s), %3$s',
+		                         c.column_name, check_expr,
+		                         CASE WHEN c.subject_key THEN format('count(%1$I) - count(DISTINCT %1$I)', c.column_name)
+		                              ELSE 'NULL::bigint' END);
+	END LOOP;
+	IF cardinality(exprs) = 0 THEN
+		RAISE EXCEPTION 'relation "%" has no classified columns', rel
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Classify columns with govshare.classify() or SECURITY LABEL FOR govshare.';
+	END IF;
+
+	EXECUTE format('SELECT ARRAY[count(*), %s] AS counts, %s FROM %s',
+	               array_to_string(exprs, ', '), fresh, rel)
+		INTO result;
+	FOR i IN 1 .. cardinality(exprs) LOOP
+		column_name := cols[2 * i - 1];
+		element := cols[2 * i];
+		SELECT el.sensitivity INTO sensitivity FROM govshare.element el WHERE el.code = element;
+		rows := result.counts[1];
+		nulls := rows - result.counts[3 * i - 1];
+		invalid := result.counts[3 * i];
+		duplicates := result.counts[3 * i + 1];
+		newest_age := now() - result.newest;
+		oldest_age := now() - result.oldest;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+
+-- Misconfigurations a DBA should fix, most serious first.
+CREATE OR REPLACE FUNCTION govshare.check_setup()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+WITH RECURSIVE
+governed(relid) AS (
+	SELECT DISTINCT k.relation::pg_catalog.oid FROM govshare.classification k WHERE k.governed
+),
+consumer AS (
+	SELECT b.role, b.agency FROM govshare.role_binding b
+	JOIN govshare.agency a ON a.code = b.agency AND NOT a.is_self
+	JOIN pg_catalog.pg_roles r ON r.oid = b.role
+),
+findings(rank, severity, object, problem, hint) AS (
+	SELECT 1, 'error', 'agency', 'no agency is self',
+	       'Register this database''s own agency: SELECT govshare.add_agency(code, name, is_self => true).'
+	WHERE NOT EXISTS (SELECT FROM govshare.agency WHERE is_self)
+	UNION ALL
+	SELECT 1, 'error', format('role %s on %s', c.role, g.relid::pg_catalog.regclass),
+	       format('consumer role %s (agency %s) holds privileges on governed table %s: %s',
+	              c.role, c.agency, g.relid::pg_catalog.regclass, p.privs),
+	       format('REVOKE ALL ON %s FROM %s; consumers read governed tables through govshare alone.',
+	              g.relid::pg_catalog.regclass, c.role)
+	FROM consumer c CROSS JOIN governed g
+	CROSS JOIN LATERAL (
+		SELECT string_agg(x.priv, ', ') AS privs
+		FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) x(priv)
+		WHERE pg_catalog.has_table_privilege(c.role, g.relid, x.priv)
+		   OR x.priv IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+		      AND pg_catalog.has_any_column_privilege(c.role, g.relid, x.priv)) p
+	WHERE p.privs IS NOT NULL
+	UNION ALL
+	SELECT 1, 'error', format('role %s', b.role),
+	       format('role %s is bound to agency %s but is a superuser, so govshare treats it as internal',
+	              b.role, b.agency),
+	       format('ALTER ROLE %s NOSUPERUSER, or unbind it.', b.role)
+	FROM consumer b JOIN pg_catalog.pg_roles r ON r.oid = b.role WHERE r.rolsuper
+	UNION ALL
+	SELECT 1, 'error', format('relation %s', g.relid::pg_catalog.regclass),
+	       format('governed relation %s may not be governed: %s; no rule applies to it',
+	              g.relid::pg_catalog.regclass, p.problem),
+	       'Give the table to an internal role (ALTER TABLE ... OWNER TO), or have a superuser ungovern it.'
+	FROM governed g CROSS JOIN LATERAL (SELECT govshare.governance_problem(g.relid) AS problem) p
+	WHERE p.problem IS NOT NULL
+	UNION ALL
+	SELECT 2, 'warning', format('element %s', e.code),
+	       format('data element %s is of type %s, whose code govshare runs only as its owner: %s',
+	              e.code, e.datatype, p.problem),
+	       'Have a superuser take ownership of the type, or register the element with a type a superuser owns.'
+	FROM govshare.element e CROSS JOIN LATERAL (SELECT govshare.type_problem(e.datatype) AS problem) p
+	WHERE p.problem IS NOT NULL
+	UNION ALL
+	SELECT 2, 'warning', format('column %s.%I', k.relation, k.column_name),
+	       format('column %I of governed table %s is not classified, so it is denied to every consumer',
+	              k.column_name, k.relation),
+	       'Classify it: SELECT govshare.classify(relation, column, element).'
+	FROM govshare.classification k WHERE k.governed AND k.status <> 'classified'
+	UNION ALL
+	SELECT 2, 'warning', format('agency %s', a.code),
+	       format('agency %s has active rules but no bound role, so nobody can use them', a.code),
+	       format('SELECT govshare.bind_role(role, %L).', a.code)
+	FROM govshare.agency a
+	WHERE EXISTS (SELECT FROM govshare.rules r WHERE r.consumer = a.code AND r.status = 'active'
+	                AND (r.valid_until IS NULL OR r.valid_until > now()))
+	  AND NOT EXISTS (SELECT FROM consumer c WHERE c.agency = a.code)
+	UNION ALL
+	SELECT 2, 'warning', format('binding of role %s', b.role::pg_catalog.oid),
+	       format('a role bound to agency %s no longer exists', b.agency),
+	       format('DELETE FROM govshare.role_binding WHERE role = %s;', b.role::pg_catalog.oid)
+	FROM govshare.role_binding b WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = b.role)
+	UNION ALL
+	SELECT 2, 'warning', format('rule %s', r.id),
+	       format('rule %s names a relation that no longer exists', r.id),
+	       format('SELECT govshare.revoke(%s, ''relation dropped'').', r.id)
+	FROM govshare.rules r
+	WHERE r.relation IS NOT NULL AND r.status <> 'revoked'
+	  AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = r.relation)
+	UNION ALL
+	SELECT 2, 'warning', 'govshare.audit_mode',
+	       'govshare.audit_mode is off: consumer agencies'' access is not recorded',
+	       'ALTER SYSTEM SET govshare.audit_mode = ''strict''; SELECT pg_reload_conf();'
+	WHERE pg_catalog.current_setting('govshare.audit_mode') = 'off'
+	UNION ALL
+	SELECT 2, 'warning', format('agency %s', a.code),
+	       format('the self agency %s has no current key, so checkpoints of the access log cannot be signed', a.code),
+	       format('Register the public key of govshare.signing_key_file: SELECT govshare.add_agency_key(%L, pem).', a.code)
+	FROM govshare.agency a
+	WHERE a.is_self AND NOT EXISTS (SELECT FROM govshare.agency_key k
+	                                WHERE k.agency = a.code AND k.revoked_at IS NULL
+	                                  AND (k.valid_until IS NULL OR k.valid_until > now()))
+	UNION ALL
+	SELECT 3, 'notice', format('key %s', k.key_id),
+	       format('key %s of agency %s expires on %s', k.key_id, k.agency, k.valid_until),
+	       'Register the agency''s next key with govshare.add_agency_key() before then.'
+	FROM govshare.agency_key k
+	WHERE k.revoked_at IS NULL AND k.valid_until IS NOT NULL AND k.valid_until < now() + interval '30 days'
+)
+SELECT f.severity, f.object, f.problem, f.hint FROM findings f ORDER BY f.rank, f.object
+$$;
+
+-- Every other SQL function runs with a search path of its own.
+ALTER FUNCTION govshare.guard_shipped() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.load_code_list(text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.admin_unit_known(govshare.admin_unit) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.guard_history() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.reject_rule(text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.add_agency(text, text, text, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.bind_role(regrole, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.unbind_role(regrole) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.add_agency_key(text, text, timestamptz) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.revoke_agency_key(text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.add_purpose(text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.rule_transition(bigint, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.guard_access_log() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION govshare.sign_request_token(text, text, text, text, text, interval, text)
+	SET search_path = pg_catalog, pg_temp;
+
+-- Trigger functions are called by their triggers only; reject_rule by
+-- rule_check, as govshare_admin.
+REVOKE EXECUTE ON FUNCTION govshare.guard_shipped(), govshare.element_check(),
+	govshare.guard_history(), govshare.policy_changed(), govshare.rule_check(),
+	govshare.guard_access_log(), govshare.reject_rule(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.reject_rule(text, text) TO govshare_admin;
+
+-- Views over tables their readers may not read whole.
+ALTER VIEW govshare.remote_request SET (security_barrier = true);
+ALTER VIEW govshare.endpoints SET (security_barrier = true);
+
 -- Issue 15: the enforcement past the planner hook (reads_governed,
 -- statistics_hidden, check_setup with the materialized views).
 -- Whether a view or materialized view reads governed data: the test the
@@ -173,9 +509,17 @@ COMMENT ON FUNCTION govshare.reads_governed(regclass) IS
 	'whether a view or materialized view reads governed data (materialized views that do are refused to consumers)';
 
 -- Misconfigurations a DBA should fix, most serious first.
+
+-- The security qual a consumer's read of pg_statistic gets: its NOT.
+CREATE FUNCTION govshare.statistics_hidden(rel regclass) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_statistics_hidden' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION govshare.statistics_hidden(regclass) IS
+	'whether pg_stats hides the relation''s statistics from the session: governed relations, and for a consumer the materialized views it is refused';
+
+-- check_setup() as both changes of 0.2.0 left it (privileges, materialized views).
 CREATE OR REPLACE FUNCTION govshare.check_setup()
 RETURNS TABLE (severity text, object text, problem text, hint text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 WITH RECURSIVE
 governed(relid) AS (
 	SELECT DISTINCT k.relation::pg_catalog.oid FROM govshare.classification k WHERE k.governed
@@ -239,6 +583,20 @@ findings(rank, severity, object, problem, hint) AS (
 	       format('ALTER ROLE %s NOSUPERUSER, or unbind it.', b.role)
 	FROM consumer b JOIN pg_catalog.pg_roles r ON r.oid = b.role WHERE r.rolsuper
 	UNION ALL
+	SELECT 1, 'error', format('relation %s', g.relid::pg_catalog.regclass),
+	       format('governed relation %s may not be governed: %s; no rule applies to it',
+	              g.relid::pg_catalog.regclass, p.problem),
+	       'Give the table to an internal role (ALTER TABLE ... OWNER TO), or have a superuser ungovern it.'
+	FROM governed g CROSS JOIN LATERAL (SELECT govshare.governance_problem(g.relid) AS problem) p
+	WHERE p.problem IS NOT NULL
+	UNION ALL
+	SELECT 2, 'warning', format('element %s', e.code),
+	       format('data element %s is of type %s, whose code govshare runs only as its owner: %s',
+	              e.code, e.datatype, p.problem),
+	       'Have a superuser take ownership of the type, or register the element with a type a superuser owns.'
+	FROM govshare.element e CROSS JOIN LATERAL (SELECT govshare.type_problem(e.datatype) AS problem) p
+	WHERE p.problem IS NOT NULL
+	UNION ALL
 	SELECT 2, 'warning', format('column %s.%I', k.relation, k.column_name),
 	       format('column %I of governed table %s is not classified, so it is denied to every consumer',
 	              k.column_name, k.relation),
@@ -286,9 +644,4 @@ findings(rank, severity, object, problem, hint) AS (
 )
 SELECT f.severity, f.object, f.problem, f.hint FROM findings f ORDER BY f.rank, f.object
 $$;
-
--- The security qual a consumer's read of pg_statistic gets: its NOT.
-CREATE FUNCTION govshare.statistics_hidden(rel regclass) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'govshare_statistics_hidden' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION govshare.statistics_hidden(regclass) IS
-	'whether pg_stats hides the relation''s statistics from the session: governed relations, and for a consumer the materialized views it is refused';
+COMMENT ON FUNCTION govshare.check_setup() IS

@@ -63,13 +63,20 @@ WHERE relation = 'person'::regclass ORDER BY attnum;
 SELECT ungovern('person');
 SELECT count(*) FROM classification WHERE relation = 'person'::regclass AND status = 'unclassified';
 
--- Only the owner or a member of govshare_admin may classify.
+-- Only roles with the privileges of the table's owner may classify: a
+-- member of govshare_admin too, once the owner has granted it its role.
 CREATE ROLE gs_clerk;
 CREATE ROLE gs_admin_member IN ROLE govshare_admin;
+CREATE ROLE gs_registry;
+ALTER TABLE person OWNER TO gs_registry;
 SET ROLE gs_clerk;
 SECURITY LABEL FOR govshare ON COLUMN person.n IS NULL;
 SELECT classify('person', 'phone', 'person.phone');
 RESET ROLE;
+SET ROLE gs_admin_member;
+SELECT classify('person', 'phone', 'person.phone');
+RESET ROLE;
+GRANT gs_registry TO gs_admin_member;
 SET ROLE gs_admin_member;
 SELECT classify('person', 'phone', 'person.phone');
 SELECT declassify('person', 'phone');
@@ -89,4 +96,4 @@ DROP TABLE person CASCADE;
 DROP MATERIALIZED VIEW IF EXISTS person_mv;
 DROP SEQUENCE person_seq;
 DROP FUNCTION person_f();
-DROP ROLE gs_clerk, gs_admin_member;
+DROP ROLE gs_clerk, gs_admin_member, gs_registry;

@@ -30,8 +30,11 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/catalog.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/pg_auth_members.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -43,6 +46,7 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/catcache.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -100,6 +104,13 @@ static const char *const governed_ancestor_sql =
 " JOIN pg_catalog.pg_seclabel s ON s.objoid = up.relid AND s.objsubid = 0"
 "  AND s.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND s.provider = 'govshare'"
 " ORDER BY 1 LIMIT 1";
+
+/* $1 and every relation below it (partitions, inheritance children). */
+static const char *const descendants_sql =
+"WITH RECURSIVE down(relid) AS ("
+"  SELECT $1::pg_catalog.oid"
+"  UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN down ON i.inhparent = down.relid)"
+" SELECT relid FROM down";
 
 /*
  * Runs a query with arguments inside an open SPI connection, with a fresh
@@ -168,6 +179,7 @@ check_element(Oid relid, const char *attname, Oid coltype, const char *label)
 	Oid			type = TEXTOID;
 	Datum		value = CStringGetTextDatum(label);
 	Oid			elemtype;
+	const char *problem;
 
 	run("SELECT datatype::pg_catalog.oid FROM govshare.element WHERE code = $1",
 		1, &type, &value, NULL);
@@ -177,6 +189,14 @@ check_element(Oid relid, const char *attname, Oid coltype, const char *label)
 				 errmsg("data element \"%s\" does not exist", label),
 				 errhint("The data elements are listed in govshare.element; an agency may add its own.")));
 	elemtype = DatumGetObjectId(DirectFunctionCall1(oidin, CStringGetDatum(col(1))));
+	if ((problem = govshare_type_problem(elemtype, GetUserId())) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("data element \"%s\" is of type %s, whose code role \"%s\" may not run",
+						label, format_type_be(elemtype), GetUserNameFromId(GetUserId(), false)),
+				 errdetail("%c%s; govshare runs the code of a type only as its owner or when a superuser owns it.",
+						   pg_toupper((unsigned char) problem[0]), problem + 1),
+				 errhint("Ask a superuser to take ownership of the type, or to register the element with a type of its own.")));
 
 	if (strcmp(govshare_label_conformance(coltype, elemtype), "mismatch") == 0)
 		ereport(ERROR,
@@ -254,13 +274,247 @@ check_table_label(Oid relid, const char *label)
 }
 
 /*
+ * The agency other than self that roleid acts for, or NULL: a role bound to
+ * one, directly or as a member of any kind (inherited or not) of a bound
+ * role.  Superusers act for none.
+ */
+const char *
+govshare_role_outside(GovsharePolicy *policy, Oid roleid)
+{
+	if (!policy->installed || !OidIsValid(roleid) || superuser_arg(roleid))
+		return NULL;
+	for (int i = 0; i < policy->nbindings; i++)
+	{
+		const char *agency = policy->binding_agencies[i];
+
+		if (policy->self != NULL && strcmp(agency, policy->self) == 0)
+			continue;
+		if (policy->binding_roles[i] == roleid ||
+			is_member_of_role_nosuper(roleid, policy->binding_roles[i]))
+			return agency;
+	}
+	return NULL;
+}
+
+/*
+ * The agency other than self that controls what relations owned by owner
+ * hold: the owner's, or that of any role that is a member of the owner, of
+ * any kind (it may become the owner).  *role gets the role that acts for
+ * it.  NULL when every such role is internal.
+ */
+const char *
+govshare_owner_outside(GovsharePolicy *policy, Oid owner, Oid *role)
+{
+	List	   *queue = list_make1_oid(owner);
+	List	   *seen = list_make1_oid(owner);
+	const char *agency = NULL;
+
+	if (!policy->installed || policy->nbindings == 0)
+		return NULL;
+	while (queue != NIL && agency == NULL)
+	{
+		Oid			r = linitial_oid(queue);
+		CatCList   *members;
+
+		queue = list_delete_first(queue);
+		if ((agency = govshare_role_outside(policy, r)) != NULL)
+		{
+			*role = r;
+			break;
+		}
+		members = SearchSysCacheList1(AUTHMEMROLEMEM, ObjectIdGetDatum(r));
+		for (int i = 0; i < members->n_members; i++)
+		{
+			Oid			member = ((Form_pg_auth_members) GETSTRUCT(&members->members[i]->tuple))->member;
+
+			if (!list_member_oid(seen, member))
+			{
+				seen = lappend_oid(seen, member);
+				queue = lappend_oid(queue, member);
+			}
+		}
+		ReleaseSysCacheList(members);
+	}
+	list_free(queue);
+	list_free(seen);
+	return agency;
+}
+
+/* What a relation of relkind is, for messages. */
+static const char *
+relkind_name(char relkind)
+{
+	switch (relkind)
+	{
+		case RELKIND_VIEW:
+			return "view";
+		case RELKIND_MATVIEW:
+			return "materialized view";
+		case RELKIND_FOREIGN_TABLE:
+			return "foreign table";
+		case RELKIND_SEQUENCE:
+			return "sequence";
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			return "index";
+		case RELKIND_TOASTVALUE:
+			return "TOAST table";
+		case RELKIND_COMPOSITE_TYPE:
+			return "composite type";
+		default:
+			return "relation of another kind";
+	}
+}
+
+/*
+ * Why relid is not an ordinary table of a user: a system catalog (schemas
+ * pg_catalog, information_schema, pg_toast), a member of an extension
+ * (govshare's own tables among them), a table in govshare's schema.  NULL
+ * for an ordinary table.
+ */
+static char *
+system_reason(Oid relid)
+{
+	Oid			nsp = get_rel_namespace(relid);
+	Oid			ext;
+	Oid			info = get_namespace_oid("information_schema", true);
+	Oid			own = get_namespace_oid("govshare", true);
+
+	if (IsCatalogNamespace(nsp) || IsToastNamespace(nsp) || nsp == info ||
+		IsCatalogRelationOid(relid))
+		return psprintf("\"%s\" is a system catalog", get_rel_name(relid));
+	if (OidIsValid(ext = getExtensionOfObject(RelationRelationId, relid)))
+		return psprintf("\"%s\" belongs to extension \"%s\"", get_rel_name(relid),
+						get_extension_name(ext));
+	if (nsp == own)
+		return psprintf("\"%s\" is in govshare's own schema", get_rel_name(relid));
+	return NULL;
+}
+
+/*
+ * Why relid may not be governed or classified, or NULL: not a table or
+ * partitioned table (a table that became a view, say; without check_kind
+ * a foreign table passes: it may be a partition of a governed table,
+ * governed through its parent), not a user's
+ * (system_reason), or owned by a role that acts for another agency, or
+ * that such a role may become (govshare_owner_outside).  *code gets the
+ * SQLSTATE to raise.
+ */
+static char *
+unfit(GovsharePolicy *policy, Oid relid, bool check_kind, int *code)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	char		relkind;
+	Oid			owner;
+	Oid			role = InvalidOid;
+	const char *agency;
+	char	   *reason;
+
+	if (!HeapTupleIsValid(tuple))
+	{
+		*code = ERRCODE_UNDEFINED_TABLE;
+		return psprintf("relation with OID %u does not exist", relid);
+	}
+	relkind = ((Form_pg_class) GETSTRUCT(tuple))->relkind;
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+
+	*code = ERRCODE_WRONG_OBJECT_TYPE;
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		(check_kind || relkind != RELKIND_FOREIGN_TABLE))
+		return psprintf("\"%s\" is a %s", get_rel_name(relid), relkind_name(relkind));
+	if ((reason = system_reason(relid)) != NULL)
+		return reason;
+	if ((agency = govshare_owner_outside(policy, owner, &role)) != NULL)
+	{
+		*code = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		if (role == owner)
+			return psprintf("its owner, role \"%s\", acts for agency \"%s\"",
+							GetUserNameFromId(owner, false), agency);
+		return psprintf("role \"%s\", which acts for agency \"%s\", is a member of its owner, role \"%s\"",
+						GetUserNameFromId(role, false), agency, GetUserNameFromId(owner, false));
+	}
+	return NULL;
+}
+
+/*
+ * Why relid may not carry govshare labels, or NULL (see unfit): what the
+ * decision engine asks before any rule applies to a governed relation, and
+ * govshare.governance_problem() answers in SQL.  policy is the caller's
+ * snapshot (this never asks for another, so the caller's stays valid).
+ */
+char *
+govshare_label_unfit(GovsharePolicy *policy, Oid relid, bool check_kind)
+{
+	int			code;
+
+	return unfit(policy, relid, check_kind, &code);
+}
+
+/*
+ * Refuses a role acting for another agency, as the current, outer or
+ * session user: consumer agencies never classify, govern or ungovern.
+ */
+static void
+check_labeller(void)
+{
+	GovsharePolicy *policy = govshare_policy();
+	Oid			roles[3] = {GetUserId(), GetOuterUserId(), GetSessionUserId()};
+
+	for (int i = 0; i < lengthof(roles); i++)
+	{
+		const char *agency = govshare_role_outside(policy, roles[i]);
+
+		if (agency != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("role \"%s\" acts for agency \"%s\" and may not change govshare labels",
+							GetUserNameFromId(roles[i], false), agency),
+					 errdetail("Labels classify the provider's data: consumer agencies cannot classify, govern or ungovern tables.")));
+	}
+}
+
+/*
+ * Allows the roles that have the privileges of relid's owner (its owner,
+ * members of the owner's role, superusers); errors otherwise.
+ */
+static void
+check_permission(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	if (has_privs_of_role(GetUserId(), owner))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to change the classification of table \"%s\"",
+					get_rel_name(relid)),
+			 errdetail("Governing a table is its owner's decision: only roles with the privileges of its owner, role \"%s\", may classify, govern or ungovern it.",
+					   GetUserNameFromId(owner, false)),
+			 superuser_arg(owner) ? 0 :
+			 errhint("The owner may let govshare_admin do it: GRANT %s TO govshare_admin.",
+					 quote_identifier(GetUserNameFromId(owner, false)))));
+}
+
+/*
  * The label provider's check, for SECURITY LABEL and for the functions
- * below: raises an error unless label may be set on object.
+ * below: raises an error unless label may be set on object by the current
+ * role.  Removing a label (NULL) is allowed on any table, so that one set
+ * before these checks existed can be taken off.
  */
 static void
 check_label(const ObjectAddress *object, const char *label)
 {
 	char		relkind;
+	char	   *reason;
+	int			code;
 
 	require_extension();
 	if (object->classId != RelationRelationId)
@@ -270,18 +524,27 @@ check_label(const ObjectAddress *object, const char *label)
 				 errdetail("%s cannot carry a govshare label.",
 						   getObjectDescription(object, false))));
 
+	check_labeller();
 	relkind = get_rel_relkind(object->objectId);
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot label \"%s\" for govshare", get_rel_name(object->objectId)),
 				 errdetail("Only tables and partitioned tables hold governed data; \"%s\" is a %s.",
-						   get_rel_name(object->objectId),
-						   relkind == RELKIND_VIEW ? "view" :
-						   relkind == RELKIND_MATVIEW ? "materialized view" :
-						   relkind == RELKIND_FOREIGN_TABLE ? "foreign table" :
-						   relkind == RELKIND_SEQUENCE ? "sequence" : "relation of another kind"),
+						   get_rel_name(object->objectId), relkind_name(relkind)),
 				 errhint("Classify the columns of the tables it reads: views and queries inherit their rules.")));
+	if (label != NULL && (reason = system_reason(object->objectId)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot label \"%s\" for govshare", get_rel_name(object->objectId)),
+				 errdetail("govshare governs ordinary tables of users only; %s.", reason)));
+	check_permission(object->objectId);
+	if (label != NULL && (reason = unfit(govshare_policy(), object->objectId, true, &code)) != NULL)
+		ereport(ERROR,
+				(errcode(code),
+				 errmsg("cannot label \"%s\" for govshare", get_rel_name(object->objectId)),
+				 errdetail("govshare governs ordinary tables of internal roles only; %s.", reason),
+				 errhint("A consumer agency's tables hold what it chose to put there; govern the provider's own tables.")));
 
 	if (object->objectSubId < 0)
 		ereport(ERROR,
@@ -329,24 +592,32 @@ govshare_label_check_tree(Oid relid)
 				 errdetail("\"%s\" classifies it as \"%s\", \"%s\" as \"%s\"; partitions and inheritance children share their parent's classification.",
 						   col(1), col(2), col(3), col(4)),
 				 errhint("Declassify the column of \"%s\" before attaching it.", col(3))));
+
+	/* a tree newly governed through a parent: nothing in it a consumer controls */
+	run(governed_ancestor_sql, 1, &type, &value, NULL);
+	if (SPI_processed > 0)
+	{
+		char	   *parent = pstrdup(col(1));
+		GovsharePolicy *policy = govshare_policy();
+
+		if (SPI_execute_with_args(descendants_sql, 1, &type, &value, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "govshare: catalog query failed");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Oid			member = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																SPI_tuptable->tupdesc, 1, &isnull));
+			char	   *why = govshare_label_unfit(policy, member, false);
+
+			if (why != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("table \"%s\" cannot join governed table \"%s\"",
+								get_rel_name(member), parent),
+						 errdetail("govshare governs ordinary tables of internal roles only; %s.", why)));
+		}
+	}
 	SPI_finish();
-}
-
-/* Allows the owner of relid or a member of govshare_admin; errors otherwise. */
-static void
-check_permission(Oid relid)
-{
-	Oid			admin = get_role_oid("govshare_admin", true);
-
-	if (govshare_rel_ownercheck(relid, GetUserId()))
-		return;
-	if (OidIsValid(admin) && has_privs_of_role(GetUserId(), admin))
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied to change the classification of table \"%s\"",
-					get_rel_name(relid)),
-			 errdetail("Only the owner of the table or a member of govshare_admin may do so.")));
 }
 
 /* Sets (or, label NULL, removes) the govshare label of relid's column. */
@@ -360,7 +631,6 @@ set_label(Oid relid, const char *colname, const char *label)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	check_permission(relid);
 	ObjectAddressSubSet(object, RelationRelationId, relid, 0);
 	if (colname != NULL)
 	{
@@ -422,4 +692,38 @@ govshare_type_conformance(PG_FUNCTION_ARGS)
 {
 	return govshare_type_text_datum(govshare_label_conformance(PG_GETARG_OID(0),
 															   PG_GETARG_OID(1)));
+}
+
+/*
+ * govshare.type_problem(type regtype, runner regrole DEFAULT NULL) returns
+ * text: why the code behind values of the type may not run as runner (NULL:
+ * as any role), or NULL when it may (src/common/trust.c).
+ */
+PG_FUNCTION_INFO_V1(govshare_type_problem_sql);
+Datum
+govshare_type_problem_sql(PG_FUNCTION_ARGS)
+{
+	const char *problem;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	problem = govshare_type_problem(PG_GETARG_OID(0), PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1));
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
+}
+
+/*
+ * govshare.governance_problem(rel regclass) returns text: why the relation
+ * may not be governed (no rule applies to it if it is), or NULL.
+ */
+PG_FUNCTION_INFO_V1(govshare_governance_problem);
+Datum
+govshare_governance_problem(PG_FUNCTION_ARGS)
+{
+	char	   *problem = govshare_label_unfit(govshare_policy(), PG_GETARG_OID(0), false);
+
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
 }

@@ -4,8 +4,8 @@
  *	  The lowest subsystem of govshare: what every other one may call.
  *
  * Secret files and the three settings that name them, SHA-256 and HMAC,
- * hex, Unix time, JSON string literals, and SPI work done as a relation's
- * owner.  Nothing here calls any other govshare subsystem.
+ * hex, Unix time, JSON string literals, SPI work done as a relation's
+ * owner, and whose code may run as whom (trust.c).  Nothing here calls any other govshare subsystem.
  *
  * src/common/gs_common.h
  *
@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "nodes/nodes.h"
 
 #include "compat.h"
 
@@ -47,5 +48,9 @@ extern int64 govshare_unix_now(void);
 extern TimestampTz govshare_from_unix(int64 t);
 extern char *govshare_json_string(const char *s);
 extern void govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg);
+
+/* trust.c: whose code may run as whom */
+extern const char *govshare_type_problem(Oid typid, Oid runner);
+extern const char *govshare_expr_problem(Node *expr, Oid runner);
 
 #endif							/* GS_COMMON_H */

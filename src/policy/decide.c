@@ -104,11 +104,23 @@ decide_relcache_callback(Datum arg, Oid relid)
 		caches_stale = true;
 }
 
-/* Registers the invalidation callback; called from _PG_init. */
+/*
+ * Syscache callback: role memberships or attributes changed, so a
+ * relation's owner may now act for another agency (see unfit_reason).
+ */
+static void
+decide_role_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	caches_stale = true;
+}
+
+/* Registers the invalidation callbacks; called from _PG_init. */
 void
 govshare_decide_init(void)
 {
 	CacheRegisterRelcacheCallback(decide_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMMEMROLE, decide_role_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, decide_role_callback, (Datum) 0);
 }
 
 /* Creates the hash tables, or empties them when they are stale. */
@@ -353,6 +365,88 @@ inactive_reason(const GovshareRule *rule, TimestampTz now, TimestampTz *horizon)
 }
 
 /*
+ * Why no rule applies to the governed relation relid, or NULL: it, or an
+ * ancestor it is governed through, may not be governed (not a user's
+ * table, or one that a role acting for another agency owns or may become
+ * the owner of: its rows are what that agency chose to put there, so no
+ * pseudonym, mask or data subject is computed from them).
+ */
+static char *
+unfit_reason(GovsharePolicy *policy, Oid relid, List *ancestor_list)
+{
+	char	   *why = govshare_label_unfit(policy, relid, false);
+	ListCell   *lc;
+
+	if (why != NULL)
+		return psprintf("no rule applies to relation %s: %s", get_rel_name(relid), why);
+	foreach(lc, ancestor_list)
+	{
+		Oid			parent = lfirst_oid(lc);
+
+		if ((why = govshare_label_unfit(policy, parent, false)) != NULL)
+			return psprintf("no rule applies to relation %s, a descendant of %s: %s",
+							get_rel_name(relid), get_rel_name(parent), why);
+	}
+	return NULL;
+}
+
+/*
+ * Sets the reason of each column of decision d, and orders its grants most
+ * revealing first: why it is denied (unfit: why no rule applies at all;
+ * notes: per column, rules that do not apply), or which rules grant it.
+ */
+static void
+explain_columns(GovsharePolicy *policy, GovshareDecision *d, const char *purpose,
+				const char *relname, StringInfoData *notes, const char *unfit)
+{
+	for (int i = 0; i < d->natts; i++)
+	{
+		GovshareColumn *c = &d->columns[i];
+		StringInfoData reason;
+		bool		exists;
+
+		if (c->attname == NULL)
+			continue;
+		initStringInfo(&reason);
+		if (unfit != NULL)
+			appendStringInfoString(&reason, unfit);
+		else if (c->element == NULL)
+			appendStringInfo(&reason, "column %s of governed relation %s is not classified",
+							 c->attname, relname);
+		else if (govshare_element_sensitive(policy, c->element, &exists), !exists)
+			appendStringInfo(&reason, "element %s is not in the data dictionary", c->element);
+		else if (c->ngrants == 0)
+			appendStringInfo(&reason, "no active rule for element %s and purpose %s%s",
+							 c->element, purpose, notes[i].data);
+		else
+		{
+			qsort(c->grants, c->ngrants, sizeof(GovshareGrant), compare_grant);
+			c->level = c->grants[0].level;
+			for (int g = 0; g < c->ngrants; g++)
+			{
+				GovshareDecisionRule *dr = &d->rules[c->grants[g].rule];
+
+				appendStringInfo(&reason, "%srule %lld: %s", g ? "; " : "",
+								 (long long) dr->id, govshare_level_name(dr->level));
+				if (dr->filter_text)
+					appendStringInfo(&reason, " where %s", dr->filter_text);
+			}
+			if (c->ngrants < d->nrules)
+			{
+				bool		every_row = false;
+
+				for (int g = 0; g < c->ngrants; g++)
+					every_row |= d->rules[c->grants[g].rule].filter == NULL;
+				if (!every_row)
+					appendStringInfoString(&reason, "; denied in rows that only other rules make visible");
+			}
+			appendStringInfoString(&reason, notes[i].data);
+		}
+		c->reason = reason.data;
+	}
+}
+
+/*
  * Computes the decision for (agency, purpose, relid) at time now, in the
  * current memory context.
  */
@@ -366,6 +460,7 @@ compute(GovsharePolicy *policy, const char *agency, const char *purpose, Oid rel
 	TupleDesc	desc;
 	StringInfoData *notes;		/* per column: rules that do not apply */
 	char	   *relname;
+	char	   *unfit;
 
 	d->relid = relid;
 	d->governed = is_governed(relid, ancestor_list);
@@ -402,7 +497,8 @@ compute(GovsharePolicy *policy, const char *agency, const char *purpose, Oid rel
 		return d;
 	}
 
-	for (int r = 0; r < policy->nrules; r++)
+	unfit = unfit_reason(policy, relid, ancestor_list);
+	for (int r = 0; r < policy->nrules && unfit == NULL; r++)
 	{
 		GovshareRule *rule = &policy->rules[r];
 		char	   *why;
@@ -421,6 +517,10 @@ compute(GovsharePolicy *policy, const char *agency, const char *purpose, Oid rel
 			filter = govshare_rowfilter_map(rule->filter, rule->relation, relid, &problem);
 			if (filter == NULL)
 				why = psprintf("rule %lld is ignored: its row filter no longer fits (%s)",
+							   (long long) rule->id, problem);
+			/* consumers run it as themselves: only superusers' code */
+			else if ((problem = govshare_expr_problem(filter, InvalidOid)) != NULL)
+				why = psprintf("rule %lld is ignored: its row filter runs code a consumer may not run (%s)",
 							   (long long) rule->id, problem);
 		}
 		if (why == NULL && rule->level == GOVSHARE_DENIED)
@@ -455,50 +555,10 @@ compute(GovsharePolicy *policy, const char *agency, const char *purpose, Oid rel
 		}
 	}
 
-	for (int i = 0; i < d->natts; i++)
-	{
-		GovshareColumn *c = &d->columns[i];
-		StringInfoData reason;
-		bool		exists;
-
-		if (c->attname == NULL)
-			continue;
-		initStringInfo(&reason);
-		if (c->element == NULL)
-			appendStringInfo(&reason, "column %s of governed relation %s is not classified",
-							 c->attname, relname);
-		else if (govshare_element_sensitive(policy, c->element, &exists), !exists)
-			appendStringInfo(&reason, "element %s is not in the data dictionary", c->element);
-		else if (c->ngrants == 0)
-			appendStringInfo(&reason, "no active rule for element %s and purpose %s%s",
-							 c->element, purpose, notes[i].data);
-		else
-		{
-			qsort(c->grants, c->ngrants, sizeof(GovshareGrant), compare_grant);
-			c->level = c->grants[0].level;
-			for (int g = 0; g < c->ngrants; g++)
-			{
-				GovshareDecisionRule *dr = &d->rules[c->grants[g].rule];
-
-				appendStringInfo(&reason, "%srule %lld: %s", g ? "; " : "",
-								 (long long) dr->id, govshare_level_name(dr->level));
-				if (dr->filter_text)
-					appendStringInfo(&reason, " where %s", dr->filter_text);
-			}
-			if (c->ngrants < d->nrules)
-			{
-				bool		every_row = false;
-
-				for (int g = 0; g < c->ngrants; g++)
-					every_row |= d->rules[c->grants[g].rule].filter == NULL;
-				if (!every_row)
-					appendStringInfoString(&reason, "; denied in rows that only other rules make visible");
-			}
-			appendStringInfoString(&reason, notes[i].data);
-		}
-		c->reason = reason.data;
-	}
-	if (d->nrules == 0)
+	explain_columns(policy, d, purpose, relname, notes, unfit);
+	if (unfit != NULL)
+		d->reason = unfit;
+	else if (d->nrules == 0)
 		d->reason = psprintf("no active rule for agency %s and purpose %s on relation %s",
 							 agency, purpose, relname);
 	return d;

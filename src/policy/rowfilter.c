@@ -111,6 +111,7 @@ govshare_rowfilter_analyse(Relation rel, const char *text)
 	ParseNamespaceItem *nsitem;
 	Node	   *volatile expr = NULL;
 	MemoryContext caller = CurrentMemoryContext;
+	const char *problem;
 
 	if (text[strspn(text, " \t\r\n")] == '\0')
 		reject(rel, "It is empty.");
@@ -173,6 +174,9 @@ govshare_rowfilter_analyse(Relation rel, const char *text)
 		reject(rel, "It contains a set-returning function.");
 	if (contain_volatile_functions(expr))
 		reject(rel, "It calls a volatile function, whose result could differ from row to row or call to call.");
+	/* every consumer runs it as itself: only code a superuser owns */
+	if ((problem = govshare_expr_problem(expr, InvalidOid)) != NULL)
+		reject(rel, psprintf("Consumers run a row filter as themselves, and %s.", problem));
 	check_vars(expr, rel);
 	free_parsestate(pstate);
 	return expr;

@@ -56,7 +56,7 @@ COMMENT ON TABLE govshare.access_log IS
 
 -- Nothing but the audit writer, which appends below SQL, adds or changes rows.
 CREATE FUNCTION govshare.guard_access_log() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	RAISE EXCEPTION 'govshare.access_log is append-only and written by the audit writer alone'
 		USING ERRCODE = 'insufficient_privilege',
@@ -68,6 +68,7 @@ CREATE TRIGGER guard_access_log BEFORE INSERT OR UPDATE OR DELETE ON govshare.ac
 	FOR EACH ROW EXECUTE FUNCTION govshare.guard_access_log();
 CREATE TRIGGER guard_access_log_truncate BEFORE TRUNCATE ON govshare.access_log
 	FOR EACH STATEMENT EXECUTE FUNCTION govshare.guard_access_log();
+REVOKE EXECUTE ON FUNCTION govshare.guard_access_log() FROM PUBLIC;
 
 REVOKE ALL ON govshare.access_log FROM PUBLIC;
 GRANT SELECT ON govshare.access_log TO govshare_auditor;

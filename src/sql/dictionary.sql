@@ -63,7 +63,7 @@ COMMENT ON TABLE govshare.element IS 'data elements of the national data diction
 -- EXTENSION recreates them) and only a superuser (an upgrade script) may
 -- change them.  Agencies add rows of their own, which pg_dump keeps.
 CREATE FUNCTION govshare.guard_shipped() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF (TG_OP <> 'INSERT' AND OLD.shipped OR TG_OP <> 'DELETE' AND NEW.shipped)
 	   AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
@@ -82,6 +82,51 @@ CREATE TRIGGER guard_shipped BEFORE INSERT OR UPDATE OR DELETE ON govshare.code
 CREATE TRIGGER guard_shipped BEFORE INSERT OR UPDATE OR DELETE ON govshare.element
 	FOR EACH ROW EXECUTE FUNCTION govshare.guard_shipped();
 
+-- Why the code behind values of a type (input and output functions, domain
+-- checks, element, column and range subtypes) may not run as a role (NULL:
+-- as any role), or NULL when it may: every owner is a superuser or that
+-- role, and nothing is temporary (src/common/trust.c).
+CREATE FUNCTION govshare.type_problem(type regtype, runner regrole DEFAULT NULL) RETURNS text
+	AS 'MODULE_PATHNAME', 'govshare_type_problem_sql' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION govshare.type_problem(regtype, regrole) IS
+	'why the code of a type may not run as a role (NULL: as any role); NULL when it may';
+
+-- The type of an element is one whose code any role may run: a superuser's
+-- or the extension's, never temporary.  A superuser may register another
+-- (not a temporary one); govshare then still runs its code only as its
+-- owner (govshare.is_valid, quality_report and classify check again).
+CREATE FUNCTION govshare.element_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	problem text;
+	temporary boolean;
+BEGIN
+	IF TG_OP = 'UPDATE' AND NEW.datatype = OLD.datatype THEN
+		RETURN NEW;
+	END IF;
+	problem := govshare.type_problem(NEW.datatype);
+	IF problem IS NULL THEN
+		RETURN NEW;
+	END IF;
+	temporary := (SELECT n.oid = pg_my_temp_schema() OR pg_is_other_temp_schema(n.oid)
+	              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+	              WHERE t.oid = NEW.datatype);
+	IF temporary OR NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'data element "%" cannot be of type %', NEW.code, NEW.datatype
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = format('%s; the type of a data element is one whose code govshare may run as any role.',
+			                      upper(left(problem, 1)) || substr(problem, 2)),
+			      HINT = CASE WHEN temporary THEN 'Use a type of a permanent schema.'
+			                  ELSE 'Use a type a superuser owns, or ask a superuser to register the element.' END;
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER element_check BEFORE INSERT OR UPDATE OF datatype ON govshare.element
+	FOR EACH ROW EXECUTE FUNCTION govshare.element_check();
+-- Trigger functions are called by their triggers only.
+REVOKE EXECUTE ON FUNCTION govshare.guard_shipped(), govshare.element_check() FROM PUBLIC;
+
 SELECT pg_catalog.pg_extension_config_dump('govshare.code_list', 'WHERE NOT shipped');
 SELECT pg_catalog.pg_extension_config_dump('govshare.code', 'WHERE NOT shipped');
 SELECT pg_catalog.pg_extension_config_dump('govshare.element', 'WHERE NOT shipped');
@@ -96,7 +141,7 @@ GRANT INSERT, UPDATE, DELETE ON govshare.code_list, govshare.code, govshare.elem
 -- file needs pg_read_server_files, as for COPY.  Returns the rows loaded;
 -- rows already present (same list, code and valid_from) are updated.
 CREATE FUNCTION govshare.load_code_list(list text, path text) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
 	n bigint;
@@ -123,6 +168,8 @@ END
 $$;
 COMMENT ON FUNCTION govshare.load_code_list(text, text) IS
 	'load codes from a server-side CSV file (code,name_vi,name_en,parent,valid_from,valid_until)';
+REVOKE EXECUTE ON FUNCTION govshare.load_code_list(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.load_code_list(text, text) TO govshare_admin;
 
 -- Classification: labels of the "govshare" security label provider.
 CREATE FUNCTION govshare.classify(rel regclass, col name, element text) RETURNS void
@@ -137,6 +184,17 @@ COMMENT ON FUNCTION govshare.govern(regclass) IS
 	'enforce sharing rules on a table (and its partitions and children)';
 CREATE FUNCTION govshare.ungovern(rel regclass) RETURNS void
 	AS 'MODULE_PATHNAME', 'govshare_ungovern' LANGUAGE C STRICT;
+-- Why a relation may not be governed, or NULL: not a table (a table that
+-- became a view), not a user's (a system catalog, an extension's, one in
+-- schema govshare), or owned by a role that acts for another agency or
+-- that such a role may become.  No rule applies to a governed relation for
+-- which it says something.
+CREATE FUNCTION govshare.governance_problem(rel regclass) RETURNS text
+	AS 'MODULE_PATHNAME', 'govshare_governance_problem' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION govshare.governance_problem(regclass) IS
+	'why a relation may not be governed (no rule applies to it if it is), or NULL';
+REVOKE EXECUTE ON FUNCTION govshare.governance_problem(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.governance_problem(regclass) TO govshare_admin;
 CREATE FUNCTION govshare.type_conformance(column_type regtype, element_type regtype) RETURNS text
 	AS 'MODULE_PATHNAME', 'govshare_type_conformance' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION govshare.is_valid(value text, type regtype) RETURNS boolean
@@ -205,7 +263,7 @@ GRANT SELECT ON govshare.classification TO PUBLIC;
 -- the type itself; a ward is known when its scheme's list (ward_2004,
 -- ward_2025) holds it under its province, or when that list is not loaded.
 CREATE FUNCTION govshare.admin_unit_known(unit govshare.admin_unit) RETURNS boolean
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT govshare.admin_unit_ward_code(unit) IS NULL
 	    OR NOT EXISTS (SELECT FROM govshare.code k
 	                   WHERE k.list = 'ward_' || govshare.admin_unit_scheme(unit))
@@ -223,9 +281,11 @@ CREATE FUNCTION govshare.quality_report(rel regclass, freshness_column name DEFA
 RETURNS TABLE (column_name name, element text, sensitivity govshare.sensitivity,
                rows bigint, nulls bigint, invalid bigint, duplicates bigint,
                newest_age interval, oldest_age interval)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	c record;
+	me regrole := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
+	problem text;
 	cols text[] := '{}';
 	exprs text[] := '{}';
 	check_expr text;
@@ -237,6 +297,19 @@ DECLARE
 	ward_schemes int[] := ARRAY(SELECT DISTINCT substr(k.list, 6)::int FROM govshare.code k
 	                            WHERE k.list IN ('ward_2004', 'ward_2025'));
 BEGIN
+	-- the table's rows, not code its owner attached: no view (a table can
+	-- become one), no row security policies that would run as the caller
+	IF (SELECT t.relkind FROM pg_catalog.pg_class t WHERE t.oid = rel) NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION 'quality_report reads tables only; "%" is not one', rel
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF pg_catalog.row_security_active(rel)
+	   AND (SELECT t.relowner FROM pg_catalog.pg_class t WHERE t.oid = rel) <> me THEN
+		RAISE EXCEPTION 'quality_report will not read "%" through the row security policies of its owner', rel
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'The policies are the owner''s code and would run as the caller.',
+			      HINT = 'Run it as the table''s owner, or as a role that bypasses row security.';
+	END IF;
 	IF freshness_column IS NOT NULL THEN
 		SELECT a.atttypid::regtype INTO fresh_type FROM pg_catalog.pg_attribute a
 		WHERE a.attrelid = rel AND a.attname = freshness_column AND a.attnum > 0 AND NOT a.attisdropped;
@@ -258,6 +331,15 @@ BEGIN
 		FROM govshare.classification k JOIN govshare.element el ON el.code = k.element
 		WHERE k.relation = rel ORDER BY k.attnum
 	LOOP
+		-- the query below runs the code of both types as the caller: only
+		-- if their owners are the caller or superusers (docs/security.md)
+		problem := coalesce(govshare.type_problem(c.column_type, me), govshare.type_problem(c.datatype, me));
+		IF problem IS NOT NULL THEN
+			RAISE EXCEPTION 'quality_report will not run the code of column "%" as role "%"', c.column_name, current_user
+				USING ERRCODE = 'insufficient_privilege',
+				      DETAIL = upper(left(problem, 1)) || substr(problem, 2) || '.',
+				      HINT = 'Run it as the type''s owner, or have a superuser take ownership of the type.';
+		END IF;
 		-- what makes a non-null value incorrect
 		IF c.column_type = c.datatype THEN
 			-- a national type holds only valid values, but maybe in a disclosure form

@@ -226,7 +226,7 @@ $$;
 -- Rules and their history are never changed or deleted: a rule's status is
 -- its events (see govshare.rules).
 CREATE FUNCTION govshare.guard_history() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	RAISE EXCEPTION 'rows of %.% cannot be changed or deleted', TG_TABLE_SCHEMA, TG_TABLE_NAME
 		USING ERRCODE = 'insufficient_privilege',
@@ -242,10 +242,11 @@ CREATE TRIGGER guard_history_truncate BEFORE TRUNCATE ON govshare.rule
 	FOR EACH STATEMENT EXECUTE FUNCTION govshare.guard_history();
 CREATE TRIGGER guard_history_truncate BEFORE TRUNCATE ON govshare.rule_event
 	FOR EACH STATEMENT EXECUTE FUNCTION govshare.guard_history();
+REVOKE EXECUTE ON FUNCTION govshare.guard_history(), govshare.policy_changed() FROM PUBLIC;
 
 -- Raises "invalid sharing rule" with a detail and a hint.
 CREATE FUNCTION govshare.reject_rule(detail text, hint text DEFAULT NULL) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF hint IS NULL THEN
 		RAISE EXCEPTION 'invalid sharing rule' USING ERRCODE = 'invalid_parameter_value', DETAIL = detail;
@@ -254,10 +255,14 @@ BEGIN
 		USING ERRCODE = 'invalid_parameter_value', DETAIL = detail, HINT = hint;
 END
 $$;
+REVOKE EXECUTE ON FUNCTION govshare.reject_rule(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.reject_rule(text, text) TO govshare_admin;
 
 -- Validates a new rule, however it is inserted, and analyses its row
 -- filter.  Lookups of other catalogs are skipped while pg_restore loads a
 -- dump (check_function_bodies off), when their rows may not be back yet.
+-- It keeps the caller's search path (it names its own objects with their
+-- schema): the row filter's names are the caller's, as CREATE POLICY's are.
 CREATE FUNCTION govshare.rule_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -324,6 +329,11 @@ BEGIN
 			                             'Give legal_basis: the instrument and article that allow this sharing.');
 		END IF;
 		IF NEW.relation IS NOT NULL THEN
+			IF govshare.governance_problem(NEW.relation) IS NOT NULL THEN
+				PERFORM govshare.reject_rule(format('Relation %s may not be governed: %s.', NEW.relation,
+				                                    govshare.governance_problem(NEW.relation)),
+				                             'govshare governs the ordinary tables of internal roles only.');
+			END IF;
 			IF NOT EXISTS (SELECT FROM govshare.classification k WHERE k.relation = NEW.relation AND k.governed) THEN
 				PERFORM govshare.reject_rule(format('Relation %s is not governed.', NEW.relation),
 				                             format('Run SELECT govshare.govern(%L) first.', NEW.relation::text));
@@ -345,6 +355,7 @@ END
 $$;
 CREATE TRIGGER rule_check BEFORE INSERT ON govshare.rule
 	FOR EACH ROW EXECUTE FUNCTION govshare.rule_check();
+REVOKE EXECUTE ON FUNCTION govshare.rule_check() FROM PUBLIC;
 
 -- Rules with their current status, which is their history's (the
 -- aggregates above, the definition the decision engine uses): revoked once
@@ -372,7 +383,7 @@ GRANT SELECT ON govshare.rules TO govshare_admin, govshare_auditor;
 
 CREATE FUNCTION govshare.add_agency(code text, name text, parent text DEFAULT NULL,
                                     is_self boolean DEFAULT false) RETURNS text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
 	IF EXISTS (SELECT FROM govshare.agency a WHERE a.code = code) THEN
@@ -399,7 +410,7 @@ COMMENT ON FUNCTION govshare.add_agency(text, text, text, boolean) IS
 	'register an agency; is_self => true for the agency that owns this database';
 
 CREATE FUNCTION govshare.bind_role(role regrole, agency text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
 	IF NOT EXISTS (SELECT FROM govshare.agency a WHERE a.code = agency) THEN
@@ -422,7 +433,7 @@ COMMENT ON FUNCTION govshare.bind_role(regrole, text) IS
 	'bind a database role to an agency; a role bound to another agency than self is a consumer';
 
 CREATE FUNCTION govshare.unbind_role(role regrole) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
 	DELETE FROM govshare.role_binding b WHERE b.role = role;
@@ -434,7 +445,7 @@ $$;
 
 CREATE FUNCTION govshare.add_agency_key(agency text, public_key text,
                                         valid_until timestamptz DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
 	kid text := govshare.key_id(public_key);
@@ -462,7 +473,7 @@ COMMENT ON FUNCTION govshare.add_agency_key(text, text, timestamptz) IS
 	'register an agency''s Ed25519 public key (PEM); returns its key id (RFC 7638 thumbprint, the JWS "kid")';
 
 CREATE FUNCTION govshare.revoke_agency_key(key_id text, reason text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
 	IF NULLIF(btrim(reason), '') IS NULL THEN
@@ -477,7 +488,7 @@ END
 $$;
 
 CREATE FUNCTION govshare.add_purpose(code text, description text, legal_basis text) RETURNS text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
 	IF EXISTS (SELECT FROM govshare.purpose p WHERE p.code = code) THEN
@@ -498,6 +509,7 @@ BEGIN
 END
 $$;
 
+-- With the caller's search path, for the row filter (see rule_check).
 CREATE FUNCTION govshare.share(consumer text, purposes text[], elements text[], level text,
                                relation regclass DEFAULT NULL, row_filter text DEFAULT NULL,
                                legal_basis text DEFAULT NULL, valid_from timestamptz DEFAULT now(),
@@ -525,7 +537,7 @@ COMMENT ON FUNCTION govshare.share(text, text[], text[], text, regclass, text, t
 
 -- Adds an event to a rule's history after checking that it makes sense.
 CREATE FUNCTION govshare.rule_transition(rule_id bigint, event text, reason text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
 	status text;
@@ -625,7 +637,7 @@ COMMENT ON FUNCTION govshare.reads_governed(regclass) IS
 -- Misconfigurations a DBA should fix, most serious first.
 CREATE FUNCTION govshare.check_setup()
 RETURNS TABLE (severity text, object text, problem text, hint text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 WITH RECURSIVE
 governed(relid) AS (
 	SELECT DISTINCT k.relation::pg_catalog.oid FROM govshare.classification k WHERE k.governed
@@ -688,6 +700,20 @@ findings(rank, severity, object, problem, hint) AS (
 	              b.role, b.agency),
 	       format('ALTER ROLE %s NOSUPERUSER, or unbind it.', b.role)
 	FROM consumer b JOIN pg_catalog.pg_roles r ON r.oid = b.role WHERE r.rolsuper
+	UNION ALL
+	SELECT 1, 'error', format('relation %s', g.relid::pg_catalog.regclass),
+	       format('governed relation %s may not be governed: %s; no rule applies to it',
+	              g.relid::pg_catalog.regclass, p.problem),
+	       'Give the table to an internal role (ALTER TABLE ... OWNER TO), or have a superuser ungovern it.'
+	FROM governed g CROSS JOIN LATERAL (SELECT govshare.governance_problem(g.relid) AS problem) p
+	WHERE p.problem IS NOT NULL
+	UNION ALL
+	SELECT 2, 'warning', format('element %s', e.code),
+	       format('data element %s is of type %s, whose code govshare runs only as its owner: %s',
+	              e.code, e.datatype, p.problem),
+	       'Have a superuser take ownership of the type, or register the element with a type a superuser owns.'
+	FROM govshare.element e CROSS JOIN LATERAL (SELECT govshare.type_problem(e.datatype) AS problem) p
+	WHERE p.problem IS NOT NULL
 	UNION ALL
 	SELECT 2, 'warning', format('column %s.%I', k.relation, k.column_name),
 	       format('column %I of governed table %s is not classified, so it is denied to every consumer',

@@ -85,8 +85,10 @@ END
 $$;
 COMMENT ON FUNCTION govshare.drop_endpoint(text) IS 'forget another agency''s endpoint';
 
--- Which agencies have an endpoint, without the connection strings.
-CREATE VIEW govshare.endpoints AS
+-- Which agencies have an endpoint, without the connection strings.  A
+-- security barrier, as every view that shows part of a table to roles that
+-- may not read the whole (docs/security.md).
+CREATE VIEW govshare.endpoints WITH (security_barrier) AS
 SELECT agency, added_at, added_by FROM govshare.endpoint;
 GRANT SELECT ON govshare.endpoints TO PUBLIC;
 
@@ -122,8 +124,10 @@ RETURNS SETOF record
 COMMENT ON FUNCTION govshare.request_receipt(text) IS
 	'the seq and hash of the access record of this session''s last request made with the token token_id, once durable';
 
--- Outgoing requests, as the access log records them.
-CREATE VIEW govshare.remote_request AS
+-- Outgoing requests, as the access log records them.  govshare_admin reads
+-- them but not the rest of the log: a security barrier, so that no function
+-- of the reader's sees a row of another kind before the view's filter.
+CREATE VIEW govshare.remote_request WITH (security_barrier) AS
 SELECT seq, stmt_time AS requested_at, logged_at, statement_id AS request_id,
        agency AS target, role_name, login_role, officer, purpose, reference,
        token_id, statement_sha256 AS query_sha256, statement_text AS query,

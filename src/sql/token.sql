@@ -30,7 +30,7 @@ CREATE FUNCTION govshare.sign_request_token(private_key text, issuer text, purpo
                                             reference text DEFAULT NULL,
                                             lifetime interval DEFAULT '5 minutes',
                                             key_id text DEFAULT NULL) RETURNS text
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT govshare.sign_jws(private_key,
 	                         jsonb_strip_nulls(jsonb_build_object('alg', 'EdDSA', 'typ', 'JWT', 'kid', key_id)),
 	                         jsonb_strip_nulls(jsonb_build_object(

@@ -20,6 +20,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
@@ -27,6 +28,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "common/gs_common.h"
 #include "types/gs_types.h"
 
 /*
@@ -266,7 +268,9 @@ govshare_type_lookup(Oid typid)
  * asked directly (no error is raised and no subtransaction is needed, so a
  * data-quality scan stays fast); a value in a disclosure form is not a valid
  * value.  For other types the type's input function runs in a
- * subtransaction.
+ * subtransaction, and only when its code, and that of everything the type
+ * runs, belongs to a superuser or to the caller (src/common/trust.c): a
+ * superuser's quality_report never runs a domain check of a lesser role.
  */
 PG_FUNCTION_INFO_V1(govshare_is_valid);
 Datum
@@ -280,6 +284,7 @@ govshare_is_valid(PG_FUNCTION_ARGS)
 	volatile bool ok = true;
 	Oid			infunc;
 	Oid			ioparam;
+	const char *problem;
 
 	if (type != NULL)
 	{
@@ -292,6 +297,15 @@ govshare_is_valid(PG_FUNCTION_ARGS)
 					   GS_FORM(v) == GS_FORM_VALUE);
 	}
 
+	/* the input function runs as the caller: only a superuser's or its own */
+	problem = govshare_type_problem(typid, GetUserId());
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("govshare.is_valid will not run the input of type %s as role \"%s\"",
+						format_type_be(typid), GetUserNameFromId(GetUserId(), false)),
+				 errdetail("%c%s.", pg_toupper((unsigned char) problem[0]), problem + 1),
+				 errhint("Run it as the type's owner, or have a superuser take ownership of the type.")));
 	getTypeInputInfo(typid, &infunc, &ioparam);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcontext);
