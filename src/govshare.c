@@ -198,12 +198,13 @@ govshare_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
-/* Shared memory: the audit queues. */
+/* Shared memory: the tokens being spent, the audit queues. */
 static void
 govshare_shmem_request(void)
 {
 	if (prev_shmem_request)
 		prev_shmem_request();
+	govshare_spent_shmem_request();
 	govshare_audit_queue_request();
 }
 
@@ -212,6 +213,7 @@ govshare_shmem_startup(void)
 {
 	if (prev_shmem_startup)
 		prev_shmem_startup();
+	govshare_spent_shmem_startup();
 	govshare_audit_queue_startup();
 }
 
@@ -244,6 +246,7 @@ _PG_init(void)
 	govshare_consumer_init();
 	govshare_context_init();
 	govshare_context_set_denial_recorder(govshare_audit_denial);
+	govshare_context_set_token_recorder(govshare_audit_token_use);
 	govshare_audit_init();
 	govshare_mask_init();
 
