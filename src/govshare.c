@@ -117,7 +117,8 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 /*
  * Planner hook: rewrites a consumer agency's reads of governed relations
- * before planning, and marks the plan as depending on the rules.
+ * before planning (refusing them to a cursor WITH HOLD), and marks the
+ * plan as depending on the rules.
  */
 static PlannedStmt *
 govshare_planner(Query *parse, const char *query_string, int cursorOptions,
@@ -125,6 +126,10 @@ govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 {
 	GovsharePlanKind kind = govshare_enforce_query(parse);
 	PlannedStmt *result;
+
+	/* a cursor WITH HOLD would keep a consumer's rows past its request */
+	if (kind == GOVSHARE_PLAN_CONSUMER && (cursorOptions & CURSOR_OPT_HOLD))
+		govshare_enforce_refuse_hold();
 
 	if (prev_planner)
 		result = prev_planner(parse, query_string, cursorOptions, boundParams);

@@ -136,3 +136,22 @@ govshare_enforce_refuse(GovshareEnforcement *e, Oid relid, const char *what)
 		 "Consumer agencies read governed data through their sharing rules; they do not change, lock or maintain it.",
 		 "Ask the providing agency.");
 }
+
+/*
+ * Refuses a consumer's cursor WITH HOLD over governed relations, from the
+ * planner hook: at commit its rows are materialised, and a FETCH after
+ * that runs no executor, so neither end_request() nor a revocation would
+ * reach them.
+ */
+void
+govshare_enforce_refuse_hold(void)
+{
+	GovshareEnforcement e;
+
+	if (!govshare_enforce_begin(&e) || !govshare_enforce_is_consumer(&e))
+		return;
+	govshare_enforce_deny(&e, InvalidOid, NULL, NULL,
+		 psprintf("agency \"%s\" may not keep governed data in a cursor WITH HOLD", e.agency),
+		 "A cursor WITH HOLD keeps its rows after its transaction ends, out of reach of end_request() and of revocations.",
+		 "Declare the cursor without WITH HOLD and fetch from it inside the transaction.");
+}

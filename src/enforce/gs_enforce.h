@@ -37,6 +37,9 @@ extern GovsharePlanKind govshare_enforce_query(Query *parse);
 extern void govshare_enforce_check_plan(PlannedStmt *plan);
 extern void govshare_enforce_statement_start(void);
 
+/* deny.c: cursors WITH HOLD, refused to consumers */
+extern void govshare_enforce_refuse_hold(void);
+
 /* utility.c: utility commands of consumers */
 extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);
 

@@ -1,117 +1,27 @@
+-- login: adv_mnd
 -- test/adversarial/attacks.sql — a consumer agency tries to read what its
--- agreement does not give it.  Every case is one pgTAP assertion that fails
--- if a secret shows anywhere: in rows, notices captured by its own
--- functions, error messages, EXPLAIN, COPY output, statistics or locks.
--- docs/security.md lists the cases with what stops each.
---
--- The secrets: every real identity number, name, phone number and religion
--- (the consumer sees them masked, as pseudonyms, or not at all) and all of
--- the row in province 01 (the consumer's rules cover province 79 only).
+-- agreement does not give it, from its own login (adv_mnd, bound to
+-- ADV_MND), as its application would connect: scripts/test runs this file
+-- with pg_prove -U adv_mnd after test/adversarial/setup.sql.  Every case is
+-- one pgTAP assertion that fails if a secret shows anywhere: in rows,
+-- notices captured by its own functions, error messages, EXPLAIN, COPY
+-- output, statistics or locks.  docs/security.md lists the cases with what
+-- stops each; set_role.sql keeps the cases whose meaning differs when a
+-- superuser's session SET ROLEs to the consumer instead.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 \pset format unaligned
 \pset tuples_only on
-BEGIN;
 SELECT no_plan();
-SET LOCAL search_path = public, govshare;
+SET search_path = mnd, public, govshare;
 
--- the provider: a governed table, an agreement, statistics
-CREATE TABLE citizen (
-    personal_id personal_id PRIMARY KEY,
-    full_name   text NOT NULL,
-    birth_date  partial_date,
-    residence   admin_unit,
-    phone       phone_number,
-    religion    text
-);
-INSERT INTO citizen VALUES
- ('079099123456', 'Nguyen Van An', '1999-05-14', '2025:79', '+84912345678', 'SECRETFAITH A'),
- ('079301123457', 'Tran Thi Binh', '2001-02', '2025:79', '+84912345679', 'SECRETFAITH B'),
- ('001090123458', 'Le Van Cuong HIDDEN', '1990-01', '2025:01', '+84912345670', 'SECRETFAITH C');
-INSERT INTO citizen
-SELECT format('079%s99%s', i % 2, lpad(i::text, 6, '0'))::personal_id, 'Filler HIDDEN ' || i, NULL,
-       '2025:01', NULL, 'SECRETFAITH'
-FROM generate_series(1, 300) i;
-SELECT classify('citizen', 'personal_id', 'person.personal_id'),
-       classify('citizen', 'full_name', 'person.full_name'),
-       classify('citizen', 'birth_date', 'person.date_of_birth'),
-       classify('citizen', 'residence', 'person.permanent_residence_unit'),
-       classify('citizen', 'phone', 'person.phone'),
-       classify('citizen', 'religion', 'person.religion'),
-       govern('citizen');
-CREATE STATISTICS citizen_stats (mcv) ON full_name, religion FROM citizen;
-ANALYZE citizen;
-SELECT add_agency('ADV_SELF', 'Provider', is_self => true),
-       add_agency('ADV_MND', 'Consumer'),
-       add_purpose('adv_purpose', 'Tests', 'Test law');
-CREATE ROLE adv_mnd;
-CREATE ROLE adv_mnd_clerk IN ROLE adv_mnd;
-CREATE ROLE adv_staff;          -- an internal role with privileges
-GRANT SELECT ON citizen TO adv_staff;
-SELECT bind_role('adv_mnd', 'ADV_MND');
-SELECT share('ADV_MND', '{adv_purpose}', '{person.personal_id, person.full_name}', 'masked',
-             relation => 'citizen', row_filter => 'admin_unit_province_code(residence) = ''79''');
-SELECT share('ADV_MND', '{adv_purpose}', '{person.phone}', 'pseudonym',
-             relation => 'citizen', row_filter => 'admin_unit_province_code(residence) = ''79''');
-SELECT share('ADV_MND', '{adv_purpose}', '{person.date_of_birth, person.permanent_residence_unit}',
-             'generalized', relation => 'citizen',
-             row_filter => 'admin_unit_province_code(residence) = ''79''');
--- the provider's own views, one of them security_invoker
-CREATE VIEW provider_view AS SELECT personal_id, full_name FROM citizen;
-CREATE VIEW provider_invoker WITH (security_invoker) AS SELECT personal_id, full_name FROM citizen;
-GRANT SELECT ON provider_view, provider_invoker TO adv_mnd;
--- partitions
-CREATE TABLE resident (personal_id personal_id, province int, full_name text) PARTITION BY LIST (province);
-CREATE TABLE resident_79 PARTITION OF resident FOR VALUES IN (79);
-CREATE TABLE resident_01 PARTITION OF resident FOR VALUES IN (1);
-INSERT INTO resident VALUES ('079099123456', 79, 'Nguyen Van An'), ('001090123458', 1, 'Le Van Cuong HIDDEN');
-SELECT classify('resident', 'full_name', 'person.full_name'), govern('resident');
-SELECT share('ADV_MND', '{adv_purpose}', '{person.full_name}', 'masked', relation => 'resident',
-             row_filter => 'province = 79');
-
--- the tools of the test: what is a secret, and a way to run SQL and keep
--- its rows or its error (message, detail and hint) as text
-CREATE SCHEMA adv;
-GRANT USAGE ON SCHEMA adv TO PUBLIC;
-CREATE FUNCTION adv.leaks(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
-  SELECT coalesce(t, '') ~ '(HIDDEN|SECRETFAITH|Nguyen|Binh|Cuong|079099123456|079301123457|001090123458|912345678|912345679|912345670)'
-$$;
-CREATE FUNCTION adv.rows(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text := ''; line text; m text; d text; h text;
-BEGIN
-  IF q ~* '^\s*explain' THEN
-    FOR line IN EXECUTE q LOOP r := r || line || E'\n'; END LOOP;
-    RETURN r;
-  END IF;
-  EXECUTE format('SELECT coalesce(string_agg(x::text, E''\n''), '''') FROM (%s) x', q) INTO r;
-  RETURN r;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-  RETURN 'ERROR: ' || m || ' / ' || coalesce(d, '') || ' / ' || coalesce(h, '');
-END $$;
-CREATE FUNCTION adv.run(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE m text; d text; h text;
-BEGIN
-  EXECUTE q;
-  RETURN 'OK';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-  RETURN 'ERROR: ' || m || ' / ' || coalesce(d, '') || ' / ' || coalesce(h, '');
-END $$;
-CREATE FUNCTION adv.refused(out_ text) RETURNS boolean LANGUAGE sql AS $$
-  SELECT out_ LIKE 'ERROR:%' AND NOT adv.leaks(out_)
-$$;
-
--- the consumer's own schema, and a table its functions write what they see to
-CREATE SCHEMA mnd AUTHORIZATION adv_mnd;
-SET LOCAL ROLE adv_mnd;
-SET LOCAL search_path = mnd, public, govshare;
+-- the consumer's own table its functions write what they see to
 CREATE TABLE mnd.seen (v text);
 CREATE FUNCTION mnd.peek(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
 $$ BEGIN INSERT INTO mnd.seen VALUES ($1); RAISE NOTICE 'peek: %', $1; RETURN true; END $$;
 CREATE FUNCTION mnd.peek_id(personal_id, personal_id) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
 $$ BEGIN INSERT INTO mnd.seen VALUES ($1::text), ($2::text); RETURN true; END $$;
-SET LOCAL client_min_messages = warning;
+SET client_min_messages = warning;
 
 -- 1. no request context at all
 SELECT ok(adv.refused(adv.rows('SELECT full_name FROM citizen')), '01 no request context: refused');
@@ -234,38 +144,49 @@ SELECT ok(adv.refused(adv.rows('SELECT pseudonym(''Nguyen Van An''::text, ''ADV_
 DELETE FROM mnd.seen;
 SELECT adv.rows('SELECT pg_notify(''leak'', full_name) FROM citizen WHERE mnd.peek(full_name)');
 SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)), '56 NOTIFY payloads from a query carry masked values only');
+BEGIN;
 SELECT adv.rows('SELECT pg_try_advisory_xact_lock(1, hashtext(full_name)) FROM citizen');
-RESET ROLE;
-SELECT ok(EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = 1) AND
+SELECT ok(EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = 1 AND pid = pg_backend_pid()) AND
           NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND classid = 1
-                      AND objid IN (SELECT hashtext(full_name)::oid FROM citizen)),
+                      AND objid IN (SELECT hashtext(n)::oid FROM unnest(adv.secret_names()) n)),
           '57 advisory locks keyed on values: only masked values');
-SET LOCAL ROLE adv_mnd;
+COMMIT;
 \o /tmp/govshare_adversarial_copy.out
 COPY citizen (personal_id, full_name, phone) TO STDOUT;
 COPY (SELECT * FROM provider_view) TO STDOUT;
 \o
-RESET ROLE;
-SELECT ok(NOT adv.leaks(pg_read_file('/tmp/govshare_adversarial_copy.out')) AND
-          pg_read_file('/tmp/govshare_adversarial_copy.out') LIKE '%*%', '58 COPY t TO and COPY (query) TO');
-SET LOCAL ROLE adv_mnd;
+\set copied `cat /tmp/govshare_adversarial_copy.out`
+SELECT ok(NOT adv.leaks(:'copied') AND :'copied' LIKE '%*%', '58 COPY t TO and COPY (query) TO');
 SELECT ok(adv.refused(adv.run('COPY citizen TO STDOUT')), '59 COPY of every column: the denied one refuses it');
--- 60-63. roles and savepoints
-SET LOCAL ROLE adv_mnd_clerk;
+-- 62-63. roles and savepoints
+SET ROLE adv_mnd_clerk;
 SELECT ok(adv.refused(adv.rows('SELECT full_name FROM citizen')),
-          '62 a context begun by another role (SET ROLE to a member role): refused');
-SET LOCAL ROLE adv_mnd;
+          '62 a context begun by the login, read after SET ROLE to another role: refused');
+RESET ROLE;
+BEGIN;
 SAVEPOINT s;
 SELECT end_request();
 ROLLBACK TO SAVEPOINT s;
 SELECT ok(NOT adv.leaks(adv.rows('SELECT full_name FROM citizen')), '63 context restored by ROLLBACK TO SAVEPOINT stays enforced');
+COMMIT;
 -- 64-66. cursors and prepared statements
+-- a cursor WITH HOLD outside a transaction block is materialised at commit,
+-- and a FETCH from it after that runs no executor: it is refused
+\set ON_ERROR_STOP 0
 DECLARE hold_cur CURSOR WITH HOLD FOR SELECT full_name FROM citizen;
+\set hold_declared :ERROR
+SELECT end_request() \g /dev/null
 FETCH 1 FROM hold_cur \g /dev/null
-SELECT end_request();
-SELECT ok(adv.refused(adv.run('FETCH 1 FROM hold_cur')), '64 a cursor does not outlive its request context');
-CLOSE hold_cur;
+\set hold_fetched :ERROR
+\set ON_ERROR_STOP 1
+SELECT ok(:'hold_declared' = 'true' AND :'hold_fetched' = 'true',
+          '64 a cursor WITH HOLD (autocommit): refused, so nothing is fetched after end_request');
 SELECT begin_request('adv_purpose');
+BEGIN;
+SELECT ok(adv.run('DECLARE hold_cur2 CURSOR WITH HOLD FOR SELECT full_name FROM citizen')
+          LIKE 'ERROR: agency "ADV_MND" may not keep governed data in a cursor WITH HOLD%',
+          '64b a cursor WITH HOLD in a transaction block: refused');
+ROLLBACK;
 PREPARE adv_p AS SELECT string_agg(full_name, ',') AS names FROM citizen;
 EXECUTE adv_p \g /dev/null
 SELECT end_request();
@@ -273,26 +194,42 @@ SELECT ok(adv.refused(adv.run('EXECUTE adv_p')), '65 a prepared statement after 
 SELECT begin_request('adv_purpose');
 EXECUTE adv_p \gset
 SELECT ok(NOT adv.leaks(:'names') AND :'names' LIKE '%*%', '66 ... and masked again in a new context');
--- 67. loopback through dblink, when installed, connects as the consumer
-RESET ROLE;
-CREATE EXTENSION IF NOT EXISTS dblink;
-SET LOCAL ROLE adv_mnd;
+-- 67. loopback through dblink connects as the consumer
 SELECT ok(adv.refused(adv.rows('SELECT * FROM dblink(''dbname='' || current_database(), ''SELECT full_name FROM public.citizen'') AS t(x text)')),
           '67 dblink loopback: refused (no password; a new session would have no context)');
--- 68. an internal role's plans and privileges do not carry over
-RESET ROLE;
-SET LOCAL ROLE adv_staff;
-PREPARE staff_p AS SELECT string_agg(full_name, ',') AS staff_names FROM citizen;
-EXECUTE staff_p \g /dev/null
-RESET ROLE;
-GRANT adv_staff TO adv_mnd;
-SET LOCAL ROLE adv_mnd;
-EXECUTE staff_p \gset
-SELECT ok(NOT adv.leaks(:'staff_names') AND :'staff_names' LIKE '%*%',
-          '68 a plan made for an internal role is planned again for the consumer');
-RESET ROLE;
--- (SET ROLE and SET SESSION AUTHORIZATION from a consumer's own login are
--- in sql/enforce.sql: this file runs as a superuser, who may SET ROLE to anyone)
+-- 69. a token is spent when presented: read with it, roll back, present it again
+SELECT end_request();
+SELECT token AS t1 FROM adv.token WHERE n = 1 \gset
+BEGIN;
+SELECT begin_request_signed(:'t1');
+SELECT adv.rows('SELECT full_name FROM citizen') \g /dev/null
+ROLLBACK;
+SELECT ok(adv.refused(adv.run(format('SELECT govshare.begin_request_signed(%L)', :'t1'))),
+          '69 a token read with in a transaction that rolled back: refused when presented again');
+SELECT token AS t2 FROM adv.token WHERE n = 2 \gset
+BEGIN;
+SAVEPOINT s;
+SELECT begin_request_signed(:'t2');
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT ok(adv.run(format('SELECT govshare.begin_request_signed(%L)', :'t2')) LIKE 'ERROR: invalid request token / The token has been used before%',
+          '69b a token presented in a savepoint rolled back: refused as used');
+-- 70. the key that signed the context's token is revoked (by the provider,
+-- here through a hook): the next read is refused, naming the key
+SELECT token AS t10 FROM adv.token WHERE n = 10 \gset
+SELECT begin_request_signed(:'t10');
+SELECT ok(NOT adv.leaks(adv.rows('SELECT full_name FROM citizen')), '70a a signed context reads masked');
+SELECT adv.revoke_second_key();
+SELECT ok(adv.rows('SELECT full_name FROM citizen') LIKE 'ERROR: the request context of agency "ADV_MND" has ended / The key that signed its token (%) was revoked.%',
+          '70 after its key is revoked, the context has ended: refused, naming the key');
+SELECT ok(adv.refused(adv.rows('SELECT count(*) FROM citizen')), '70b ... and stays ended');
+-- 72. no internal error (XX000) reachable from SQL
+SELECT is(adv.sqlstate('SELECT govshare.is_valid(''x'', 0::regtype)'), '42704', '72 is_valid with an invalid type: 42704, not XX000');
+SELECT is(adv.sqlstate('SELECT govshare.type_conformance(0, 0)'), '42704', '72b type_conformance of invalid types: 42704');
+-- 73. a SECURITY DEFINER function of an internal role, from the consumer's
+-- login: the session stays a consumer, its context was begun by another
+-- role, so it fails closed
+SELECT begin_request('adv_purpose');
+SELECT ok(adv.refused(adv.rows('SELECT adv.staff_names()')), '73 an internal role''s SECURITY DEFINER function: refused');
 
 SELECT * FROM finish();
-ROLLBACK;
