@@ -165,15 +165,23 @@ SELECT govshare.begin_request_signed(split_part(:'good', '.', 1) || '.' ||
 SELECT govshare.begin_request_signed(split_part(:'good', '.', 1) || '.' ||
        b64url('{"iss":"MND","sub":"s","purpose":"military_service","jti":"j\u0000","iat":1,"exp":2}') || '.' || :'sig');
 
--- a rolled-back begin_request_signed does not use up its token
+-- a token is spent when presented, for good: a transaction that rolls
+-- back takes its context away, not the use of its token
 SELECT govshare.sign_jws(:'priv', '{"alg":"EdDSA"}', claims()) AS t2 \gset
 SELECT govshare.end_request();
 BEGIN;
 SELECT govshare.begin_request_signed(:'t2');
+SELECT purpose FROM govshare.current_request();
 ROLLBACK;
 SELECT count(*) FROM govshare.current_request();
 SELECT govshare.begin_request_signed(:'t2');
-SELECT govshare.begin_request_signed(:'t2');
+BEGIN;
+SAVEPOINT s;
+SELECT govshare.sign_jws(:'priv', '{"alg":"EdDSA"}', claims()) AS t3 \gset
+SELECT govshare.begin_request_signed(:'t3');
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT govshare.begin_request_signed(:'t3');
 RESET ROLE;
 
 -- used token ids are kept, with their expiry

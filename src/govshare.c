@@ -144,16 +144,22 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 /*
  * Planner hook: rewrites a consumer agency's reads of governed relations
  * before planning (and keeps the planner from inlining SQL functions into
- * them), and marks the plan as depending on the rules.
+ * them, and refuses them to a cursor WITH HOLD), and marks the plan as
+ * depending on the rules.
  */
 static PlannedStmt *
 govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 				 ParamListInfo boundParams)
 {
 	GovsharePlanKind kind = govshare_enforce_query(parse);
-	bool		planning = govshare_enforce_planning_begin();
+	bool		planning;
 	PlannedStmt *volatile result;
 
+	/* a cursor WITH HOLD would keep a consumer's rows past its request */
+	if (kind == GOVSHARE_PLAN_CONSUMER && (cursorOptions & CURSOR_OPT_HOLD))
+		govshare_enforce_refuse_hold();
+
+	planning = govshare_enforce_planning_begin();
 	PG_TRY();
 	{
 		if (prev_planner)
@@ -260,12 +266,13 @@ govshare_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
-/* Shared memory: the audit queues. */
+/* Shared memory: the tokens being spent, the audit queues. */
 static void
 govshare_shmem_request(void)
 {
 	if (prev_shmem_request)
 		prev_shmem_request();
+	govshare_spent_shmem_request();
 	govshare_audit_queue_request();
 }
 
@@ -274,6 +281,7 @@ govshare_shmem_startup(void)
 {
 	if (prev_shmem_startup)
 		prev_shmem_startup();
+	govshare_spent_shmem_startup();
 	govshare_audit_queue_startup();
 }
 
@@ -306,6 +314,7 @@ _PG_init(void)
 	govshare_consumer_init();
 	govshare_context_init();
 	govshare_context_set_denial_recorder(govshare_audit_denial);
+	govshare_context_set_token_recorder(govshare_audit_token_use);
 	govshare_audit_init();
 	govshare_mask_init();
 

@@ -80,6 +80,10 @@ extern uint64 govshare_audit_record_queue(AuditStatement *st, bool result, bool 
 										  const char *outcome, const char *reason, bool urgent,
 										  bool noerror);
 
+/* record.c: token uses, the other kind of record in the queue */
+#define GOVSHARE_AUDIT_TOKEN_TAG 'K'
+extern void govshare_audit_token_decode(const char *data, uint32 len, GovshareTokenUse *use);
+
 /* executor.c: the statements open, and the one whose rows are being read */
 extern void govshare_audit_statement_open(AuditStatement *st);
 extern void govshare_audit_statement_free(AuditStatement *st);

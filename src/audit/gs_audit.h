@@ -75,9 +75,10 @@ extern Node *govshare_audit_subject_qual(GovshareDecision *d, TupleDesc desc);
 extern void *govshare_audit_utility(Node *stmt, const char *query_string);
 extern void govshare_audit_utility_end(void *handle, QueryCompletion *qc);
 
-/* record.c: denials, and outgoing requests */
+/* record.c: denials, used request tokens, and outgoing requests */
 extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 								  const char *column, const char *element, const char *reason);
+extern bool govshare_audit_token_use(const GovshareTokenUse *use, char **why);
 
 /* An outgoing request to another agency, as src/remote/ records it. */
 typedef struct GovshareRemoteRecord

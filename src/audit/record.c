@@ -20,6 +20,11 @@
  * Denials (src/enforce/) are queued before the error is raised, so they
  * stay recorded although their transaction aborts.
  *
+ * The uses of request tokens travel the same queue (another kind of
+ * record, not chained): the writer adds them to govshare.token_use in its
+ * own transaction, so that no rollback of the presenting session brings a
+ * token back (src/policy/context.c waits for them).
+ *
  * Internal roles' reads of governed relations are recorded, by one record
  * at the end, as govshare.audit_internal says: those that read sensitive
  * elements (default), all, or none.
@@ -516,6 +521,77 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 		MemoryContextDelete(st->cxt);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * A token use travels through the audit queue as this tag, the times it
+ * expires and was used (TimestampTz, as in memory: the queue never leaves
+ * the server), then issuer, jti and used_by as NUL-terminated strings.
+ * An access record starts with the tag of a text ('S'), never with this.
+ */
+static void
+encode_token_use(StringInfo out, const GovshareTokenUse *use)
+{
+	appendStringInfoChar(out, GOVSHARE_AUDIT_TOKEN_TAG);
+	appendBinaryStringInfo(out, (const char *) &use->expires_at, sizeof(TimestampTz));
+	appendBinaryStringInfo(out, (const char *) &use->used_at, sizeof(TimestampTz));
+	appendBinaryStringInfo(out, use->issuer, strlen(use->issuer) + 1);
+	appendBinaryStringInfo(out, use->jti, strlen(use->jti) + 1);
+	appendBinaryStringInfo(out, use->used_by, strlen(use->used_by) + 1);
+}
+
+/*
+ * Decodes a token use queued by govshare_audit_token_use (data, len bytes,
+ * starting with the tag); its strings point into data.  Errors on a
+ * malformed one.
+ */
+void
+govshare_audit_token_decode(const char *data, uint32 len, GovshareTokenUse *use)
+{
+	const char *p = data + 1 + 2 * sizeof(TimestampTz);
+	const char *end = data + len;
+	const char **strings[3] = {&use->issuer, &use->jti, &use->used_by};
+
+	if (len < 1 + 2 * sizeof(TimestampTz) || data[0] != GOVSHARE_AUDIT_TOKEN_TAG)
+		elog(ERROR, "govshare: malformed token use in the audit queue");
+	memcpy(&use->expires_at, data + 1, sizeof(TimestampTz));
+	memcpy(&use->used_at, data + 1 + sizeof(TimestampTz), sizeof(TimestampTz));
+	for (int i = 0; i < 3; i++)
+	{
+		const char *nul = memchr(p, '\0', end - p);
+
+		if (nul == NULL)
+			elog(ERROR, "govshare: malformed token use in the audit queue");
+		*strings[i] = p;
+		p = nul + 1;
+	}
+	if (p != end)
+		elog(ERROR, "govshare: malformed token use in the audit queue");
+}
+
+/*
+ * The token recorder (src/policy/context.c): queues the use of a request
+ * token for the audit writer, which adds it to govshare.token_use in its
+ * own transaction, and waits until that is committed (whatever
+ * govshare.audit_mode says: this is the replay guard, not the audit).
+ * Returns true once it is durable; false, with why, when it cannot be
+ * within govshare.audit_timeout.
+ */
+bool
+govshare_audit_token_use(const GovshareTokenUse *use, char **why)
+{
+	StringInfoData buf;
+	uint64		ticket;
+	bool		durable;
+
+	initStringInfo(&buf);
+	encode_token_use(&buf, use);
+	ticket = govshare_audit_queue_put(buf.data, buf.len, govshare_audit_timeout, true, false);
+	pfree(buf.data);
+	durable = ticket != 0 && govshare_audit_queue_wait(ticket, govshare_audit_timeout, why);
+	if (ticket == 0)
+		*why = pstrdup("The audit queue could not take the record.");
+	return durable;
 }
 
 /*

@@ -2,7 +2,8 @@
  *
  * writer.c
  *	  The audit writer: a background worker per database that appends the
- *	  queued access records to govshare.access_log.
+ *	  queued access records to govshare.access_log (and the ids of used
+ *	  request tokens to govshare.token_use).
  *
  * The writer is the only process that adds rows to the access log, and it
  * does so below SQL (heap and index insertion, as COPY does), so that the
@@ -179,9 +180,10 @@ hash_datum(const unsigned char *hash)
 
 /*
  * Writes the n records in batch (as govshare_audit_queue_peek left them)
- * in the current transaction, continuing the chain from *tail: each is
- * decoded into a slot, given its seq, time, key id and hashes, and the
- * slots are inserted MULTI_INSERT_RECORDS at a time.
+ * in the current transaction, continuing the chain from *tail: each access
+ * record is decoded into a slot, given its seq, time, key id and hashes,
+ * and the slots are inserted MULTI_INSERT_RECORDS at a time; the used
+ * request tokens among them go to govshare.token_use.
  *
  * The bytes a backend queued are the canonical encoding of the columns
  * kind .. receipt_hash (both sides use chain.c's encoders),
@@ -209,6 +211,8 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 	const char *p = batch->data;
 	StringInfoData canonical;
 	BulkInsertState bistate = GetBulkInsertState();
+	GovshareTokenUse *uses = palloc(sizeof(GovshareTokenUse) * n);
+	int			nuses = 0;
 
 	govshare_chain_check_columns(desc);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
@@ -230,6 +234,13 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 
 		memcpy(&len, p, sizeof(uint32));
 		p += sizeof(uint32);
+		/* a used request token: for govshare.token_use, not the chain */
+		if (len > 0 && p[0] == GOVSHARE_AUDIT_TOKEN_TAG)
+		{
+			govshare_audit_token_decode(p, len, &uses[nuses++]);
+			p += len;
+			continue;
+		}
 		old = MemoryContextSwitchTo(records);
 		ExecClearTuple(slot);
 		if (govshare_chain_decode(p, len, desc, Anum_access_log_kind,
@@ -271,13 +282,16 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 
 		tail->seq++;
 		memcpy(tail->hash, hash, GOVSHARE_HASH_LEN);
-		if (++filled == nslots || i == n - 1)
+		if (++filled == nslots)
 		{
 			insert_slots(rel, rri, estate, slots, filled, bistate);
 			filled = 0;
 			MemoryContextReset(records);
 		}
 	}
+	if (filled > 0)
+		insert_slots(rel, rri, estate, slots, filled, bistate);
+	govshare_token_use_insert(uses, nuses);
 
 	FreeBulkInsertState(bistate);
 	ExecCloseIndices(rri);

@@ -5,7 +5,8 @@
  *
  * What govshare's catalog tables say, read into a per-backend snapshot
  * (policy.c, through tables.c), what a rule's status, patterns and window
- * mean (rule.c), and the "govshare" security labels: classifications and
+ * mean (rule.c), the ids of request tokens already presented
+ * (token_use.c), and the "govshare" security labels: classifications and
  * the governed state of relations (label.c).  Calls only src/common/ and
  * src/types/.
  *
@@ -119,6 +120,19 @@ extern const char *govshare_role_agency_noerror(GovsharePolicy *policy, Oid role
 												bool *consumer, bool *ambiguous);
 extern bool govshare_policy_has_purpose(GovsharePolicy *policy, const char *purpose);
 extern bool govshare_element_sensitive(GovsharePolicy *policy, const char *element, bool *found);
+
+/* token_use.c: the ids of request tokens already presented */
+typedef struct GovshareTokenUse
+{
+	const char *issuer;
+	const char *jti;
+	TimestampTz expires_at;
+	TimestampTz used_at;
+	const char *used_by;		/* the login that presented it */
+} GovshareTokenUse;
+
+extern bool govshare_token_use_recorded(const char *issuer, const char *jti);
+extern void govshare_token_use_insert(const GovshareTokenUse *uses, int n);
 
 /* label.c */
 extern void govshare_label_init(void);

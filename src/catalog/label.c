@@ -690,6 +690,12 @@ PG_FUNCTION_INFO_V1(govshare_type_conformance);
 Datum
 govshare_type_conformance(PG_FUNCTION_ARGS)
 {
+	/* any number is a regtype: a missing type is the caller's error (42704) */
+	for (int i = 0; i < 2; i++)
+		if (!SearchSysCacheExists1(TYPEOID, PG_GETARG_DATUM(i)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("type with OID %u does not exist", PG_GETARG_OID(i))));
 	return govshare_type_text_datum(govshare_label_conformance(PG_GETARG_OID(0),
 															   PG_GETARG_OID(1)));
 }

@@ -523,9 +523,16 @@ govshare_policy(void)
 
 /*
  * The agency a role acts for, or NULL when it has none.  *consumer is set
- * when that agency is not self.  A role is bound directly, or through
- * membership in a bound role; a superuser is always internal.  A role that
- * would act for two agencies gets NULL with *other set to the second one.
+ * when that agency is not self.  A role acts for the agency it is bound
+ * to and for the agency of every bound role it is a member of, by any
+ * kind of membership: with or without INHERIT (and, from PostgreSQL 16,
+ * with or without SET), directly or through other roles.  Privileges are
+ * not the question: a member that does not inherit a consumer role's
+ * privileges can still SET ROLE to it, or be given that membership's
+ * powers later, so it speaks for that agency and is one of its consumers.
+ * A superuser is always internal.  A role that would act for two agencies
+ * (self counts as one) gets one of them, not self, with the other in
+ * *other.
  */
 static const char *
 role_agency(GovsharePolicy *p, Oid roleid, bool *consumer, const char **other)
@@ -537,24 +544,25 @@ role_agency(GovsharePolicy *p, Oid roleid, bool *consumer, const char **other)
 	if (!p->installed || superuser_arg(roleid))
 		return NULL;
 	for (int i = 0; i < p->nbindings; i++)
-		if (p->binding_roles[i] == roleid)
-		{
-			agency = p->binding_agencies[i];
-			break;
-		}
-	if (agency == NULL)
 	{
-		for (int i = 0; i < p->nbindings; i++)
+		const char *bound = p->binding_agencies[i];
+
+		/* ROLERECURSE_MEMBERS: every membership counts, and the role itself */
+		if (!is_member_of_role_nosuper(roleid, p->binding_roles[i]))
+			continue;
+		if (agency == NULL || strcmp(agency, bound) == 0)
 		{
-			if (!has_privs_of_role(roleid, p->binding_roles[i]))
-				continue;
-			if (agency != NULL && strcmp(agency, p->binding_agencies[i]) != 0)
-			{
-				*other = p->binding_agencies[i];
-				return agency;
-			}
-			agency = p->binding_agencies[i];
+			agency = bound;
+			continue;
 		}
+		if (p->self != NULL && strcmp(agency, p->self) == 0)
+		{
+			*other = agency;
+			agency = bound;
+		}
+		else
+			*other = bound;
+		break;
 	}
 	*consumer = agency != NULL && (p->self == NULL || strcmp(agency, p->self) != 0);
 	return agency;
@@ -572,8 +580,8 @@ govshare_role_agency(GovsharePolicy *p, Oid roleid, bool *consumer)
 				(errcode(ERRCODE_INVALID_ROLE_SPECIFICATION),
 				 errmsg("role \"%s\" acts for two agencies, \"%s\" and \"%s\"",
 						GetUserNameFromId(roleid, false), agency, other),
-				 errdetail("It is a member of roles bound to each."),
-				 errhint("Bind the role itself with govshare.bind_role(), or revoke one membership.")));
+				 errdetail("It is bound to one of them, or a member of roles bound to each (with or without INHERIT)."),
+				 errhint("Revoke the membership, or the binding, that ties the role to the agency it does not act for.")));
 	return agency;
 }
 

@@ -37,23 +37,20 @@ govshare_enforce_begin(GovshareEnforcement *e)
 	return true;
 }
 
+static void find_subject(GovshareEnforcement *e);
+
 /*
  * Works out who plans: the consumer agency and its request context, or
- * internal access.  Returns true for a consumer.
+ * internal access.  Returns true for a consumer.  Once a governed relation
+ * is read (e->governed), a role that acts for two agencies and a context
+ * that has ended are refused here.
  */
 bool
 govshare_enforce_is_consumer(GovshareEnforcement *e)
 {
-	const GovshareRequest *r;
-	bool		ambiguous;
-
-	if (e->subject_known)
-		return e->agency != NULL;
-	e->subject_known = true;
-	e->agency = govshare_consumer_of(e->policy, &ambiguous);
-	if (e->agency == NULL)
-		return false;
-	if (ambiguous)
+	if (!e->subject_known)
+		find_subject(e);
+	if (e->ambiguous && e->governed)
 	{
 		bool		consumer;
 
@@ -61,10 +58,31 @@ govshare_enforce_is_consumer(GovshareEnforcement *e)
 		(void) govshare_role_agency(e->policy, GetUserId(), &consumer);
 		(void) govshare_role_agency(e->policy, GetSessionUserId(), &consumer);
 	}
+	/* a context that has ended refuses every read of governed data, saying why */
+	if (e->ended != NULL && e->governed)
+		govshare_enforce_deny(e, InvalidOid, NULL, NULL,
+			 psprintf("the request context of agency \"%s\" has ended", e->request->agency),
+			 e->ended,
+			 "Begin a new request with govshare.begin_request_signed() or govshare.begin_request(), if the agency still may.");
+	return e->agency != NULL;
+}
 
+/* Who plans, and under which request context (govshare_enforce_is_consumer). */
+static void
+find_subject(GovshareEnforcement *e)
+{
+	const GovshareRequest *r;
+
+	e->subject_known = true;
+	e->agency = govshare_consumer_of(e->policy, &e->ambiguous);
+	if (e->agency == NULL)
+		return;
 	govshare_epoch_refresh(e->policy, e->now);
 	r = govshare_context_current();
 	e->request = r;
+	/* what the context rests on was withdrawn: it has ended */
+	if (r != NULL && r->roleid == GetUserId())
+		e->ended = govshare_context_ended(e->policy, e->now);
 	if (r == NULL)
 		e->problem = NULL;
 	else if (strcmp(r->agency, e->agency) != 0)
@@ -77,7 +95,6 @@ govshare_enforce_is_consumer(GovshareEnforcement *e)
 		e->problem = psprintf("The request token expired at %s.", timestamptz_to_str(r->expires_at));
 	else if (!TIMESTAMP_NOT_FINITE(r->expires_at))
 		govshare_epoch_limit(r->expires_at);
-	return true;
 }
 
 /* A reason from the decision ("no active rule ...") as a DETAIL sentence. */
@@ -155,4 +172,23 @@ govshare_enforce_refuse_statistics(GovshareEnforcement *e, Oid fn)
 				  e->agency, get_func_name(fn)),
 		 "Activity statistics count the rows and blocks that scans touched, the rows the sharing rules hide included.",
 		 "Consumer agencies get no activity statistics (the pg_stat_* and pg_statio_* views call these functions); ask the providing agency for figures.");
+}
+
+/*
+ * Refuses a consumer's cursor WITH HOLD over governed relations, from the
+ * planner hook: at commit its rows are materialised, and a FETCH after
+ * that runs no executor, so neither end_request() nor a revocation would
+ * reach them.
+ */
+void
+govshare_enforce_refuse_hold(void)
+{
+	GovshareEnforcement e;
+
+	if (!govshare_enforce_begin(&e) || !govshare_enforce_is_consumer(&e))
+		return;
+	govshare_enforce_deny(&e, InvalidOid, NULL, NULL,
+		 psprintf("agency \"%s\" may not keep governed data in a cursor WITH HOLD", e.agency),
+		 "A cursor WITH HOLD keeps its rows after its transaction ends, out of reach of end_request() and of revocations.",
+		 "Declare the cursor without WITH HOLD and fetch from it inside the transaction.");
 }

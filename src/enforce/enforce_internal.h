@@ -24,8 +24,10 @@ typedef struct GovshareEnforcement
 	GovsharePolicy *policy;
 	bool		subject_known;
 	const char *agency;			/* consumer agency, or NULL: internal */
+	bool		ambiguous;		/* the role acts for two agencies */
 	const GovshareRequest *request;
 	const char *problem;		/* why the request context does not apply */
+	const char *ended;			/* why it has ended (govshare_context_ended) */
 	TimestampTz now;
 	bool		governed;		/* reads a governed relation */
 	int			calls_checked;	/* rewrite.c: refuse statistics calls? -1: not known yet */

@@ -51,6 +51,9 @@ extern int	govshare_enforce_explain_begin(Node *stmt);
 extern void govshare_enforce_explain_end(int saved);
 extern void govshare_enforce_function_execute(Oid fn);
 
+/* deny.c: cursors WITH HOLD, refused to consumers */
+extern void govshare_enforce_refuse_hold(void);
+
 /* utility.c: utility commands of consumers */
 extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);
 

@@ -4,8 +4,11 @@
  *	  Who the session acts for, and the epoch of consumer plans.
  *
  * A session is a consumer when its current role, or the role it logged in
- * as, is bound to an agency other than self; every other session is
- * internal.  The enforcement, the audit, pseudonyms and remote queries all
+ * as, acts for an agency other than self (bound to it, or a member of a
+ * role bound to it: src/catalog/policy.c), or while the current role has
+ * a consumer's request context, even after its binding was removed (the
+ * context has then ended and its reads are refused: context.c); every
+ * other session is internal.  The enforcement, the audit, pseudonyms and remote queries all
  * ask the same question, so it is answered once, here, and cached until
  * the roles or the policy change.
  *
@@ -42,6 +45,7 @@ static bool subject_valid = false;
 static Oid	subject_user = InvalidOid;
 static Oid	subject_session = InvalidOid;
 static uint64 subject_generation = 0;
+static uint64 subject_context = 0;
 static const char *subject_agency = NULL;
 static bool subject_ambiguous = false;	/* the role acts for two agencies */
 
@@ -118,7 +122,7 @@ govshare_consumer_of(GovsharePolicy *policy, bool *ambiguous)
 	bool		consumer;
 
 	if (subject_valid && subject_user == user && subject_session == session &&
-		subject_generation == policy->generation)
+		subject_generation == policy->generation && subject_context == govshare_context_serial())
 	{
 		if (ambiguous)
 			*ambiguous = subject_ambiguous;
@@ -136,7 +140,16 @@ govshare_consumer_of(GovsharePolicy *policy, bool *ambiguous)
 				agency = NULL;
 		}
 	}
+	if (agency == NULL)
+	{
+		const GovshareRequest *r = govshare_context_current();
+
+		/* unbinding the role ends its context; it does not lift the rules */
+		if (r != NULL && r->consumer && r->roleid == user)
+			agency = r->agency;
+	}
 	subject_user = user;
+	subject_context = govshare_context_serial();
 	subject_session = session;
 	subject_generation = policy->generation;
 	subject_agency = agency;

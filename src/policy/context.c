@@ -11,19 +11,31 @@
  * A context lasts for the session, until end_request(), another
  * begin_request*() or DISCARD ALL.  Setting or clearing it is
  * transactional: if the transaction (or subtransaction) that set it rolls
- * back, the previous context comes back.  That keeps a signed context and
- * the record of its token id (govshare.token_use, the replay guard) in
- * step: a rolled-back begin_request_signed() neither consumes the token nor
- * leaves a context behind.
+ * back, the previous context comes back.
  *
  * A signed request is a JWS compact token (alg EdDSA), parsed and verified
- * by src/token.c.  Here: the issuer must be the agency the session's role
- * acts for, the key one of the issuer's registered, unrevoked, unexpired
- * keys, the token within its lifetime (with govshare.token_clock_skew of
+ * by token.c.  Here: the issuer must be the agency the session's role acts
+ * for, the key one of the issuer's registered, unrevoked, unexpired keys,
+ * the token within its lifetime (with govshare.token_clock_skew of
  * tolerance, and at most govshare.token_max_lifetime long), and its jti
- * never seen before.  Used token ids are kept in govshare.token_use, a
- * table, so replay protection holds across sessions and restarts; rows are
- * pruned a day after their token expired.
+ * never seen before.
+ *
+ * A token is spent when it is presented, for good, unlike the context:
+ * whether the caller's transaction commits or rolls back, and whether its
+ * backend lives on or crashes, the same token is refused afterwards.  Its
+ * id is claimed in shared memory (spent.c: one of two sessions presenting
+ * it at once passes), looked up in govshare.token_use, and then written
+ * there by the audit writer, in a transaction of the writer's own, before
+ * begin_request_signed() returns (the recorder the audit registers at
+ * init: calls go down only).  Nothing is written in the caller's
+ * transaction.
+ *
+ * A consumer's context rests on its role's binding to the agency, on the
+ * agency's rules for the purpose and, when signed, on the signing key.
+ * When any of them is withdrawn (the binding removed or changed, the key
+ * revoked or expired, the rules revoked, suspended or expired), the
+ * context ends: the enforcement refuses the session's next read, naming
+ * why (govshare_context_ended), until a new request begins.
  *
  * src/context.c
  *
@@ -35,8 +47,7 @@
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "common/pg_prng.h"
-#include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -66,6 +77,13 @@ int			govshare_token_max_lifetime = 3600;
  * registers itself at init (govshare_context_set_denial_recorder).
  */
 static GovshareDenialRecorder denial_recorder = NULL;
+
+/*
+ * Who records a token as used, durably and outside the caller's
+ * transaction: the audit's writer, registered at init
+ * (govshare_context_set_token_recorder).
+ */
+static GovshareTokenRecorder token_recorder = NULL;
 
 static GovshareRequest *current = NULL;
 
@@ -102,6 +120,8 @@ request_free(GovshareRequest *r)
 		pfree(r->token_id);
 	if (r->key_id)
 		pfree(r->key_id);
+	if (r->ended)
+		pfree(r->ended);
 	pfree(r);
 }
 
@@ -192,6 +212,13 @@ govshare_context_set_denial_recorder(GovshareDenialRecorder recorder)
 	denial_recorder = recorder;
 }
 
+/* Sets who records used token ids (the audit writer); from _PG_init. */
+void
+govshare_context_set_token_recorder(GovshareTokenRecorder recorder)
+{
+	token_recorder = recorder;
+}
+
 /* Registers the callbacks; called from _PG_init. */
 void
 govshare_context_init(void)
@@ -231,6 +258,71 @@ govshare_context_discard(void)
 	serial++;
 }
 
+static bool has_rule_for(GovsharePolicy *policy, const char *agency, const char *purpose,
+						 TimestampTz now);
+
+/*
+ * Why r, a consumer's context, no longer holds at now, or NULL: its role
+ * does not act for its agency any more, its signing key is gone, revoked
+ * or expired, or the agency has no rule in force for its purpose.
+ */
+static char *
+withdrawn(GovsharePolicy *policy, const GovshareRequest *r, TimestampTz now)
+{
+	bool		consumer;
+	bool		ambiguous;
+	const char *agency = govshare_role_agency_noerror(policy, r->roleid, &consumer, &ambiguous);
+	const char *role = GetUserNameFromId(r->roleid, true);
+
+	if (role == NULL)
+		return psprintf("The role that began it (OID %u) no longer exists.", r->roleid);
+	if (ambiguous)
+		return psprintf("Role \"%s\" now acts for two agencies.", role);
+	if (agency == NULL || !consumer || strcmp(agency, r->agency) != 0)
+		return psprintf("Role \"%s\" no longer acts for agency \"%s\": its binding to the agency was removed or changed.",
+						role, r->agency);
+	if (r->is_signed)
+	{
+		const GovshareKey *k = NULL;
+
+		for (int i = 0; i < policy->nkeys && k == NULL; i++)
+			if (strcmp(policy->keys[i].key_id, r->key_id) == 0)
+				k = &policy->keys[i];
+		if (k == NULL)
+			return psprintf("The key that signed its token (%s) is no longer registered.", r->key_id);
+		if (k->revoked)
+			return psprintf("The key that signed its token (%s) was revoked.", r->key_id);
+		if (k->valid_until <= now)
+			return psprintf("The key that signed its token (%s) expired at %s.", r->key_id,
+							timestamptz_to_str(k->valid_until));
+	}
+	if (!has_rule_for(policy, r->agency, r->purpose, now))
+		return psprintf("Agency \"%s\" no longer has a rule in force for purpose \"%s\": its rules were revoked, suspended or have expired.",
+						r->agency, r->purpose);
+	return NULL;
+}
+
+/*
+ * Why the current context has ended, or NULL while it holds (or there is
+ * none, or it is an internal role's).  Asked by the enforcement at each
+ * statement that reads governed data, after the policy was reloaded; a
+ * context once ended stays ended, whatever is restored later, until a new
+ * request begins.
+ */
+const char *
+govshare_context_ended(GovsharePolicy *policy, TimestampTz now)
+{
+	GovshareRequest *r = current;
+	char	   *why;
+
+	if (r == NULL || r->ended != NULL || !r->consumer)
+		return r ? r->ended : NULL;
+	why = withdrawn(policy, r, now);
+	if (why != NULL)
+		r->ended = MemoryContextStrdup(TopMemoryContext, why);
+	return r->ended;
+}
+
 /* Raises "invalid request token" with a detail. */
 static void
 reject_token(const char *detail, const char *hint)
@@ -268,8 +360,29 @@ session_agency(GovsharePolicy *policy, bool *consumer)
 }
 
 /*
+ * Does the agency have a rule for the purpose in force at now
+ * (govshare_rule_active, as for decisions)?
+ */
+static bool
+has_rule_for(GovsharePolicy *policy, const char *agency, const char *purpose, TimestampTz now)
+{
+	for (int i = 0; i < policy->nrules; i++)
+	{
+		GovshareRule *r = &policy->rules[i];
+
+		if (strcmp(r->consumer, agency) != 0 ||
+			govshare_rule_active(r, now, NULL) != GOVSHARE_RULE_IN_FORCE)
+			continue;
+		for (int p = 0; p < r->npurposes; p++)
+			if (strcmp(r->purposes[p], purpose) == 0)
+				return true;
+	}
+	return false;
+}
+
+/*
  * Checks the purpose: it exists, and a consumer agency has a rule for it
- * that is in force now (govshare_rule_active, as for decisions).
+ * that is in force now.
  */
 static void
 check_purpose(GovsharePolicy *policy, const char *agency, bool consumer, const char *purpose)
@@ -281,19 +394,8 @@ check_purpose(GovsharePolicy *policy, const char *agency, bool consumer, const c
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("purpose \"%s\" does not exist", purpose),
 				 errhint("The purposes are listed in govshare.purpose.")));
-	if (!consumer)
+	if (!consumer || has_rule_for(policy, agency, purpose, now))
 		return;
-	for (int i = 0; i < policy->nrules; i++)
-	{
-		GovshareRule *r = &policy->rules[i];
-
-		if (strcmp(r->consumer, agency) != 0 ||
-			govshare_rule_active(r, now, NULL) != GOVSHARE_RULE_IN_FORCE)
-			continue;
-		for (int p = 0; p < r->npurposes; p++)
-			if (strcmp(r->purposes[p], purpose) == 0)
-				return;
-	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("agency \"%s\" has no active rule for purpose \"%s\"", agency, purpose),
@@ -349,6 +451,7 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 	r->officer = top_strdup(officer);
 	r->purpose = top_strdup(purpose);
 	r->reference = top_strdup(reference);
+	r->consumer = consumer;
 	r->began_at = GetCurrentTimestamp();
 	r->expires_at = DT_NOEND;
 	set_current(r);
@@ -397,61 +500,58 @@ verifying_key(GovsharePolicy *policy, const GovshareToken *tok)
 	return NULL;
 }
 
-/* What consume_token_id asks of the SPI work it runs as the table's owner. */
-typedef struct TokenUse
-{
-	Datum		values[3];		/* issuer, jti, expires_at */
-	uint64		inserted;
-} TokenUse;
-
+/*
+ * The key of a token in the set of tokens being spent: the SHA-256 of the
+ * database, the issuer and the id (govshare.token_use is per database).
+ */
 static void
-record_token_use(void *arg)
+token_key(const GovshareToken *tok, unsigned char *key)
 {
-	static SPIPlanPtr insert_plan = NULL;
-	TokenUse   *use = arg;
+	StringInfoData buf;
 
-	if (insert_plan == NULL)
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
-		SPIPlanPtr	plan = SPI_prepare("INSERT INTO govshare.token_use (issuer, jti, expires_at)"
-									   " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-									   3, types);
-
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "govshare: could not prepare the token id record");
-		insert_plan = plan;
-	}
-	if (SPI_execute_plan(insert_plan, use->values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "govshare: could not record the token id");
-	use->inserted = SPI_processed;
-	/* up to 100 expired ids in one token of 32: more than are added */
-	if (pg_prng_uint32(&pg_global_prng_state) % 32 == 0 &&
-		SPI_execute("DELETE FROM govshare.token_use WHERE ctid = ANY (ARRAY("
-					"SELECT ctid FROM govshare.token_use"
-					" WHERE expires_at < pg_catalog.now() - interval '1 day'"
-					" LIMIT 100 FOR UPDATE SKIP LOCKED))", false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "govshare: could not prune used token ids");
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (const char *) &MyDatabaseId, sizeof(Oid));
+	appendBinaryStringInfo(&buf, tok->iss, strlen(tok->iss) + 1);
+	appendBinaryStringInfo(&buf, tok->jti, strlen(tok->jti));
+	govshare_sha256(buf.data, buf.len, key);
+	pfree(buf.data);
 }
 
 /*
- * Records the token id in govshare.token_use, as the table's owner (the
- * caller has no privilege on it), and now and then prunes a few rows of
- * tokens that expired more than a day ago.  Errors if the id was used before.
+ * Spends the token: errors if it was presented before, in any session,
+ * committed or not; otherwise returns once its id is durable in
+ * govshare.token_use, written by the audit writer outside the caller's
+ * transaction.  A token whose use could not be made durable stays claimed
+ * (spent) until it expires.
  */
 static void
-consume_token_id(GovsharePolicy *policy, const GovshareToken *tok)
+consume_token_id(const GovshareToken *tok)
 {
-	TokenUse	use;
+	unsigned char key[GOVSHARE_HASH_LEN];
+	GovshareTokenUse use;
+	char	   *why = NULL;
 
-	use.values[0] = CStringGetTextDatum(tok->iss);
-	use.values[1] = CStringGetTextDatum(tok->jti);
-	use.values[2] = TimestampTzGetDatum(govshare_from_unix(tok->exp));
-	use.inserted = 0;
-	govshare_spi_as_owner(policy->token_use_relid, record_token_use, &use);
-
-	if (use.inserted == 0)
+	token_key(tok, key);
+	/* being presented by another session right now, or lately and not recorded */
+	if (!govshare_spent_claim(key, govshare_from_unix(tok->exp + govshare_token_clock_skew)))
 		reject_token("The token has been used before (its jti was already presented).",
 					 "Mint a new token, with a fresh jti, for every request.");
+	/* presented before and recorded: the claim stays, the token is spent */
+	if (govshare_token_use_recorded(tok->iss, tok->jti))
+		reject_token("The token has been used before (its jti was already presented).",
+					 "Mint a new token, with a fresh jti, for every request.");
+	use.issuer = tok->iss;
+	use.jti = tok->jti;
+	use.expires_at = govshare_from_unix(tok->exp);
+	use.used_at = GetCurrentTimestamp();
+	use.used_by = GetUserNameFromId(GetSessionUserId(), false);
+	if (token_recorder == NULL || !token_recorder(&use, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the use of the request token could not be recorded"),
+				 why ? errdetail_internal("%s", why) : 0,
+				 errhint("The token stays used; mint a new one when govshare.audit_status() shows the audit writer working.")));
+	govshare_spent_release(key);
 }
 
 /* govshare.begin_request_signed(token text) returns void */
@@ -515,7 +615,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 		check_field("officer", tok.sub);
 		check_field("reference", tok.ref);
 		check_purpose(policy, agency, consumer, tok.purpose);
-		consume_token_id(policy, &tok);
+		consume_token_id(&tok);
 	}
 	PG_CATCH();
 	{
@@ -555,6 +655,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	r->token_id = top_strdup(tok.jti);
 	r->key_id = top_strdup(key->key_id);
 	r->is_signed = true;
+	r->consumer = consumer;
 	r->began_at = GetCurrentTimestamp();
 	r->expires_at = govshare_from_unix(tok.exp);
 	set_current(r);

@@ -5,7 +5,8 @@
  *
  * What a consumer agency gets from a relation for a purpose (decide.c),
  * who the session acts for and under which request (consumer.c,
- * context.c), and the tokens that prove a request (token.c).  Calls only
+ * context.c), and the tokens that prove a request (token.c) and are spent
+ * once (spent.c).  Calls only
  * src/catalog/, src/types/ and src/common/.
  *
  * src/policy/gs_policy.h
@@ -81,14 +82,23 @@ typedef struct GovshareRequest
 	char	   *token_id;
 	char	   *key_id;
 	bool		is_signed;
+	bool		consumer;		/* begun by a consumer (not for self) */
 	TimestampTz began_at;
 	TimestampTz expires_at;		/* DT_NOEND unless signed */
+	char	   *ended;			/* why it ended, or NULL: govshare_context_ended */
 } GovshareRequest;
 
 extern void govshare_context_init(void);
 extern const GovshareRequest *govshare_context_current(void);
 extern void govshare_context_discard(void);
 extern uint64 govshare_context_serial(void);
+extern const char *govshare_context_ended(GovsharePolicy *policy, TimestampTz now);
+
+/* spent.c: tokens being spent, in shared memory */
+extern void govshare_spent_shmem_request(void);
+extern void govshare_spent_shmem_startup(void);
+extern bool govshare_spent_claim(const unsigned char *key, TimestampTz until);
+extern void govshare_spent_release(const unsigned char *key);
 
 /* token.c: request tokens and JWS (EdDSA) */
 #define GOVSHARE_TOKEN_MAX_LENGTH 8192
@@ -133,6 +143,13 @@ typedef void (*GovshareDenialRecorder) (const char *agency, const GovshareReques
 										Oid relid, const char *column,
 										const char *element, const char *reason);
 extern void govshare_context_set_denial_recorder(GovshareDenialRecorder recorder);
+
+/*
+ * Who records a used token id durably, outside the caller's transaction;
+ * returns true once it is durable, false with a sentence in *why.
+ */
+typedef bool (*GovshareTokenRecorder) (const GovshareTokenUse *use, char **why);
+extern void govshare_context_set_token_recorder(GovshareTokenRecorder recorder);
 
 /* consumer.c: who the session acts for; the epoch of consumer plans */
 typedef enum GovsharePlanKind

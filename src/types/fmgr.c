@@ -263,6 +263,20 @@ govshare_type_lookup(Oid typid)
 }
 
 /*
+ * The type typid, which an SQL caller may give as any number: an error
+ * (42704) when no type has it, rather than the catalogs' internal one.
+ */
+static Oid
+require_type(Oid typid)
+{
+	if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(typid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("type with OID %u does not exist", typid)));
+	return typid;
+}
+
+/*
  * govshare.is_valid(value text, type regtype) returns boolean: would value
  * be accepted as input of type?  For the national types the parser is
  * asked directly (no error is raised and no subtransaction is needed, so a
@@ -277,7 +291,7 @@ Datum
 govshare_is_valid(PG_FUNCTION_ARGS)
 {
 	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			typid = PG_GETARG_OID(1);
+	Oid			typid = require_type(PG_GETARG_OID(1));
 	const gs_type *type = govshare_type_lookup(typid);
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -344,7 +358,7 @@ Datum
 govshare_is_valid_number(PG_FUNCTION_ARGS)
 {
 	int64		n = PG_GETARG_INT64(0);
-	const gs_type *type = govshare_type_lookup(PG_GETARG_OID(1));
+	const gs_type *type = govshare_type_lookup(require_type(PG_GETARG_OID(1)));
 	gs_context	ctx;
 	gs_error	err;
 

@@ -1,0 +1,147 @@
+/*-------------------------------------------------------------------------
+ *
+ * spent.c
+ *	  Request tokens being spent: a set in shared memory, so that two
+ *	  sessions presenting one token at once cannot both pass.
+ *
+ * A token is spent when it is presented (context.c): its id goes into
+ * govshare.token_use, written by the audit writer in a transaction of its
+ * own, so that no rollback of the caller's transaction and no crash after
+ * begin_request_signed() returns brings it back.  Between the check of
+ * that table and the writer's commit another session could present the
+ * same token and find it missing there too; this set closes that window.
+ * A backend claims the token here first, under one lock (check and insert
+ * together); a second claim of the same token fails.  Once the writer has
+ * committed the id, the backend releases its claim: from then on the
+ * table answers, for every session, with the latest snapshot.  A claim
+ * whose record could not be made durable is kept until the token expires
+ * (with the clock skew), when no session would accept it anyway.
+ *
+ * A token is known by the SHA-256 of its database, issuer and id: one
+ * fixed-size key, and govshare.token_use is per database too.  After a
+ * restart the set is empty and the table is the whole truth.
+ *
+ * src/policy/spent.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+#include "policy/gs_policy.h"
+
+/* A claim: the token's key, and until when it holds if never released. */
+typedef struct SpentEntry
+{
+	unsigned char key[GOVSHARE_HASH_LEN];
+	TimestampTz until;
+} SpentEntry;
+
+static HTAB *spent = NULL;
+static LWLock *spent_lock = NULL;
+
+/*
+ * Claims at most: each backend holds one while it waits for the writer,
+ * and claims that could not be recorded stay until their tokens expire.
+ */
+static long
+spent_max(void)
+{
+	return 1024 + 8L * MaxBackends;
+}
+
+/* shmem_request_hook: the set and its lock. */
+void
+govshare_spent_shmem_request(void)
+{
+	RequestAddinShmemSpace(hash_estimate_size(spent_max(), sizeof(SpentEntry)));
+	RequestNamedLWLockTranche("govshare tokens", 1);
+}
+
+/* shmem_startup_hook: attaches to the set, creating it the first time. */
+void
+govshare_spent_shmem_startup(void)
+{
+	HASHCTL		info;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	memset(&info, 0, sizeof(info));
+	info.keysize = GOVSHARE_HASH_LEN;
+	info.entrysize = sizeof(SpentEntry);
+	spent = ShmemInitHash("govshare spent tokens", spent_max(), spent_max(), &info,
+						  HASH_ELEM | HASH_BLOBS);
+	spent_lock = &(GetNamedLWLockTranche("govshare tokens"))->lock;
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Removes the claims that have lapsed; called with the lock held exclusively. */
+static void
+purge(TimestampTz now)
+{
+	HASH_SEQ_STATUS status;
+	SpentEntry *e;
+
+	hash_seq_init(&status, spent);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (e->until <= now)
+			(void) hash_search(spent, e->key, HASH_REMOVE, NULL);
+}
+
+/*
+ * Claims the token known by key until the time until.  Returns false when
+ * another claim holds it (the token is being spent, or could not be
+ * recorded); raises an error when the set is full of live claims.
+ */
+bool
+govshare_spent_claim(const unsigned char *key, TimestampTz until)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	SpentEntry *e;
+	bool		found;
+	bool		full;
+
+	if (spent == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("govshare must be loaded via shared_preload_libraries")));
+	LWLockAcquire(spent_lock, LW_EXCLUSIVE);
+	e = hash_search(spent, key, HASH_FIND, NULL);
+	if (e != NULL && e->until > now)
+	{
+		LWLockRelease(spent_lock);
+		return false;
+	}
+	if (e == NULL && hash_get_num_entries(spent) >= spent_max())
+		purge(now);
+	full = e == NULL && hash_get_num_entries(spent) >= spent_max();
+	if (!full)
+	{
+		e = hash_search(spent, key, HASH_ENTER_NULL, &found);
+		if (e != NULL)
+			e->until = until;
+		full = e == NULL;
+	}
+	LWLockRelease(spent_lock);
+	if (full)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("too many request tokens are being presented at once"),
+				 errdetail("%ld tokens are waiting to be recorded as used, or could not be.", spent_max()),
+				 errhint("govshare.audit_status() shows whether the audit writer, which records them, is working.")));
+	return true;
+}
+
+/* Releases the claim on a token whose use is durable in govshare.token_use. */
+void
+govshare_spent_release(const unsigned char *key)
+{
+	LWLockAcquire(spent_lock, LW_EXCLUSIVE);
+	(void) hash_search(spent, key, HASH_REMOVE, NULL);
+	LWLockRelease(spent_lock);
+}

@@ -1,0 +1,174 @@
+# test/t/012_token_spent.pl — a request token is spent when it is presented,
+# for good: whether the transaction that presented it commits or rolls
+# back, whether its backend is killed, whether the server restarts or
+# crashes; and of two sessions presenting one token at once, exactly one
+# passes.
+#
+# Tokens are minted in SQL (govshare.make_test_key, sign_request_token) and
+# presented by a real login bound to the consumer agency.
+use strict;
+use warnings;
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('spent');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'govshare'\nrestart_after_crash = on");
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION govshare;
+	SET search_path = public, govshare;
+	CREATE TABLE citizen (personal_id personal_id PRIMARY KEY, full_name text);
+	INSERT INTO citizen VALUES ('079099123456', 'Nguyen Van An'), ('079301123457', 'Tran Thi Binh');
+	SELECT classify('citizen', 'personal_id', 'person.personal_id'),
+	       classify('citizen', 'full_name', 'person.full_name'), govern('citizen');
+	SELECT add_agency('MPS', 'Ministry of Public Security', is_self => true),
+	       add_agency('MND', 'Ministry of National Defence'),
+	       add_purpose('military_service', 'Call-up', 'Law on Military Service 2015');
+	SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'masked');
+	CREATE ROLE mnd_app LOGIN;
+	SELECT bind_role('mnd_app', 'MND');
+	CREATE TABLE test_key AS SELECT * FROM make_test_key();
+	SELECT add_agency_key('MND', public_key) FROM test_key;
+});
+
+# a fresh token of MND
+sub token
+{
+	return $node->safe_psql('postgres', q{
+		SELECT govshare.sign_request_token(private_key, 'MND', 'military_service', 'Officer A')
+		FROM test_key});
+}
+
+# runs SQL as the consumer's login; returns (exit code, stdout, stderr)
+sub mnd
+{
+	my ($sql) = @_;
+	return $node->psql('postgres', $sql, extra_params => [ '-U', 'mnd_app', '-v', 'ON_ERROR_STOP=1' ]);
+}
+
+my $replay = qr/invalid request token\nDETAIL:  The token has been used before/;
+my $read = q{SELECT count(*) FROM citizen};
+
+# read, roll back, present again
+my $t = token();
+my ($ret, $out, $err) = mnd("BEGIN; SELECT govshare.begin_request_signed('$t'); $read; ROLLBACK;");
+is($ret, 0, 'a token read with, in a transaction that rolls back') or diag($err);
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, '... is refused when presented again');
+($ret, $out, $err) = mnd("BEGIN; SELECT govshare.begin_request_signed('$t'); $read;");
+like($err, $replay, '... and again, in a new transaction, so nothing is read with it');
+
+# presented and rolled back without a read; a savepoint rolled back
+$t = token();
+mnd("BEGIN; SELECT govshare.begin_request_signed('$t'); ROLLBACK;");
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, 'a token presented in a transaction that rolls back before any read is spent');
+$t = token();
+mnd("BEGIN; SAVEPOINT s; SELECT govshare.begin_request_signed('$t'); ROLLBACK TO s; COMMIT;");
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, 'a token presented in a savepoint rolled back is spent');
+
+# a REPEATABLE READ transaction whose snapshot was taken before the token
+# was spent elsewhere still sees it spent
+$t = token();
+my $rr = $node->background_psql('postgres', on_error_stop => 0, extra_params => [ '-U', 'mnd_app' ]);
+$rr->query_safe("SET default_transaction_isolation = 'repeatable read'");
+$rr->query_safe('BEGIN');
+$rr->query_safe('SELECT count(*) FROM govshare.agency');
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+is($ret, 0, 'a token is presented in one session') or diag($err);
+$rr->{stderr} = '';
+$rr->query("SELECT govshare.begin_request_signed('$t')");
+like($rr->{stderr}, qr/The token has been used before/,
+	'... and refused in a REPEATABLE READ transaction whose snapshot is older');
+$rr->quit;
+is($node->safe_psql('postgres', 'SELECT count(*) = count(DISTINCT jti) AND count(*) = 4 FROM govshare.token_use'),
+	't', 'each id is in govshare.token_use once, written by the audit writer, not the caller');
+
+# a crash: kill -9 of the backend after it presented a token, its
+# transaction still open
+$t = token();
+my $s = $node->background_psql('postgres', extra_params => [ '-U', 'mnd_app' ]);
+my $pid = $s->query_safe('SELECT pg_backend_pid()');
+$s->query_safe("BEGIN; SELECT govshare.begin_request_signed('$t')");
+kill 'KILL', $pid;
+eval { $s->quit; };
+$node->poll_query_until('postgres', 'SELECT true') or die 'the server did not come back';
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, 'a token presented by a backend killed with SIGKILL (crash restart) stays spent');
+
+# a clean restart and an immediate stop, after presenting in a transaction
+# that rolled back
+$t = token();
+mnd("BEGIN; SELECT govshare.begin_request_signed('$t'); $read; ROLLBACK;");
+$node->restart;
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, 'a token presented in a rolled-back transaction stays spent after a restart');
+$t = token();
+mnd("BEGIN; SELECT govshare.begin_request_signed('$t'); ROLLBACK;");
+$node->stop('immediate');
+$node->start;
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, '... and after an immediate shutdown');
+
+# two sessions present one token at once: exactly one passes, every time
+my $tokens = $node->safe_psql('postgres', q{
+	SELECT string_agg(govshare.sign_request_token(private_key, 'MND', 'military_service', 'Officer B'), ' ')
+	FROM test_key, generate_series(1, 20)});
+my ($passed, $refused, $other) = (0, 0, 0);
+for my $tok (split / /, $tokens)
+{
+	my @runs;
+	for my $i (1 .. 2)
+	{
+		my %r = (out => '', err => '');
+		$r{h} = IPC::Run::start(
+			[ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-U', 'mnd_app',
+			  '-c', "SELECT govshare.begin_request_signed('$tok'); SELECT 'passed'" ],
+			'<', \undef, '>', \$r{out}, '2>', \$r{err},
+			IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+		push @runs, \%r;
+	}
+	my $ok = 0;
+	for my $r (@runs)
+	{
+		eval { $r->{h}->finish; };
+		if ($r->{out} =~ /passed/) { $ok++; }
+		elsif ($r->{err} =~ /The token has been used before/) { $refused++; }
+		else { $other++; diag($r->{err}); }
+	}
+	$passed++ if $ok == 1;
+}
+is("$passed $refused $other", '20 20 0', 'two sessions presenting one token at once: exactly one passes (20 tokens)');
+
+# the window the shared-memory claim closes: the first session waits for
+# the writer (held back by a lock on govshare.token_use), the second comes
+$t = token();
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK govshare.token_use IN SHARE MODE');
+my %first = (out => '', err => '');
+$first{h} = IPC::Run::start(
+	[ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-U', 'mnd_app',
+	  '-c', "SELECT govshare.begin_request_signed('$t'); SELECT 'passed'" ],
+	'<', \undef, '>', \$first{out}, '2>', \$first{err},
+	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+ok( $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+	WHERE backend_type = 'govshare audit writer' AND wait_event_type = 'Lock'}),
+	'the first session waits for the writer, which waits for the lock');
+($ret, $out, $err) = mnd("SET lock_timeout = '10s'; SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, 'meanwhile a second session presenting the same token is refused at once');
+$locker->query_safe('COMMIT');
+$locker->quit;
+eval { $first{h}->finish; };
+like($first{out}, qr/passed/, 'the first one passes once the writer has recorded the id') or diag($first{err});
+
+# the denials of replayed tokens are in the audit log
+ok($node->poll_query_until('postgres', q{SELECT count(*) >= 21 FROM govshare.access_log
+	WHERE outcome = 'denied' AND reason LIKE '%has been used before%'}),
+	'refused replays are recorded as denials');
+
+$node->stop;
+done_testing();
