@@ -645,3 +645,4 @@ findings(rank, severity, object, problem, hint) AS (
 SELECT f.severity, f.object, f.problem, f.hint FROM findings f ORDER BY f.rank, f.object
 $$;
 COMMENT ON FUNCTION govshare.check_setup() IS
+	'misconfigurations of agencies, roles, keys, classification and privileges, most serious first';
