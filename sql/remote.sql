@@ -122,6 +122,14 @@ SELECT * FROM remote_query('MPS', 'SELECT full_name FROM citizen WHERE false', '
 SELECT * FROM remote_query('MPS', 'SELECT religion FROM citizen', 'military_service') AS t(r text);
 SELECT * FROM remote_query('MPS', 'DELETE FROM citizen RETURNING full_name', 'military_service') AS t(r text);
 SELECT * FROM remote_query('MPS', 'SELECT full_name FROM citizen', 'tax_audit') AS t(r text);
+-- the query cannot step outside the request (issue 22): it runs in a
+-- read-only transaction, so the gateway role cannot change its password or
+-- create anything; it cannot end the signed context and begin another
+-- purpose or officer
+SELECT * FROM remote_query('MPS', 'ALTER ROLE CURRENT_USER PASSWORD ''taken''', 'military_service') AS t(n int);
+SELECT * FROM remote_query('MPS', 'CREATE TABLE planted (x int)', 'military_service') AS t(n int);
+SELECT * FROM remote_query('MPS', 'DO $d$ BEGIN CREATE TABLE planted (x int); END $d$', 'military_service') AS t(n int);
+SELECT * FROM remote_query('MPS', 'SELECT query_to_xml(''SELECT govshare.end_request(), govshare.begin_request(''''tax_audit'''', ''''Anyone'''')'', false, false, '''')::text', 'military_service') AS t(x text);
 
 -- 4. errors of the caller
 SELECT * FROM remote_query('MPS', 'SELECT full_name FROM citizen', 'military_service') AS t(a text, b text);

@@ -103,6 +103,16 @@ static Undo *undo = NULL;
 /* Changes with every change of the context (plans depend on it). */
 static uint64 serial = 0;
 
+/*
+ * Set once a consumer's session has begun a context with a signed token:
+ * from then on, until DISCARD ALL, it may not begin an unsigned one, and
+ * its transactions are read-only.  A remote request's query therefore
+ * cannot replace the context its token set (end it, then name another
+ * purpose or officer), nor write: not the gateway role's password, not a
+ * table.  See docs/remote.md.
+ */
+static bool signed_session = false;
+
 static void
 request_free(GovshareRequest *r)
 {
@@ -255,6 +265,7 @@ govshare_context_discard(void)
 	}
 	request_free(current);
 	current = NULL;
+	signed_session = false;
 	serial++;
 }
 
@@ -431,6 +442,12 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 	const char *agency = session_agency(policy, &consumer);
 	GovshareRequest *r;
 
+	if (consumer && signed_session)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agency \"%s\" began this session's request with a signed token; it may not begin an unsigned one", agency),
+				 errdetail("A session that proved a request with a token stays bound to signed requests until DISCARD ALL, so that a query sent within the request cannot name another purpose or officer."),
+				 errhint("Call govshare.begin_request_signed(token) with a new token.")));
 	if (consumer && govshare_require_signed_requests)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -659,6 +676,13 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	r->began_at = GetCurrentTimestamp();
 	r->expires_at = govshare_from_unix(tok.exp);
 	set_current(r);
+	if (consumer)
+	{
+		/* the transactions after this one read only, until DISCARD ALL */
+		signed_session = true;
+		(void) set_config_option("default_transaction_read_only", "on", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
+	}
 	PG_RETURN_VOID();
 }
 
