@@ -1,4 +1,4 @@
-# test/t/012_token_spent.pl — a request token is spent when it is presented,
+# test/t/016_token_spent.pl — a request token is spent when it is presented,
 # for good: whether the transaction that presented it commits or rolls
 # back, whether its backend is killed, whether the server restarts or
 # crashes; and of two sessions presenting one token at once, exactly one

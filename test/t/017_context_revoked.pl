@@ -1,4 +1,4 @@
-# test/t/013_context_revoked.pl — a request context ends when what it rests
+# test/t/017_context_revoked.pl — a request context ends when what it rests
 # on is withdrawn in another session: the key that signed its token
 # (revoked), the role's binding to the agency (removed or changed), the
 # agency's rules for the purpose (revoked or suspended).  The session's
