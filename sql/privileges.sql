@@ -257,6 +257,25 @@ ALTER TABLE regions ATTACH PARTITION priv_mnd_schema.region_79 FOR VALUES IN ('7
 SELECT share('MND', '{military_service}', '{person.full_name}', 'full', relation => 'register',
              row_filter => 'priv_admin_schema.snoop(province)');
 
+-- Labels that 0.1.0 let govshare_admin set on a system catalog (here put
+-- straight into pg_seclabel) are ignored: no rule applies to it.
+SET allow_system_table_mods = on;
+INSERT INTO pg_seclabel
+SELECT 'pg_catalog.pg_authid'::regclass, 'pg_catalog.pg_class'::regclass, a.attnum, 'govshare',
+       CASE a.attnum WHEN 0 THEN 'governed' ELSE 'person.full_name' END
+FROM (SELECT 0 AS attnum UNION ALL
+      SELECT attnum FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_authid'::regclass
+        AND attname IN ('rolname', 'rolpassword')) a;
+RESET allow_system_table_mods;
+SELECT share('MND', '{military_service}', '{person.full_name}', 'full') AS names_rule \gset
+SET ROLE priv_mnd;
+SELECT begin_request('military_service');
+SELECT rolname, rolpassword FROM pg_catalog.pg_authid;
+SELECT end_request();
+RESET ROLE;
+SELECT severity, object, problem FROM check_setup() WHERE object LIKE 'relation %';
+SELECT revoke(:names_rule, 'test over');
+
 --
 -- 3. The views over the access log show nothing more to govshare_admin
 -- than it may read: a cheap leaky function of its own sees no row of

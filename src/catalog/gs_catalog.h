@@ -140,6 +140,7 @@ extern void govshare_label_check_tree(Oid relid);
 extern const char *govshare_label_conformance(Oid coltype, Oid elemtype);
 extern const char *govshare_role_outside(GovsharePolicy *policy, Oid roleid);
 extern const char *govshare_owner_outside(GovsharePolicy *policy, Oid owner, Oid *role);
-extern char *govshare_label_unfit(GovsharePolicy *policy, Oid relid, bool check_kind);
+extern char *govshare_label_unfit(GovsharePolicy *policy, Oid relid, bool check_kind,
+								  bool name_roles);
 
 #endif							/* GS_CATALOG_H */

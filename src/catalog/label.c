@@ -397,11 +397,12 @@ system_reason(Oid relid)
  * a foreign table passes: it may be a partition of a governed table,
  * governed through its parent), not a user's
  * (system_reason), or owned by a role that acts for another agency, or
- * that such a role may become (govshare_owner_outside).  *code gets the
- * SQLSTATE to raise.
+ * that such a role may become (govshare_owner_outside), naming that role
+ * and its agency when name_roles (consumers may not learn bindings).
+ * *code gets the SQLSTATE to raise.
  */
 static char *
-unfit(GovsharePolicy *policy, Oid relid, bool check_kind, int *code)
+unfit(GovsharePolicy *policy, Oid relid, bool check_kind, bool name_roles, int *code)
 {
 	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	char		relkind;
@@ -428,6 +429,8 @@ unfit(GovsharePolicy *policy, Oid relid, bool check_kind, int *code)
 	if ((agency = govshare_owner_outside(policy, owner, &role)) != NULL)
 	{
 		*code = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		if (!name_roles)
+			return pstrdup("its owner is, or may become, a role that acts for another agency");
 		if (role == owner)
 			return psprintf("its owner, role \"%s\", acts for agency \"%s\"",
 							GetUserNameFromId(owner, false), agency);
@@ -441,14 +444,15 @@ unfit(GovsharePolicy *policy, Oid relid, bool check_kind, int *code)
  * Why relid may not carry govshare labels, or NULL (see unfit): what the
  * decision engine asks before any rule applies to a governed relation, and
  * govshare.governance_problem() answers in SQL.  policy is the caller's
- * snapshot (this never asks for another, so the caller's stays valid).
+ * snapshot (this never asks for another, so the caller's stays valid);
+ * name_roles as for unfit.
  */
 char *
-govshare_label_unfit(GovsharePolicy *policy, Oid relid, bool check_kind)
+govshare_label_unfit(GovsharePolicy *policy, Oid relid, bool check_kind, bool name_roles)
 {
 	int			code;
 
-	return unfit(policy, relid, check_kind, &code);
+	return unfit(policy, relid, check_kind, name_roles, &code);
 }
 
 /*
@@ -539,7 +543,7 @@ check_label(const ObjectAddress *object, const char *label)
 				 errmsg("cannot label \"%s\" for govshare", get_rel_name(object->objectId)),
 				 errdetail("govshare governs ordinary tables of users only; %s.", reason)));
 	check_permission(object->objectId);
-	if (label != NULL && (reason = unfit(govshare_policy(), object->objectId, true, &code)) != NULL)
+	if (label != NULL && (reason = unfit(govshare_policy(), object->objectId, true, true, &code)) != NULL)
 		ereport(ERROR,
 				(errcode(code),
 				 errmsg("cannot label \"%s\" for govshare", get_rel_name(object->objectId)),
@@ -607,7 +611,7 @@ govshare_label_check_tree(Oid relid)
 			bool		isnull;
 			Oid			member = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 																SPI_tuptable->tupdesc, 1, &isnull));
-			char	   *why = govshare_label_unfit(policy, member, false);
+			char	   *why = govshare_label_unfit(policy, member, false, true);
 
 			if (why != NULL)
 				ereport(ERROR,
@@ -727,7 +731,7 @@ PG_FUNCTION_INFO_V1(govshare_governance_problem);
 Datum
 govshare_governance_problem(PG_FUNCTION_ARGS)
 {
-	char	   *problem = govshare_label_unfit(govshare_policy(), PG_GETARG_OID(0), false);
+	char	   *problem = govshare_label_unfit(govshare_policy(), PG_GETARG_OID(0), false, true);
 
 	if (problem == NULL)
 		PG_RETURN_NULL();

@@ -72,7 +72,15 @@ govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	/* the caller's search_path must not choose the owner's operators */
+	/*
+	 * The caller's search_path must not choose what the owner's queries
+	 * name.  PostgreSQL always searches the session's temporary schema for
+	 * relations and types, first unless it is listed, so it is listed last:
+	 * a caller's temporary table or type is found only under a name that
+	 * pg_catalog lacks, and the work functions name every govshare object
+	 * with its schema (sql/privileges.sql shadows them to show it).  The
+	 * temporary schema is never searched for functions and operators.
+	 */
 	nest = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);

@@ -374,7 +374,7 @@ inactive_reason(const GovshareRule *rule, TimestampTz now, TimestampTz *horizon)
 static char *
 unfit_reason(GovsharePolicy *policy, Oid relid, List *ancestor_list)
 {
-	char	   *why = govshare_label_unfit(policy, relid, false);
+	char	   *why = govshare_label_unfit(policy, relid, false, false);
 	ListCell   *lc;
 
 	if (why != NULL)
@@ -383,7 +383,7 @@ unfit_reason(GovsharePolicy *policy, Oid relid, List *ancestor_list)
 	{
 		Oid			parent = lfirst_oid(lc);
 
-		if ((why = govshare_label_unfit(policy, parent, false)) != NULL)
+		if ((why = govshare_label_unfit(policy, parent, false, false)) != NULL)
 			return psprintf("no rule applies to relation %s, a descendant of %s: %s",
 							get_rel_name(relid), get_rel_name(parent), why);
 	}

@@ -299,6 +299,7 @@ govshare_is_valid(PG_FUNCTION_ARGS)
 	Oid			infunc;
 	Oid			ioparam;
 	const char *problem;
+	Oid		   *trusted;
 
 	if (type != NULL)
 	{
@@ -311,8 +312,22 @@ govshare_is_valid(PG_FUNCTION_ARGS)
 					   GS_FORM(v) == GS_FORM_VALUE);
 	}
 
-	/* the input function runs as the caller: only a superuser's or its own */
-	problem = govshare_type_problem(typid, GetUserId());
+	/*
+	 * The input function runs as the caller: only a superuser's or its own.
+	 * Checked once per call site and type (a report calls this per row).
+	 */
+	trusted = (Oid *) fcinfo->flinfo->fn_extra;
+	problem = NULL;
+	if (trusted == NULL || trusted[0] != typid || trusted[1] != GetUserId())
+		problem = govshare_type_problem(typid, GetUserId());
+	if (problem == NULL && trusted == NULL)
+		trusted = fcinfo->flinfo->fn_extra =
+			MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, 2 * sizeof(Oid));
+	if (problem == NULL)
+	{
+		trusted[0] = typid;
+		trusted[1] = GetUserId();
+	}
 	if (problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
