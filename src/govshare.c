@@ -209,6 +209,8 @@ govshare_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstat
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query, jstate);
 	govshare_enforce_statement_start();
+	/* a signed request's queries read only (src/policy/context.c) */
+	govshare_context_statement_start();
 }
 
 /*

@@ -104,14 +104,23 @@ static Undo *undo = NULL;
 static uint64 serial = 0;
 
 /*
- * Set once a consumer's session has begun a context with a signed token:
- * from then on, until DISCARD ALL, it may not begin an unsigned one, and
- * its transactions are read-only.  A remote request's query therefore
- * cannot replace the context its token set (end it, then name another
- * purpose or officer), nor write: not the gateway role's password, not a
- * table.  See docs/remote.md.
+ * A signed context binds the transactions it is used in.  While a
+ * consumer's context begun with a signed token is current, and in the rest
+ * of the transaction in which one ended (signed_ended), the consumer may
+ * not begin an unsigned context, and each statement it runs makes its
+ * transaction read-only (govshare_context_statement_start).  So a query
+ * sent within a remote request cannot replace the context its token set
+ * (end it, then name another purpose or officer) nor write, create or
+ * alter anything, the gateway role's own password included.
  */
-static bool signed_session = false;
+static bool signed_ended = false;
+
+/* Is a consumer's signed context current, or did one end in this transaction? */
+static bool
+signed_binding(void)
+{
+	return (current != NULL && current->is_signed && current->consumer) || signed_ended;
+}
 
 static void
 request_free(GovshareRequest *r)
@@ -166,6 +175,7 @@ context_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
+			signed_ended = false;
 			while ((u = undo) != NULL)
 			{
 				undo = u->next;
@@ -175,6 +185,7 @@ context_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			signed_ended = false;
 			while ((u = undo) != NULL)
 			{
 				undo = u->next;
@@ -251,6 +262,21 @@ govshare_context_serial(void)
 	return serial;
 }
 
+/*
+ * The start of a statement (parse analysis): in a consumer's session that
+ * began a signed context, a statement run as the consumer makes its
+ * transaction read-only, as SET TRANSACTION READ ONLY would, so that a
+ * query sent within a remote request cannot write, create or alter
+ * anything, the gateway role's own password included.
+ */
+void
+govshare_context_statement_start(void)
+{
+	if (signed_binding() && IsTransactionState() && !XactReadOnly &&
+		govshare_consumer_agency() != NULL)
+		XactReadOnly = true;
+}
+
 /* DISCARD ALL: forget the context (never inside a transaction block). */
 void
 govshare_context_discard(void)
@@ -265,7 +291,7 @@ govshare_context_discard(void)
 	}
 	request_free(current);
 	current = NULL;
-	signed_session = false;
+	signed_ended = false;
 	serial++;
 }
 
@@ -442,18 +468,18 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 	const char *agency = session_agency(policy, &consumer);
 	GovshareRequest *r;
 
-	if (consumer && signed_session)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("agency \"%s\" began this session's request with a signed token; it may not begin an unsigned one", agency),
-				 errdetail("A session that proved a request with a token stays bound to signed requests until DISCARD ALL, so that a query sent within the request cannot name another purpose or officer."),
-				 errhint("Call govshare.begin_request_signed(token) with a new token.")));
 	if (consumer && govshare_require_signed_requests)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("agency \"%s\" must prove its requests with a signed token", agency),
 				 errdetail("govshare.require_signed_requests is on."),
 				 errhint("Call govshare.begin_request_signed(token) with a token signed by the agency's registered key.")));
+	if (consumer && signed_binding())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("agency \"%s\" may not replace a signed request context with an unsigned one", agency),
+				 errdetail("A context proved by a token binds the transaction it is used in, so that a query sent within the request cannot name another purpose or officer."),
+				 errhint("Begin the new context in a new transaction, or with govshare.begin_request_signed(token).")));
 	if (purpose == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -676,13 +702,6 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	r->began_at = GetCurrentTimestamp();
 	r->expires_at = govshare_from_unix(tok.exp);
 	set_current(r);
-	if (consumer)
-	{
-		/* the transactions after this one read only, until DISCARD ALL */
-		signed_session = true;
-		(void) set_config_option("default_transaction_read_only", "on", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SET, true, 0, false);
-	}
 	PG_RETURN_VOID();
 }
 
@@ -691,6 +710,8 @@ PG_FUNCTION_INFO_V1(govshare_end_request);
 Datum
 govshare_end_request(PG_FUNCTION_ARGS)
 {
+	if (current != NULL && current->is_signed && current->consumer)
+		signed_ended = true;
 	if (current != NULL)
 		set_current(NULL);
 	PG_RETURN_VOID();

@@ -143,6 +143,7 @@ typedef void (*GovshareDenialRecorder) (const char *agency, const GovshareReques
 										Oid relid, const char *column,
 										const char *element, const char *reason);
 extern void govshare_context_set_denial_recorder(GovshareDenialRecorder recorder);
+extern void govshare_context_statement_start(void);
 
 /*
  * Who records a used token id durably, outside the caller's transaction;
