@@ -8,9 +8,9 @@
  * role bound to it: src/catalog/policy.c), or while the current role has
  * a consumer's request context, even after its binding was removed (the
  * context has then ended and its reads are refused: context.c); every
- * other session is internal.  The enforcement, the audit, pseudonyms and remote queries all
- * ask the same question, so it is answered once, here, and cached until
- * the roles or the policy change.
+ * other session is internal.  The enforcement, the audit, pseudonyms and
+ * remote queries all ask the same question, so it is answered once, here,
+ * and cached until the roles, the policy or the context change.
  *
  * Plans depend on the policy and on the request context, which
  * PostgreSQL's plan cache does not know.  Each consumer plan is stamped
