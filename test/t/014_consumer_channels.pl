@@ -137,9 +137,9 @@ isnt($ret, 0, 'a materialized view whose function reads the governed table is re
 like($err, qr/materialized view "srf_mv" made by role "\w+"/, '... saying who made it');
 unlike($out, $secret, '... and returns nothing');
 my $setup = $node->safe_psql('postgres', 'SELECT problem FROM govshare.check_setup()');
-like($setup, qr/^materialized view citizen_mv holds a copy of governed data/m,
+like($setup, qr/^materialized view public\.citizen_mv holds a copy of governed data/m,
 	'check_setup() reports the materialized view');
-like($setup, qr/^consumer role mnd_app \(agency MND\) holds privileges on materialized view citizen_mv, a copy of governed data: SELECT$/m,
+like($setup, qr/^consumer role mnd_app \(agency MND\) holds privileges on materialized view public\.citizen_mv, a copy of governed data: SELECT$/m,
 	'... and the consumer\'s privilege on it');
 
 # the audit: every refusal above is a denial, the allowed EXPLAIN a record
