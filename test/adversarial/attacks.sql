@@ -229,6 +229,7 @@ SELECT is(adv.sqlstate('SELECT govshare.type_conformance(0, 0)'), '42704', '97b 
 -- 98. a SECURITY DEFINER function of an internal role, from the consumer's
 -- login: the session stays a consumer, its context was begun by another
 -- role, so it fails closed
+SELECT end_request();
 SELECT begin_request('adv_purpose');
 SELECT ok(adv.refused(adv.rows('SELECT adv.staff_names()')), '98 an internal role''s SECURITY DEFINER function: refused');
 

@@ -138,9 +138,14 @@ FROM generate_series(1, 10) g(n) JOIN adv.test_key k ON k.n = CASE WHEN g.n = 10
 GRANT SELECT ON adv.token TO adv_mnd, adv_mnd_ni;
 -- what another session of the provider does during an attack: revoke the
 -- second key (a SECURITY DEFINER hook, the consumer's test may call it)
+-- (the provider's own session does it, over a loopback connection: the
+-- consumer's transaction under a signed context is read-only)
 CREATE FUNCTION adv.revoke_second_key() RETURNS void LANGUAGE sql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp AS $$
-  SELECT govshare.revoke_agency_key(key_id, 'compromised') FROM adv.test_key WHERE n = 2
+  SELECT public.dblink_exec(format('dbname=%s user=postgres host=%s port=%s', current_database(),
+      split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port')),
+    format('DO $x$ BEGIN PERFORM govshare.revoke_agency_key(%L, %L); END $x$', key_id, 'compromised'))
+    FROM adv.test_key WHERE n = 2
 $$;
 REVOKE ALL ON FUNCTION adv.revoke_second_key() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION adv.revoke_second_key() TO adv_mnd;
