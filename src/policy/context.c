@@ -69,9 +69,6 @@ int			govshare_token_clock_skew = 60;
 /* GUC govshare.token_max_lifetime: the longest exp - iat accepted, seconds */
 int			govshare_token_max_lifetime = 3600;
 
-/* the longest officer or reference accepted, in bytes */
-#define GOVSHARE_CONTEXT_FIELD_MAX 200
-
 /*
  * Who records a refused token as a denial: the audit, a higher subsystem,
  * registers itself at init (govshare_context_set_denial_recorder).

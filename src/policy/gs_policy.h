@@ -135,6 +135,9 @@ extern char *govshare_signer_sign(const GovshareSigner *signer, const char *head
 extern char *govshare_jws_verify(const char *jws, const char *public_key_pem, const char **problem);
 
 /* context.c, continued: settings (src/guc.c), and who records denials */
+/* the longest officer or reference a request context accepts, in bytes */
+#define GOVSHARE_CONTEXT_FIELD_MAX 200
+
 extern bool govshare_require_signed_requests;
 extern int	govshare_token_clock_skew;
 extern int	govshare_token_max_lifetime;

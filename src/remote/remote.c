@@ -100,17 +100,17 @@ mint_token(const char *self, const char *target, const char *officer, const char
 
 /*
  * Refuses an officer, purpose or reference longer than the provider takes
- * (it refuses a request field over GOVSHARE_REMOTE_CLAIM_MAX bytes): it
+ * (it refuses a request field over GOVSHARE_CONTEXT_FIELD_MAX bytes): it
  * would be refused there, and it is refused here before anything is sent.
  */
 static void
 check_claim(const char *name, const char *value)
 {
-	if (value != NULL && strlen(value) > GOVSHARE_REMOTE_CLAIM_MAX)
+	if (value != NULL && strlen(value) > GOVSHARE_CONTEXT_FIELD_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
 				 errmsg("the %s of a remote query is at most %d bytes long", name,
-						GOVSHARE_REMOTE_CLAIM_MAX),
+						GOVSHARE_CONTEXT_FIELD_MAX),
 				 errdetail("It goes into the request token, which the provider refuses with a longer one.")));
 }
 

@@ -19,6 +19,7 @@
 #include "utils/timestamp.h"
 
 #include "common/gs_common.h"
+#include "policy/gs_policy.h"
 #include "remote/gs_remote.h"
 
 /*
@@ -27,12 +28,6 @@
  * with, so that a remote record always fits the audit queue (text.c).
  */
 #define GOVSHARE_REMOTE_TEXT_MAX 4096
-
-/*
- * The most bytes of the officer, purpose and reference a request names:
- * the provider's own limit on a request's fields (src/policy/context.c).
- */
-#define GOVSHARE_REMOTE_CLAIM_MAX 200
 
 /* endpoint.c: the registered endpoints */
 extern char *govshare_endpoint_conninfo(const char *agency, bool *trusted);
