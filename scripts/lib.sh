@@ -43,6 +43,33 @@ build_install() {
 	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
 }
 
+# private_install: builds govshare and installs it into a private copy of
+# the server's installation (bindir, pkglibdir, sharedir), one per checkout,
+# under /tmp/govshare-root-<hash of the checkout's path>.  PostgreSQL finds
+# its share and lib directories relative to its own binary, so the copy
+# runs as the system's server does, with this checkout's govshare in it.
+# Test runs of different checkouts then neither share installed files nor
+# wait for each other; the system's directories are left alone.  Sets
+# GOVSHARE_ROOT, PG_BIN and PATH.
+private_install() {
+	local sys_bin=$PG_BIN stamp
+	GOVSHARE_ROOT=/tmp/govshare-root-$(printf '%s' "$GOVSHARE_SRC" | sha1sum | cut -c1-10)
+	stamp=$(stat -c %Y "$sys_bin/postgres")
+	if [ "$(cat "$GOVSHARE_ROOT/.stamp" 2>/dev/null)" != "$stamp" ]; then
+		rm -rf "$GOVSHARE_ROOT"
+		mkdir -p "$GOVSHARE_ROOT/usr/lib/postgresql" "$GOVSHARE_ROOT/usr/share/postgresql"
+		cp -a "/usr/lib/postgresql/$PG_MAJOR" "$GOVSHARE_ROOT/usr/lib/postgresql/"
+		cp -a "/usr/share/postgresql/$PG_MAJOR" "$GOVSHARE_ROOT/usr/share/postgresql/"
+		echo "$stamp" > "$GOVSHARE_ROOT/.stamp"
+	fi
+	chmod 755 "$GOVSHARE_ROOT"
+	say "building govshare (installed into $GOVSHARE_ROOT)"
+	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$sys_bin/pg_config" >/dev/null
+	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$sys_bin/pg_config" DESTDIR="$GOVSHARE_ROOT" install >/dev/null
+	PG_BIN=$GOVSHARE_ROOT$sys_bin
+	export PATH="$PG_BIN:$PATH"
+}
+
 # as_pg CMD...: runs a command as the postgres user.
 as_pg() {
 	runuser -u postgres -- env PATH="$PATH" "$@"

@@ -606,7 +606,7 @@ is($insp->safe_psql('copy', q{SELECT string_agg(tgname || ':' || tgenabled::text
 my ($iret, $iout, $ierr) = $insp->psql('copy', "UPDATE govshare.access_log SET rows = 0 WHERE seq = 1");
 like($ierr, qr/append-only/, 'inspectorate: ... and the copy refuses local writes');
 
-my $verify = '/usr/lib/postgresql/15/bin/govshare-verify';
+my $verify = $insp->config_data('--bindir') . '/govshare-verify';
 my $have_verify = -x $verify;
 sub verify_tool
 {
