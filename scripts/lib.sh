@@ -9,7 +9,7 @@ export PATH="$PG_BIN:$PATH"
 
 GOVSHARE_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR \
 postgresql-$PG_MAJOR-pgtap postgresql-$PG_MAJOR-pgaudit libtap-parser-sourcehandler-pgtap-perl \
-libipc-run-perl libssl-dev libpq-dev openssl make gcc clang libclang-rt-14-dev"
+libipc-run-perl libssl-dev libpq-dev openssl make gcc clang libclang-rt-14-dev pgbouncer"
 
 say() { printf '\n== %s\n' "$*"; }
 

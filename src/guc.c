@@ -32,6 +32,12 @@ static const struct config_enum_entry denied_column_options[] = {
 	{NULL, 0, false}
 };
 
+static const struct config_enum_entry request_scope_options[] = {
+	{"session", GOVSHARE_REQUEST_SCOPE_SESSION, false},
+	{"transaction", GOVSHARE_REQUEST_SCOPE_TRANSACTION, false},
+	{NULL, 0, false}
+};
+
 static const struct config_enum_entry audit_mode_options[] = {
 	{"strict", GOVSHARE_AUDIT_STRICT, false},
 	{"async", GOVSHARE_AUDIT_ASYNC, false},
@@ -99,6 +105,12 @@ govshare_guc_define(void)
 							"The longest lifetime (exp - iat) of an accepted request token.",
 							NULL, &govshare_token_max_lifetime, 3600, 1, 86400,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomEnumVariable("govshare.request_scope",
+							 "How long a request context lasts: the session, or the transaction that began it.",
+							 "transaction: begin_request() and begin_request_signed() only in a transaction block, "
+							 "and the context ends at its commit or rollback; for roles behind a pooler in transaction mode.",
+							 &govshare_request_scope, GOVSHARE_REQUEST_SCOPE_SESSION, request_scope_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	/* the audit (src/audit/) */
 	DefineCustomEnumVariable("govshare.audit_mode",

@@ -13,6 +13,12 @@
  * transactional: if the transaction (or subtransaction) that set it rolls
  * back, the previous context comes back.
  *
+ * Under govshare.request_scope = transaction (set per role by the DBA, for
+ * roles that reach the database through a pooler in transaction mode) a
+ * context is begun only inside a transaction block and ends with that
+ * transaction, at commit as at rollback: a server connection handed to the
+ * next client of the pool carries no context over to it.
+ *
  * A signed request is a JWS compact token (alg EdDSA), parsed and verified
  * by token.c.  Here: the issuer must be the agency the session's role acts
  * for, the key one of the issuer's registered, unrevoked, unexpired keys,
@@ -68,6 +74,9 @@ int			govshare_token_clock_skew = 60;
 
 /* GUC govshare.token_max_lifetime: the longest exp - iat accepted, seconds */
 int			govshare_token_max_lifetime = 3600;
+
+/* GUC govshare.request_scope: how long a context begun now lasts */
+int			govshare_request_scope = GOVSHARE_REQUEST_SCOPE_SESSION;
 
 /*
  * Who records a refused token as a denial: the audit, a higher subsystem,
@@ -161,7 +170,25 @@ set_current(GovshareRequest *r)
 	serial++;
 }
 
-/* Transaction end: keep the context on commit, restore it on abort. */
+/*
+ * Transaction end under govshare.request_scope = transaction: the context
+ * begun in the transaction ends with it (a context still current from an
+ * earlier transaction, begun under session scope, stays).
+ */
+static void
+end_transaction_scoped(void)
+{
+	if (current == NULL || !current->transaction_scoped)
+		return;
+	request_free(current);
+	current = NULL;
+	serial++;
+}
+
+/*
+ * Transaction end: keep the context on commit, restore it on abort; a
+ * transaction-scoped context ends either way.
+ */
 static void
 context_xact_callback(XactEvent event, void *arg)
 {
@@ -179,6 +206,7 @@ context_xact_callback(XactEvent event, void *arg)
 				request_free(u->previous);
 				pfree(u);
 			}
+			end_transaction_scoped();
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
@@ -191,6 +219,7 @@ context_xact_callback(XactEvent event, void *arg)
 				pfree(u);
 				serial++;
 			}
+			end_transaction_scoped();
 			break;
 		default:
 			break;
@@ -357,6 +386,24 @@ govshare_context_ended(GovsharePolicy *policy, TimestampTz now)
 	return r->ended;
 }
 
+/*
+ * Under govshare.request_scope = transaction, a context is begun only in a
+ * transaction block (BEGIN ... COMMIT, or several statements sent as one
+ * query string), whose end ends it: refuses one begun outside.
+ */
+static void
+check_scope(const char *function)
+{
+	if (govshare_request_scope != GOVSHARE_REQUEST_SCOPE_TRANSACTION || IsTransactionBlock())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+			 errmsg("%s can only be called in a transaction block", function),
+			 errdetail("govshare.request_scope is \"transaction\" for role \"%s\": a request context ends with the transaction that began it.",
+					   GetUserNameFromId(GetUserId(), false)),
+			 errhint("Begin a transaction (BEGIN), begin the request in it, run the request's statements and end it with COMMIT.")));
+}
+
 /* Raises "invalid request token" with a detail. */
 static void
 reject_token(const char *detail, const char *hint)
@@ -465,6 +512,7 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 	const char *agency = session_agency(policy, &consumer);
 	GovshareRequest *r;
 
+	check_scope("govshare.begin_request()");
 	if (consumer && govshare_require_signed_requests)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -494,6 +542,7 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 	r->consumer = consumer;
 	r->began_at = GetCurrentTimestamp();
 	r->expires_at = DT_NOEND;
+	r->transaction_scoped = govshare_request_scope == GOVSHARE_REQUEST_SCOPE_TRANSACTION;
 	set_current(r);
 	PG_RETURN_VOID();
 }
@@ -608,6 +657,8 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	GovshareRequest *r;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	/* before the token is looked at, so that a refused call spends nothing */
+	check_scope("govshare.begin_request_signed()");
 	policy = govshare_policy();
 	agency = session_agency(policy, &consumer);
 	memset(&tok, 0, sizeof(tok));
@@ -698,6 +749,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	r->consumer = consumer;
 	r->began_at = GetCurrentTimestamp();
 	r->expires_at = govshare_from_unix(tok.exp);
+	r->transaction_scoped = govshare_request_scope == GOVSHARE_REQUEST_SCOPE_TRANSACTION;
 	set_current(r);
 	PG_RETURN_VOID();
 }

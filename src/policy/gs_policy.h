@@ -86,6 +86,7 @@ typedef struct GovshareRequest
 	TimestampTz began_at;
 	TimestampTz expires_at;		/* DT_NOEND unless signed */
 	char	   *ended;			/* why it ended, or NULL: govshare_context_ended */
+	bool		transaction_scoped; /* ends with its transaction (request_scope) */
 } GovshareRequest;
 
 extern void govshare_context_init(void);
@@ -140,6 +141,14 @@ extern char *govshare_jws_verify(const char *jws, const char *public_key_pem, co
 
 extern bool govshare_require_signed_requests;
 extern int	govshare_token_clock_skew;
+
+/* govshare.request_scope: how long a request context lasts */
+typedef enum GovshareRequestScope
+{
+	GOVSHARE_REQUEST_SCOPE_SESSION,
+	GOVSHARE_REQUEST_SCOPE_TRANSACTION
+} GovshareRequestScope;
+extern int	govshare_request_scope;
 extern int	govshare_token_max_lifetime;
 
 typedef void (*GovshareDenialRecorder) (const char *agency, const GovshareRequest *r,
