@@ -81,7 +81,7 @@ make_workdir() {
 	chown postgres: "$GOVSHARE_WORK"
 	chmod 755 "$GOVSHARE_WORK"
 	# GOVSHARE_KEEP=1 keeps the work directory (results, logs) for a look.
-	trap 'cleanup_clusters; [ -n "${GOVSHARE_KEEP:-}" ] && echo "kept $GOVSHARE_WORK" || rm -rf "$GOVSHARE_WORK"' EXIT
+	trap 'cleanup_clusters; small_disk_umount "$GOVSHARE_WORK/full-disk"; [ -n "${GOVSHARE_KEEP:-}" ] && echo "kept $GOVSHARE_WORK" || rm -rf "$GOVSHARE_WORK"' EXIT
 	# The server's pseudonym secret (govshare.pseudonym_key_file), readable
 	# by postgres only, and a server configuration naming it for the
 	# pg_regress-style suites.
@@ -102,6 +102,27 @@ make_workdir() {
 	  echo "govshare.pseudonym_key_file = '$GOVSHARE_KEY'"
 	  echo "govshare.signing_key_file = '$GOVSHARE_SIGNING_KEY'"; } > "$GOVSHARE_CONF"
 	chmod 644 "$GOVSHARE_CONF"
+}
+
+# small_disk_mount DIR: mounts a 16 MB tmpfs on DIR, owned by postgres,
+# for the full-disk test (test/t/021_full_disk.pl reads its path from
+# GOVSHARE_FULL_DISK_DIR).  Only root can mount; the TAP test runs as
+# postgres.  Prints why and returns non-zero when it cannot.
+small_disk_mount() {
+	local dir=$1
+	mkdir -p "$dir" || return 1
+	if ! mount -t tmpfs -o size=16M,mode=0755 govshare-full-disk "$dir"; then
+		echo "could not mount a 16 MB tmpfs on $dir: the full-disk test cannot run" >&2
+		return 1
+	fi
+	chown postgres: "$dir"
+}
+
+# small_disk_umount DIR: unmounts it again (lazily, should a process of a
+# failed test still hold a file there).
+small_disk_umount() {
+	mountpoint -q "$1" 2>/dev/null && umount -l "$1"
+	return 0
 }
 
 GOVSHARE_CLUSTERS=""

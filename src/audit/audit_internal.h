@@ -24,6 +24,19 @@
 
 #include "audit/gs_audit.h"
 
+/*
+ * Room in a queue promised to one record not yet encoded: a statement's
+ * last record (its result, or its one record), which may be queued in an
+ * abort path where nothing may wait or fail.
+ */
+typedef struct GovshareAuditReservation
+{
+	int			queue;			/* index of the queue, -1: none */
+	uint64		generation;		/* of the queue when reserved */
+	uint64		bytes;
+	int			slot;			/* the agency's entry of the queue's shares */
+} GovshareAuditReservation;
+
 /* A statement being recorded, from executor start to end. */
 typedef struct AuditStatement
 {
@@ -34,6 +47,7 @@ typedef struct AuditStatement
 	bool		internal;
 	bool		described;		/* to be recorded: what it reads is known */
 	bool		queued;			/* the access record is queued; a result follows */
+	GovshareAuditReservation reservation;	/* room for the last record */
 	const char *error;			/* why the statement failed, if audit made it */
 	pg_uuid_t	id;
 	TimestampTz stmt_time;
@@ -76,6 +90,7 @@ extern bool govshare_audit_describe_reads(AuditStatement *st, PlannedStmt *plan,
 										  GovsharePolicy *policy, const char *agency,
 										  const char *purpose);
 extern bool govshare_audit_internal_recorded(AuditStatement *st, bool sensitive);
+extern void govshare_audit_record_reserve(AuditStatement *st);
 extern uint64 govshare_audit_record_queue(AuditStatement *st, bool result, bool whole,
 										  const char *outcome, const char *reason, bool urgent,
 										  bool noerror);
@@ -125,6 +140,15 @@ extern void govshare_chain_check_columns(TupleDesc desc);
 extern void govshare_chain_tail(Relation rel, int64 *seq, unsigned char *hash);
 
 /* queue.c: shared-memory queues between backends and audit writers */
+
+/* The bytes one agency holds in a queue (share.c). */
+#define GOVSHARE_AUDIT_SHARE_SLOTS 16
+typedef struct GovshareAuditShare
+{
+	uint32		key;			/* hash of the agency's code */
+	uint64		bytes;			/* queued and reserved; 0: entry free */
+} GovshareAuditShare;
+
 typedef struct GovshareAuditQueue
 {
 	LWLock	   *lock;
@@ -140,15 +164,24 @@ typedef struct GovshareAuditQueue
 	uint64		discarded;		/* records with lower tickets not durable are lost */
 	uint64		written;		/* records committed since the server started */
 	int64		last_seq;
+	uint64		reserved;		/* ring bytes promised to statements' last records */
+	uint64		generation;		/* changes each time the queue is claimed */
+	GovshareAuditShare shares[GOVSHARE_AUDIT_SHARE_SLOTS];	/* per agency */
 	char		error[256];		/* the writer's last error, or "" */
 	TimestampTz error_at;
 	ConditionVariable cv;		/* commits and freed space */
 } GovshareAuditQueue;
 
+
 /* The longest the writer sleeps with records queued that nobody waits for, in ms. */
 #define GOVSHARE_AUDIT_WRITER_NAP 200
-extern uint64 govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent,
-									   bool noerror);
+extern uint64 govshare_audit_queue_put(const char *data, Size len, const char *agency,
+									   int timeout_ms, bool urgent, bool noerror,
+									   GovshareAuditReservation *res);
+extern void govshare_audit_queue_reserve(Size len, const char *agency, int timeout_ms,
+										 GovshareAuditReservation *res);
+extern void govshare_audit_queue_unreserve(GovshareAuditReservation *res);
+extern uint64 govshare_audit_queue_lost(void);
 extern bool govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why);
 extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);
 extern void govshare_audit_queue_detach(GovshareAuditQueue *q, bool release);
@@ -159,6 +192,11 @@ extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64
 									  int64 last_seq);
 extern void govshare_audit_queue_error(GovshareAuditQueue *q, const char *message);
 extern void govshare_audit_queue_stop(Oid dboid);
+
+/* share.c: each agency's fair share of a queue */
+extern int	govshare_audit_share_slot(GovshareAuditQueue *q, const char *agency);
+extern bool govshare_audit_share_allows(GovshareAuditQueue *q, int slot, uint64 need, uint64 size);
+extern void govshare_audit_share_add(GovshareAuditQueue *q, int slot, int64 bytes);
 
 /* writer.c: the audit writer */
 extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);

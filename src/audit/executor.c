@@ -86,6 +86,7 @@ govshare_audit_statement_free(AuditStatement *st)
 			run_stack[i] = NULL;
 	if (running == st)
 		running = NULL;
+	govshare_audit_queue_unreserve(&st->reservation);
 	MemoryContextDelete(st->cxt);
 }
 
@@ -169,6 +170,8 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 	}
 	st->subjects_on = !st->internal && govshare_audit_subject_limit > 0;
 	st->subject_limit = govshare_audit_subject_limit;
+	/* room for the last record, before any row: an abort must not lose it */
+	govshare_audit_record_reserve(st);
 	st->described = true;
 
 	if (st->internal || govshare_audit_mode != GOVSHARE_AUDIT_STRICT)

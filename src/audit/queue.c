@@ -14,6 +14,18 @@
  * committed: if the writer fails before that, the next writer finds it
  * still there.
  *
+ * A statement that reads governed data reserves, when it starts, room for
+ * its last record (the result, or its one record), which may be queued
+ * in an abort path that can neither wait nor fail: other records count
+ * the reserved bytes as taken, and the last record spends them.  A record
+ * is lost only if it is larger than its reservation while the queue is
+ * full, or no queue is free; the backend counts such losses and
+ * govshare.audit_flush() reports them.
+ *
+ * Each agency has a fair share of the queue (share.c): a record or a
+ * reservation that would take its agency past its share waits as if the
+ * queue were full.
+ *
  * A backend that needs a writer and finds none registers one (a dynamic
  * background worker); the writer exits when asked to, which DROP DATABASE
  * and the other commands that need a database without sessions do
@@ -46,7 +58,7 @@
 typedef struct RecordHeader
 {
 	uint32		len;			/* payload bytes */
-	uint32		pad;
+	uint32		slot;			/* its agency's entry of the queue's shares */
 	uint64		ticket;
 } RecordHeader;
 
@@ -85,6 +97,13 @@ static int	my_queue = -1;
  * queue's, which keeps counting them when it serves another database.
  */
 static int	put_queue = -1;
+
+/* Records this backend could not queue (lost), not yet reported. */
+static uint64 lost_records = 0;
+
+/* Bytes this backend holds reserved, released at exit whatever happens. */
+static GovshareAuditReservation held = {-1, 0, 0};
+static bool held_exit_registered = false;
 
 /* How long after registering a writer a backend waits before trying again. */
 #define WRITER_RETRY_MS 2000
@@ -176,6 +195,9 @@ my_database_queue(bool noerror)
 		LWLockAcquire(q->lock, LW_EXCLUSIVE);
 		q->dboid = MyDatabaseId;
 		q->head = q->tail = 0;
+		q->reserved = 0;
+		q->generation++;
+		memset(q->shares, 0, sizeof(q->shares));
 		q->stop = false;
 		q->error[0] = '\0';
 		q->requested_at = 0;
@@ -273,6 +295,74 @@ ring_read(GovshareAuditQueue *q, uint64 pos, char *data, Size len)
 }
 
 /*
+ * Raises the error of a queue that has had no room for timeout_ms, for
+ * the agency, or (over_share) none within the agency's share.
+ */
+static void
+queue_full(int timeout_ms, const char *agency, bool over_share)
+{
+	if (over_share)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the audit queue of database \"%s\" is full", get_database_name(MyDatabaseId)),
+				 errdetail("The records of agency \"%s\" have filled its share of the queue, and the audit writer has not written enough of them for %d ms.",
+						   agency ? agency : "(none)", timeout_ms),
+				 errhint("Each agency may hold at most half of the audit queue, less when more agencies have records queued; govshare.audit_status() shows the writer.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+			 errmsg("the audit queue of database \"%s\" is full", get_database_name(MyDatabaseId)),
+			 errdetail("The audit writer has not made room for %d ms.", timeout_ms),
+			 errhint("govshare.audit_status() shows the writer and its last error; access to governed data waits for the audit.")));
+}
+
+/*
+ * The bytes res holds in q (locked), or 0: a reservation made in an
+ * earlier claim of the queue (emptied since) holds nothing.
+ */
+static uint64
+reservation_in(GovshareAuditQueue *q, const GovshareAuditReservation *res)
+{
+	if (res == NULL || res->bytes == 0 || res->queue != q - shared->queues ||
+		res->generation != q->generation)
+		return 0;
+	return Min(res->bytes, q->reserved);
+}
+
+/* Releases the mine bytes of res from q (locked); res holds none after. */
+static void
+release_locked(GovshareAuditQueue *q, GovshareAuditReservation *res, uint64 mine)
+{
+	if (res == NULL)
+		return;
+	q->reserved -= mine;
+	govshare_audit_share_add(q, res->slot, -(int64) mine);
+	if (held.queue == res->queue && held.generation == res->generation)
+		held.bytes -= Min(held.bytes, res->bytes);
+	res->bytes = 0;
+}
+
+/*
+ * on_shmem_exit: gives back what this backend still holds reserved
+ * (after the transaction callbacks of before_shmem_exit have queued, or
+ * freed, the statements' records).
+ */
+static void
+release_held(int code, Datum arg)
+{
+	GovshareAuditQueue *q;
+
+	if (held.bytes == 0 || held.queue < 0 || shared == NULL)
+		return;
+	q = &shared->queues[held.queue];
+	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	if (q->generation == held.generation)
+		q->reserved -= Min(held.bytes, q->reserved);
+	held.bytes = 0;
+	LWLockRelease(q->lock);
+	ConditionVariableBroadcast(&q->cv);
+}
+
+/*
  * Appends a record of len bytes to the current database's queue and
  * returns its ticket.  When the queue is full, waits up to timeout_ms for
  * the writer to make room, then raises an error.  With noerror (abort
@@ -285,13 +375,17 @@ ring_read(GovshareAuditQueue *q, uint64 pos, char *data, Size len)
  * GOVSHARE_AUDIT_WRITER_NAP ms.
  */
 uint64
-govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent, bool noerror)
+govshare_audit_queue_put(const char *data, Size len, const char *agency, int timeout_ms,
+						 bool urgent, bool noerror, GovshareAuditReservation *res)
 {
 	GovshareAuditQueue *q = my_database_queue(noerror);
 	Size		need = sizeof(RecordHeader) + MAXALIGN(len);
 	TimestampTz start = 0;
 	RecordHeader h;
 	bool		sleeping = false;
+	uint64		mine = 0;		/* of q->reserved, what res holds */
+	int			slot = 0;
+	bool		over_share = false;
 
 	if (q == NULL)
 		goto lost;
@@ -317,7 +411,12 @@ govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent
 				goto lost;
 			continue;
 		}
-		if (q->head - q->tail + need <= shared->size)
+		mine = reservation_in(q, res);
+		slot = govshare_audit_share_slot(q, agency);
+		/* a last record (reserved) or an abort path's is not held to the share */
+		over_share = mine == 0 && !noerror &&
+			!govshare_audit_share_allows(q, slot, need, shared->size);
+		if (q->head - q->tail + (q->reserved - mine) + need <= shared->size && !over_share)
 			break;
 		if (q->writer_latch != NULL)
 			SetLatch(q->writer_latch);
@@ -332,11 +431,7 @@ govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent
 		{
 			if (sleeping)
 				ConditionVariableCancelSleep();
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errmsg("the audit queue of database \"%s\" is full", get_database_name(MyDatabaseId)),
-					 errdetail("The audit writer has not made room for %d ms.", timeout_ms),
-					 errhint("govshare.audit_status() shows the writer and its last error; access to governed data waits for the audit.")));
+			queue_full(timeout_ms, agency, over_share);
 		}
 		wait_for_writer(q, &sleeping);
 	}
@@ -344,11 +439,14 @@ govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent
 		ConditionVariableCancelSleep();
 
 	h.len = (uint32) len;
-	h.pad = 0;
+	h.slot = (uint32) slot;
 	h.ticket = q->next_ticket++;
 	ring_write(q, q->head, (char *) &h, sizeof(h));
 	ring_write(q, q->head + sizeof(h), data, len);
 	q->head += need;
+	govshare_audit_share_add(q, slot, need);
+	/* the record spends its reservation, whatever its size */
+	release_locked(q, res, mine);
 	put_queue = q - shared->queues;
 	if (q->writer_pid == 0)
 		(void) request_writer(q);
@@ -358,10 +456,111 @@ govshare_audit_queue_put(const char *data, Size len, int timeout_ms, bool urgent
 	return h.ticket;
 
 lost:
+	lost_records++;
 	ereport(LOG,
 			(errmsg("govshare: an access record of database %u could not be queued and is lost",
 					MyDatabaseId)));
+	if (res != NULL)
+		govshare_audit_queue_unreserve(res);
 	return 0;
+}
+
+/*
+ * Reserves room for a record of up to len bytes in the current database's
+ * queue (res must hold none), waiting up to timeout_ms for the writer to
+ * make room, then raising "the audit queue ... is full".
+ */
+void
+govshare_audit_queue_reserve(Size len, const char *agency, int timeout_ms,
+							 GovshareAuditReservation *res)
+{
+	GovshareAuditQueue *q = my_database_queue(false);
+	Size		need = sizeof(RecordHeader) + MAXALIGN(len);
+	TimestampTz start = 0;
+	bool		sleeping = false;
+	int			slot;
+	bool		over_share = false;
+
+	Assert(res->bytes == 0);
+	need = Min(need, shared->size / 2);
+	if (!held_exit_registered)
+	{
+		on_shmem_exit(release_held, (Datum) 0);
+		held_exit_registered = true;
+	}
+	for (;;)
+	{
+		LWLockAcquire(q->lock, LW_EXCLUSIVE);
+		if (q->dboid != MyDatabaseId)
+		{
+			LWLockRelease(q->lock);
+			my_queue = -1;
+			q = my_database_queue(false);
+			continue;
+		}
+		slot = govshare_audit_share_slot(q, agency);
+		over_share = !govshare_audit_share_allows(q, slot, need, shared->size);
+		if (q->head - q->tail + q->reserved + need <= shared->size && !over_share)
+			break;
+		if (q->writer_latch != NULL)
+			SetLatch(q->writer_latch);
+		else
+			(void) request_writer(q);
+		LWLockRelease(q->lock);
+		if (start == 0)
+			start = GetCurrentTimestamp();
+		else if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), timeout_ms))
+		{
+			if (sleeping)
+				ConditionVariableCancelSleep();
+			queue_full(timeout_ms, agency, over_share);
+		}
+		wait_for_writer(q, &sleeping);
+	}
+	if (sleeping)
+		ConditionVariableCancelSleep();
+	q->reserved += need;
+	govshare_audit_share_add(q, slot, need);
+	res->queue = q - shared->queues;
+	res->generation = q->generation;
+	res->bytes = need;
+	res->slot = slot;
+	if (held.queue != res->queue || held.generation != q->generation)
+	{
+		held.queue = res->queue;
+		held.generation = q->generation;
+		held.bytes = 0;
+	}
+	held.bytes += need;
+	LWLockRelease(q->lock);
+}
+
+/* Gives back what res holds, unspent (a statement freed without its record). */
+void
+govshare_audit_queue_unreserve(GovshareAuditReservation *res)
+{
+	GovshareAuditQueue *q;
+
+	if (res == NULL || res->bytes == 0 || shared == NULL)
+		return;
+	q = &shared->queues[res->queue];
+	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	release_locked(q, res, reservation_in(q, res));
+	LWLockRelease(q->lock);
+	ConditionVariableBroadcast(&q->cv);
+}
+
+/*
+ * How many records this backend could not queue since it was last asked,
+ * and forgets them: govshare.audit_flush() reports them.
+ */
+uint64
+govshare_audit_queue_lost(void)
+{
+	uint64		n = lost_records;
+
+	lost_records = 0;
+	return n;
 }
 
 /*
@@ -480,6 +679,8 @@ govshare_audit_queue_detach(GovshareAuditQueue *q, bool release)
 			q->tail = q->head;
 			q->discarded = q->next_ticket;
 			q->dboid = InvalidOid;
+			q->reserved = 0;
+			memset(q->shares, 0, sizeof(q->shares));
 		}
 	}
 	LWLockRelease(q->lock);
@@ -498,7 +699,7 @@ govshare_audit_queue_retire(GovshareAuditQueue *q)
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	LWLockAcquire(q->lock, LW_EXCLUSIVE);
-	empty = q->head == q->tail && q->writer_pid == MyProcPid;
+	empty = q->head == q->tail && q->reserved == 0 && q->writer_pid == MyProcPid;
 	if (empty)
 	{
 		q->writer_pid = 0;
@@ -559,6 +760,15 @@ void
 govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64 last, int n, int64 last_seq)
 {
 	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	/* each record's bytes leave its agency's share */
+	for (uint64 pos = q->tail; pos < next;)
+	{
+		RecordHeader h;
+
+		ring_read(q, pos, (char *) &h, sizeof(h));
+		govshare_audit_share_add(q, (int) h.slot, -(int64) (sizeof(h) + MAXALIGN(h.len)));
+		pos += sizeof(h) + MAXALIGN(h.len);
+	}
 	q->tail = next;
 	pg_atomic_write_u64(&q->durable, last + 1);
 	q->written += n;
@@ -613,6 +823,7 @@ govshare_audit_queue_stop(Oid dboid)
 			/* nothing left to write: free the queue */
 			q->dboid = InvalidOid;
 			q->stop = false;
+			q->reserved = 0;
 		}
 		LWLockRelease(q->lock);
 		if (!running)

@@ -276,6 +276,34 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
 	}
 }
 
+/* Room for one data subject in an encoded record: tag, length, 12 digits. */
+#define SUBJECT_BYTES 24
+
+/* Room for the outcome and a reason, of an abort path at most. */
+#define REASON_BYTES 512
+
+/*
+ * Reserves room in the audit queue for st's last record (its result, or
+ * its one record), which an abort path may have to queue when nothing can
+ * wait: its size as known now, with room for the subjects it may list and
+ * a reason.  Waits up to govshare.audit_timeout, then raises "the audit
+ * queue ... is full": the statement fails before it reads a row.
+ */
+void
+govshare_audit_record_reserve(AuditStatement *st)
+{
+	StringInfoData buf;
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	Size		len;
+
+	initStringInfo(&buf);
+	encode(&buf, st, false, true, "allowed", NULL, NULL);
+	len = buf.len + REASON_BYTES + (st->subjects_on ? (Size) st->subject_limit * SUBJECT_BYTES : 0);
+	pfree(buf.data);
+	MemoryContextSwitchTo(old);
+	govshare_audit_queue_reserve(len, st->agency, govshare_audit_timeout, &st->reservation);
+}
+
 /*
  * Queues a record of st; urgent when the caller will wait for it, noerror
  * for abort paths.  Returns its ticket.
@@ -291,7 +319,9 @@ govshare_audit_record_queue(AuditStatement *st, bool result, bool whole, const c
 	initStringInfo(&buf);
 	encode(&buf, st, result, whole, outcome, reason, NULL);
 	MemoryContextSwitchTo(old);
-	ticket = govshare_audit_queue_put(buf.data, buf.len, govshare_audit_timeout, urgent, noerror);
+	/* the statement's last record spends the room reserved for it */
+	ticket = govshare_audit_queue_put(buf.data, buf.len, st->agency, govshare_audit_timeout, urgent, noerror,
+									  result || whole ? &st->reservation : NULL);
 	if (ticket != 0)
 		last_ticket = ticket;
 	/* a statement without a token (no context) names no request */
@@ -506,7 +536,8 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 	{
 		bool		strict = govshare_audit_mode == GOVSHARE_AUDIT_STRICT;
 
-		ticket = govshare_audit_queue_put(buf.data, buf.len, govshare_audit_timeout, strict, false);
+		ticket = govshare_audit_queue_put(buf.data, buf.len, st->agency, govshare_audit_timeout, strict,
+										  false, NULL);
 		if (ticket != 0)
 			last_ticket = ticket;
 		if (strict && (ticket == 0 || !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why)))
@@ -586,7 +617,8 @@ govshare_audit_token_use(const GovshareTokenUse *use, char **why)
 
 	initStringInfo(&buf);
 	encode_token_use(&buf, use);
-	ticket = govshare_audit_queue_put(buf.data, buf.len, govshare_audit_timeout, true, false);
+	ticket = govshare_audit_queue_put(buf.data, buf.len, use->issuer, govshare_audit_timeout, true,
+									  false, NULL);
 	pfree(buf.data);
 	durable = ticket != 0 && govshare_audit_queue_wait(ticket, govshare_audit_timeout, why);
 	if (ticket == 0)
@@ -605,7 +637,15 @@ govshare_audit_flush(PG_FUNCTION_ARGS)
 {
 	int32		timeout = PG_GETARG_INT32(0);
 	char	   *why;
+	uint64		lost = govshare_audit_queue_lost();
 
+	if (lost > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("%llu access records of this session could not be queued and are lost",
+						(unsigned long long) lost),
+				 errdetail("A record queued where nothing may wait (a statement's end in an abort) was larger than the room reserved for it while the audit queue was full, or no audit queue was free for the database."),
+				 errhint("The server log has a line for each; raise govshare.audit_queue_size or govshare.audit_max_databases.")));
 	if (last_ticket != 0 && !govshare_audit_queue_wait(last_ticket, Max(timeout, 1), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),

@@ -74,6 +74,7 @@ copy_begin(CopyStmt *copy, const char *query_string)
 		govshare_audit_statement_free(st);
 		return NULL;
 	}
+	govshare_audit_record_reserve(st);
 	st->described = true;
 	return st;
 }
