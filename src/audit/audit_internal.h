@@ -91,6 +91,9 @@ extern void govshare_audit_statement_finish(AuditStatement *st, const char *outc
 											const char *reason, bool noerror);
 extern AuditStatement *govshare_audit_running(void);
 
+/* subjects.c: a data subject noted */
+extern void govshare_audit_subject_note(AuditStatement *st, uint64 v);
+
 /* receipt.c: the access record govshare.request_receipt() names */
 extern void govshare_audit_receipt_note(const AuditStatement *st, uint64 ticket);
 

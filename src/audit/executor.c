@@ -30,6 +30,7 @@
 
 static AuditStatement *statements = NULL;	/* newest first */
 static AuditStatement *running = NULL;	/* whose rows are being read */
+static bool quiet = false;		/* statements started now are not recorded */
 
 /*
  * The statements of the ExecutorRun calls on the C stack, innermost last
@@ -113,6 +114,20 @@ govshare_audit_running(void)
 }
 
 /*
+ * Statements started from now on are (quiet) or are not recorded; returns
+ * the previous state, for the caller to restore.  govshare.verify() makes
+ * its own lookup quiet: the call is recorded instead, without the claims.
+ */
+bool
+govshare_audit_quiet(bool q)
+{
+	bool		was = quiet;
+
+	quiet = q;
+	return was;
+}
+
+/*
  * Executor start (after the standard start, so the plan has been checked):
  * begins the record of a statement that reads governed data, and under
  * strict audit waits until its access record is durable.
@@ -131,7 +146,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 
 	/* a consumer's EXPLAIN (COSTS OFF, allowed) reads no row, but is recorded */
 	if (((eflags & EXEC_FLAG_EXPLAIN_ONLY) && !govshare_plan_is_consumer(plan)) ||
-		IsParallelWorker() || plan->commandType == CMD_UTILITY)
+		IsParallelWorker() || plan->commandType == CMD_UTILITY || quiet)
 		return;
 	policy = govshare_policy();
 	if (!policy->installed)

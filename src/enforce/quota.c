@@ -1,0 +1,362 @@
+/*-------------------------------------------------------------------------
+ *
+ * quota.c
+ *	  Quotas of consumer agencies: statements a minute, rows a day, verify
+ *	  calls a minute (govshare.set_quota), enforced at executor start, row
+ *	  by row, and at each govshare.verify() call.
+ *
+ * The limits are part of the policy snapshot (govshare.quota, read by
+ * src/catalog/policy.c); the counts live in shared memory
+ * (src/policy/counters.c).  A consumer's statement that reads governed
+ * data is counted when it starts, and refused before it runs when the
+ * minute's statements or the day's rows are used up.  Its rows are
+ * counted as they are sent (a DestReceiver in front of the statement's
+ * own): the row that would pass rows_per_day stops the statement with the
+ * same error.  Each refusal is a denial in the access log, recorded before
+ * the error is raised.
+ *
+ * After a restart, the first backend that checks a quota in a database
+ * rebuilds that database's counters of the current windows from the
+ * access log (rebuild).
+ *
+ * src/enforce/quota.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "audit/gs_audit.h"
+#include "enforce/enforce_internal.h"
+
+/* Statements started while paused are not counted (verify()'s lookup). */
+static bool paused = false;
+
+static const struct
+{
+	const char *name;			/* the quota, as govshare.quotas names it */
+	const char *what;			/* what is counted */
+	const char *window;			/* in the window */
+}			kinds[GOVSHARE_QUOTA_KINDS] = {
+	[GOVSHARE_QUOTA_STATEMENTS] = {"statements_per_minute", "statements", "a minute"},
+	[GOVSHARE_QUOTA_ROWS] = {"rows_per_day", "rows", "a day (UTC)"},
+	[GOVSHARE_QUOTA_VERIFY] = {"verify_per_minute", "verify calls", "a minute"},
+};
+
+/*
+ * Statements started from now on are (pause) or are not counted; returns
+ * the previous state, for the caller to restore.
+ */
+bool
+govshare_enforce_quota_pause(bool pause)
+{
+	bool		was = paused;
+
+	paused = pause;
+	return was;
+}
+
+/* A time as the messages show it: UTC, to the second. */
+static char *
+utc(TimestampTz t)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(t, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return pstrdup("?");
+	return psprintf("%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Refuses (and records) what would pass quota kind of agency. */
+static void
+refuse(const char *agency, const GovshareRequest *r, GovshareQuotaKind kind, int64 limit,
+	   int64 used, TimestampTz now)
+{
+	char	   *message = psprintf("quota %s of agency \"%s\" for purpose \"%s\" is used up",
+								   kinds[kind].name, agency, r->purpose);
+	char	   *detail = psprintf("At most " INT64_FORMAT " %s %s; " INT64_FORMAT " used since %s.",
+								  limit, kinds[kind].what, kinds[kind].window, used,
+								  utc(govshare_counters_window_start(kind, now)));
+	char	   *reset = utc(govshare_counters_reset_at(kind, now));
+
+	govshare_audit_denial(agency, r, InvalidOid, NULL, NULL,
+						  psprintf("%s: %s It resets at %s.", message, detail, reset));
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg_internal("%s", message),
+			 errdetail_internal("%s", detail),
+			 errhint("The quota resets at %s; govshare.quotas shows the agency's quotas.", reset)));
+}
+
+/* The rebuild's query: one row per agency and purpose of the current windows. */
+typedef struct Rebuild
+{
+	TimestampTz now;
+} Rebuild;
+
+static void
+rebuild_work(void *arg)
+{
+	Rebuild    *rb = arg;
+	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2];
+
+	values[0] = TimestampTzGetDatum(govshare_counters_window_start(GOVSHARE_QUOTA_ROWS, rb->now));
+	values[1] = TimestampTzGetDatum(govshare_counters_window_start(GOVSHARE_QUOTA_STATEMENTS, rb->now));
+	if (SPI_execute_with_args(
+		"SELECT l.agency, l.purpose,"
+		"       count(*) FILTER (WHERE NOT l.verify AND l.kind = 'access' AND l.outcome = 'allowed'"
+		"                          AND l.stmt_time >= $2),"
+		"       coalesce(sum(l.rows) FILTER (WHERE NOT l.verify), 0)::bigint,"
+		"       count(*) FILTER (WHERE l.verify AND l.outcome = 'allowed' AND l.stmt_time >= $2)"
+		"  FROM (SELECT a.agency, a.purpose, a.kind, a.outcome, a.stmt_time, a.rows,"
+		"               coalesce(a.statement_text LIKE 'SELECT govshare.verify(%', false) AS verify"
+		"          FROM govshare.access_log a"
+		"         WHERE a.logged_at >= $1 AND a.stmt_time >= $1 AND NOT a.internal"
+		"           AND a.kind IN ('access', 'result')"
+		"           AND a.agency IS NOT NULL AND a.purpose IS NOT NULL) l"
+		" GROUP BY l.agency, l.purpose",
+		2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "govshare: the quota counters could not be read from the access log");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		char	   *agency = SPI_getvalue(t, d, 1);
+		char	   *purpose = SPI_getvalue(t, d, 2);
+		bool		isnull;
+
+		govshare_counters_add(agency, purpose, GOVSHARE_QUOTA_STATEMENTS,
+							  DatumGetInt64(SPI_getbinval(t, d, 3, &isnull)), rb->now);
+		govshare_counters_add(agency, purpose, GOVSHARE_QUOTA_ROWS,
+							  DatumGetInt64(SPI_getbinval(t, d, 4, &isnull)), rb->now);
+		govshare_counters_add(agency, purpose, GOVSHARE_QUOTA_VERIFY,
+							  DatumGetInt64(SPI_getbinval(t, d, 5, &isnull)), rb->now);
+	}
+}
+
+/*
+ * Once per database and server start: the counters of the current
+ * windows, from the access log (as its owner).
+ */
+static void
+rebuild(TimestampTz now)
+{
+	Oid			log;
+	Rebuild		rb = {now};
+
+	if (!govshare_counters_claim_rebuild())
+		return;
+	log = get_relname_relid("access_log", get_namespace_oid("govshare", true));
+	if (!OidIsValid(log))
+	{
+		govshare_counters_rebuilt(true);
+		return;
+	}
+	PG_TRY();
+	{
+		govshare_spi_as_owner(log, rebuild_work, &rb);
+	}
+	PG_CATCH();
+	{
+		govshare_counters_rebuilt(false);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	govshare_counters_rebuilt(true);
+}
+
+/* The quota of the session's agency and purpose, or NULL. */
+static const GovshareQuota *
+quota_of(const char *agency, const GovshareRequest *r)
+{
+	GovsharePolicy *policy = govshare_policy();
+
+	if (agency == NULL || r == NULL || r->purpose == NULL || !policy->installed)
+		return NULL;
+	return govshare_policy_quota(policy, agency, r->purpose);
+}
+
+/*
+ * Executor start of a consumer's statement: refused when the day's rows
+ * or the minute's statements are used up; counted otherwise.
+ */
+void
+govshare_enforce_quota_start(QueryDesc *qd, int eflags)
+{
+	PlannedStmt *plan = qd->plannedstmt;
+	const char *agency;
+	const GovshareRequest *r;
+	const GovshareQuota *q;
+	TimestampTz now;
+	int64		used;
+
+	if (paused || IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
+		plan->commandType == CMD_UTILITY || !govshare_plan_is_consumer(plan))
+		return;
+	agency = govshare_consumer_agency();
+	r = govshare_context_current();
+	if ((q = quota_of(agency, r)) == NULL)
+		return;
+	now = GetCurrentTimestamp();
+	rebuild(now);
+	if (q->rows_per_day >= 0 &&
+		(used = govshare_counters_used(agency, r->purpose, GOVSHARE_QUOTA_ROWS, now)) >= q->rows_per_day)
+		refuse(agency, r, GOVSHARE_QUOTA_ROWS, q->rows_per_day, used, now);
+	if (q->statements_per_minute >= 0 &&
+		!govshare_counters_take(agency, r->purpose, GOVSHARE_QUOTA_STATEMENTS, 1,
+								q->statements_per_minute, now, &used))
+		refuse(agency, r, GOVSHARE_QUOTA_STATEMENTS, q->statements_per_minute, used, now);
+}
+
+/* A call of govshare.verify(): counted, or refused when the minute's are used up. */
+void
+govshare_enforce_quota_verify(const char *agency, const GovshareRequest *r, Oid relid)
+{
+	const GovshareQuota *q = quota_of(agency, r);
+	TimestampTz now;
+	int64		used;
+
+	if (q == NULL || q->verify_per_minute < 0)
+		return;
+	now = GetCurrentTimestamp();
+	rebuild(now);
+	if (!govshare_counters_take(agency, r->purpose, GOVSHARE_QUOTA_VERIFY, 1,
+								q->verify_per_minute, now, &used))
+		refuse(agency, r, GOVSHARE_QUOTA_VERIFY, q->verify_per_minute, used, now);
+}
+
+/* The receiver in front of a statement's own, counting the rows it is sent. */
+typedef struct QuotaDest
+{
+	DestReceiver pub;
+	DestReceiver *inner;
+	char	   *agency;
+	const GovshareRequest *request;	/* a copy: the context may change meanwhile */
+	int64		limit;
+} QuotaDest;
+
+/* A copy of r (its strings too), in the current memory context. */
+static GovshareRequest *
+copy_request(const GovshareRequest *r)
+{
+	GovshareRequest *c = palloc(sizeof(GovshareRequest));
+
+	*c = *r;
+	c->agency = r->agency ? pstrdup(r->agency) : NULL;
+	c->officer = r->officer ? pstrdup(r->officer) : NULL;
+	c->purpose = pstrdup(r->purpose);
+	c->reference = r->reference ? pstrdup(r->reference) : NULL;
+	c->token_id = r->token_id ? pstrdup(r->token_id) : NULL;
+	c->key_id = r->key_id ? pstrdup(r->key_id) : NULL;
+	c->ended = NULL;
+	return c;
+}
+
+static bool
+quota_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	QuotaDest  *qd = (QuotaDest *) self;
+	TimestampTz now = GetCurrentTimestamp();
+	int64		used;
+
+	if (!govshare_counters_take(qd->agency, qd->request->purpose, GOVSHARE_QUOTA_ROWS, 1,
+								qd->limit, now, &used))
+		refuse(qd->agency, qd->request, GOVSHARE_QUOTA_ROWS, qd->limit, used, now);
+	return qd->inner->receiveSlot(slot, qd->inner);
+}
+
+static void
+quota_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	QuotaDest  *qd = (QuotaDest *) self;
+
+	qd->inner->rStartup(qd->inner, operation, typeinfo);
+}
+
+static void
+quota_shutdown(DestReceiver *self)
+{
+	QuotaDest  *qd = (QuotaDest *) self;
+
+	qd->inner->rShutdown(qd->inner);
+}
+
+static void
+quota_destroy(DestReceiver *self)
+{
+	/* the statement's own receiver is its owner's to destroy */
+}
+
+/*
+ * Executor run of a consumer's statement under a rows_per_day quota: the
+ * receiver that counts its rows in front of qd->dest, or NULL when there
+ * is nothing to count.
+ */
+DestReceiver *
+govshare_enforce_quota_dest(QueryDesc *qd)
+{
+	PlannedStmt *plan = qd->plannedstmt;
+	const char *agency;
+	const GovshareRequest *r;
+	const GovshareQuota *q;
+	QuotaDest  *d;
+
+	if (paused || IsParallelWorker() || qd->dest == NULL || plan->commandType == CMD_UTILITY ||
+		!govshare_plan_is_consumer(plan))
+		return NULL;
+	agency = govshare_consumer_agency();
+	r = govshare_context_current();
+	if ((q = quota_of(agency, r)) == NULL || q->rows_per_day < 0)
+		return NULL;
+	d = palloc0(sizeof(QuotaDest));
+	d->pub.receiveSlot = quota_receive;
+	d->pub.rStartup = quota_startup;
+	d->pub.rShutdown = quota_shutdown;
+	d->pub.rDestroy = quota_destroy;
+	d->pub.mydest = qd->dest->mydest;
+	d->inner = qd->dest;
+	d->agency = pstrdup(agency);
+	d->request = copy_request(r);
+	d->limit = q->rows_per_day;
+	return &d->pub;
+}
+
+/*
+ * govshare.quota_used(consumer text, purpose text, OUT statements_this_minute
+ * bigint, OUT rows_today bigint, OUT verify_this_minute bigint)
+ *
+ * The counts of the current windows for consumer and purpose, in this
+ * database (counted only while a quota limits them).
+ */
+PG_FUNCTION_INFO_V1(govshare_quota_used);
+Datum
+govshare_quota_used(PG_FUNCTION_ARGS)
+{
+	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *purpose = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	TupleDesc	desc;
+	Datum		values[GOVSHARE_QUOTA_KINDS];
+	bool		nulls[GOVSHARE_QUOTA_KINDS] = {0};
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "govshare: return type must be a row type");
+	rebuild(now);
+	values[0] = Int64GetDatum(govshare_counters_used(agency, purpose, GOVSHARE_QUOTA_STATEMENTS, now));
+	values[1] = Int64GetDatum(govshare_counters_used(agency, purpose, GOVSHARE_QUOTA_ROWS, now));
+	values[2] = Int64GetDatum(govshare_counters_used(agency, purpose, GOVSHARE_QUOTA_VERIFY, now));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
