@@ -550,9 +550,15 @@ $$;
 COMMENT ON FUNCTION govshare.check_setup() IS
 	'misconfigurations of agencies, roles, keys, classification and privileges, most serious first';
 
--- issue 20: the verify level, rule options, govshare.verify(), quotas
--- (src/sql/policy.sql, src/sql/usage.sql).  The new level cannot be used
--- in this transaction, so nothing below names it outside function bodies.
+-- Audit log format GSAL2 (docs/audit-format.md): column detail, a JSON
+-- object of structured facts a record carries beyond its columns.  Rows
+-- without one (every row written before this update) keep format GSAL1,
+-- so the chain continues across the update unchanged.
+ALTER TABLE govshare.access_log
+	ADD COLUMN detail jsonb CHECK (jsonb_typeof(detail) = 'object');
+-- issue 20: the verify level, rule options, govshare.verify(), quotas and
+-- usage (src/sql/policy.sql, src/sql/usage.sql).  The new level cannot be
+-- used in this transaction, so nothing below names it outside function bodies.
 ALTER TYPE govshare.disclosure_level ADD VALUE 'verify' AFTER 'denied';
 COMMENT ON TYPE govshare.disclosure_level IS
 	'how a consumer sees a column, least revealing first: denied < verify < redacted < generalized < pseudonym < masked < full';
@@ -711,3 +717,114 @@ COMMENT ON VIEW govshare.quotas IS
 	'every quota with what has been counted against it in the current minute and day (UTC)';
 REVOKE ALL ON govshare.quotas FROM PUBLIC;
 GRANT SELECT ON govshare.quotas TO govshare_admin, govshare_auditor;
+
+--
+-- Usage accounting: per day (UTC), consumer agency and purpose, what the
+-- access log says was used.  One definition of what a record counts for
+-- (usage_of_log); daily sums of the log up to a sequence number kept in
+-- usage_day by usage_refresh(), so that a year of usage is read from a few
+-- thousand rows; the records after that number are summed at query time.
+--
+
+-- The log in time order, cheaply: the quota counters of the day are read
+-- from it after a restart (src/enforce/quota.c).
+CREATE INDEX access_log_logged_at ON govshare.access_log USING brin (logged_at);
+
+-- What each record of a consumer counts for.  A result row (strict audit)
+-- names no purpose: its access row, with the same statement_id, does.
+CREATE VIEW govshare.usage_of_log AS
+SELECT l.seq, l.logged_at, l.stmt_time,
+       (l.stmt_time AT TIME ZONE 'UTC')::date AS day,
+       l.agency,
+       coalesce(l.purpose, a.purpose, '') AS purpose,
+       (l.kind = 'access' AND l.outcome <> 'denied' AND NOT coalesce(l.detail ? 'verify', false))::int AS statements,
+       CASE WHEN coalesce(l.detail ? 'verify', false) THEN 0 ELSE coalesce(l.rows, 0) END AS rows,
+       (coalesce(l.detail ? 'verify', false) AND l.outcome = 'allowed')::int AS verify_calls,
+       (l.outcome = 'denied')::int AS denials,
+       coalesce((l.detail -> 'usage' ->> 'time_ms')::numeric, 0) AS exec_ms,
+       coalesce((l.detail -> 'usage' ->> 'bytes')::bigint, 0) AS bytes
+  FROM govshare.access_log l
+  LEFT JOIN govshare.access_log a
+         ON l.kind = 'result' AND a.statement_id = l.statement_id AND a.kind = 'access'
+ WHERE NOT l.internal AND l.kind IN ('access', 'result') AND l.agency IS NOT NULL;
+COMMENT ON VIEW govshare.usage_of_log IS
+	'what each access record of a consumer agency counts for in govshare.usage';
+
+CREATE TABLE govshare.usage_day (
+	day			date NOT NULL,
+	agency		text NOT NULL,
+	purpose		text NOT NULL,		-- '' for records without a purpose
+	statements	bigint NOT NULL,
+	rows		bigint NOT NULL,
+	verify_calls bigint NOT NULL,
+	denials		bigint NOT NULL,
+	exec_ms		numeric NOT NULL,
+	bytes		bigint NOT NULL,
+	PRIMARY KEY (day, agency, purpose)
+);
+COMMENT ON TABLE govshare.usage_day IS
+	'daily sums of govshare.usage_of_log up to govshare.usage_summary.through_seq (usage_refresh)';
+CREATE TABLE govshare.usage_summary (
+	through_seq	bigint NOT NULL,
+	refreshed_at timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX usage_summary_one ON govshare.usage_summary ((true));
+INSERT INTO govshare.usage_summary VALUES (0, now());
+COMMENT ON TABLE govshare.usage_summary IS 'the last access-log seq summed into govshare.usage_day';
+
+-- Sums the records written since the last call into usage_day; returns
+-- how many it summed.  Safe to run at any time, and concurrently (one at
+-- a time); run it daily, or more often, to keep govshare.usage cheap.
+CREATE FUNCTION govshare.usage_refresh() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	done bigint;
+	upto bigint;
+	n bigint;
+BEGIN
+	SELECT s.through_seq INTO done FROM govshare.usage_summary s FOR UPDATE;
+	-- the writer commits records in seq order: none below the last is missing
+	SELECT coalesce(max(l.seq), done) INTO upto FROM govshare.access_log l;
+	INSERT INTO govshare.usage_day AS d
+	SELECT u.day, u.agency, u.purpose, sum(u.statements), sum(u.rows), sum(u.verify_calls),
+	       sum(u.denials), sum(u.exec_ms), sum(u.bytes)
+	  FROM govshare.usage_of_log u
+	 WHERE u.seq > done AND u.seq <= upto
+	 GROUP BY 1, 2, 3
+	ON CONFLICT ON CONSTRAINT usage_day_pkey DO UPDATE
+		SET statements = d.statements + EXCLUDED.statements, rows = d.rows + EXCLUDED.rows,
+		    verify_calls = d.verify_calls + EXCLUDED.verify_calls,
+		    denials = d.denials + EXCLUDED.denials, exec_ms = d.exec_ms + EXCLUDED.exec_ms,
+		    bytes = d.bytes + EXCLUDED.bytes;
+	SELECT count(*) INTO n FROM govshare.access_log l WHERE l.seq > done AND l.seq <= upto;
+	UPDATE govshare.usage_summary SET through_seq = upto, refreshed_at = now();
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION govshare.usage_refresh() IS
+	'sums the access records written since the last call into govshare.usage_day; returns how many';
+
+CREATE VIEW govshare.usage AS
+SELECT u.day, u.agency, NULLIF(u.purpose, '') AS purpose,
+       sum(u.statements)::bigint AS statements, sum(u.rows)::bigint AS rows,
+       sum(u.verify_calls)::bigint AS verify_calls, sum(u.denials)::bigint AS denials,
+       round(sum(u.exec_ms) / 1000.0, 3) AS exec_seconds, sum(u.bytes)::bigint AS bytes
+  FROM (SELECT d.day, d.agency, d.purpose, d.statements, d.rows, d.verify_calls, d.denials,
+               d.exec_ms, d.bytes
+          FROM govshare.usage_day d
+        UNION ALL
+        SELECT l.day, l.agency, l.purpose, l.statements, l.rows, l.verify_calls, l.denials,
+               l.exec_ms, l.bytes
+          FROM govshare.usage_of_log l
+         WHERE l.seq > (SELECT s.through_seq FROM govshare.usage_summary s)) u
+ GROUP BY u.day, u.agency, u.purpose;
+COMMENT ON VIEW govshare.usage IS
+	'per day (UTC), consumer agency and purpose: statements, rows returned, verify calls, denials, execution time and bytes returned';
+
+REVOKE ALL ON govshare.usage_of_log, govshare.usage_day, govshare.usage_summary, govshare.usage
+	FROM PUBLIC;
+GRANT SELECT ON govshare.usage_day, govshare.usage_summary, govshare.usage
+	TO govshare_admin, govshare_auditor;
+GRANT SELECT ON govshare.usage_of_log TO govshare_auditor;
+REVOKE EXECUTE ON FUNCTION govshare.usage_refresh() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.usage_refresh() TO govshare_admin, govshare_auditor;

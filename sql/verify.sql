@@ -131,11 +131,12 @@ SET search_path = public, govshare;
 -- one record per call: the subject, the columns checked at level verify;
 -- the claims never: no claimed value is in the log
 SELECT audit_flush();
-SELECT agency, kind, outcome, statement_text, columns, levels, rows, subjects
+SELECT agency, outcome, statement_text, columns, levels, rows, subjects, detail
   FROM access_log WHERE statement_text LIKE '%govshare.verify%' ORDER BY seq;
 SELECT count(*) AS claims_in_log FROM access_log
  WHERE statement_text LIKE '%14/05/1999%' OR reason LIKE '%14/05/1999%'
-    OR statement_text LIKE '%5678%' OR reason LIKE '%nguyễn  VĂN%';
+    OR statement_text LIKE '%5678%' OR reason LIKE '%nguyễn  VĂN%'
+    OR detail::text LIKE '%1999%' OR detail::text LIKE '%Nguy%';
 -- the lookup's own statement is not recorded
 SELECT count(*) AS lookups FROM access_log WHERE statement_text LIKE '/* govshare.verify */%';
 SELECT verify_log();

@@ -25,6 +25,7 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "audit/audit_internal.h"
 
@@ -99,6 +100,23 @@ void
 govshare_audit_statement_finish(AuditStatement *st, const char *outcome, const char *reason,
 								bool noerror)
 {
+	/*
+	 * A consumer's statement that ends normally carries what it cost, for
+	 * govshare.usage: milliseconds from executor start to end, and the
+	 * size of the values it returned.
+	 */
+	if (!noerror && !st->internal && st->exec_start != 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
+		long		secs;
+		int			usecs;
+
+		TimestampDifference(st->exec_start, GetCurrentTimestamp(), &secs, &usecs);
+		st->detail = govshare_audit_detail_merge(st->detail, "usage",
+			psprintf("{\"time_ms\": %.3f, \"bytes\": " INT64_FORMAT "}",
+					 secs * 1000.0 + usecs / 1000.0, st->bytes));
+		MemoryContextSwitchTo(old);
+	}
 	if (st->queued)
 		(void) govshare_audit_record_queue(st, true, false, outcome, reason, false, noerror);
 	else
@@ -125,6 +143,16 @@ govshare_audit_quiet(bool q)
 
 	quiet = q;
 	return was;
+}
+
+/*
+ * The statement a detail is for (govshare_audit_detail_add): the one whose
+ * rows are being read, else the newest open one, or NULL.
+ */
+AuditStatement *
+govshare_audit_current(void)
+{
+	return running != NULL ? running : statements;
 }
 
 /*
@@ -183,6 +211,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 		return;
 	}
 	st->subjects_on = !st->internal && govshare_audit_subject_limit > 0;
+	st->exec_start = GetCurrentTimestamp();
 	st->subject_limit = govshare_audit_subject_limit;
 	st->described = true;
 
@@ -241,6 +270,32 @@ govshare_audit_run_end(QueryDesc *qd, int depth, bool ok)
 		running->rows += qd->estate->es_processed;
 	run_depth = Min(depth, run_depth);
 	running = run_depth > 0 ? run_stack[run_depth - 1] : NULL;
+}
+
+/*
+ * The values a run of qd's statement returned were bytes long (counted by
+ * the enforcement's receiver, src/enforce/quota.c).
+ */
+void
+govshare_audit_bytes(QueryDesc *qd, int64 bytes)
+{
+	AuditStatement *st;
+
+	if (statements != NULL && (st = find_statement(qd)) != NULL)
+		st->bytes += bytes;
+}
+
+/*
+ * A run of qd's statement is being stopped (a quota, src/enforce/quota.c)
+ * after it sent rows: they count, although the run fails.
+ */
+void
+govshare_audit_rows_stopped(QueryDesc *qd, int64 rows)
+{
+	AuditStatement *st;
+
+	if (statements != NULL && (st = find_statement(qd)) != NULL)
+		st->rows += rows;
 }
 
 /* Executor end: the statement's result (or its one record) is queued. */

@@ -7,12 +7,14 @@
  *
  * The limits are part of the policy snapshot (govshare.quota, read by
  * src/catalog/policy.c); the counts live in shared memory
- * (src/policy/counters.c).  A consumer's statement that reads governed
- * data is counted when it starts, and refused before it runs when the
- * minute's statements or the day's rows are used up.  Its rows are
- * counted as they are sent (a DestReceiver in front of the statement's
- * own): the row that would pass rows_per_day stops the statement with the
- * same error.  Each refusal is a denial in the access log, recorded before
+ * (src/policy/counters.c).  Every consumer's statement that reads
+ * governed data is counted when it starts, and refused before it runs
+ * when the minute's statements or the day's rows are used up.  Its rows
+ * are counted as they are sent (a DestReceiver in front of the
+ * statement's own, which also measures their size for govshare.usage):
+ * under a rows_per_day quota each row is taken before it goes, and the row
+ * that would pass the quota stops the statement with the same error.
+ * verify() calls are counted likewise.  Each refusal is a denial in the access log, recorded before
  * the error is raised.
  *
  * After a restart, the first backend that checks a quota in a database
@@ -25,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/parallel.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -115,19 +118,15 @@ rebuild_work(void *arg)
 
 	values[0] = TimestampTzGetDatum(govshare_counters_window_start(GOVSHARE_QUOTA_ROWS, rb->now));
 	values[1] = TimestampTzGetDatum(govshare_counters_window_start(GOVSHARE_QUOTA_STATEMENTS, rb->now));
+	/* what the records count for is defined once, by govshare.usage_of_log */
 	if (SPI_execute_with_args(
-		"SELECT l.agency, l.purpose,"
-		"       count(*) FILTER (WHERE NOT l.verify AND l.kind = 'access' AND l.outcome = 'allowed'"
-		"                          AND l.stmt_time >= $2),"
-		"       coalesce(sum(l.rows) FILTER (WHERE NOT l.verify), 0)::bigint,"
-		"       count(*) FILTER (WHERE l.verify AND l.outcome = 'allowed' AND l.stmt_time >= $2)"
-		"  FROM (SELECT a.agency, a.purpose, a.kind, a.outcome, a.stmt_time, a.rows,"
-		"               coalesce(a.statement_text LIKE 'SELECT govshare.verify(%', false) AS verify"
-		"          FROM govshare.access_log a"
-		"         WHERE a.logged_at >= $1 AND a.stmt_time >= $1 AND NOT a.internal"
-		"           AND a.kind IN ('access', 'result')"
-		"           AND a.agency IS NOT NULL AND a.purpose IS NOT NULL) l"
-		" GROUP BY l.agency, l.purpose",
+		"SELECT u.agency, u.purpose,"
+		"       sum(u.statements) FILTER (WHERE u.stmt_time >= $2)::bigint,"
+		"       sum(u.rows)::bigint,"
+		"       sum(u.verify_calls) FILTER (WHERE u.stmt_time >= $2)::bigint"
+		"  FROM govshare.usage_of_log u"
+		" WHERE u.logged_at >= $1 AND u.stmt_time >= $1 AND u.purpose <> ''"
+		" GROUP BY u.agency, u.purpose",
 		2, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "govshare: the quota counters could not be read from the access log");
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -138,12 +137,16 @@ rebuild_work(void *arg)
 		char	   *purpose = SPI_getvalue(t, d, 2);
 		bool		isnull;
 
-		govshare_counters_add(agency, purpose, GOVSHARE_QUOTA_STATEMENTS,
-							  DatumGetInt64(SPI_getbinval(t, d, 3, &isnull)), rb->now);
-		govshare_counters_add(agency, purpose, GOVSHARE_QUOTA_ROWS,
-							  DatumGetInt64(SPI_getbinval(t, d, 4, &isnull)), rb->now);
-		govshare_counters_add(agency, purpose, GOVSHARE_QUOTA_VERIFY,
-							  DatumGetInt64(SPI_getbinval(t, d, 5, &isnull)), rb->now);
+		for (int k = 0; k < GOVSHARE_QUOTA_KINDS; k++)
+		{
+			static const GovshareQuotaKind column_kind[] = {
+				GOVSHARE_QUOTA_STATEMENTS, GOVSHARE_QUOTA_ROWS, GOVSHARE_QUOTA_VERIFY
+			};
+			Datum		n = SPI_getbinval(t, d, 3 + k, &isnull);
+
+			if (!isnull)
+				govshare_counters_add(agency, purpose, column_kind[k], DatumGetInt64(n), rb->now);
+		}
 	}
 }
 
@@ -191,7 +194,9 @@ quota_of(const char *agency, const GovshareRequest *r)
 
 /*
  * Executor start of a consumer's statement: refused when the day's rows
- * or the minute's statements are used up; counted otherwise.
+ * or the minute's statements are used up; counted otherwise (whether or
+ * not a quota limits it, so that a quota set later counts from the start
+ * of its window, as the rebuild from the access log does).
  */
 void
 govshare_enforce_quota_start(QueryDesc *qd, int eflags)
@@ -202,23 +207,24 @@ govshare_enforce_quota_start(QueryDesc *qd, int eflags)
 	const GovshareQuota *q;
 	TimestampTz now;
 	int64		used;
+	int64		limit;
 
 	if (paused || IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
 		plan->commandType == CMD_UTILITY || !govshare_plan_is_consumer(plan))
 		return;
 	agency = govshare_consumer_agency();
 	r = govshare_context_current();
-	if ((q = quota_of(agency, r)) == NULL)
+	if (agency == NULL || r == NULL || r->purpose == NULL || !govshare_policy()->installed)
 		return;
+	q = quota_of(agency, r);
 	now = GetCurrentTimestamp();
 	rebuild(now);
-	if (q->rows_per_day >= 0 &&
+	if (q != NULL && q->rows_per_day >= 0 &&
 		(used = govshare_counters_used(agency, r->purpose, GOVSHARE_QUOTA_ROWS, now)) >= q->rows_per_day)
 		refuse(agency, r, GOVSHARE_QUOTA_ROWS, q->rows_per_day, used, now);
-	if (q->statements_per_minute >= 0 &&
-		!govshare_counters_take(agency, r->purpose, GOVSHARE_QUOTA_STATEMENTS, 1,
-								q->statements_per_minute, now, &used))
-		refuse(agency, r, GOVSHARE_QUOTA_STATEMENTS, q->statements_per_minute, used, now);
+	limit = q != NULL ? q->statements_per_minute : -1;
+	if (!govshare_counters_take(agency, r->purpose, GOVSHARE_QUOTA_STATEMENTS, 1, limit, now, &used))
+		refuse(agency, r, GOVSHARE_QUOTA_STATEMENTS, limit, used, now);
 }
 
 /* A call of govshare.verify(): counted, or refused when the minute's are used up. */
@@ -226,26 +232,31 @@ void
 govshare_enforce_quota_verify(const char *agency, const GovshareRequest *r, Oid relid)
 {
 	const GovshareQuota *q = quota_of(agency, r);
-	TimestampTz now;
+	TimestampTz now = GetCurrentTimestamp();
+	int64		limit = q != NULL ? q->verify_per_minute : -1;
 	int64		used;
 
-	if (q == NULL || q->verify_per_minute < 0)
-		return;
-	now = GetCurrentTimestamp();
 	rebuild(now);
-	if (!govshare_counters_take(agency, r->purpose, GOVSHARE_QUOTA_VERIFY, 1,
-								q->verify_per_minute, now, &used))
-		refuse(agency, r, GOVSHARE_QUOTA_VERIFY, q->verify_per_minute, used, now);
+	if (!govshare_counters_take(agency, r->purpose, GOVSHARE_QUOTA_VERIFY, 1, limit, now, &used))
+		refuse(agency, r, GOVSHARE_QUOTA_VERIFY, limit, used, now);
 }
 
-/* The receiver in front of a statement's own, counting the rows it is sent. */
+/*
+ * The receiver in front of a consumer statement's own: counts the rows it
+ * is sent against rows_per_day (when there is such a quota), and the size
+ * of their values, for the statement's access record (govshare.usage).
+ */
 typedef struct QuotaDest
 {
 	DestReceiver pub;
 	DestReceiver *inner;
+	QueryDesc  *qd;
 	char	   *agency;
 	const GovshareRequest *request;	/* a copy: the context may change meanwhile */
-	int64		limit;
+	int64		limit;			/* rows_per_day; -1: none, rows counted at the end */
+	int64		rows;			/* rows not yet counted (no limit) */
+	int64		sent;			/* rows sent by this run */
+	int64		bytes;
 } QuotaDest;
 
 /* A copy of r (its strings too), in the current memory context. */
@@ -265,16 +276,53 @@ copy_request(const GovshareRequest *r)
 	return c;
 }
 
+/* The size of a row's values as stored (not as sent on the wire). */
+static int64
+row_bytes(TupleTableSlot *slot)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	int64		n = 0;
+
+	slot_getallattrs(slot);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (slot->tts_isnull[i])
+			continue;
+		if (att->attlen > 0)
+			n += att->attlen;
+		else if (att->attlen == -1)
+			n += toast_raw_datum_size(slot->tts_values[i]);
+		else
+			n += strlen(DatumGetCString(slot->tts_values[i])) + 1;
+	}
+	return n;
+}
+
 static bool
 quota_receive(TupleTableSlot *slot, DestReceiver *self)
 {
 	QuotaDest  *qd = (QuotaDest *) self;
-	TimestampTz now = GetCurrentTimestamp();
-	int64		used;
 
-	if (!govshare_counters_take(qd->agency, qd->request->purpose, GOVSHARE_QUOTA_ROWS, 1,
-								qd->limit, now, &used))
-		refuse(qd->agency, qd->request, GOVSHARE_QUOTA_ROWS, qd->limit, used, now);
+	/* under a limit each row is taken before it is sent; else counted at the end */
+	if (qd->limit >= 0)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		int64		used;
+
+		if (!govshare_counters_take(qd->agency, qd->request->purpose, GOVSHARE_QUOTA_ROWS, 1,
+									qd->limit, now, &used))
+		{
+			/* the rows already sent stay counted, in the log too */
+			govshare_audit_rows_stopped(qd->qd, qd->sent);
+			refuse(qd->agency, qd->request, GOVSHARE_QUOTA_ROWS, qd->limit, used, now);
+		}
+	}
+	else
+		qd->rows++;
+	qd->sent++;
+	qd->bytes += row_bytes(slot);
 	return qd->inner->receiveSlot(slot, qd->inner);
 }
 
@@ -286,11 +334,19 @@ quota_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	qd->inner->rStartup(qd->inner, operation, typeinfo);
 }
 
+/* The run ends: its rows are counted, its bytes go to the statement's record. */
 static void
 quota_shutdown(DestReceiver *self)
 {
 	QuotaDest  *qd = (QuotaDest *) self;
 
+	if (qd->rows > 0)
+		govshare_counters_add(qd->agency, qd->request->purpose, GOVSHARE_QUOTA_ROWS, qd->rows,
+							  GetCurrentTimestamp());
+	qd->rows = 0;
+	qd->sent = 0;
+	govshare_audit_bytes(qd->qd, qd->bytes);
+	qd->bytes = 0;
 	qd->inner->rShutdown(qd->inner);
 }
 
@@ -301,9 +357,8 @@ quota_destroy(DestReceiver *self)
 }
 
 /*
- * Executor run of a consumer's statement under a rows_per_day quota: the
- * receiver that counts its rows in front of qd->dest, or NULL when there
- * is nothing to count.
+ * Executor run of a consumer's statement: the receiver that counts its
+ * rows and bytes in front of qd->dest, or NULL for any other statement.
  */
 DestReceiver *
 govshare_enforce_quota_dest(QueryDesc *qd)
@@ -319,8 +374,9 @@ govshare_enforce_quota_dest(QueryDesc *qd)
 		return NULL;
 	agency = govshare_consumer_agency();
 	r = govshare_context_current();
-	if ((q = quota_of(agency, r)) == NULL || q->rows_per_day < 0)
+	if (agency == NULL || r == NULL || r->purpose == NULL)
 		return NULL;
+	q = quota_of(agency, r);
 	d = palloc0(sizeof(QuotaDest));
 	d->pub.receiveSlot = quota_receive;
 	d->pub.rStartup = quota_startup;
@@ -328,9 +384,10 @@ govshare_enforce_quota_dest(QueryDesc *qd)
 	d->pub.rDestroy = quota_destroy;
 	d->pub.mydest = qd->dest->mydest;
 	d->inner = qd->dest;
+	d->qd = qd;
 	d->agency = pstrdup(agency);
 	d->request = copy_request(r);
-	d->limit = q->rows_per_day;
+	d->limit = q != NULL ? q->rows_per_day : -1;
 	return &d->pub;
 }
 
