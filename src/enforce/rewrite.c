@@ -229,8 +229,12 @@ column_expr(GovshareEnforcement *e, GovshareDecision *d, Form_pg_attribute att, 
 		if (!level_read(e, relid, c->grants[g].level))
 			continue;
 		k++;
-		/* verify()'s lookup compares the value itself, in C (claims.c) */
-		if (e->verify_relid == relid)
+		/*
+		 * verify()'s lookup compares, in C (claims.c), the value itself
+		 * where a rule grants verify, and elsewhere what the rule discloses:
+		 * a claim is never checked against more than SQL could read.
+		 */
+		if (e->verify_relid == relid && c->grants[g].level == GOVSHARE_VERIFY)
 			expr = (Node *) copyObject(var);
 		else
 			expr = govshare_mask_expr(var, att, c->grants[g].level, e->agency, &shown);
