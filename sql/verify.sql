@@ -56,7 +56,8 @@ SELECT share('MND', '{military_service}', '{person.personal_id, person.permanent
              'full', relation => 'citizen',
              row_filter => 'admin_unit_province_code(residence) = ''01''') AS mnd_full,
        share('MND', '{military_service}', '{person.personal_id, person.full_name}',
-             'verify', relation => 'citizen') AS mnd_verify;
+             'verify', relation => 'citizen') AS mnd_verify,
+       share('MND', '{military_service}', '{person.phone}', 'masked', relation => 'citizen') AS mnd_masked;
 
 -- options: unknown ones refused, by share() and by the table itself
 SELECT share('BANK', '{kyc}', '{person.full_name}', 'verify', relation => 'citizen',
@@ -124,6 +125,9 @@ SELECT begin_request('military_service');
 SELECT personal_id, residence FROM citizen ORDER BY 1;
 SELECT personal_id, full_name FROM citizen;
 SELECT verify('citizen', '079099123456', '{"full_name": "Nguyễn Văn An"}') AS mnd_any_row;
+-- a column granted masked is verified against what MND may read (the masked
+-- phone), never against the real number: the right number is not confirmed
+SELECT verify('citizen', '079099123456', '{"phone": "+84912345678"}') AS masked_not_confirmed;
 SELECT end_request();
 
 \c - postgres
