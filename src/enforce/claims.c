@@ -18,8 +18,9 @@
  *	   filters and per-row levels apply exactly as to any read, and the
  *	   subject column's index is used;
  *	3. compares each claim with the value in C: text after folding
- *	   (src/common/fold.c), any other type by reading the claim with the
- *	   column type's own input function and comparing with the type's
+ *	   (src/common/fold.c), a national type by reading the claim with its
+ *	   own parser (which refuses without raising), any other type with the
+ *	   column type's input function in a subtransaction; then the type's
  *	   default equality, so that '+84 91 234 5678' matches a phone_number
  *	   +84912345678 and '15/05/1990' a partial_date 1990-05-15;
  *	4. records the call (src/audit/): the subject, the columns checked and
@@ -73,6 +74,7 @@ typedef struct Claim
 	char	   *element;
 	char	   *claimed;		/* NULL: the claim is JSON null */
 	bool		ignore_diacritics;
+	const gs_type *national;	/* the column's national type (not a domain), or NULL */
 	bool		answer;
 } Claim;
 
@@ -305,7 +307,19 @@ claim_matches(Claim *c, Datum value)
 		return strcmp(govshare_fold_text(stored, strlen(stored), c->ignore_diacritics),
 					  govshare_fold_text(c->claimed, strlen(c->claimed), c->ignore_diacritics)) == 0;
 	}
-	if (!read_as_type(c, &claimed))
+	/* a national type: its own parser, which refuses without an error */
+	if (c->national != NULL)
+	{
+		gs_context	ctx;
+		gs_error	err;
+		uint64		v;
+
+		govshare_type_context(&ctx);
+		if (!c->national->parse(c->claimed, strlen(c->claimed), &ctx, &v, &err))
+			return false;
+		claimed = govshare_type_datum(c->national, v);
+	}
+	else if (!read_as_type(c, &claimed))
 		return false;
 	tc = lookup_type_cache(c->typid, TYPECACHE_EQ_OPR_FINFO);
 	if (OidIsValid(tc->eq_opr_finfo.fn_oid))
@@ -414,6 +428,7 @@ look_up(VerifyCall *vc, Datum subject, Oid subject_type)
 		c->collation = TupleDescAttr(SPI_tuptable->tupdesc, i)->attcollation;
 		if (!OidIsValid(c->collation))
 			c->collation = DEFAULT_COLLATION_OID;
+		c->national = getBaseType(c->typid) == c->typid ? govshare_type_lookup(c->typid) : NULL;
 		/* true when the claim matches in every row found (one, normally) */
 		c->answer = vc->rows > 0;
 		for (uint64 r = 0; r < vc->rows && c->answer; r++)

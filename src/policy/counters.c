@@ -112,12 +112,12 @@ govshare_counters_window_start(GovshareQuotaKind kind, TimestampTz t)
 }
 
 /*
- * The entry of (this database, agency, purpose), made when missing.
- * Errors when the table is full: a quota that cannot be counted is not
- * passed.
+ * The entry of (this database, agency, purpose), made when missing if
+ * create (else NULL).  Errors when the table is full: a quota that cannot
+ * be counted is not passed.
  */
 static CounterEntry *
-entry_of(const char *agency, const char *purpose)
+entry_of(const char *agency, const char *purpose, bool create)
 {
 	CounterKey	key;
 	CounterEntry *e;
@@ -131,7 +131,7 @@ entry_of(const char *agency, const char *purpose)
 	LWLockAcquire(counters_lock, LW_SHARED);
 	e = hash_search(counters, &key, HASH_FIND, NULL);
 	LWLockRelease(counters_lock);
-	if (e != NULL)
+	if (e != NULL || !create)
 		return e;
 	LWLockAcquire(counters_lock, LW_EXCLUSIVE);
 	e = hash_search(counters, &key, HASH_ENTER_NULL, &found);
@@ -175,7 +175,7 @@ bool
 govshare_counters_take(const char *agency, const char *purpose, GovshareQuotaKind kind,
 					   int64 n, int64 limit, TimestampTz now, int64 *used)
 {
-	CounterEntry *e = entry_of(agency, purpose);
+	CounterEntry *e = entry_of(agency, purpose, true);
 	bool		taken;
 
 	SpinLockAcquire(&e->mutex);
@@ -188,14 +188,19 @@ govshare_counters_take(const char *agency, const char *purpose, GovshareQuotaKin
 	return taken;
 }
 
-/* The count of kind for agency and purpose in the window of now. */
+/*
+ * The count of kind for agency and purpose in the window of now (0 when
+ * nothing was counted: no entry is made, so that asking fills no room).
+ */
 int64
 govshare_counters_used(const char *agency, const char *purpose, GovshareQuotaKind kind,
 					   TimestampTz now)
 {
-	CounterEntry *e = entry_of(agency, purpose);
+	CounterEntry *e = entry_of(agency, purpose, false);
 	int64		used;
 
+	if (e == NULL)
+		return 0;
 	SpinLockAcquire(&e->mutex);
 	roll(e, kind, now);
 	used = e->used[kind];
@@ -211,7 +216,7 @@ void
 govshare_counters_add(const char *agency, const char *purpose, GovshareQuotaKind kind,
 					  int64 n, TimestampTz at)
 {
-	CounterEntry *e = entry_of(agency, purpose);
+	CounterEntry *e = entry_of(agency, purpose, true);
 
 	SpinLockAcquire(&e->mutex);
 	roll(e, kind, at);
@@ -228,7 +233,7 @@ govshare_counters_add(const char *agency, const char *purpose, GovshareQuotaKind
 bool
 govshare_counters_claim_rebuild(void)
 {
-	CounterEntry *mark = entry_of("", "");
+	CounterEntry *mark = entry_of("", "", true);
 	bool		mine;
 
 	SpinLockAcquire(&mark->mutex);
@@ -243,7 +248,7 @@ govshare_counters_claim_rebuild(void)
 void
 govshare_counters_rebuilt(bool ok)
 {
-	CounterEntry *mark = entry_of("", "");
+	CounterEntry *mark = entry_of("", "", true);
 
 	SpinLockAcquire(&mark->mutex);
 	mark->rebuilt = ok ? 2 : 0;
