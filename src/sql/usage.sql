@@ -187,6 +187,30 @@ $$;
 COMMENT ON FUNCTION govshare.usage_refresh() IS
 	'sums the access records written since the last call into govshare.usage_day; returns how many';
 
+-- The records after the daily sums, summed at query time.  PL/pgSQL, so
+-- that the first plan of a session is made for the actual seq and reads the
+-- tail through the log's primary key (a view's "seq > (subquery)" is
+-- estimated at a third of the log, and scanned whole).  As its owner, so
+-- that govshare_admin, which may read the usage but not the log, may call it.
+CREATE FUNCTION govshare.usage_tail()
+RETURNS TABLE (day date, agency text, purpose text, statements bigint, rows bigint,
+               verify_calls bigint, denials bigint, exec_ms numeric, bytes bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	done bigint;
+BEGIN
+	SELECT s.through_seq INTO done FROM govshare.usage_summary s;
+	RETURN QUERY
+	SELECT u.day, u.agency, u.purpose, sum(u.statements)::bigint, sum(u.rows)::bigint,
+	       sum(u.verify_calls)::bigint, sum(u.denials)::bigint, sum(u.exec_ms), sum(u.bytes)::bigint
+	  FROM govshare.usage_of_log u
+	 WHERE u.seq > done
+	 GROUP BY u.day, u.agency, u.purpose;
+END
+$$;
+COMMENT ON FUNCTION govshare.usage_tail() IS
+	'the usage of the access records not yet in govshare.usage_day';
+
 CREATE VIEW govshare.usage AS
 SELECT u.day, u.agency, NULLIF(u.purpose, '') AS purpose,
        sum(u.statements)::bigint AS statements, sum(u.rows)::bigint AS rows,
@@ -196,10 +220,9 @@ SELECT u.day, u.agency, NULLIF(u.purpose, '') AS purpose,
                d.exec_ms, d.bytes
           FROM govshare.usage_day d
         UNION ALL
-        SELECT l.day, l.agency, l.purpose, l.statements, l.rows, l.verify_calls, l.denials,
-               l.exec_ms, l.bytes
-          FROM govshare.usage_of_log l
-         WHERE l.seq > (SELECT s.through_seq FROM govshare.usage_summary s)) u
+        SELECT t.day, t.agency, t.purpose, t.statements, t.rows, t.verify_calls, t.denials,
+               t.exec_ms, t.bytes
+          FROM govshare.usage_tail() t) u
  GROUP BY u.day, u.agency, u.purpose;
 COMMENT ON VIEW govshare.usage IS
 	'per day (UTC), consumer agency and purpose: statements, rows returned, verify calls, denials, execution time and bytes returned';
@@ -209,5 +232,5 @@ REVOKE ALL ON govshare.usage_of_log, govshare.usage_day, govshare.usage_summary,
 GRANT SELECT ON govshare.usage_day, govshare.usage_summary, govshare.usage
 	TO govshare_admin, govshare_auditor;
 GRANT SELECT ON govshare.usage_of_log TO govshare_auditor;
-REVOKE EXECUTE ON FUNCTION govshare.usage_refresh() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION govshare.usage_refresh() TO govshare_admin, govshare_auditor;
+REVOKE EXECUTE ON FUNCTION govshare.usage_refresh(), govshare.usage_tail() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.usage_refresh(), govshare.usage_tail() TO govshare_admin, govshare_auditor;
