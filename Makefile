@@ -36,7 +36,7 @@ include $(PGXS)
 
 # Modules after the types, in dependency order.
 SQL_MODULES = $(wildcard src/sql/dictionary.sql src/sql/profile_vn.sql src/sql/token.sql \
-	src/sql/policy.sql src/sql/enforce.sql src/sql/audit.sql src/sql/remote.sql)
+	src/sql/policy.sql src/sql/enforce.sql src/sql/audit.sql src/sql/remote.sql src/sql/usage.sql)
 SQL_PARTS = src/sql/header.sql src/sql/type_template.sql.in src/sql/type_bigint.sql.in \
 	$(wildcard src/sql/types/*.sql) $(SQL_MODULES) src/sql/footer.sql
 

@@ -180,6 +180,43 @@ SELECT severity, object, problem FROM check_setup();
 REVOKE SELECT ON citizen FROM mnd_app;
 
 \echo
+\echo '--- 14b. Verification (issue 20): a bank checks what a customer presented, name and'
+\echo '---      date of birth, against the register; it may not read either (level verify)'
+SELECT add_agency('VCB', 'A commercial bank');
+SELECT add_purpose('kyc', 'Customer identification (KYC) when opening an account',
+                   'Decree 13/2023/ND-CP; Law on Credit Institutions 32/2024/QH15');
+CREATE ROLE bank_app LOGIN;
+SELECT bind_role('bank_app', 'VCB');
+SELECT share('VCB', '{kyc}', '{person.personal_id, person.full_name, person.date_of_birth}', 'verify',
+             relation => 'citizen', legal_basis => 'Decree 13/2023/ND-CP, art. 3') AS rule_verify;
+SELECT set_quota('VCB', 'kyc', verify_per_minute => 3);
+-- the customer at the counter (the provider looks the record up for the demo,
+-- and gives the person a Vietnamese name)
+SELECT personal_id AS customer, to_char(partial_date_lower(birth_date), 'MM/YYYY') AS presented_dob
+FROM citizen ORDER BY personal_id LIMIT 1 \gset
+UPDATE citizen SET full_name = 'Nguyễn Thị Minh Khai' WHERE personal_id = :'customer';
+\c - bank_app
+SET search_path = public, govshare;
+SELECT begin_request('kyc', officer => 'Teller 12', reference => 'Account opening 2026-000123');
+\echo '--- the name in capitals with doubled spaces, the date as MM/YYYY: both match'
+SELECT verify('citizen', :'customer',
+              jsonb_build_object('full_name', 'NGUYỄN  THỊ MINH KHAI', 'birth_date', :'presented_dob')) AS answer;
+\echo '--- a wrong date of birth'
+SELECT verify('citizen', :'customer', '{"birth_date": "01/1970"}') AS answer;
+\echo '--- a personal id the register does not hold: NULL (this tells that there is no such record)'
+SELECT verify('citizen', '079099999999', '{"full_name": "Nguyen Van An"}') AS answer;
+\echo '--- reading the name itself is refused; the HINT names verify()'
+SELECT full_name FROM citizen WHERE personal_id = :'customer';
+\echo '--- the quota is 3 verifications a minute: the fourth is refused (SQLSTATE 53400)'
+\set VERBOSITY verbose
+SELECT verify('citizen', :'customer', '{"full_name": "x"}') AS answer;
+\set VERBOSITY default
+SELECT audit_flush();
+\c - postgres
+SET search_path = public, govshare;
+SELECT consumer, purpose, verify_per_minute, verify_this_minute FROM quotas;
+
+\echo
 \echo '--- 15. The audit trail: every MND statement above left an access record, written'
 \echo '---     by the audit writer before MND saw a row (strict mode); denials too'
 SELECT audit_flush();
@@ -188,6 +225,11 @@ SELECT seq, outcome, agency, officer, purpose, reference, rows, subject_count,
 FROM audit_access ORDER BY seq;
 SELECT seq, agency, purpose, reason FROM audit_denied ORDER BY seq;
 SELECT day, agency, purpose, element, statements, rows FROM audit_by_agency ORDER BY element;
+\echo '--- the bank''s verifications: the answers are recorded, never what was claimed'
+SELECT seq, outcome, array_to_string(columns, ',') AS columns, subjects, detail
+FROM access_log WHERE agency = 'VCB' ORDER BY seq;
+\echo '--- usage per day, agency and purpose, for cost settlement (govshare.usage)'
+SELECT day, agency, purpose, statements, rows, verify_calls, denials, bytes FROM usage ORDER BY agency;
 
 \echo
 \echo '--- 16. A citizen asks who read his data (the data subjects'' view); each record lists'

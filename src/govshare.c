@@ -222,6 +222,8 @@ static void
 govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	govshare_enforce_executor_start(queryDesc, eflags);
+	/* over quota: refused before it runs */
+	govshare_enforce_quota_start(queryDesc, eflags);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -231,15 +233,21 @@ govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 /*
  * Executor run (each FETCH of a cursor): likewise checked; the audit
- * counts its rows and notes their data subjects.
+ * counts its rows and notes their data subjects; under a rows_per_day
+ * quota, a receiver in front of the statement's own counts what it sends.
  */
 static void
 govshare_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 					 bool execute_once)
 {
 	int			audit;
+	DestReceiver *dest = queryDesc->dest;
+	DestReceiver *counted;
 
 	govshare_enforce_executor_run(queryDesc);
+	counted = govshare_enforce_quota_dest(queryDesc);
+	if (counted != NULL)
+		queryDesc->dest = counted;
 	audit = govshare_audit_run_begin(queryDesc);
 	PG_TRY();
 	{
@@ -250,10 +258,12 @@ govshare_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 	}
 	PG_CATCH();
 	{
+		queryDesc->dest = dest;
 		govshare_audit_run_end(queryDesc, audit, false);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	queryDesc->dest = dest;
 	govshare_audit_run_end(queryDesc, audit, true);
 }
 
@@ -268,13 +278,14 @@ govshare_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
-/* Shared memory: the tokens being spent, the audit queues. */
+/* Shared memory: the tokens being spent, the quota counters, the audit queues. */
 static void
 govshare_shmem_request(void)
 {
 	if (prev_shmem_request)
 		prev_shmem_request();
 	govshare_spent_shmem_request();
+	govshare_counters_shmem_request();
 	govshare_audit_queue_request();
 }
 
@@ -284,6 +295,7 @@ govshare_shmem_startup(void)
 	if (prev_shmem_startup)
 		prev_shmem_startup();
 	govshare_spent_shmem_startup();
+	govshare_counters_shmem_startup();
 	govshare_audit_queue_startup();
 }
 

@@ -62,6 +62,8 @@ typedef struct AuditStatement
 	unsigned char sha[GOVSHARE_HASH_LEN];
 	char	   *text;			/* NULL with govshare_audit_statement_text off */
 	char	   *detail;			/* the access record's detail: jsonb's text, or NULL */
+	TimestampTz exec_start;		/* a consumer's statement: its executor start */
+	int64		bytes;			/* the size of the values it returned (detail "usage") */
 	List	   *relations;		/* char * */
 	List	   *columns;
 	List	   *elements;		/* char *, or NULL */
@@ -107,6 +109,9 @@ extern void govshare_audit_statement_finish(AuditStatement *st, const char *outc
 											const char *reason, bool noerror);
 extern AuditStatement *govshare_audit_running(void);
 extern AuditStatement *govshare_audit_current(void);
+
+/* subjects.c: a data subject noted */
+extern void govshare_audit_subject_note(AuditStatement *st, uint64 v);
 
 /* receipt.c: the access record govshare.request_receipt() names */
 extern void govshare_audit_receipt_note(const AuditStatement *st, uint64 ticket);

@@ -25,11 +25,13 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "audit/audit_internal.h"
 
 static AuditStatement *statements = NULL;	/* newest first */
 static AuditStatement *running = NULL;	/* whose rows are being read */
+static bool quiet = false;		/* statements started now are not recorded */
 
 /*
  * The statements of the ExecutorRun calls on the C stack, innermost last
@@ -99,6 +101,23 @@ void
 govshare_audit_statement_finish(AuditStatement *st, const char *outcome, const char *reason,
 								bool noerror)
 {
+	/*
+	 * A consumer's statement that ends normally carries what it cost, for
+	 * govshare.usage: milliseconds from executor start to end, and the
+	 * size of the values it returned.
+	 */
+	if (!noerror && !st->internal && st->exec_start != 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
+		long		secs;
+		int			usecs;
+
+		TimestampDifference(st->exec_start, GetCurrentTimestamp(), &secs, &usecs);
+		st->detail = govshare_audit_detail_merge(st->detail, "usage",
+			psprintf("{\"time_ms\": %.3f, \"bytes\": " INT64_FORMAT "}",
+					 secs * 1000.0 + usecs / 1000.0, st->bytes));
+		MemoryContextSwitchTo(old);
+	}
 	if (st->queued)
 		(void) govshare_audit_record_queue(st, true, false, outcome, reason, false, noerror);
 	else
@@ -111,6 +130,20 @@ AuditStatement *
 govshare_audit_running(void)
 {
 	return running;
+}
+
+/*
+ * Statements started from now on are (quiet) or are not recorded; returns
+ * the previous state, for the caller to restore.  govshare.verify() makes
+ * its own lookup quiet: the call is recorded instead, without the claims.
+ */
+bool
+govshare_audit_quiet(bool q)
+{
+	bool		was = quiet;
+
+	quiet = q;
+	return was;
 }
 
 /*
@@ -142,7 +175,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 
 	/* a consumer's EXPLAIN (COSTS OFF, allowed) reads no row, but is recorded */
 	if (((eflags & EXEC_FLAG_EXPLAIN_ONLY) && !govshare_plan_is_consumer(plan)) ||
-		IsParallelWorker() || plan->commandType == CMD_UTILITY)
+		IsParallelWorker() || plan->commandType == CMD_UTILITY || quiet)
 		return;
 	policy = govshare_policy();
 	if (!policy->installed)
@@ -179,6 +212,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 		return;
 	}
 	st->subjects_on = !st->internal && govshare_audit_subject_limit > 0;
+	st->exec_start = GetCurrentTimestamp();
 	st->subject_limit = govshare_audit_subject_limit;
 	/* room for the last record, before any row: an abort must not lose it */
 	govshare_audit_record_reserve(st);
@@ -239,6 +273,32 @@ govshare_audit_run_end(QueryDesc *qd, int depth, bool ok)
 		running->rows += qd->estate->es_processed;
 	run_depth = Min(depth, run_depth);
 	running = run_depth > 0 ? run_stack[run_depth - 1] : NULL;
+}
+
+/*
+ * The values a run of qd's statement returned were bytes long (counted by
+ * the enforcement's receiver, src/enforce/quota.c).
+ */
+void
+govshare_audit_bytes(QueryDesc *qd, int64 bytes)
+{
+	AuditStatement *st;
+
+	if (statements != NULL && (st = find_statement(qd)) != NULL)
+		st->bytes += bytes;
+}
+
+/*
+ * A run of qd's statement is being stopped (a quota, src/enforce/quota.c)
+ * after it sent rows: they count, although the run fails.
+ */
+void
+govshare_audit_rows_stopped(QueryDesc *qd, int64 rows)
+{
+	AuditStatement *st;
+
+	if (statements != NULL && (st = find_statement(qd)) != NULL)
+		st->rows += rows;
 }
 
 /* Executor end: the statement's result (or its one record) is queued. */

@@ -113,4 +113,29 @@ typedef struct GovshareRemoteRecord
 
 extern void govshare_audit_remote(const GovshareRemoteRecord *rec);
 
+/* A call of govshare.verify(), as src/enforce/claims.c records it. */
+typedef struct GovshareVerifyRecord
+{
+	const char *agency;			/* NULL: an internal role */
+	const GovshareRequest *request;
+	Oid			relid;
+	const char *text;			/* the call described, without the claims */
+	int			ncolumns;
+	const char **columns;		/* the columns checked */
+	const char **elements;		/* parallel; NULL where unclassified */
+	int64		rows;			/* rows found for the subject */
+	bool		has_subject;
+	uint64		subject;		/* the personal id's encoding */
+	const char *answers;		/* {"column": true|false|null, ...}, jsonb text */
+	int64		policy_version;
+} GovshareVerifyRecord;
+
+extern void govshare_audit_verify(const GovshareVerifyRecord *rec);
+
+/* executor.c: statements not recorded (govshare.verify()'s own lookup) */
+extern bool govshare_audit_quiet(bool quiet);
+/* executor.c: the size of the values a run returned, for detail "usage" */
+extern void govshare_audit_bytes(QueryDesc *qd, int64 bytes);
+extern void govshare_audit_rows_stopped(QueryDesc *qd, int64 rows);
+
 #endif							/* GS_AUDIT_H */

@@ -623,6 +623,67 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 }
 
 /*
+ * Records a call of govshare.verify() (src/enforce/claims.c): one row of
+ * kind 'access' with the relation, the columns checked at level verify,
+ * the subject and the number of rows found; the statement text is the
+ * call described without the claims, so no claimed value is kept.  Under
+ * strict audit, waits until it is durable (the answers are not returned
+ * before) and fails when it cannot be.
+ */
+void
+govshare_audit_verify(const GovshareVerifyRecord *rec)
+{
+	AuditStatement *st;
+	MemoryContext old;
+	uint64		ticket;
+	char	   *why;
+	bool		strict = govshare_audit_mode == GOVSHARE_AUDIT_STRICT;
+	char	   *relname;
+
+	if (govshare_audit_mode == GOVSHARE_AUDIT_OFF ||
+		(rec->agency == NULL && govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_NONE))
+		return;
+	st = govshare_audit_statement_new(rec->agency ? rec->agency : govshare_policy()->self,
+									  rec->request, rec->text);
+	st->internal = rec->agency == NULL;
+	st->rows = rec->rows;
+	st->policy_version = rec->policy_version;
+	old = MemoryContextSwitchTo(st->cxt);
+	relname = relation_name(rec->relid);
+	st->relations = list_make1(relname);
+	for (int i = 0; i < rec->ncolumns; i++)
+	{
+		st->columns = lappend(st->columns, psprintf("%s.%s", relname, quote_identifier(rec->columns[i])));
+		st->elements = lappend(st->elements, rec->elements[i] ? pstrdup(rec->elements[i]) : NULL);
+		st->levels = lappend(st->levels, pstrdup(govshare_level_name(GOVSHARE_VERIFY)));
+	}
+	st->subjects_on = true;
+	st->subject_limit = Max(govshare_audit_subject_limit, 1);
+	if (rec->has_subject)
+		govshare_audit_subject_note(st, rec->subject);
+	/* the answers, never the claims (format GSAL2, detail "verify") */
+	if (rec->answers != NULL)
+		st->detail = govshare_audit_detail_merge(NULL, "verify", rec->answers);
+	MemoryContextSwitchTo(old);
+	PG_TRY();
+	{
+		ticket = govshare_audit_record_queue(st, false, true, "allowed", NULL, strict, false);
+		if (strict && (ticket == 0 || !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("the verification by agency \"%s\" could not be recorded",
+							rec->agency ? rec->agency : "self"),
+					 ticket == 0 ? 0 : errdetail_internal("%s", why),
+					 errhint("Under govshare.audit_mode = 'strict' no answer leaves before its access record is durable; govshare.audit_status() shows the audit writer.")));
+	}
+	PG_FINALLY();
+	{
+		MemoryContextDelete(st->cxt);
+	}
+	PG_END_TRY();
+}
+
+/*
  * A token use travels through the audit queue as this tag, the times it
  * expires and was used (TimestampTz, as in memory: the queue never leaves
  * the server), then issuer, jti and used_by as NUL-terminated strings.

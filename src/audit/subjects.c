@@ -83,8 +83,6 @@ govshare_audit_subject(PG_FUNCTION_ARGS)
 {
 	FuncExpr   *call = (FuncExpr *) fcinfo->flinfo->fn_expr;
 	AuditStatement *st = govshare_audit_running();
-	uint64		v;
-	uint64		slot;
 
 	if (call == NULL || !IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX)
 		ereport(ERROR,
@@ -93,7 +91,19 @@ govshare_audit_subject(PG_FUNCTION_ARGS)
 				 errdetail("The server notes the data subjects of the rows a consumer agency reads.")));
 	if (PG_ARGISNULL(0) || st == NULL || !st->subjects_on)
 		PG_RETURN_BOOL(true);
-	v = GOVSHARE_GETARG(personal_id, 0);
+	govshare_audit_subject_note(st, GOVSHARE_GETARG(personal_id, 0));
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * Notes v, the encoding of a personal id, as a data subject of st, up to
+ * st->subject_limit distinct ones (then subject_overflow).
+ */
+void
+govshare_audit_subject_note(AuditStatement *st, uint64 v)
+{
+	uint64		slot;
+
 	st->subject_count++;
 	if (v == 0)
 	{
@@ -104,7 +114,7 @@ govshare_audit_subject(PG_FUNCTION_ARGS)
 			st->subject_zero = true;
 			st->nsubjects++;
 		}
-		PG_RETURN_BOOL(true);
+		return;
 	}
 	if (st->subject_cap == 0)
 	{
@@ -133,5 +143,4 @@ govshare_audit_subject(PG_FUNCTION_ARGS)
 		}
 		slot++;
 	}
-	PG_RETURN_BOOL(true);
 }

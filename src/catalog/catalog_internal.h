@@ -62,7 +62,7 @@
 #define Anum_purpose_created_by			5
 
 /* govshare.rule */
-#define Natts_rule						13
+#define Natts_rule						14
 #define Anum_rule_id					1
 #define Anum_rule_consumer				2
 #define Anum_rule_purposes				3
@@ -76,6 +76,7 @@
 #define Anum_rule_valid_until			11
 #define Anum_rule_created_at			12
 #define Anum_rule_created_by			13
+#define Anum_rule_options				14
 
 /* govshare.rule_event */
 #define Natts_rule_event				6
@@ -107,6 +108,16 @@
 #define Anum_token_use_used_at			4
 #define Anum_token_use_used_by			5
 
+/* govshare.quota (src/sql/usage.sql) */
+#define Natts_quota						7
+#define Anum_quota_consumer				1
+#define Anum_quota_purpose				2
+#define Anum_quota_statements_per_minute 3
+#define Anum_quota_rows_per_day			4
+#define Anum_quota_verify_per_minute	5
+#define Anum_quota_set_at				6
+#define Anum_quota_set_by				7
+
 /* The tables above, as indexes into tables.c's table of names and OIDs. */
 typedef enum GovshareTable
 {
@@ -117,10 +128,11 @@ typedef enum GovshareTable
 	GOVSHARE_TABLE_RULE,
 	GOVSHARE_TABLE_RULE_EVENT,
 	GOVSHARE_TABLE_ELEMENT,
-	GOVSHARE_TABLE_TOKEN_USE
+	GOVSHARE_TABLE_TOKEN_USE,
+	GOVSHARE_TABLE_QUOTA
 } GovshareTable;
 
-#define GOVSHARE_NTABLES (GOVSHARE_TABLE_TOKEN_USE + 1)
+#define GOVSHARE_NTABLES (GOVSHARE_TABLE_QUOTA + 1)
 
 /*
  * rule.c: the events of one rule that decide its status, gathered in any

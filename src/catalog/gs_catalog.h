@@ -27,6 +27,7 @@
 typedef enum GovshareLevel
 {
 	GOVSHARE_DENIED = 0,
+	GOVSHARE_VERIFY,			/* answers govshare.verify() only; never read by SQL */
 	GOVSHARE_REDACTED,
 	GOVSHARE_GENERALIZED,
 	GOVSHARE_PSEUDONYM,
@@ -41,6 +42,10 @@ typedef enum GovshareRuleStatus
 	GOVSHARE_RULE_REVOKED
 } GovshareRuleStatus;
 
+/* A rule's options (govshare.rule.options), as bits. */
+#define GOVSHARE_RULE_VERIFY_ABSENT_FALSE		0x01	/* "verify_absent_false" */
+#define GOVSHARE_RULE_VERIFY_IGNORE_DIACRITICS	0x02	/* "verify_ignore_diacritics" */
+
 typedef struct GovshareRule
 {
 	int64		id;
@@ -50,6 +55,7 @@ typedef struct GovshareRule
 	int			nelements;
 	char	  **elements;		/* codes, or patterns "prefix.*" and "*" */
 	GovshareLevel level;
+	int			options;		/* GOVSHARE_RULE_* bits */
 	Oid			relation;		/* InvalidOid: every governed relation */
 	char	   *filter_text;	/* as written; NULL: every row */
 	Node	   *filter;			/* analysed, over varno 1 of relation */
@@ -68,6 +74,16 @@ typedef struct GovshareKey
 	TimestampTz valid_until;	/* DT_NOEND when open-ended */
 	bool		revoked;
 } GovshareKey;
+
+/* A quota of a consumer agency for a purpose; -1: unlimited. */
+typedef struct GovshareQuota
+{
+	char	   *consumer;
+	char	   *purpose;
+	int64		statements_per_minute;
+	int64		rows_per_day;
+	int64		verify_per_minute;
+} GovshareQuota;
 
 typedef struct GovsharePolicy
 {
@@ -89,6 +105,8 @@ typedef struct GovsharePolicy
 	int			nelements;
 	char	  **elements;		/* by code */
 	bool	   *element_sensitive;
+	int			nquotas;
+	GovshareQuota *quotas;
 	Oid			token_use_relid;
 	Oid			rule_relid;		/* govshare.rule: plans depend on it */
 	int64		version;		/* rows of rule and rule_event: moves with every change */
@@ -120,6 +138,8 @@ extern const char *govshare_role_agency_noerror(GovsharePolicy *policy, Oid role
 												bool *consumer, bool *ambiguous);
 extern bool govshare_policy_has_purpose(GovsharePolicy *policy, const char *purpose);
 extern bool govshare_element_sensitive(GovsharePolicy *policy, const char *element, bool *found);
+extern const GovshareQuota *govshare_policy_quota(GovsharePolicy *policy, const char *consumer,
+												  const char *purpose);
 
 /* token_use.c: the ids of request tokens already presented */
 typedef struct GovshareTokenUse

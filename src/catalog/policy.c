@@ -53,7 +53,7 @@ static uint64 policy_generation = 0;
 static Oid	rule_relid = InvalidOid;	/* govshare.rule of the loaded policy */
 
 static const char *const level_names[] = {
-	"denied", "redacted", "generalized", "pseudonym", "masked", "full"
+	"denied", "verify", "redacted", "generalized", "pseudonym", "masked", "full"
 };
 
 /* The SQL name of a disclosure level. */
@@ -317,6 +317,36 @@ load_purpose(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
 	p->npurposes++;
 }
 
+/*
+ * A rule's options as GOVSHARE_RULE_* bits.  The table's check constraint
+ * admits only the names below; a name this code does not know (a catalog
+ * ahead of the library) sets no bit, so the rule behaves as by default.
+ */
+static int
+rule_options(HeapTuple tuple, TupleDesc desc)
+{
+	static const struct
+	{
+		const char *name;
+		int			bit;
+	}			known[] = {
+		{"verify_absent_false", GOVSHARE_RULE_VERIFY_ABSENT_FALSE},
+		{"verify_ignore_diacritics", GOVSHARE_RULE_VERIFY_IGNORE_DIACRITICS},
+	};
+	char	  **names;
+	int			n;
+	int			bits = 0;
+
+	if (desc->natts < Anum_rule_options)
+		return 0;				/* a 0.1.0 catalog (tables.c) */
+	n = get_text_array(tuple, desc, Anum_rule_options, &names);
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < lengthof(known); k++)
+			if (strcmp(names[i], known[k].name) == 0)
+				bits |= known[k].bit;
+	return bits;
+}
+
 /* govshare.rule: one GovshareRule each, active until its events say otherwise. */
 static void
 load_rule(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
@@ -345,6 +375,7 @@ load_rule(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
 	r->legal_basis = get_text(tuple, desc, Anum_rule_legal_basis);
 	r->valid_from = get_time(tuple, desc, Anum_rule_valid_from, DT_NOBEGIN);
 	r->valid_until = get_time(tuple, desc, Anum_rule_valid_until, DT_NOEND);
+	r->options = rule_options(tuple, desc);
 }
 
 /* Sorts the rules by id, for find_rule, and makes room for their events. */
@@ -409,6 +440,42 @@ load_element(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
 	p->nelements++;
 }
 
+/* A bigint attribute, or -1 when NULL (a quota without limit). */
+static int64
+get_limit(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
+
+	return isnull ? -1 : DatumGetInt64(d);
+}
+
+/* govshare.quota: the limits of one consumer and purpose. */
+static void
+load_quota(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+	GovshareQuota *q;
+
+	p->quotas = grow(p->quotas, p->nquotas, sizeof(GovshareQuota));
+	q = &p->quotas[p->nquotas++];
+	q->consumer = get_text(tuple, desc, Anum_quota_consumer);
+	q->purpose = get_text(tuple, desc, Anum_quota_purpose);
+	q->statements_per_minute = get_limit(tuple, desc, Anum_quota_statements_per_minute);
+	q->rows_per_day = get_limit(tuple, desc, Anum_quota_rows_per_day);
+	q->verify_per_minute = get_limit(tuple, desc, Anum_quota_verify_per_minute);
+}
+
+/* The quota of consumer for purpose, or NULL when it has none. */
+const GovshareQuota *
+govshare_policy_quota(GovsharePolicy *p, const char *consumer, const char *purpose)
+{
+	for (int i = 0; i < p->nquotas; i++)
+		if (strcmp(p->quotas[i].consumer, consumer) == 0 && strcmp(p->quotas[i].purpose, purpose) == 0)
+			return &p->quotas[i];
+	return NULL;
+}
+
 /*
  * The tables of the policy in the order they are read (a rule's events
  * after the rules), each with the function that reads one of its rows and
@@ -428,6 +495,7 @@ static const struct
 	{GOVSHARE_TABLE_RULE, load_rule, finish_rules},
 	{GOVSHARE_TABLE_RULE_EVENT, load_rule_event, finish_rule_events},
 	{GOVSHARE_TABLE_ELEMENT, load_element, NULL},
+	{GOVSHARE_TABLE_QUOTA, load_quota, NULL},
 };
 
 /*
@@ -457,10 +525,18 @@ load_policy(GovsharePolicy *p)
 
 	for (int t = 0; t < lengthof(policy_tables); t++)
 	{
-		Relation	rel = govshare_catalog_open(policy_tables[t].table);
-		TupleDesc	desc = RelationGetDescr(rel);
-		SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+		Relation	rel;
+		TupleDesc	desc;
+		SysScanDesc scan;
 		HeapTuple	tuple;
+
+		/* govshare.quota came with 0.2.0: a 0.1.0 catalog has no quotas */
+		if (policy_tables[t].table == GOVSHARE_TABLE_QUOTA &&
+			!OidIsValid(govshare_catalog_relid(GOVSHARE_TABLE_QUOTA)))
+			continue;
+		rel = govshare_catalog_open(policy_tables[t].table);
+		desc = RelationGetDescr(rel);
+		scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
 
 		while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 			policy_tables[t].load_row(&load, tuple, desc);

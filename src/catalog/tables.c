@@ -76,6 +76,7 @@ static const char *const rule_columns[Natts_rule] = {
 	[Anum_rule_valid_until - 1] = "valid_until",
 	[Anum_rule_created_at - 1] = "created_at",
 	[Anum_rule_created_by - 1] = "created_by",
+	[Anum_rule_options - 1] = "options",
 };
 
 static const char *const rule_event_columns[Natts_rule_event] = {
@@ -108,11 +109,22 @@ static const char *const token_use_columns[Natts_token_use] = {
 	[Anum_token_use_used_by - 1] = "used_by",
 };
 
+static const char *const quota_columns[Natts_quota] = {
+	[Anum_quota_consumer - 1] = "consumer",
+	[Anum_quota_purpose - 1] = "purpose",
+	[Anum_quota_statements_per_minute - 1] = "statements_per_minute",
+	[Anum_quota_rows_per_day - 1] = "rows_per_day",
+	[Anum_quota_verify_per_minute - 1] = "verify_per_minute",
+	[Anum_quota_set_at - 1] = "set_at",
+	[Anum_quota_set_by - 1] = "set_by",
+};
+
 typedef struct CatalogTable
 {
 	const char *name;			/* in schema govshare */
 	int			natts;
 	const char *const *columns; /* by attribute number - 1 */
+	int			natts_010;		/* columns a 0.1.0 catalog has; 0: all of them */
 	Oid			relid;			/* cached; InvalidOid: look it up */
 } CatalogTable;
 
@@ -121,10 +133,12 @@ static CatalogTable tables[GOVSHARE_NTABLES] = {
 	[GOVSHARE_TABLE_ROLE_BINDING] = {"role_binding", Natts_role_binding, role_binding_columns},
 	[GOVSHARE_TABLE_AGENCY_KEY] = {"agency_key", Natts_agency_key, agency_key_columns},
 	[GOVSHARE_TABLE_PURPOSE] = {"purpose", Natts_purpose, purpose_columns},
-	[GOVSHARE_TABLE_RULE] = {"rule", Natts_rule, rule_columns},
+	/* options came with 0.2.0 (issue 20) */
+	[GOVSHARE_TABLE_RULE] = {"rule", Natts_rule, rule_columns, Anum_rule_created_by},
 	[GOVSHARE_TABLE_RULE_EVENT] = {"rule_event", Natts_rule_event, rule_event_columns},
 	[GOVSHARE_TABLE_ELEMENT] = {"element", Natts_element, element_columns},
 	[GOVSHARE_TABLE_TOKEN_USE] = {"token_use", Natts_token_use, token_use_columns},
+	[GOVSHARE_TABLE_QUOTA] = {"quota", Natts_quota, quota_columns},
 };
 
 /* Forgets every cached OID. */
@@ -198,8 +212,10 @@ govshare_catalog_relid(GovshareTable table)
 
 /*
  * Opens govshare.<table> with AccessShareLock and checks that its columns
- * are those this library was built for; errors when the table is missing
- * or laid out otherwise.  Returns the open relation.
+ * are those this library was built for (or, until ALTER EXTENSION
+ * UPDATE, those of 0.1.0: the columns added since are missing at the
+ * end); errors when the table is missing or laid out otherwise.  Returns
+ * the open relation.
  */
 Relation
 govshare_catalog_open(GovshareTable table)
@@ -221,6 +237,9 @@ govshare_catalog_open(GovshareTable table)
 	{
 		const char *name = t->columns[attnum - 1];
 
+		/* a catalog not yet updated from 0.1.0 lacks the newer columns */
+		if (attnum > desc->natts && t->natts_010 > 0 && attnum > t->natts_010)
+			break;
 		if (attnum > desc->natts ||
 			strcmp(NameStr(TupleDescAttr(desc, attnum - 1)->attname), name) != 0)
 			ereport(ERROR,

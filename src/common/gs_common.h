@@ -49,6 +49,9 @@ extern TimestampTz govshare_from_unix(int64 t);
 extern char *govshare_json_string(const char *s);
 extern void govshare_spi_as_owner(Oid relid, void (*work) (void *arg), void *arg);
 
+/* fold.c: text as govshare.verify() compares it */
+extern char *govshare_fold_text(const char *s, int len, bool ignore_diacritics);
+
 /* trust.c: whose code may run as whom */
 extern const char *govshare_type_problem(Oid typid, Oid runner);
 extern const char *govshare_expr_problem(Node *expr, Oid runner);

@@ -31,6 +31,7 @@ typedef struct GovshareEnforcement
 	TimestampTz now;
 	bool		governed;		/* reads a governed relation */
 	int			calls_checked;	/* rewrite.c: refuse statistics calls? -1: not known yet */
+	Oid			verify_relid;	/* claims.c's lookup: read at verify level */
 } GovshareEnforcement;
 
 extern bool govshare_enforce_begin(GovshareEnforcement *e);
@@ -42,6 +43,13 @@ extern void govshare_enforce_deny(GovshareEnforcement *e, Oid relid, const char 
 extern void govshare_enforce_refuse(GovshareEnforcement *e, Oid relid, const char *what);
 extern void govshare_enforce_refuse_copy(GovshareEnforcement *e, Oid relid, Oid owner) pg_attribute_noreturn();
 extern void govshare_enforce_refuse_statistics(GovshareEnforcement *e, Oid fn) pg_attribute_noreturn();
+
+/* rewrite.c: the next statement planned is govshare.verify()'s lookup */
+extern void govshare_enforce_verify_arm(Oid relid);
+
+/* quota.c: verify() calls counted; statements not counted meanwhile */
+extern void govshare_enforce_quota_verify(const char *agency, const GovshareRequest *r, Oid relid);
+extern bool govshare_enforce_quota_pause(bool pause);
 
 /* rewrite.c: does a view or materialized view read governed data? */
 extern bool govshare_enforce_reads_governed(Oid relid);

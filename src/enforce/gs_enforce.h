@@ -20,6 +20,7 @@
 
 #include "postgres.h"
 #include "executor/execdesc.h"
+#include "tcop/dest.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 
@@ -56,6 +57,10 @@ extern void govshare_enforce_refuse_hold(void);
 
 /* utility.c: utility commands of consumers */
 extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);
+
+/* quota.c: consumers' quotas, from the executor hooks */
+extern void govshare_enforce_quota_start(QueryDesc *qd, int eflags);
+extern DestReceiver *govshare_enforce_quota_dest(QueryDesc *qd);
 
 /* mask.c and pseudonym.c */
 extern void govshare_mask_init(void);

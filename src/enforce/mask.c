@@ -140,7 +140,8 @@ govshare_mask_expr(Var *var, const FormData_pg_attribute *att, GovshareLevel lev
 	TransformEntry *t = NULL;
 	Oid			rettype = typid == VARCHAROID ? TEXTOID : typid;
 
-	if (level != GOVSHARE_FULL && level != GOVSHARE_REDACTED && level != GOVSHARE_DENIED)
+	if (level != GOVSHARE_FULL && level != GOVSHARE_REDACTED && level != GOVSHARE_DENIED &&
+		level != GOVSHARE_VERIFY)
 		t = transforms_of(typid);
 
 	switch (level)
@@ -181,6 +182,7 @@ govshare_mask_expr(Var *var, const FormData_pg_attribute *att, GovshareLevel lev
 			}
 			/* FALLTHROUGH */
 		case GOVSHARE_REDACTED:
+		case GOVSHARE_VERIFY:	/* never reached: rewrite.c leaves verify grants out */
 		case GOVSHARE_DENIED:
 			break;
 	}

@@ -88,6 +88,43 @@
 /* GUC (src/guc.c): what a query that names a denied column gets. */
 int			govshare_on_denied_column = GOVSHARE_DENIED_COLUMN_ERROR;
 
+/*
+ * The relation whose next rewrite is govshare.verify()'s own lookup
+ * (claims.c), or InvalidOid.  Set just before that statement is planned
+ * and cleared by the first planner call that follows, so that no other
+ * statement ever reads at verify level.
+ */
+static Oid	verify_armed = InvalidOid;
+
+/* The next statement planned is govshare.verify()'s lookup of relid. */
+void
+govshare_enforce_verify_arm(Oid relid)
+{
+	verify_armed = relid;
+}
+
+/* Is level read by SQL here?  Verify-level grants only by verify()'s lookup. */
+static inline bool
+level_read(GovshareEnforcement *e, Oid relid, GovshareLevel level)
+{
+	return level != GOVSHARE_VERIFY || e->verify_relid == relid;
+}
+
+/* Raises the denial of a column that rules disclose for verification only. */
+static void
+deny_verify_only(GovshareEnforcement *e, Oid relid, const char *column, const char *element)
+{
+	govshare_enforce_deny(e, relid, column, element,
+		 column ?
+		 psprintf("column \"%s\" of relation \"%s\" is disclosed to agency \"%s\" for verification only",
+				  column, get_rel_name(relid), e->agency) :
+		 psprintf("relation \"%s\" is disclosed to agency \"%s\" for verification only",
+				  get_rel_name(relid), e->agency),
+		 psprintf("The rules for purpose \"%s\" grant it at level verify: it cannot be read, filtered, grouped, ordered, joined or passed to a function.",
+				  e->request->purpose),
+		 "Check a claim with govshare.verify(relation, subject, claims), which answers true or false.");
+}
+
 /* Raises the error for a relation the consumer may not read at all. */
 static void
 deny_relation(GovshareEnforcement *e, Oid relid, GovshareDecision *d)
@@ -149,7 +186,7 @@ dropped_null(Form_pg_attribute att)
  */
 static Node *
 column_expr(GovshareEnforcement *e, GovshareDecision *d, Form_pg_attribute att, Oid relid,
-			Node *visible)
+			Node *visible, int nread)
 {
 	int			i = att->attnum - 1;
 	GovshareColumn *c = i < d->natts ? &d->columns[i] : NULL;
@@ -157,6 +194,7 @@ column_expr(GovshareEnforcement *e, GovshareDecision *d, Form_pg_attribute att, 
 	List	   *whens = NIL;
 	Node	   *otherwise = NULL;
 	CaseExpr   *cexpr;
+	int			ngrants = 0;
 
 	if (c == NULL || c->attname == NULL || strcmp(c->attname, NameStr(att->attname)) != 0 ||
 		c->ngrants == 0)
@@ -170,22 +208,45 @@ column_expr(GovshareEnforcement *e, GovshareDecision *d, Form_pg_attribute att, 
 			 psprintf("Leave the column out of the query, or see govshare.explain_access('%s', '%s', '%s').",
 					  e->agency, e->request->purpose, get_rel_name(relid)));
 	}
+	/* the most revealing grant is verify: SQL reads nothing of it */
+	if (!level_read(e, relid, c->level))
+	{
+		if (govshare_on_denied_column == GOVSHARE_DENIED_COLUMN_NULL)
+			return (Node *) makeNullConst(att->atttypid, att->atttypmod, att->attcollation);
+		deny_verify_only(e, relid, NameStr(att->attname), c->element);
+	}
+	for (int g = 0; g < c->ngrants; g++)
+		ngrants += level_read(e, relid, c->grants[g].level);
 
 	var = makeVar(1, att->attnum, att->atttypid, att->atttypmod, att->attcollation, 0);
-	for (int g = 0; g < c->ngrants; g++)
+	for (int g = 0, k = 0; g < c->ngrants; g++)
 	{
 		GovshareDecisionRule *dr = &d->rules[c->grants[g].rule];
 		GovshareLevel shown;
-		Node	   *expr = govshare_mask_expr(var, att, c->grants[g].level, e->agency, &shown);
+		Node	   *expr;
+
+		/* rows that only verify-level rules grant it in read NULL */
+		if (!level_read(e, relid, c->grants[g].level))
+			continue;
+		k++;
+		/*
+		 * verify()'s lookup compares, in C (claims.c), the value itself
+		 * where a rule grants verify, and elsewhere what the rule discloses:
+		 * a claim is never checked against more than SQL could read.
+		 */
+		if (e->verify_relid == relid && c->grants[g].level == GOVSHARE_VERIFY)
+			expr = (Node *) copyObject(var);
+		else
+			expr = govshare_mask_expr(var, att, c->grants[g].level, e->agency, &shown);
 
 		/*
 		 * A rule without filter covers every visible row; so does a rule
 		 * whose filter is the security qual itself, and the last grant when
-		 * every applicable rule grants the column, because a visible row
-		 * passed some applicable rule's filter.
+		 * every rule read here grants the column, because a visible row
+		 * passed some such rule's filter.
 		 */
 		if (dr->filter == NULL || (visible != NULL && equal(dr->filter, visible)) ||
-			(g == c->ngrants - 1 && c->ngrants == d->nrules))
+			(k == ngrants && ngrants == nread))
 		{
 			otherwise = expr;
 			break;
@@ -195,11 +256,13 @@ column_expr(GovshareEnforcement *e, GovshareDecision *d, Form_pg_attribute att, 
 		((CaseWhen *) llast(whens))->result = (Expr *) expr;
 		((CaseWhen *) llast(whens))->location = -1;
 	}
-	if (whens == NIL)
+	if (whens == NIL && otherwise != NULL)
 		return otherwise;
 	/* rows that only rules not granting this column make visible: NULL */
 	if (otherwise == NULL)
 		otherwise = (Node *) makeNullConst(att->atttypid, att->atttypmod, att->attcollation);
+	if (whens == NIL)
+		return otherwise;
 	cexpr = makeNode(CaseExpr);
 	cexpr->casetype = att->atttypid;
 	cexpr->casecollid = att->attcollation;
@@ -227,6 +290,7 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	Node	   *visible = NULL;
 	Node	   *subjects;
 	bool		whole_row;
+	int			nread = 0;
 
 	if (e->request == NULL || e->problem != NULL)
 		deny_relation(e, rte->relid, NULL);
@@ -247,12 +311,24 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	/* the parser and rewriter hold a lock on it already */
 	rel = relation_open(rte->relid, NoLock);
 	desc = RelationGetDescr(rel);
+	/*
+	 * Rules of level verify make rows visible to verify()'s lookup only: to
+	 * SQL, a relation that only they cover is refused whole, so that not
+	 * even its rows' count shows.
+	 */
+	for (int r = 0; r < d->nrules; r++)
+		nread += level_read(e, rte->relid, d->rules[r].level);
+	if (nread == 0)
+		deny_verify_only(e, rte->relid, NULL, NULL);
+
 	/* the security qual: the rules' distinct filters, ORed */
 	for (int r = 0; r < d->nrules && !every_row; r++)
 	{
 		ListCell   *lc;
 		bool		seen = false;
 
+		if (!level_read(e, rte->relid, d->rules[r].level))
+			continue;
 		if (d->rules[r].filter == NULL)
 			every_row = true;
 		foreach(lc, filters)
@@ -276,7 +352,7 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 				 !bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, rte->selectedCols))
 			expr = (Node *) makeNullConst(att->atttypid, att->atttypmod, att->attcollation);
 		else
-			expr = column_expr(e, d, att, rte->relid, visible);
+			expr = column_expr(e, d, att, rte->relid, visible, nread);
 		tlist = lappend(tlist, makeTargetEntry((Expr *) expr, att->attnum,
 											   pstrdup(att->attisdropped ? "" : NameStr(att->attname)),
 											   false));
@@ -619,9 +695,13 @@ govshare_enforce_query(Query *parse)
 {
 	GovshareEnforcement e;
 
+	Oid			verifying = verify_armed;
+
+	verify_armed = InvalidOid;
 	if (parse->commandType == CMD_UTILITY || !govshare_enforce_begin(&e))
 		return GOVSHARE_PLAN_PLAIN;
 	e.calls_checked = -1;
+	e.verify_relid = verifying;
 	enforce_walker((Node *) parse, &e);
 	if (!e.governed)
 		return GOVSHARE_PLAN_PLAIN;

@@ -549,6 +549,7 @@ compute(GovsharePolicy *policy, const char *agency, const char *purpose, Oid rel
 
 			dr->id = rule->id;
 			dr->level = rule->level;
+			dr->options = rule->options;
 			dr->filter = filter;
 			dr->filter_text = rule->filter_text ? pstrdup(rule->filter_text) : NULL;
 			dr->legal_basis = basis ? pstrdup(basis) : NULL;

@@ -49,6 +49,7 @@ typedef struct GovshareDecisionRule
 {
 	int64		id;
 	GovshareLevel level;
+	int			options;		/* the rule's GOVSHARE_RULE_* bits */
 	Node	   *filter;			/* over varno 1 of the decided relation; NULL: every row */
 	char	   *filter_text;
 	char	   *legal_basis;
@@ -100,6 +101,28 @@ extern void govshare_spent_shmem_request(void);
 extern void govshare_spent_shmem_startup(void);
 extern bool govshare_spent_claim(const unsigned char *key, TimestampTz until);
 extern void govshare_spent_release(const unsigned char *key);
+
+/* counters.c: what consumers used of their quotas, in shared memory */
+typedef enum GovshareQuotaKind
+{
+	GOVSHARE_QUOTA_STATEMENTS,	/* statements_per_minute */
+	GOVSHARE_QUOTA_ROWS,		/* rows_per_day */
+	GOVSHARE_QUOTA_VERIFY		/* verify_per_minute */
+} GovshareQuotaKind;
+#define GOVSHARE_QUOTA_KINDS 3
+
+extern void govshare_counters_shmem_request(void);
+extern void govshare_counters_shmem_startup(void);
+extern bool govshare_counters_take(const char *agency, const char *purpose, GovshareQuotaKind kind,
+								   int64 n, int64 limit, TimestampTz now, int64 *used);
+extern int64 govshare_counters_used(const char *agency, const char *purpose, GovshareQuotaKind kind,
+									TimestampTz now);
+extern void govshare_counters_add(const char *agency, const char *purpose, GovshareQuotaKind kind,
+								  int64 n, TimestampTz at);
+extern TimestampTz govshare_counters_reset_at(GovshareQuotaKind kind, TimestampTz t);
+extern TimestampTz govshare_counters_window_start(GovshareQuotaKind kind, TimestampTz t);
+extern bool govshare_counters_claim_rebuild(void);
+extern void govshare_counters_rebuilt(bool ok);
 
 /* token.c: request tokens and JWS (EdDSA) */
 #define GOVSHARE_TOKEN_MAX_LENGTH 8192

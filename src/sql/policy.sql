@@ -26,9 +26,9 @@ $$;
 
 -- From least to most revealing: max() over levels is "most revealing".
 CREATE TYPE govshare.disclosure_level AS ENUM
-	('denied', 'redacted', 'generalized', 'pseudonym', 'masked', 'full');
+	('denied', 'verify', 'redacted', 'generalized', 'pseudonym', 'masked', 'full');
 COMMENT ON TYPE govshare.disclosure_level IS
-	'how a consumer sees a column, least revealing first: denied < redacted < generalized < pseudonym < masked < full';
+	'how a consumer sees a column, least revealing first: denied < verify < redacted < generalized < pseudonym < masked < full';
 
 CREATE TABLE govshare.agency (
 	code		text PRIMARY KEY CHECK (code ~ '^[A-Za-z][A-Za-z0-9_.-]{0,63}$'),
@@ -89,9 +89,12 @@ CREATE TABLE govshare.rule (
 	valid_until	timestamptz,		-- exclusive; NULL: open-ended
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	created_by	name NOT NULL DEFAULT current_user,
+	options		text[] NOT NULL DEFAULT '{}',	-- verify_absent_false, verify_ignore_diacritics
 	CHECK (valid_until IS NULL OR valid_until > valid_from),
 	CHECK (row_filter IS NULL OR relation IS NOT NULL),
-	CHECK ((row_filter IS NULL) = (row_filter_tree IS NULL))
+	CHECK ((row_filter IS NULL) = (row_filter_tree IS NULL)),
+	CONSTRAINT rule_options_known
+		CHECK (options <@ '{verify_absent_false,verify_ignore_diacritics}'::text[])
 );
 COMMENT ON TABLE govshare.rule IS
 	'sharing rules: which consumer agency sees which elements, at which level, for which purposes, until when';
@@ -365,7 +368,7 @@ CREATE VIEW govshare.rules AS
 SELECT r.id, r.consumer, r.purposes, r.elements, r.level, r.relation, r.row_filter,
        r.legal_basis, r.valid_from, r.valid_until,
        h.status, d.at AS status_since, d.by AS status_by, d.reason AS status_reason,
-       r.created_at, r.created_by
+       r.created_at, r.created_by, r.options
 FROM govshare.rule r
 CROSS JOIN LATERAL (SELECT govshare.rule_status(e.id, e.event) AS status,
                            govshare.rule_status_event(e.id, e.event) AS event_id
@@ -513,26 +516,35 @@ $$;
 CREATE FUNCTION govshare.share(consumer text, purposes text[], elements text[], level text,
                                relation regclass DEFAULT NULL, row_filter text DEFAULT NULL,
                                legal_basis text DEFAULT NULL, valid_from timestamptz DEFAULT now(),
-                               valid_until timestamptz DEFAULT NULL) RETURNS bigint
+                               valid_until timestamptz DEFAULT NULL,
+                               options text[] DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
 	rule_id bigint;
+	o text;
 BEGIN
 	IF level IS NULL OR level NOT IN (SELECT unnest(enum_range(NULL::govshare.disclosure_level))::text) THEN
 		PERFORM govshare.reject_rule(format('"%s" is not a disclosure level.', level),
-		                             'The levels are full, masked, pseudonym, generalized, redacted and denied.');
+		                             'The levels are full, masked, pseudonym, generalized, redacted, verify and denied.');
 	END IF;
+	FOREACH o IN ARRAY coalesce(options, '{}') LOOP
+		IF o IS NULL OR o NOT IN ('verify_absent_false', 'verify_ignore_diacritics') THEN
+			PERFORM govshare.reject_rule(format('"%s" is not a rule option.', o),
+			                             'The options are verify_absent_false and verify_ignore_diacritics.');
+		END IF;
+	END LOOP;
 	INSERT INTO govshare.rule (consumer, purposes, elements, level, relation, row_filter,
-	                           legal_basis, valid_from, valid_until)
+	                           legal_basis, valid_from, valid_until, options)
 	VALUES (consumer, purposes, elements, level::govshare.disclosure_level, relation, row_filter,
-	        legal_basis, coalesce(valid_from, now()), valid_until)
+	        legal_basis, coalesce(valid_from, now()), valid_until,
+	        ARRAY(SELECT DISTINCT unnest(coalesce(options, '{}')) ORDER BY 1))
 	RETURNING id INTO rule_id;
 	INSERT INTO govshare.rule_event (rule_id, event) VALUES (rule_id, 'share');
 	RETURN rule_id;
 END
 $$;
-COMMENT ON FUNCTION govshare.share(text, text[], text[], text, regclass, text, text, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION govshare.share(text, text[], text[], text, regclass, text, text, timestamptz, timestamptz, text[]) IS
 	'record a sharing rule; returns its id';
 
 -- Adds an event to a rule's history after checking that it makes sense.
@@ -580,14 +592,14 @@ REVOKE EXECUTE ON FUNCTION govshare.add_agency(text, text, text, boolean),
 	govshare.bind_role(regrole, text), govshare.unbind_role(regrole),
 	govshare.add_agency_key(text, text, timestamptz), govshare.revoke_agency_key(text, text),
 	govshare.add_purpose(text, text, text),
-	govshare.share(text, text[], text[], text, regclass, text, text, timestamptz, timestamptz),
+	govshare.share(text, text[], text[], text, regclass, text, text, timestamptz, timestamptz, text[]),
 	govshare.rule_transition(bigint, text, text), govshare.revoke(bigint, text),
 	govshare.suspend(bigint, text), govshare.resume(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION govshare.add_agency(text, text, text, boolean),
 	govshare.bind_role(regrole, text), govshare.unbind_role(regrole),
 	govshare.add_agency_key(text, text, timestamptz), govshare.revoke_agency_key(text, text),
 	govshare.add_purpose(text, text, text),
-	govshare.share(text, text[], text[], text, regclass, text, text, timestamptz, timestamptz),
+	govshare.share(text, text[], text[], text, regclass, text, text, timestamptz, timestamptz, text[]),
 	govshare.rule_transition(bigint, text, text), govshare.revoke(bigint, text),
 	govshare.suspend(bigint, text), govshare.resume(bigint, text) TO govshare_admin;
 

@@ -162,3 +162,18 @@ GRANT EXECUTE ON FUNCTION adv.staff_names() TO adv_mnd;
 
 -- the consumer's own schema
 CREATE SCHEMA mnd AUTHORIZATION adv_mnd;
+
+-- issue 20: a bank that may only verify a citizen's identity, name and
+-- birth date (level verify), and read the province of residence
+-- generalized; for a second purpose, verify only (test/adversarial/verify.sql)
+SELECT add_agency('ADV_BANK', 'A bank'),
+       add_purpose('adv_kyc', 'Know your customer', 'Test law'),
+       add_purpose('adv_kyc_only', 'Verification only', 'Test law');
+CREATE ROLE adv_bank LOGIN;
+SELECT bind_role('adv_bank', 'ADV_BANK');
+SELECT share('ADV_BANK', '{adv_kyc, adv_kyc_only}', '{person.personal_id, person.full_name, person.date_of_birth}',
+             'verify', relation => 'citizen');
+SELECT share('ADV_BANK', '{adv_kyc}', '{person.permanent_residence_unit}', 'generalized',
+             relation => 'citizen');
+GRANT SELECT ON provider_view TO adv_bank;
+CREATE SCHEMA bank AUTHORIZATION adv_bank;
