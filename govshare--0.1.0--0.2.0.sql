@@ -550,6 +550,13 @@ $$;
 COMMENT ON FUNCTION govshare.check_setup() IS
 	'misconfigurations of agencies, roles, keys, classification and privileges, most serious first';
 
+-- Audit log format GSAL2 (docs/audit-format.md): column detail, a JSON
+-- object of structured facts a record carries beyond its columns.  Rows
+-- without one (every row written before this update) keep format GSAL1,
+-- so the chain continues across the update unchanged.
+ALTER TABLE govshare.access_log
+	ADD COLUMN detail jsonb CHECK (jsonb_typeof(detail) = 'object');
+
 -- issue 18: retention.  Archives of the access log (govshare.archive_log,
 -- the table of archives and anchors), and subject_access() saying when
 -- older records were archived.
@@ -628,4 +635,3 @@ $$;
 -- (at accessed_at, to the file named as its reference).
 COMMENT ON FUNCTION govshare.subject_access(govshare.personal_id) IS
 	'who read data about this person, when, which elements, for what purpose and reference, newest first';
-

@@ -311,8 +311,7 @@ write_records(ArchiveFile *f, Relation rel, int64 a_seq, const unsigned char *a_
 		prev = DatumGetByteaPP(slot->tts_values[Anum_access_log_prev_hash - 1]);
 		hash = DatumGetByteaPP(slot->tts_values[Anum_access_log_hash - 1]);
 		resetStringInfo(&canonical);
-		govshare_chain_encode(&canonical, desc, 1, Anum_access_log_hmac_key_id,
-							  slot->tts_values, slot->tts_isnull);
+		govshare_chain_encode_row(&canonical, desc, slot->tts_values, slot->tts_isnull);
 		appendStringInfo(&f->buf, "{\"seq\":%lld,\"prev_hash\":\"%s\",\"hash\":\"%s\",\"canonical\":\"%s\"}\n",
 						 (long long) seq,
 						 govshare_hex((unsigned char *) VARDATA_ANY(prev), VARSIZE_ANY_EXHDR(prev)),
@@ -550,7 +549,7 @@ govshare_archive_log(PG_FUNCTION_ARGS)
 
 	rel = table_open(get_relname_relid("access_log", get_namespace_oid("govshare", false)),
 					 RowExclusiveLock);
-	govshare_chain_check_columns(RelationGetDescr(rel));
+	(void) govshare_chain_check_columns(RelationGetDescr(rel));
 	govshare_chain_tail(rel, &tail_seq, tail_hash);
 	if (through_seq <= a_seq || through_seq > tail_seq)
 		ereport(ERROR,
@@ -579,6 +578,12 @@ govshare_archive_log(PG_FUNCTION_ARGS)
 									  (long long) a_seq + 1, (long long) through_seq,
 									  (long long) (through_seq - a_seq), name,
 									  govshare_hex(file_sha, GOVSHARE_HASH_LEN), (long long) through_seq,
+									  govshare_hex(last_hash, GOVSHARE_HASH_LEN)),
+							 psprintf("{\"archive\":{\"first_seq\":%lld,\"last_seq\":%lld,\"records\":%lld,"
+									  "\"file\":%s,\"sha256\":\"%s\",\"hash\":\"%s\"}}",
+									  (long long) a_seq + 1, (long long) through_seq,
+									  (long long) (through_seq - a_seq), govshare_json_string(name),
+									  govshare_hex(file_sha, GOVSHARE_HASH_LEN),
 									  govshare_hex(last_hash, GOVSHARE_HASH_LEN)));
 	removed = remove_records(rel, a_seq, through_seq);
 	if (removed != through_seq - a_seq)

@@ -97,7 +97,7 @@ my @lines = split /\n/, slurp_file($file);
 is(scalar(@lines), 202, 'the file: a header, 200 records, a checkpoint');
 like($lines[0], qr/^\{"typ":"govshare-archive","format":1,"agency":"MPS","database":"base","first_seq":1,"last_seq":200,"prev_hash":"0{64}"\}$/,
 	'the header names the records and the hash they continue');
-like($lines[1], qr/^\{"seq":1,"prev_hash":"0{64}","hash":"[0-9a-f]{64}","canonical":"4753414c31[0-9a-f]+"\}$/,
+like($lines[1], qr/^\{"seq":1,"prev_hash":"0{64}","hash":"[0-9a-f]{64}","canonical":"4753414c3[12][0-9a-f]+"\}$/,
 	'a record: seq, prev_hash, hash, canonical encoding');
 like($lines[-1], qr/^\{"checkpoint":\{"jws":"[\w-]+\.[\w-]+\.[\w-]+"\}\}$/, 'the file ends with a checkpoint');
 
@@ -122,6 +122,9 @@ is(sql(q{SELECT last_seq || ' ' || first_seq || ' ' || records || ' ' || encode(
 like(sql(q{SELECT reason FROM govshare.access_log WHERE internal AND relations = '{govshare.access_log}' ORDER BY seq DESC LIMIT 1}),
 	qr/^archived seq 1\.\.200 \(200 records\) to \S+, SHA-256 $sha; the log continues from seq 200, hash $prev$/,
 	'the archiving is recorded in the log');
+is(sql(q{SELECT detail->'archive'->>'first_seq' || ' ' || (detail->'archive'->>'last_seq') || ' ' || (detail->'archive'->>'sha256')
+           FROM govshare.access_log WHERE internal AND relations = '{govshare.access_log}' ORDER BY seq DESC LIMIT 1}),
+	"1 200 $sha", 'the record of the archiving carries it in its detail too');
 is(sql(q{SELECT ok || ' ' || checked || ' ' || last_seq || ' ' || coalesce(problem, '') FROM govshare.verify_log()}),
 	'true ' . ($last - 200 + 1) . ' ' . ($last + 1) . ' ', 'verify_log() verifies the rest from the anchor');
 my $reads_left = sql(qq{SELECT count(*) FROM govshare.subject_access('$subject') WHERE outcome <> 'archived'});
