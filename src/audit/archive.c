@@ -41,6 +41,7 @@
 #include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
@@ -519,6 +520,9 @@ govshare_archive_log(PG_FUNCTION_ARGS)
 	bool		isnull[Natts_archive] = {0};
 	TimestampTz now = GetCurrentTimestamp();
 
+	/* a standby or a read-only transaction cannot remove records */
+	PreventCommandIfReadOnly("govshare.archive_log()");
+	PreventCommandDuringRecovery("govshare.archive_log()");
 	if (!OidIsValid(arch_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

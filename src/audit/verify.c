@@ -503,7 +503,7 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 			if (v.ok && (seq != anchor.seq || strcmp(govshare_hex(anchor.hash, GOVSHARE_HASH_LEN), hash_hex) != 0))
 			{
 				v.ok = false;
-				v.problem = psprintf("Seq %lld was archived (the archives end with %s, the anchor): verify this checkpoint against the archive files (docs/audit-format.md).",
+				v.problem = psprintf("Seq %lld was archived (the archives end with %s, the anchor): verify this checkpoint against the archive files with govshare-verify --archive.",
 									 (long long) seq, anchor.file);
 			}
 			return verdict_datum(fcinfo, &v);

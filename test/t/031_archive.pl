@@ -18,6 +18,7 @@
 use strict;
 use warnings;
 use Digest::SHA qw(sha256_hex);
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -75,6 +76,8 @@ for my $role (qw(admin auditor mnd_app archiver))
 ($ret, $out, $err) = $node->psql('base', "SELECT govshare.archive_log($last + 100)");
 like($err, qr/cannot archive govshare\.access_log through seq \d+.*DETAIL:  The log holds seq 1 to $last\./s,
 	'a seq past the end is refused');
+($ret, $out, $err) = $node->psql('base', 'BEGIN READ ONLY; SELECT govshare.archive_log(10);');
+like($err, qr/cannot execute govshare\.archive_log\(\) in a read-only transaction/, 'a read-only transaction may not archive');
 ($ret, $out, $err) = $node->psql('base', 'DELETE FROM govshare.access_log WHERE seq <= 10');
 like($err, qr/append-only/, "a superuser's plain DELETE is still refused");
 ($ret, $out, $err) = $node->psql('base', 'TRUNCATE govshare.access_log');
@@ -150,6 +153,81 @@ like((split /\n/, slurp_file($file2))[0], qr/"first_seq":201,"last_seq":$through
 like($err, qr/cannot archive .*DETAIL:  The log holds seq @{[$through + 1]} to/s, 'records are archived once');
 is(sql(q{SELECT ok || ' ' || coalesce(problem, '') FROM govshare.verify_log()}), 'true ', 'the log verifies');
 
+# --- govshare-verify --archive: the archives offline, and the log continuing them
+my $tool = $node->config_data('--bindir') . '/govshare-verify';
+sub tool
+{
+	my (@args) = @_;
+	my ($tout, $terr) = ('', '');
+	IPC::Run::run([ $tool, '--no-progress', @args ], '<', \undef, '>', \$tout, '2>', \$terr);
+	return ($? >> 8, $tout . $terr);
+}
+my @pub = ('--public-key', "$keys/signing.pub");
+my ($code, $report) = tool('--archive', $file, @pub);
+is($code, 0, 'govshare-verify verifies the first archive offline') or diag($report);
+like($report, qr/archive \S+: OK: agency MPS, seq 1\.\.200, SHA-256 $sha \(as its \.sha256 sidecar says\)/,
+	'... its records, checkpoint and SHA-256');
+($code, $report) = tool('--archive', $file, '--archive', $file2, @pub, '-d', $node->connstr('base') . ' user=auditor');
+is($code, 0, 'govshare-verify verifies both archives and the live log continuing them') or diag($report);
+my $now_last = sql('SELECT max(seq) FROM govshare.access_log');
+like($report, qr/OK: $now_last records .* seq 1\.\.$now_last, last hash [0-9a-f]{64} \(the archives, then the log continuing them\)/,
+	'... as one chain from seq 1');
+($code, $report) = tool('-d', $node->connstr('base') . ' user=auditor');
+is($code, 1, 'without the archives the log does not verify from seq 1');
+like($report, qr/The log does not begin at seq 1: it begins at seq @{[$through + 1]}/, '... and says where it begins');
+($code, $report) = tool('--archive', $file2, '--archive', $file, @pub);
+like($report, qr/FAILED: archive \S+ at seq @{[$through + 1]}: It begins at seq 1, but the chain continues at seq @{[$through + 1]}/,
+	'archives out of order are refused');
+($code, $report) = tool('--archive', $file2, @pub, '-d', $node->connstr('base') . ' user=auditor');
+is($code, 0, 'the newest archive alone verifies, from the hash its header continues') or diag($report);
+
+# tampered copies of the first archive
+sub tampered_archive
+{
+	my ($edit) = @_;
+	my $copy_path = "$archive_dir/copy.jsonl";
+	my @l = split /\n/, slurp_file($file);
+	$edit->(\@l);
+	open(my $fh, '>', $copy_path) or die;
+	print $fh join("\n", @l) . "\n";
+	close($fh);
+	my $side = slurp_file("$file.sha256") =~ s/  \S+$/  copy.jsonl/r;
+	open($fh, '>', "$copy_path.sha256") or die;
+	print $fh $side;
+	close($fh);
+	my @r = tool('--archive', $copy_path, @pub);
+	unlink($copy_path, "$copy_path.sha256");
+	return @r;
+}
+sub rehash
+{
+	my ($l, $from) = @_;
+	my ($prev) = $l->[$from] =~ /"prev_hash":"(\w+)"/;
+	for my $i ($from .. 200)
+	{
+		my ($c) = $l->[$i] =~ /"canonical":"(\w+)"/;
+		my $h = sha256_hex(pack('H*', $prev . $c));
+		$l->[$i] =~ s/"prev_hash":"\w+","hash":"\w+"/"prev_hash":"$prev","hash":"$h"/;
+		$prev = $h;
+	}
+}
+($code, $report) = tampered_archive(sub { $_[0][50] =~ s/("canonical":"\w{60})(\w)/$1 . ($2 eq '0' ? '1' : '0')/e; });
+is($code, 1, 'a changed record in an archive: exit status 1');
+like($report, qr/FAILED: archive \S+ at seq 50: The hash of seq 50 does not match its contents/, '... found at its seq');
+($code, $report) = tampered_archive(sub { $_[0][50] =~ s/("canonical":"\w{60})(\w)/$1 . ($2 eq '0' ? '1' : '0')/e; rehash($_[0], 50); });
+like($report, qr/FAILED: archive \S+: its checkpoint signs seq 200, hash [0-9a-f]+, not its last record/,
+	'a changed record with the chain recomputed: the signed checkpoint does not match');
+($code, $report) = tampered_archive(sub { splice(@{ $_[0] }, 100, 1); });
+like($report, qr/FAILED: archive \S+ at seq 100: Records are missing before seq 101/, 'a record removed from an archive is found');
+($code, $report) = tampered_archive(sub { splice(@{ $_[0] }, 150, 51); rehash($_[0], 1); });
+like($report, qr/FAILED: archive \S+ at seq 150: The archive ends at seq 149, but its header says seq 200/,
+	'an archive cut short is found');
+($code, $report) = tampered_archive(sub { $_[0][0] =~ s/^\{/{ /; });
+like($report, qr/FAILED: archive \S+: its SHA-256 is [0-9a-f]+, but \S+ says $sha/,
+	'a file that differs from its SHA-256 sidecar is found');
+($code, $report) = tampered_archive(sub { $_[0][-1] =~ s/\.([\w-])([\w-]+)"\}\}$/'.' . ($1 eq 'A' ? 'B' : 'A') . $2 . '"}}'/e; });
+like($report, qr/FAILED: archive \S+: its checkpoint: .*signature/, 'a forged checkpoint is found');
+
 # --- tampering: a row after the anchor, the anchor
 my $copy = 'tamper';
 sub tampered
@@ -166,6 +244,9 @@ like(tampered('a changed row', "UPDATE govshare.access_log SET rows = 99 WHERE s
 	qr/^false $first The hash of seq $first does not match/, 'a changed row after the anchor is detected');
 like(tampered('a deleted first row', "DELETE FROM govshare.access_log WHERE seq = $first"),
 	qr/^false $first Rows are missing before seq/, 'the first row after the anchor deleted is detected');
+($code, $report) = tool('--archive', $file, '--archive', $file2, @pub, '-d', $node->connstr($copy));
+like($report, qr/FAILED at seq $first: Rows are missing before seq/,
+	'govshare-verify: a log that does not continue the archives is found');
 like(tampered('a moved anchor', "UPDATE govshare.access_log_archive SET last_seq = last_seq + 1 WHERE last_seq = $through;
 DELETE FROM govshare.access_log WHERE seq = $first"),
 	qr/^false \d+ The archive anchor of seq \d+ does not hold what its signature signed/, 'an anchor moved past a deleted row is detected');
@@ -190,7 +271,7 @@ is(sql("SELECT ok || ' ' || coalesce(problem, '') FROM govshare.verify_log(\$cp\
 my ($jws1) = $lines[-1] =~ /"jws":"([^"]+)"/;
 my ($old_ok, $old_problem) = split /\|/, sql(qq{SELECT ok, problem FROM govshare.verify_log('{"jws":"$jws1"}'::jsonb)});
 is($old_ok, 'f', 'a checkpoint of archived records is not vouched for by the log');
-like($old_problem, qr/^Seq 200 was archived .*against the archive files/, '... it says to verify it against the archives');
+like($old_problem, qr/^Seq 200 was archived .*against the archive files with govshare-verify --archive/, '... it says to verify it against the archives');
 
 $node->stop;
 done_testing();
