@@ -249,18 +249,29 @@ archive_flush(ArchiveFile *f)
 	resetStringInfo(&f->buf);
 }
 
-/* Writes a small file whole and makes it durable; errors name path. */
+/*
+ * Writes a small file whole, through path.tmp renamed over path, and makes
+ * it durable; errors name path.
+ */
 static void
 write_whole_file(const char *path, const char *data)
 {
-	int			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY, 0640);
+	char	   *tmp = psprintf("%s.tmp", path);
+	int			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, 0640);
 	size_t		len = strlen(data);
 
 	if (fd < 0 || write(fd, data, len) != (ssize_t) len || pg_fsync(fd) != 0 || close(fd) != 0)
+	{
+		int			save = errno;
+
+		unlink(tmp);
+		errno = save;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not write file \"%s\": %m", path),
+				 errmsg("could not write file \"%s\": %m", tmp),
 				 errhint("Check govshare.archive_directory; nothing was removed from the log.")));
+	}
+	durable_rename(tmp, path, ERROR);
 }
 
 /*
@@ -404,8 +415,11 @@ insert_anchor(Oid relid, Datum *values, bool *isnull)
 /*
  * Writes the archive of the records after the anchor (a_seq, a_hash) up
  * to through_seq to dir/name, and its SHA-256 to dir/name.sha256, both
- * made durable; a file left half-written by an error is removed.  Fills
- * last_hash and file_sha and returns the file's path.
+ * made durable.  Each is written as name.tmp and renamed into place only
+ * once whole, so a file of that name is always complete; one left by an
+ * archive of the same records whose transaction rolled back (the records
+ * are still in the log: the anchor says so) is replaced.  Fills last_hash
+ * and file_sha and returns the file's path.
  */
 static char *
 write_archive(const char *dir, const char *name, Relation rel, int64 a_seq,
@@ -414,9 +428,10 @@ write_archive(const char *dir, const char *name, Relation rel, int64 a_seq,
 {
 	ArchiveFile f;
 	unsigned int shalen;
+	char	   *path = psprintf("%s/%s", dir, name);
 
 	memset(&f, 0, sizeof(f));
-	f.path = psprintf("%s/%s", dir, name);
+	f.path = psprintf("%s.tmp", path);
 	f.fd = -1;
 	initStringInfo(&f.buf);
 	PG_TRY();
@@ -424,17 +439,12 @@ write_archive(const char *dir, const char *name, Relation rel, int64 a_seq,
 		f.md = EVP_MD_CTX_new();
 		if (f.md == NULL || EVP_DigestInit_ex(f.md, EVP_sha256(), NULL) != 1)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("SHA-256 failed")));
-		f.fd = open(f.path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY, 0640);
+		f.fd = open(f.path, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, 0640);
 		if (f.fd < 0)
-		{
-			bool		exists = errno == EEXIST;
-
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not create archive file \"%s\": %m", f.path),
-					 errhint(exists ? "An archive of these records exists already; an archive is never overwritten."
-							 : "Check govshare.archive_directory.")));
-		}
+					 errhint("Check govshare.archive_directory: the server's user must be able to write there.")));
 		write_records(&f, rel, a_seq, a_hash, through_seq, self, last_hash);
 		if (EVP_DigestFinal_ex(f.md, file_sha, &shalen) != 1 || pg_fsync(f.fd) != 0)
 			ereport(ERROR,
@@ -442,23 +452,21 @@ write_archive(const char *dir, const char *name, Relation rel, int64 a_seq,
 					 errmsg("could not write archive file \"%s\": %m", f.path)));
 		close(f.fd);
 		f.fd = -1;
-		write_whole_file(psprintf("%s.sha256", f.path),
+		durable_rename(f.path, path, ERROR);
+		write_whole_file(psprintf("%s.sha256", path),
 						 psprintf("%s  %s\n", govshare_hex(file_sha, GOVSHARE_HASH_LEN), name));
-		fsync_fname(dir, true);
 	}
 	PG_CATCH();
 	{
 		if (f.fd >= 0)
-		{
 			close(f.fd);
-			unlink(f.path);
-		}
+		unlink(f.path);
 		EVP_MD_CTX_free(f.md);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	EVP_MD_CTX_free(f.md);
-	return f.path;
+	return path;
 }
 
 /* The directory archives go to, checked; errors say what to set. */

@@ -18,7 +18,9 @@
 #   keys and classifications are unchanged, consumers get what they got,
 #   and verify_log(), verify_log(checkpoint of 0.1.0) and govshare-verify
 #   pass over the records of before, during and after the upgrade as one
-#   chain;
+#   chain; the records of 0.1.0 are then archived (govshare.archive_log)
+#   and the archive, the GSAL2 record of the archiving and the log after
+#   it verify as one chain;
 # - the schema of a 0.1.0 database updated to the current version equals
 #   that of a fresh install (pg_dump --binary-upgrade of the extension's
 #   members, the contents of its tables, its privileges).
@@ -337,6 +339,31 @@ like($out, qr/OK: $total records .* seq 1\.\.$total,/, "govshare-verify: the $to
 like($out, qr/checkpoint \S+release\.json: OK: agency MPS, database mps, seq $checkpoint_seq,/,
 	'govshare-verify: the checkpoint of 0.1.0 holds');
 ok(-s "$tmp/updated.json", 'govshare-verify: a checkpoint saved after the update');
+
+# --- retention on the updated database: the archive chains into the log
+# across formats (the record of the archiving is GSAL2, with a detail)
+
+my $archive_dir = "$tmp/archive";
+make_path($archive_dir);
+sql('mps', "ALTER SYSTEM SET govshare.archive_directory = '$archive_dir'");
+sql('mps', 'SELECT pg_reload_conf()');
+my $archived = sql('mps', "SELECT govshare.archive_log($checkpoint_seq)");
+like($archived, qr/"records": $checkpoint_seq/, "the records written under 0.1.0 are archived ($checkpoint_seq)");
+my ($archive_file) = $archived =~ /"file": "([^"]+)"/;
+is(sql('mps', q{SELECT substr(encode(govshare.audit_canonical(l), 'hex'), 1, 10) || ' ' || (detail->'archive'->>'last_seq')
+                  FROM govshare.access_log l WHERE detail ? 'archive'}),
+	"4753414c32 $checkpoint_seq", 'the archiving is recorded as a GSAL2 record, with its detail');
+chain_ok('after the archive');
+$total = sql('mps', 'SELECT max(seq) FROM govshare.access_log');
+($out, $err) = ('', '');
+IPC::Run::run([ $tool, '--no-progress', '--archive', $archive_file, '--public-key', "$keys/signing.pub",
+		'--checkpoint', "$tmp/release.json", '-d', $node->connstr('mps') . ' user=auditor' ],
+	'<', \undef, '>', \$out, '2>', \$err);
+like($out, qr/OK: $total records .* seq 1\.\.$total, last hash [0-9a-f]{64} \(the archives, then the log continuing them\)/,
+	'govshare-verify: the archive of the 0.1.0 records and the log after the update, one chain across GSAL1 and GSAL2')
+  or diag("$out\n$err");
+like($out, qr/checkpoint \S+release\.json: OK: .* seq $checkpoint_seq,/,
+	'govshare-verify: the checkpoint of 0.1.0 holds against the archive');
 
 # --- the schema: 0.1.0 updated equals a fresh install
 

@@ -88,7 +88,14 @@ sql('GRANT EXECUTE ON FUNCTION govshare.archive_log(bigint) TO archiver');
 my $subject = '001090100007';
 like(sql(qq{SELECT count(*) FROM govshare.subject_access('$subject')}), qr/^[1-9]/,
 	'the subject was read before the archive');
-my $gin_before = sql(q{SELECT pg_relation_size('govshare.access_log_subjects')});
+
+# an archive whose transaction rolls back removes nothing; its file is
+# replaced by the next archive of the same records
+($ret, $out, $err) = $node->psql('base', 'BEGIN; SELECT govshare.archive_log(200); ROLLBACK;');
+is(sql('SELECT min(seq) || \' \' || (SELECT count(*) FROM govshare.access_log_archive) FROM govshare.access_log'), '1 0',
+	'an archive rolled back removes nothing and leaves no anchor');
+my @left = glob("$archive_dir/*.jsonl");
+is(scalar(@left), 1, 'it leaves its file, complete');
 my $res = $node->safe_psql('base', 'SELECT govshare.archive_log(200)', extra_params => [ '-U', 'archiver' ]);
 like($res, qr/"records": 200/, 'archive_log(200) by a role granted it archives 200 records');
 my ($file) = $res =~ /"file": "([^"]+)"/;
@@ -129,7 +136,10 @@ is(sql(q{SELECT detail->'archive'->>'first_seq' || ' ' || (detail->'archive'->>'
            FROM govshare.access_log WHERE internal AND relations = '{govshare.access_log}' ORDER BY seq DESC LIMIT 1}),
 	"1 200 $sha", 'the record of the archiving carries it in its detail too');
 is(sql(q{SELECT ok || ' ' || checked || ' ' || last_seq || ' ' || coalesce(problem, '') FROM govshare.verify_log()}),
-	'true ' . ($last - 200 + 1) . ' ' . ($last + 1) . ' ', 'verify_log() verifies the rest from the anchor');
+	'true ' . ($last - 200 + 2) . ' ' . ($last + 2) . ' ',
+	'verify_log() verifies the rest from the anchor (with the records of both archivings)');
+is(join(' ', map { s{.*/}{}r } glob("$archive_dir/*")), ($file =~ s{.*/}{}r) . ' ' . ($file =~ s{.*/}{}r) . '.sha256',
+	'the archive replaced the file of the one rolled back; nothing else is left');
 my $reads_left = sql(qq{SELECT count(*) FROM govshare.subject_access('$subject') WHERE outcome <> 'archived'});
 like(sql(qq{SELECT seq || ' ' || reference || ' ' || outcome FROM govshare.subject_access('$subject') WHERE outcome = 'archived'}),
 	qr/^200 govshare-base-0+1-0+200\.jsonl archived$/, 'subject_access() says that records up to seq 200 were archived');
