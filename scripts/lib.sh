@@ -180,10 +180,16 @@ GOVSHARE_RELEASE_COMMIT=18e093e2851f286531a367d937823272bd9be662
 # changes).  The upgrade test (test/t/030_upgrade.pl) lays it over a copy
 # of the server's installation, then the current build over that.
 # Exports GOVSHARE_RELEASE_STAGE, or GOVSHARE_RELEASE_MISSING saying why
-# there is none (a shallow clone has neither the tag nor the commit).
+# there is none (a shallow clone has neither the tag nor the commit), or
+# GOVSHARE_RELEASE_SKIP on a server 0.1.0 never supported (it builds
+# against PostgreSQL 15 only, so upgrades from it are tested there).
 release_stage() {
 	local rev stage src
-	unset GOVSHARE_RELEASE_STAGE GOVSHARE_RELEASE_MISSING
+	unset GOVSHARE_RELEASE_STAGE GOVSHARE_RELEASE_MISSING GOVSHARE_RELEASE_SKIP
+	if [ "$PG_MAJOR" != 15 ]; then
+		export GOVSHARE_RELEASE_SKIP="govshare $GOVSHARE_RELEASE supports PostgreSQL 15 only; upgrades from it are tested on 15"
+		return 0
+	fi
 	rev=$(git -C "$GOVSHARE_SRC" rev-parse -q --verify "v$GOVSHARE_RELEASE^{commit}" 2>/dev/null ||
 		git -C "$GOVSHARE_SRC" rev-parse -q --verify "$GOVSHARE_RELEASE_COMMIT^{commit}" 2>/dev/null)
 	if [ -z "$rev" ]; then

@@ -2,7 +2,8 @@
 # rules, the enforcement and the audit chain.
 #
 # The release is built from its tag by scripts/test (release_stage in
-# scripts/lib.sh, GOVSHARE_RELEASE_STAGE).  The test copies the server's
+# scripts/lib.sh, GOVSHARE_RELEASE_STAGE); on a server other than
+# PostgreSQL 15, which 0.1.0 never supported, the test is skipped.  The test copies the server's
 # installation, lays 0.1.0 over it and runs a cluster from the copy: an
 # agency's citizen table, classified and governed, rules for two consumer
 # agencies (full, masked, a row filter, a revoked rule), and some 5,000
@@ -33,6 +34,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+plan skip_all => $ENV{GOVSHARE_RELEASE_SKIP} if $ENV{GOVSHARE_RELEASE_SKIP};
 my $stage = $ENV{GOVSHARE_RELEASE_STAGE};
 if (!$stage)
 {
