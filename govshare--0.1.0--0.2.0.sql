@@ -851,3 +851,82 @@ GRANT SELECT ON govshare.usage_day, govshare.usage_summary, govshare.usage
 GRANT SELECT ON govshare.usage_of_log TO govshare_auditor;
 REVOKE EXECUTE ON FUNCTION govshare.usage_refresh(), govshare.usage_tail() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION govshare.usage_refresh(), govshare.usage_tail() TO govshare_admin, govshare_auditor;
+
+-- issue 18: retention.  Archives of the access log (govshare.archive_log,
+-- the table of archives and anchors), and subject_access() saying when
+-- older records were archived.
+--
+-- Retention (src/audit/archive.c, docs/audit.md): archive_log() writes the
+-- records up to a seq to a file in govshare.archive_directory, removes
+-- them below SQL (the guards above stay) and appends the anchor the log
+-- continues from, signed by the self agency.
+--
+
+CREATE TABLE govshare.access_log_archive (
+	last_seq		bigint PRIMARY KEY,		-- the anchor: the last seq archived
+	last_hash		bytea NOT NULL,			-- and its hash
+	first_seq		bigint NOT NULL,
+	records			bigint NOT NULL,
+	file			text NOT NULL,			-- its name in govshare.archive_directory
+	file_sha256		bytea NOT NULL,
+	archived_at		timestamptz NOT NULL,
+	archived_by		text NOT NULL,
+	anchor			text NOT NULL			-- JWS of the self agency over the above
+);
+COMMENT ON TABLE govshare.access_log_archive IS
+	'archives of the access log: the records each holds, its file and SHA-256, and the signed anchor (last seq and hash) the log continues from';
+
+-- Nothing but archive_log, which appends below SQL, adds or changes rows.
+CREATE FUNCTION govshare.guard_access_log_archive() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RAISE EXCEPTION 'govshare.access_log_archive is append-only and written by govshare.archive_log() alone'
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = format('%s is refused to every role, the owner included.', TG_OP),
+		      HINT = 'Archive records of the access log with govshare.archive_log(through_seq).';
+END
+$$;
+CREATE TRIGGER guard_access_log_archive BEFORE INSERT OR UPDATE OR DELETE ON govshare.access_log_archive
+	FOR EACH ROW EXECUTE FUNCTION govshare.guard_access_log_archive();
+CREATE TRIGGER guard_access_log_archive_truncate BEFORE TRUNCATE ON govshare.access_log_archive
+	FOR EACH STATEMENT EXECUTE FUNCTION govshare.guard_access_log_archive();
+REVOKE EXECUTE ON FUNCTION govshare.guard_access_log_archive() FROM PUBLIC;
+REVOKE ALL ON govshare.access_log_archive FROM PUBLIC;
+GRANT SELECT ON govshare.access_log_archive TO govshare_auditor;
+
+CREATE FUNCTION govshare.archive_log(through_seq bigint) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'govshare_archive_log' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION govshare.archive_log(bigint) IS
+	'writes the access log''s records up to through_seq to a verifiable file in govshare.archive_directory, then removes them, leaving a signed anchor';
+-- A superuser's, or a role's it was granted to explicitly.
+REVOKE EXECUTE ON FUNCTION govshare.archive_log(bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION govshare.subject_access(subject govshare.personal_id)
+RETURNS TABLE (seq bigint, accessed_at timestamptz, agency text, officer text,
+               purpose text, reference text, elements text[], legal_bases text[],
+               internal boolean, outcome text)
+LANGUAGE sql STABLE AS $$
+	SELECT a.seq, a.stmt_time, a.agency, a.officer, a.purpose, a.reference,
+	       a.elements,
+	       ARRAY(SELECT DISTINCT coalesce(r.legal_basis, p.legal_basis)
+	               FROM govshare.rule r
+	               LEFT JOIN govshare.purpose p ON p.code = a.purpose
+	              WHERE r.id = ANY (a.rule_ids)
+	              ORDER BY 1),
+	       a.internal, coalesce(x.outcome, a.outcome)
+	  FROM govshare.access_log s
+	  JOIN govshare.access_log a ON a.statement_id = s.statement_id AND a.kind = 'access'
+	  LEFT JOIN govshare.access_log x ON x.statement_id = s.statement_id AND x.kind = 'result'
+	 WHERE s.subjects @> ARRAY[subject::text]
+	UNION ALL
+	-- the records up to last_seq were archived: older reads are in the files
+	SELECT x.last_seq, x.archived_at, NULL, NULL, NULL, x.file, NULL, NULL, NULL, 'archived'
+	  FROM govshare.access_log_archive x
+	 ORDER BY 1 DESC
+$$;
+-- Not STRICT, so that it is inlined and planned with the person's id: a
+-- generic plan would guess that any id is in 0.5% of the log.  A row with
+-- outcome 'archived' says that the records up to its seq were archived
+-- (at accessed_at, to the file named as its reference).
+COMMENT ON FUNCTION govshare.subject_access(govshare.personal_id) IS
+	'who read data about this person, when, which elements, for what purpose and reference, newest first';

@@ -189,3 +189,49 @@ check_logs() {
 	done
 	return $failed
 }
+
+# The release govshare upgrades from: tag v0.1.0, commit 18e093e.
+GOVSHARE_RELEASE=0.1.0
+GOVSHARE_RELEASE_COMMIT=18e093e2851f286531a367d937823272bd9be662
+
+# release_stage: builds the release 0.1.0 from `git archive` of its tag (or
+# of its commit, when the clone has no tags) and installs it with DESTDIR
+# into a stage of its own, /tmp/govshare-release-<checkout hash>-<commit>,
+# which holds govshare's files only (kept between runs: a release never
+# changes).  The upgrade test (test/t/030_upgrade.pl) lays it over a copy
+# of the server's installation, then the current build over that.
+# Exports GOVSHARE_RELEASE_STAGE, or GOVSHARE_RELEASE_MISSING saying why
+# there is none (a shallow clone has neither the tag nor the commit), or
+# GOVSHARE_RELEASE_SKIP on a server 0.1.0 never supported (it builds
+# against PostgreSQL 15 only, so upgrades from it are tested there).
+release_stage() {
+	local rev stage src
+	unset GOVSHARE_RELEASE_STAGE GOVSHARE_RELEASE_MISSING GOVSHARE_RELEASE_SKIP
+	if [ "$PG_MAJOR" != 15 ]; then
+		export GOVSHARE_RELEASE_SKIP="govshare $GOVSHARE_RELEASE supports PostgreSQL 15 only; upgrades from it are tested on 15"
+		return 0
+	fi
+	rev=$(git -C "$GOVSHARE_SRC" rev-parse -q --verify "v$GOVSHARE_RELEASE^{commit}" 2>/dev/null ||
+		git -C "$GOVSHARE_SRC" rev-parse -q --verify "$GOVSHARE_RELEASE_COMMIT^{commit}" 2>/dev/null)
+	if [ -z "$rev" ]; then
+		export GOVSHARE_RELEASE_MISSING="neither tag v$GOVSHARE_RELEASE nor commit $GOVSHARE_RELEASE_COMMIT is in the clone at $GOVSHARE_SRC (a shallow clone?): git fetch --unshallow --tags"
+		return 0
+	fi
+	stage=/tmp/govshare-release-$(printf '%s' "$GOVSHARE_SRC" | sha1sum | cut -c1-10)-$rev
+	if [ ! -f "$stage/.done" ]; then
+		say "building govshare $GOVSHARE_RELEASE (${rev:0:7}) for the upgrade test"
+		rm -rf "$stage"
+		src="$stage/src"
+		mkdir -p "$src" "$stage/install"
+		if ! git -C "$GOVSHARE_SRC" archive "$rev" | tar -x -C "$src" ||
+			! make -s -C "$src" PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" >"$stage/build.log" 2>&1 ||
+			! make -s -C "$src" PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" \
+				DESTDIR="$stage/install" install >>"$stage/build.log" 2>&1; then
+			export GOVSHARE_RELEASE_MISSING="govshare $GOVSHARE_RELEASE (${rev:0:7}) did not build: see $stage/build.log"
+			return 0
+		fi
+		touch "$stage/.done"
+	fi
+	chmod -R o+rX "$stage"
+	export GOVSHARE_RELEASE_STAGE="$stage/install"
+}

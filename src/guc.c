@@ -160,6 +160,12 @@ govshare_guc_define(void)
 							"Each has its own audit queue and audit writer.",
 							&govshare_audit_max_databases, 8, 1, 128,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("govshare.archive_directory",
+							   "Directory of the server where govshare.archive_log() writes archives of the access log.",
+							   "An absolute path; empty: archiving is not set up.",
+							   &govshare_archive_directory, "",
+							   PGC_SUSET, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 
 	/* enforcement (src/enforce/) */
 	DefineCustomEnumVariable("govshare.on_denied_column",

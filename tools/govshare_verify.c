@@ -141,13 +141,16 @@ usage(void)
 	printf("%s verifies govshare's access log offline: the hash chain of every row,\n"
 		   "signed checkpoints, and a new checkpoint saved for next time.\n\n"
 		   "Usage:\n"
-		   "  %s --dbname=CONNSTR [OPTION]...\n\n"
+		   "  %s --dbname=CONNSTR [OPTION]...\n"
+		   "  %s --archive=FILE... --public-key=FILE [--dbname=CONNSTR] [OPTION]...\n\n"
 		   "Options:\n"
 		   "  -d, --dbname=CONNSTR        the database (a name, a connection string or a URI)\n"
 		   "  -k, --public-key=FILE       an Ed25519 public key (PEM) of the agency; repeatable\n"
 		   "  -c, --checkpoint=FILE       a checkpoint saved before: the log must still hold it; repeatable\n"
 		   "  -s, --save-checkpoint=FILE  after verifying, have the server sign a checkpoint, verify it, save it\n"
 		   "  -a, --audit-key=FILE        the HMAC key of a keyed chain (govshare.audit_key_file); repeatable\n"
+		   "      --archive=FILE          an archive of the log (govshare.archive_log), oldest first; the next\n"
+		   "                              archive, then the log (with --dbname), must continue it; repeatable\n"
 		   "      --progress              show progress on stderr (default: when it is a terminal)\n"
 		   "      --no-progress           never show progress\n"
 		   "  -q, --quiet                 print nothing when the log verifies\n"
@@ -155,7 +158,7 @@ usage(void)
 		   "  -V, --version               print the version and exit\n"
 		   "  -?, --help                  print this help and exit\n\n"
 		   "Exit status: 0 verified, 1 the log or a checkpoint does not verify, 2 an error.\n"
-		   "See docs/verify.md.\n", progname, progname);
+		   "See docs/verify.md.\n", progname, progname, progname);
 }
 
 /* The whole of a small file, malloc'd and NUL-terminated; errors are fatal. */
@@ -335,6 +338,7 @@ main(int argc, char **argv)
 		{"progress", no_argument, NULL, 1},
 		{"no-progress", no_argument, NULL, 2},
 		{"dump-canonical", no_argument, NULL, 3},
+		{"archive", required_argument, NULL, 4},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, '?'},
@@ -347,6 +351,10 @@ main(int argc, char **argv)
 	int			naudit = 0;
 	GivenCheckpoint given[VERIFY_MAX_KEYS];
 	int			ngiven = 0;
+	const char *archive_paths[VERIFY_MAX_ARCHIVES];
+	ArchiveReport archives[VERIFY_MAX_ARCHIVES];
+	int			narchives = 0;
+	int64_t		first_seq = 1;
 	const char *save_path = NULL;
 	int			progress_opt = -1;	/* -1: when stderr is a terminal */
 	bool		quiet = false;
@@ -399,6 +407,11 @@ main(int argc, char **argv)
 			case 3:
 				dump = true;
 				break;
+			case 4:
+				if (narchives == VERIFY_MAX_ARCHIVES)
+					verify_fatal("at most %d --archive options", VERIFY_MAX_ARCHIVES);
+				archive_paths[narchives++] = optarg;
+				break;
 			case 'q':
 				quiet = true;
 				break;
@@ -412,10 +425,14 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		verify_fatal("unexpected argument \"%s\" (try \"%s --help\")", argv[optind], progname);
-	if (dbname == NULL)
+	if (dbname == NULL && narchives == 0)
 		verify_fatal("no database: give --dbname=CONNSTR (try \"%s --help\")", progname);
+	if (dbname == NULL && save_path != NULL)
+		verify_fatal("--save-checkpoint needs the database: give --dbname=CONNSTR");
 	if ((ngiven > 0 || save_path != NULL) && nkey_paths == 0)
 		verify_fatal("checkpoints are verified with the agency's public keys: give --public-key");
+	if (narchives > 0 && nkey_paths == 0)
+		verify_fatal("archives end with a checkpoint, verified with the agency's public keys: give --public-key");
 	progress_on = progress_opt == 1 || (progress_opt == -1 && !quiet && isatty(STDERR_FILENO));
 	/* with --dump-canonical, stdout is the dump and the report goes to stderr */
 	out = dump ? stderr : stdout;
@@ -423,6 +440,7 @@ main(int argc, char **argv)
 
 	for (int i = 0; i < nkey_paths; i++)
 		checkpoint_load_key(&keys[i], key_paths[i]);
+	memset(archives, 0, sizeof(archives));
 	chain_init(&chain);
 	chain.dump = dump;
 	for (int i = 0; i < naudit; i++)
@@ -454,10 +472,29 @@ main(int argc, char **argv)
 		return status;
 	}
 
-	conn = scan_connect(dbname);
-	scan_log(conn, &chain, 0, 0, progress);
-	if (chain.failed)
-		status = report_failure(&chain);
+	/* the archives, oldest first, then the log where the last one ends */
+	for (int i = 0; i < narchives && status == VERIFY_EXIT_OK; i++)
+	{
+		if (archive_verify(archive_paths[i], &chain, i == 0, keys, nkey_paths, &archives[i]))
+			continue;
+		progress_end();
+		if (chain.failed)
+			printf("%s: FAILED: archive %s at seq %lld: %s\n", progname, archive_paths[i],
+				   (long long) chain.bad_seq, chain.problem);
+		else
+			printf("%s: FAILED: archive %s: %s\n", progname, archive_paths[i], archives[i].problem);
+		status = VERIFY_EXIT_FAILED;
+	}
+	if (narchives > 0)
+		first_seq = archives[0].first_seq;
+	conn = NULL;
+	if (status == VERIFY_EXIT_OK && dbname != NULL)
+	{
+		conn = scan_connect(dbname);
+		scan_log(conn, &chain, narchives > 0 ? chain.expect - 1 : 0, 0, progress);
+		if (chain.failed)
+			status = report_failure(&chain);
+	}
 	for (int i = 0; i < ngiven && status == VERIFY_EXIT_OK; i++)
 	{
 		char		what[1100];
@@ -472,13 +509,21 @@ main(int argc, char **argv)
 
 		progress_end();
 		verify_hex(chain.prev, VERIFY_HASH_LEN, hex);
+		for (int i = 0; i < narchives; i++)
+			fprintf(out, "%s: archive %s: OK: agency %s, seq %lld..%lld, SHA-256 %s (%s), checkpoint signed by key %s\n",
+					progname, archives[i].path, archives[i].agency, (long long) archives[i].first_seq,
+					(long long) archives[i].last_seq, archives[i].sha256,
+					archives[i].no_sidecar ? "no .sha256 sidecar beside it" : "as its .sha256 sidecar says",
+					archives[i].cp.signer->kid);
 		if (chain.checked == 0)
 			fprintf(out, "%s: OK: 0 records: the log is empty\n", progname);
 		else
-			fprintf(out, "%s: OK: %lld records (access %lld, result %lld, remote %lld, %lld of them with a receipt) seq 1..%lld, last hash %s\n",
+			fprintf(out, "%s: OK: %lld records (access %lld, result %lld, remote %lld, %lld of them with a receipt) seq %lld..%lld, last hash %s%s\n",
 					progname, (long long) chain.checked, (long long) chain.n_access,
 					(long long) chain.n_result, (long long) chain.n_remote,
-					(long long) chain.n_receipt, (long long) (chain.expect - 1), hex);
+					(long long) chain.n_receipt, (long long) first_seq, (long long) (chain.expect - 1), hex,
+					narchives == 0 ? "" : dbname ? " (the archives, then the log continuing them)"
+					: " (the archives alone)");
 		for (int i = 0; i < ngiven; i++)
 			fprintf(out, "%s: checkpoint %s: OK: agency %s, database %s, seq %lld, time %s, key %s\n",
 					progname, given[i].path, given[i].cp.agency, given[i].cp.database,
@@ -486,7 +531,8 @@ main(int argc, char **argv)
 	}
 	if (status == VERIFY_EXIT_OK && save_path != NULL)
 		status = save_checkpoint(conn, &chain, save_path, keys, nkey_paths, quiet);
-	PQfinish(conn);
+	if (conn != NULL)
+		PQfinish(conn);
 
 	progress_end();
 	secs = seconds_since(&started);
@@ -497,6 +543,11 @@ main(int argc, char **argv)
 				ru.ru_maxrss);
 	for (int i = 0; i < ngiven; i++)
 		checkpoint_clear(&given[i].cp);
+	for (int i = 0; i < narchives; i++)
+	{
+		checkpoint_clear(&archives[i].cp);
+		free(archives[i].agency);
+	}
 	for (int i = 0; i < nkey_paths; i++)
 		checkpoint_free_key(&keys[i]);
 	chain_free(&chain);

@@ -12,6 +12,7 @@
  *	chain.c				the canonical encoding and the hash chain
  *	checkpoint.c		Ed25519 public keys, RFC 7638 thumbprints, JWS checkpoints
  *	json.c				the little JSON the checkpoints need
+ *	archive.c			archives of the log (govshare.archive_log), offline
  *
  * tools/govshare_verify.h
  *
@@ -32,6 +33,7 @@
 #define VERIFY_NCOLUMNS_V1	33	/* a log of govshare 0.1.0: no detail */
 #define VERIFY_NCANONICAL	31	/* seq .. hmac_key_id */
 #define VERIFY_MAX_KEYS		8	/* --audit-key, --public-key, --checkpoint each */
+#define VERIFY_MAX_ARCHIVES	64	/* --archive */
 
 /* exit statuses */
 #define VERIFY_EXIT_OK		0
@@ -169,5 +171,21 @@ typedef struct JsonObject
 extern bool json_parse_object(const char *text, size_t len, JsonObject *obj, const char **error);
 extern const JsonMember *json_member(const JsonObject *obj, const char *name);
 extern void json_free(JsonObject *obj);
+
+/* archive.c */
+typedef struct ArchiveReport
+{
+	const char *path;
+	char	   *agency;
+	int64_t		first_seq;
+	int64_t		last_seq;
+	char		sha256[2 * VERIFY_HASH_LEN + 1];
+	bool		no_sidecar;		/* no FILE.sha256 beside it */
+	Checkpoint	cp;				/* the checkpoint that ends it */
+	char		problem[700];	/* what is wrong with the file, or "" */
+} ArchiveReport;
+
+extern bool archive_verify(const char *path, Chain *c, bool first, const PublicKey *keys,
+						   int nkeys, ArchiveReport *r);
 
 #endif							/* GOVSHARE_VERIFY_H */

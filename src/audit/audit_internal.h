@@ -150,6 +150,31 @@ extern size_t govshare_chain_decode(const char *data, size_t len, TupleDesc desc
 extern bool govshare_chain_check_columns(TupleDesc desc);
 extern void govshare_chain_tail(Relation rel, int64 *seq, unsigned char *hash);
 
+/* verify.c: the chain verified, documents signed by the self agency */
+extern bool govshare_verify_chain(int64 from_seq, int64 to_seq, char **problem);
+extern char *govshare_audit_sign(const char *typ, const char *members, char **kid, char **time);
+
+/* archive.c: the anchor the log continues from after an archive */
+typedef struct GovshareAnchor
+{
+	int64		seq;			/* the last seq archived */
+	unsigned char hash[GOVSHARE_HASH_LEN];	/* its hash */
+	bool		hash_ok;		/* hash and file_sha256 are 32 bytes */
+	int64		first_seq;
+	int64		records;
+	char	   *file;
+	unsigned char file_sha256[GOVSHARE_HASH_LEN];
+	TimestampTz archived_at;
+	char	   *jws;			/* the anchor, signed by the self agency */
+} GovshareAnchor;
+
+extern bool govshare_archive_anchor(GovshareAnchor *a);
+extern char *govshare_archive_anchor_problem(const GovshareAnchor *a);
+
+/* record.c: a change made to the log itself, recorded in it */
+extern void govshare_audit_log_event(const char *agency, const char *text, const char *reason,
+									 const char *detail);
+
 /* queue.c: shared-memory queues between backends and audit writers */
 
 /* The bytes one agency holds in a queue (share.c). */

@@ -576,7 +576,8 @@ govshare_chain_check_columns(TupleDesc desc)
 
 /*
  * The last row of the log, where the chain continues: its seq and hash
- * (0 and zeros for an empty log).  Reads the primary key backwards, so it
+ * (the archive anchor's when every record was archived, archive.c; 0 and
+ * zeros for an empty log).  Reads the primary key backwards, so it
  * costs one index descent however long the log is.
  */
 void
@@ -608,4 +609,16 @@ govshare_chain_tail(Relation rel, int64 *seq, unsigned char *hash)
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
+
+	/* every record archived: the chain continues from the anchor */
+	if (*seq == 0)
+	{
+		GovshareAnchor a;
+
+		if (govshare_archive_anchor(&a) && a.hash_ok)
+		{
+			*seq = a.seq;
+			memcpy(hash, a.hash, GOVSHARE_HASH_LEN);
+		}
+	}
 }

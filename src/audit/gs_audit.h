@@ -52,6 +52,7 @@ extern int	govshare_audit_queue_size;
 extern int	govshare_audit_max_databases;
 extern int	govshare_audit_text_max;
 extern int	govshare_audit_text_budget;
+extern char *govshare_archive_directory;
 
 /* chain.c: the HMAC key, forgotten when govshare.audit_key_file changes */
 extern void govshare_audit_forget_key(void);

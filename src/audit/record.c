@@ -782,3 +782,46 @@ govshare_audit_flush(PG_FUNCTION_ARGS)
 				 errdetail_internal("%s", why)));
 	PG_RETURN_VOID();
 }
+
+/*
+ * Records a change made to the log itself (an archive, archive.c): one
+ * internal access row of agency (the self agency) naming
+ * govshare.access_log, with the statement's text, reason saying what was
+ * done and detail (a JSON object, or NULL) the same as data.  Waits until
+ * it is durable; raises an error when it cannot be.
+ */
+void
+govshare_audit_log_event(const char *agency, const char *text, const char *reason,
+						 const char *detail)
+{
+	AuditStatement *st = govshare_audit_statement_new(agency, NULL, text);
+	StringInfoData buf;
+	MemoryContext old;
+	uint64		ticket = 0;
+	char	   *why = NULL;
+
+	PG_TRY();
+	{
+		old = MemoryContextSwitchTo(st->cxt);
+		st->internal = true;
+		st->relations = list_make1(pstrdup("govshare.access_log"));
+		st->detail = detail ? govshare_audit_detail_normalize(detail) : NULL;
+		initStringInfo(&buf);
+		encode(&buf, st, false, true, "allowed", reason, NULL);
+		MemoryContextSwitchTo(old);
+		ticket = govshare_audit_queue_put(buf.data, buf.len, agency, govshare_audit_timeout, true, false, NULL);
+		if (ticket != 0)
+			last_ticket = ticket;
+		if (ticket == 0 || !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("the change to govshare.access_log could not be recorded"),
+					 why ? errdetail_internal("%s", why) : 0,
+					 errhint("govshare.audit_status() shows the audit writer's state; nothing was changed.")));
+	}
+	PG_FINALLY();
+	{
+		MemoryContextDelete(st->cxt);
+	}
+	PG_END_TRY();
+}

@@ -163,9 +163,37 @@ scan_end(LogScan *s)
 }
 
 /*
+ * Where a verification from *from_seq starts when records were archived
+ * (archive.c): at the seq after the latest anchor, whose hash is then the
+ * prev_hash expected, once the anchor's signature verifies.  Returns false,
+ * with v failed, when it does not.
+ */
+static bool
+anchor_start(Verdict *v, int64 *from_seq, unsigned char *prev, bool *prev_known)
+{
+	GovshareAnchor a;
+	char	   *problem;
+
+	if (!govshare_archive_anchor(&a) || *from_seq > a.seq + 1)
+		return true;
+	if ((problem = govshare_archive_anchor_problem(&a)) != NULL)
+	{
+		fail(v, a.seq + 1, problem);
+		return false;
+	}
+	*from_seq = a.seq + 1;
+	memcpy(prev, a.hash, GOVSHARE_HASH_LEN);
+	*prev_known = true;
+	v->last_seq = a.seq;
+	memcpy(v->last_hash, a.hash, GOVSHARE_HASH_LEN);
+	return true;
+}
+
+/*
  * Walks the log from from_seq to to_seq (0: the end) and fills v.  From
- * seq 1, the first row's prev_hash must be zero; from a later seq, its
- * prev_hash is taken as given.
+ * seq 1, the first row's prev_hash must be zero, or, when records were
+ * archived, from the seq after the anchor, the anchor's hash; from a later
+ * seq, its prev_hash is taken as given.
  */
 static void
 verify_range(int64 from_seq, int64 to_seq, Verdict *v)
@@ -192,6 +220,13 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v)
 	v->ok = true;
 	if (from_seq < 1)
 		expect = from_seq = 1;
+	if (!anchor_start(v, &from_seq, prev, &prev_known))
+	{
+		table_close(rel, AccessShareLock);
+		MemoryContextDelete(row_cxt);
+		return;
+	}
+	expect = from_seq;
 
 	scan_begin(&scan, rel, from_seq);
 	slot = scan.slot;
@@ -348,6 +383,21 @@ govshare_verify_log(PG_FUNCTION_ARGS)
 	return verdict_datum(fcinfo, &v);
 }
 
+/*
+ * Does the chain verify from from_seq to to_seq?  When not, *problem says
+ * why (archive.c refuses to archive a log that does not verify).
+ */
+bool
+govshare_verify_chain(int64 from_seq, int64 to_seq, char **problem)
+{
+	Verdict		v;
+
+	v.want_seq = -1;
+	verify_range(from_seq, to_seq, &v);
+	*problem = v.problem;
+	return v.ok;
+}
+
 /* A string member of a jsonb object, or NULL. */
 static char *
 member_string(Jsonb *j, const char *name)
@@ -393,6 +443,7 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 	char	   *typ;
 	int64		seq;
 	Verdict		v;
+	GovshareAnchor anchor;
 
 	memset(&v, 0, sizeof(v));
 	if (jws == NULL)
@@ -445,6 +496,18 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 		else if (strcmp(agency, policy->self) != 0)
 			problem = psprintf("The checkpoint is of agency %s; this database is agency %s's.",
 							   agency, policy->self);
+		else if (govshare_archive_anchor(&anchor) && seq <= anchor.seq)
+		{
+			/* what the checkpoint covers was archived: only the anchor's seq is here */
+			verify_range(1, 0, &v);
+			if (v.ok && (seq != anchor.seq || strcmp(govshare_hex(anchor.hash, GOVSHARE_HASH_LEN), hash_hex) != 0))
+			{
+				v.ok = false;
+				v.problem = psprintf("Seq %lld was archived (the archives end with %s, the anchor): verify this checkpoint against the archive files with govshare-verify --archive.",
+									 (long long) seq, anchor.file);
+			}
+			return verdict_datum(fcinfo, &v);
+		}
 		else
 		{
 			v.want_seq = seq;
@@ -468,72 +531,58 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 }
 
 /*
- * The checkpoint document of the log's last row, signed with private_pem
- * (see govshare_checkpoint).
+ * A document of type typ about this database's log, signed with
+ * private_pem: a JWS whose payload is {"typ", "agency", "database",
+ * <members>, "time"} (see govshare_audit_sign); *kid is the key's id.
  */
 static char *
-checkpoint_document(GovsharePolicy *policy, const char *private_pem)
+sign_document(GovsharePolicy *policy, const char *private_pem, const char *typ,
+			  const char *members, const char *time, char **kid)
 {
 	char	   *public_pem = govshare_public_key_pem(private_pem);
-	char	   *kid = govshare_key_id(public_pem);
 	bool		registered = false;
-	Relation	rel;
-	int64		seq;
-	unsigned char hash[GOVSHARE_HASH_LEN];
 	char	   *dbname = get_database_name(MyDatabaseId);
-	char	   *time;
 	char	   *payload;
 	char	   *header;
-	char	   *jws;
 
+	*kid = govshare_key_id(public_pem);
 	for (int i = 0; i < policy->nkeys; i++)
-		if (strcmp(policy->keys[i].key_id, kid) == 0 &&
+		if (strcmp(policy->keys[i].key_id, *kid) == 0 &&
 			strcmp(policy->keys[i].agency, policy->self) == 0 && !policy->keys[i].revoked)
 			registered = true;
 	if (!registered)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the signing key is not a registered key of the self agency \"%s\"", policy->self),
-				 errdetail("Auditors verify checkpoints with the self agency's registered public keys; key %s is not one of them, or is revoked.", kid),
+				 errdetail("Auditors verify checkpoints with the self agency's registered public keys; key %s is not one of them, or is revoked.", *kid),
 				 errhint("Register it: SELECT govshare.add_agency_key('%s', $pem$%s$pem$);",
 						 policy->self, public_pem)));
-
-	rel = table_open(access_log_relid(), AccessShareLock);
-	(void) govshare_chain_check_columns(RelationGetDescr(rel));
-	govshare_chain_tail(rel, &seq, hash);
-	table_close(rel, AccessShareLock);
-
-	time = DatumGetCString(DirectFunctionCall1(timestamptz_out,
-											   TimestampTzGetDatum(GetCurrentTimestamp())));
-	payload = psprintf("{\"typ\":\"govshare-checkpoint\",\"agency\":%s,\"database\":%s,"
-					   "\"seq\":%lld,\"hash\":\"%s\",\"time\":%s}",
-					   govshare_json_string(policy->self), govshare_json_string(dbname), (long long) seq,
-					   govshare_hex(hash, GOVSHARE_HASH_LEN), govshare_json_string(time));
-	header = psprintf("{\"alg\":\"EdDSA\",\"kid\":%s,\"typ\":\"govshare-checkpoint+jws\"}",
-					  govshare_json_string(kid));
-	jws = govshare_jws_sign(private_pem, header, payload);
-	return psprintf("{\"agency\":%s,\"database\":%s,\"seq\":%lld,\"hash\":\"%s\","
-					"\"time\":%s,\"kid\":%s,\"jws\":\"%s\"}",
-					govshare_json_string(policy->self), govshare_json_string(dbname), (long long) seq,
-					govshare_hex(hash, GOVSHARE_HASH_LEN), govshare_json_string(time), govshare_json_string(kid), jws);
+	payload = psprintf("{\"typ\":%s,\"agency\":%s,\"database\":%s,%s,\"time\":%s}",
+					   govshare_json_string(typ), govshare_json_string(policy->self),
+					   govshare_json_string(dbname), members, govshare_json_string(time));
+	header = psprintf("{\"alg\":\"EdDSA\",\"kid\":%s,\"typ\":%s}",
+					  govshare_json_string(*kid), govshare_json_string(psprintf("%s+jws", typ)));
+	return govshare_jws_sign(private_pem, header, payload);
 }
 
 /*
- * govshare.checkpoint() returns jsonb
- *
- * {"agency", "database", "seq", "hash", "time", "kid", "jws"}: the last
- * row of the log, signed with the key of govshare.signing_key_file, whose
- * public key must be registered for the self agency.  The private key is
- * wiped from memory as soon as it has signed, or failed to.
+ * A JWS of type typ (its header's typ is typ+jws) signed with the self
+ * agency's key (govshare.signing_key_file), whose public key must be
+ * registered for the self agency; the payload is {"typ", "agency",
+ * "database", members (JSON members, comma-separated), "time"}.  *kid
+ * and *time, when not NULL, are the key's id and the time signed.  The
+ * private key is wiped from memory as soon as it has signed, or failed to.
  */
-PG_FUNCTION_INFO_V1(govshare_checkpoint);
-Datum
-govshare_checkpoint(PG_FUNCTION_ARGS)
+char *
+govshare_audit_sign(const char *typ, const char *members, char **kid, char **time)
 {
 	GovsharePolicy *policy = govshare_policy();
 	size_t		len;
 	unsigned char *private_pem;
-	char	   *volatile doc = NULL;
+	char	   *volatile jws = NULL;
+	char	   *volatile key_id = NULL;
+	char	   *now = DatumGetCString(DirectFunctionCall1(timestamptz_out,
+														  TimestampTzGetDatum(GetCurrentTimestamp())));
 
 	if (policy->self == NULL)
 		ereport(ERROR,
@@ -545,14 +594,62 @@ govshare_checkpoint(PG_FUNCTION_ARGS)
 										&len);
 	PG_TRY();
 	{
-		doc = checkpoint_document(policy, (char *) private_pem);
+		char	   *k;
+
+		jws = sign_document(policy, (char *) private_pem, typ, members, now, &k);
+		key_id = k;
 	}
 	PG_FINALLY();
 	{
 		explicit_bzero(private_pem, len);
 	}
 	PG_END_TRY();
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(doc));
+	if (kid != NULL)
+		*kid = key_id;
+	if (time != NULL)
+		*time = now;
+	return jws;
+}
+
+/*
+ * govshare.checkpoint() returns jsonb
+ *
+ * {"agency", "database", "seq", "hash", "time", "kid", "jws"}: the last
+ * row of the log (or the archive anchor, when every record was archived),
+ * signed with the key of govshare.signing_key_file, whose public key must
+ * be registered for the self agency.
+ */
+PG_FUNCTION_INFO_V1(govshare_checkpoint);
+Datum
+govshare_checkpoint(PG_FUNCTION_ARGS)
+{
+	GovsharePolicy *policy = govshare_policy();
+	Relation	rel;
+	int64		seq;
+	unsigned char hash[GOVSHARE_HASH_LEN];
+	char	   *kid;
+	char	   *time;
+	char	   *jws;
+
+	if (policy->self == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no agency is self in this database"),
+				 errhint("Register it with govshare.add_agency(code, name, is_self => true).")));
+	rel = table_open(access_log_relid(), AccessShareLock);
+	(void) govshare_chain_check_columns(RelationGetDescr(rel));
+	govshare_chain_tail(rel, &seq, hash);
+	table_close(rel, AccessShareLock);
+	jws = govshare_audit_sign("govshare-checkpoint",
+							  psprintf("\"seq\":%lld,\"hash\":\"%s\"", (long long) seq,
+									   govshare_hex(hash, GOVSHARE_HASH_LEN)), &kid, &time);
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(
+		psprintf("{\"agency\":%s,\"database\":%s,\"seq\":%lld,\"hash\":\"%s\","
+				 "\"time\":%s,\"kid\":%s,\"jws\":\"%s\"}",
+				 govshare_json_string(policy->self),
+				 govshare_json_string(get_database_name(MyDatabaseId)),
+				 (long long) seq, govshare_hex(hash, GOVSHARE_HASH_LEN),
+				 govshare_json_string(time), govshare_json_string(kid), jws)));
 }
 
 /*

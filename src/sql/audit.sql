@@ -181,6 +181,52 @@ SELECT a.*
 COMMENT ON VIEW govshare.audit_sensitive IS
 	'audited statements that read or tried to read sensitive personal data, by consumers or internal roles';
 
+--
+-- Retention (src/audit/archive.c, docs/audit.md): archive_log() writes the
+-- records up to a seq to a file in govshare.archive_directory, removes
+-- them below SQL (the guards above stay) and appends the anchor the log
+-- continues from, signed by the self agency.
+--
+
+CREATE TABLE govshare.access_log_archive (
+	last_seq		bigint PRIMARY KEY,		-- the anchor: the last seq archived
+	last_hash		bytea NOT NULL,			-- and its hash
+	first_seq		bigint NOT NULL,
+	records			bigint NOT NULL,
+	file			text NOT NULL,			-- its name in govshare.archive_directory
+	file_sha256		bytea NOT NULL,
+	archived_at		timestamptz NOT NULL,
+	archived_by		text NOT NULL,
+	anchor			text NOT NULL			-- JWS of the self agency over the above
+);
+COMMENT ON TABLE govshare.access_log_archive IS
+	'archives of the access log: the records each holds, its file and SHA-256, and the signed anchor (last seq and hash) the log continues from';
+
+-- Nothing but archive_log, which appends below SQL, adds or changes rows.
+CREATE FUNCTION govshare.guard_access_log_archive() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RAISE EXCEPTION 'govshare.access_log_archive is append-only and written by govshare.archive_log() alone'
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = format('%s is refused to every role, the owner included.', TG_OP),
+		      HINT = 'Archive records of the access log with govshare.archive_log(through_seq).';
+END
+$$;
+CREATE TRIGGER guard_access_log_archive BEFORE INSERT OR UPDATE OR DELETE ON govshare.access_log_archive
+	FOR EACH ROW EXECUTE FUNCTION govshare.guard_access_log_archive();
+CREATE TRIGGER guard_access_log_archive_truncate BEFORE TRUNCATE ON govshare.access_log_archive
+	FOR EACH STATEMENT EXECUTE FUNCTION govshare.guard_access_log_archive();
+REVOKE EXECUTE ON FUNCTION govshare.guard_access_log_archive() FROM PUBLIC;
+REVOKE ALL ON govshare.access_log_archive FROM PUBLIC;
+GRANT SELECT ON govshare.access_log_archive TO govshare_auditor;
+
+CREATE FUNCTION govshare.archive_log(through_seq bigint) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'govshare_archive_log' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION govshare.archive_log(bigint) IS
+	'writes the access log''s records up to through_seq to a verifiable file in govshare.archive_directory, then removes them, leaving a signed anchor';
+-- A superuser's, or a role's it was granted to explicitly.
+REVOKE EXECUTE ON FUNCTION govshare.archive_log(bigint) FROM PUBLIC;
+
 -- Who read data about one person: what a citizens' portal shows.
 CREATE FUNCTION govshare.subject_access(subject govshare.personal_id)
 RETURNS TABLE (seq bigint, accessed_at timestamptz, agency text, officer text,
@@ -199,10 +245,16 @@ LANGUAGE sql STABLE AS $$
 	  JOIN govshare.access_log a ON a.statement_id = s.statement_id AND a.kind = 'access'
 	  LEFT JOIN govshare.access_log x ON x.statement_id = s.statement_id AND x.kind = 'result'
 	 WHERE s.subjects @> ARRAY[subject::text]
-	 ORDER BY a.seq DESC
+	UNION ALL
+	-- the records up to last_seq were archived: older reads are in the files
+	SELECT x.last_seq, x.archived_at, NULL, NULL, NULL, x.file, NULL, NULL, NULL, 'archived'
+	  FROM govshare.access_log_archive x
+	 ORDER BY 1 DESC
 $$;
 -- Not STRICT, so that it is inlined and planned with the person's id: a
--- generic plan would guess that any id is in 0.5% of the log.
+-- generic plan would guess that any id is in 0.5% of the log.  A row with
+-- outcome 'archived' says that the records up to its seq were archived
+-- (at accessed_at, to the file named as its reference).
 COMMENT ON FUNCTION govshare.subject_access(govshare.personal_id) IS
 	'who read data about this person, when, which elements, for what purpose and reference, newest first';
 
