@@ -163,7 +163,13 @@ rebuild(TimestampTz now)
 	if (!govshare_counters_claim_rebuild())
 		return;
 	log = get_relname_relid("access_log", get_namespace_oid("govshare", true));
-	if (!OidIsValid(log))
+	/*
+	 * No log, or the SQL objects of 0.1.0 (no usage_of_log, and no quotas)
+	 * under this library until ALTER EXTENSION UPDATE: nothing to rebuild;
+	 * the statements from now on are counted.
+	 */
+	if (!OidIsValid(log) ||
+		!OidIsValid(get_relname_relid("usage_of_log", get_rel_namespace(log))))
 	{
 		govshare_counters_rebuilt(true);
 		return;

@@ -149,10 +149,10 @@ COMMENT ON TABLE govshare.usage_day IS
 	'daily sums of govshare.usage_of_log up to govshare.usage_summary.through_seq (usage_refresh)';
 CREATE TABLE govshare.usage_summary (
 	through_seq	bigint NOT NULL,
-	refreshed_at timestamptz NOT NULL
+	refreshed_at timestamptz				-- NULL: never refreshed
 );
 CREATE UNIQUE INDEX usage_summary_one ON govshare.usage_summary ((true));
-INSERT INTO govshare.usage_summary VALUES (0, now());
+INSERT INTO govshare.usage_summary VALUES (0, NULL);
 COMMENT ON TABLE govshare.usage_summary IS 'the last access-log seq summed into govshare.usage_day';
 
 -- Sums the records written since the last call into usage_day; returns

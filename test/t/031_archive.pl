@@ -59,6 +59,9 @@ sub reads
 	is($ret, 0, "$n consumer reads") or diag($err);
 }
 reads(1, 300);
+# the result row of the last read is written after it returned
+$node->poll_query_until('base', 'SELECT max(seq) >= 600 FROM govshare.access_log')
+  or diag('the log stays below 600 records');
 my $last = sql('SELECT max(seq) FROM govshare.access_log');
 cmp_ok($last, '>=', 600, "the log holds $last records");
 
