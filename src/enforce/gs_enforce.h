@@ -57,6 +57,10 @@ extern void govshare_enforce_refuse_hold(void);
 /* utility.c: utility commands of consumers */
 extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);
 
+/* readonly.c: a signed request only reads */
+extern void govshare_enforce_signed_utility(Node *stmt);
+extern void govshare_enforce_signed_function(Oid fn);
+
 /* mask.c and pseudonym.c */
 extern void govshare_mask_init(void);
 extern void govshare_pseudonym_forget_keys(void);

@@ -274,6 +274,17 @@ govshare_context_statement_start(void)
 		XactReadOnly = true;
 }
 
+/*
+ * Does a consumer's signed context bind the current transaction (one is
+ * current, or one ended in it)?  Then the consumer only reads
+ * (src/enforce/readonly.c).
+ */
+bool
+govshare_context_binds(void)
+{
+	return signed_binding();
+}
+
 /* DISCARD ALL: forget the context (never inside a transaction block). */
 void
 govshare_context_discard(void)

@@ -147,6 +147,7 @@ typedef void (*GovshareDenialRecorder) (const char *agency, const GovshareReques
 										const char *element, const char *reason);
 extern void govshare_context_set_denial_recorder(GovshareDenialRecorder recorder);
 extern void govshare_context_statement_start(void);
+extern bool govshare_context_binds(void);
 
 /*
  * Who records a used token id durably, outside the caller's transaction;

@@ -1,0 +1,180 @@
+# test/t/036_remote_requests.pl — what a remote request may do on the
+# provider, and what the consumer records of it (issue 21).
+#
+# Two clusters: the Ministry of Public Security (MPS, the provider) and
+# the Ministry of National Defence (MND, the consumer, which asks with
+# govshare.remote_query() and tokens signed by its Ed25519 key).
+#
+# Cases: (1) read-only on the provider: COPY ... TO PROGRAM, DDL, a SET
+# and a set_config() that would outlive the request, temporary objects,
+# LISTEN, DO, PREPARE, a session's advisory lock are each refused before
+# they run, recorded as denials on both sides with the receipt, and leave
+# the provider's session unchanged for the next request.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $keys = PostgreSQL::Test::Utils::tempdir;
+
+# an Ed25519 key pair made by openssl; the private key mode 0600
+sub make_key
+{
+	my ($name) = @_;
+	system("openssl genpkey -algorithm ed25519 -out $keys/$name.pem 2>/dev/null") == 0
+	  or die "openssl genpkey failed";
+	chmod(0600, "$keys/$name.pem") or die "chmod: $!";
+	system("openssl pkey -in $keys/$name.pem -pubout -out $keys/$name.pub 2>/dev/null") == 0
+	  or die "openssl pkey failed";
+	return slurp_file("$keys/$name.pub");
+}
+my $mnd_pub = make_key('mnd');
+
+sub node
+{
+	my ($name, @conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', join("\n",
+		"shared_preload_libraries = 'govshare'",
+		"govshare.audit_mode = 'strict'",
+		"govshare.audit_timeout = '60s'", @conf) . "\n");
+	$node->start;
+	return $node;
+}
+my $mps = node('mps', 'log_statement = all', 'log_parameter_max_length = -1');
+my $mnd = node('mnd', "govshare.signing_key_file = '$keys/mnd.pem'");
+
+$mps->safe_psql('postgres', qq{
+CREATE ROLE mnd_gateway LOGIN;
+ALTER ROLE mnd_gateway SET search_path = public, govshare;
+CREATE EXTENSION govshare;
+SET search_path = public, govshare;
+CREATE TABLE citizen (personal_id personal_id PRIMARY KEY, full_name text, phone text);
+INSERT INTO citizen
+SELECT ('0010901' || lpad(i::text, 5, '0'))::personal_id, 'Citizen ' || i, '0912345' || lpad(i::text, 3, '0')
+  FROM generate_series(1, 20) i;
+INSERT INTO citizen VALUES ('001090100099', \$n\$O'Brien; DROP TABLE citizen; --\$n\$, NULL),
+                           ('001090100098', 'a \$\$ b', NULL);
+SELECT classify('citizen', 'personal_id', 'person.personal_id'),
+       classify('citizen', 'full_name', 'person.full_name'),
+       classify('citizen', 'phone', 'person.phone'),
+       govern('citizen'),
+       add_agency('MPS', 'Ministry of Public Security', is_self => true),
+       add_agency('MND', 'Ministry of National Defence'),
+       add_purpose('military_service', 'Military service call-up', 'Law 78/2015/QH13');
+SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'full');
+SELECT bind_role('mnd_gateway', 'MND');
+SELECT add_agency_key('MND', \$k\$$mnd_pub\$k\$);
+CREATE TABLE plain (x int);
+GRANT SELECT ON plain TO mnd_gateway;
+GRANT CREATE ON SCHEMA public TO mnd_gateway;
+GRANT pg_execute_server_program TO mnd_gateway;
+});
+
+my $endpoint = $mps->connstr('postgres') . ' user=mnd_gateway password=unused';
+$mnd->safe_psql('postgres', qq{
+CREATE EXTENSION govshare;
+SET search_path = public, govshare;
+SELECT add_agency('MND', 'Ministry of National Defence', is_self => true),
+       add_agency('MPS', 'Ministry of Public Security');
+SELECT add_agency_key('MND', \$k\$$mnd_pub\$k\$);
+SELECT add_endpoint('MPS', \$c\$$endpoint\$c\$);
+CREATE ROLE mnd_officer LOGIN IN ROLE govshare_requester;
+});
+
+# psql on MND as a role (the officer's by default); returns (ret, stdout, stderr)
+sub mnd
+{
+	my ($sql, $user) = @_;
+	return $mnd->psql('postgres', "\\set VERBOSITY verbose\n$sql",
+		extra_params => [ '-U', $user // 'mnd_officer' ]);
+}
+sub mps_sql { return $mps->safe_psql('postgres', "SET search_path = public, govshare;\n" . shift, @_); }
+sub mnd_sql { return $mnd->safe_psql('postgres', @_); }
+
+# MND's last record of a remote request, as a hash
+my @remote_cols = qw(seq role_name officer outcome reason receipt_seq receipt_hash token_id);
+sub last_remote
+{
+	my $r = mnd_sql(q{SELECT seq, role_name, officer, outcome, coalesce(reason, '<null>'),
+  coalesce(receipt_seq::text, '<null>'), coalesce(encode(receipt_hash, 'hex'), '<null>'), token_id
+  FROM govshare.remote_request ORDER BY seq DESC LIMIT 1});
+	my %h;
+	@h{@remote_cols} = split /\|/, $r, scalar(@remote_cols);
+	return \%h;
+}
+
+# MPS's access row (kind 'access') made under the token id: outcome|reason
+sub provider_row
+{
+	my ($jti, $seq) = @_;
+	return mps_sql(qq{SELECT outcome || '|' || coalesce(reason, '') FROM govshare.access_log
+  WHERE kind = 'access' AND token_id = '$jti' AND seq = $seq});
+}
+
+my ($ret, $out, $err);
+
+#
+# 1. Read-only on the provider: each of these is refused before it runs.
+#
+my $marker = "$keys/copy-to-program-ran";
+my @refused = (
+	[ 'COPY ... TO PROGRAM', qq{COPY (SELECT 1) TO PROGRAM 'touch $marker'}, qr/may not run COPY within a signed request/ ],
+	[ 'DDL', 'CREATE TABLE public.made_by_gateway (x int)', qr/may not run CREATE TABLE within a signed request/ ],
+	[ 'a SET for the session', q{SET work_mem = '77MB'}, qr/may not run SET within a signed request/ ],
+	[ 'set_config() for the session', q{SELECT set_config('work_mem', '77MB', false)},
+	  qr/may not call set_config\(\) within a signed request/ ],
+	[ 'set_config() for the session, in a subquery', q{SELECT x FROM (SELECT set_config('role', 'postgres', false) AS x) s},
+	  qr/may not call set_config\(\) within a signed request/ ],
+	[ 'a temporary table', 'CREATE TEMP TABLE t_gateway AS SELECT 1 AS x', qr/may not run SELECT within a signed request|may not run CREATE TABLE AS within a signed request/ ],
+	[ 'a temporary function', q{CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'},
+	  qr/may not run CREATE FUNCTION within a signed request/ ],
+	[ 'LISTEN', 'LISTEN gateway_channel', qr/may not run LISTEN within a signed request/ ],
+	[ 'a DO block', q{DO $$BEGIN PERFORM 1; END$$}, qr/may not run DO within a signed request/ ],
+	[ 'PREPARE', 'PREPARE p AS SELECT 1', qr/may not run PREPARE within a signed request/ ],
+	[ "a session's advisory lock", 'SELECT pg_advisory_lock(4242)', qr/may not call pg_advisory_lock\(\) within a signed request/ ],
+	[ 'NOTIFY through pg_notify()', q{SELECT pg_notify('c', 'x')}, qr/may not call pg_notify\(\) within a signed request/ ],
+);
+for my $c (@refused)
+{
+	my ($what, $query, $msg) = @$c;
+	($ret, $out, $err) = mnd(qq{SELECT * FROM govshare.remote_query('MPS', \$q\$$query\$q\$, 'military_service') AS t(x text)});
+	isnt($ret, 0, "read-only, $what: the remote query fails");
+	like($err, qr/ERROR:  42501: agency "MPS" refused or failed the remote query: agency "MND" /,
+		"read-only, $what: refused by the provider (42501)") or diag($err);
+	like($err, $msg, "read-only, $what: ... naming what was refused") or diag($err);
+	my $rec = last_remote();
+	is($rec->{outcome}, 'denied', "read-only, $what: MND records a denial");
+	isnt($rec->{receipt_seq}, '<null>', "read-only, $what: ... with the provider's receipt");
+	like(provider_row($rec->{token_id}, $rec->{receipt_seq} eq '<null>' ? 0 : $rec->{receipt_seq}),
+		qr/^denied\|.*within a signed request/, "read-only, $what: the receipt names MPS's denial");
+}
+ok(!-e $marker, 'read-only: COPY TO PROGRAM ran nothing');
+is(mps_sql(q{SELECT count(*) FROM pg_class WHERE relname IN ('made_by_gateway', 't_gateway')}), '0',
+	'read-only: no table was made');
+
+# the provider's session is as before for the next request on the kept connection
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS',
+  $q$SELECT current_setting('work_mem') || ' ' || current_user || ' ' ||
+         (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) || ' ' ||
+         (SELECT count(*) FROM pg_listening_channels()) || ' ' || (SELECT count(*) FROM pg_prepared_statements)$q$,
+  'military_service') AS t(x text)});
+is($ret, 0, 'read-only: a read after the refusals succeeds') or diag($err);
+is($out, '4MB mnd_gateway 0 0 0', 'read-only: ... in a session with no setting, role, lock, channel or statement left');
+
+# reads still work: a plain read, SET LOCAL, a cursor-free query, EXPLAIN is a read too
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS',
+  $q$SELECT full_name FROM public.citizen WHERE personal_id = '001090100003'$q$, 'military_service') AS t(x text)});
+is("$ret $out", '0 Citizen 3', 'read-only: a read of governed data is allowed') or diag($err);
+
+# a write is refused by the read-only transaction itself (not only by the rules)
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS',
+  $q$WITH w AS (INSERT INTO public.plain VALUES (1) RETURNING x) SELECT x::text FROM w$q$, 'military_service') AS t(x text)});
+isnt($ret, 0, 'read-only: an INSERT into an ungoverned table is refused');
+like($err, qr/25006: agency "MPS" refused or failed the remote query: cannot execute (INSERT|SELECT) in a read-only transaction/,
+	'read-only: ... by the read-only transaction (25006)') or diag($err);
+is(mps_sql('SELECT count(*) FROM plain'), '0', 'read-only: ... and nothing was written');
+
+done_testing();
