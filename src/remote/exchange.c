@@ -238,7 +238,8 @@ send_rest(GovshareExchange *x, bool accepted, const char *query, const char *jti
 
 	/* the query, if the request was accepted; the receipt and the end in any case */
 	if ((accepted &&
-		 (!PQsendQueryParams(x->conn, query, 0, NULL, NULL, NULL, NULL, 0) ||
+		 (!PQsendQueryParams(x->conn, query, x->nparams, NULL,
+							 (const char *const *) x->params, NULL, NULL, 0) ||
 		  !PQpipelineSync(x->conn))) ||
 		!PQsendQueryParams(x->conn,
 						   "SELECT seq, hash FROM govshare.request_receipt($1)",

@@ -22,7 +22,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -112,6 +114,41 @@ check_claim(const char *name, const char *value)
 				 errmsg("the %s of a remote query is at most %d bytes long", name,
 						GOVSHARE_CONTEXT_FIELD_MAX),
 				 errdetail("It goes into the request token, which the provider refuses with a longer one.")));
+}
+
+/* The most parameters a statement takes in the extended protocol (Int16). */
+#define GOVSHARE_REMOTE_PARAMS_MAX 65535
+
+/*
+ * Reads the argument params (text[], NULL: none) into x: the values of
+ * $1..$n of the query, sent out of line; a NULL element is SQL NULL.
+ */
+static void
+read_params(FunctionCallInfo fcinfo, int argno, GovshareExchange *x)
+{
+	ArrayType  *a;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (PG_ARGISNULL(argno))
+		return;
+	a = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the parameters of a remote query must be a one-dimensional array"),
+				 errhint("Pass ARRAY[$1 value, $2 value, ...]::text[].")));
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n > GOVSHARE_REMOTE_PARAMS_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a remote query takes at most %d parameters, not %d",
+						GOVSHARE_REMOTE_PARAMS_MAX, n)));
+	x->nparams = n;
+	x->params = palloc0(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		x->params[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
 }
 
 /*
@@ -223,6 +260,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	TimestampTz started = GetCurrentTimestamp();
 
 	read_arguments(fcinfo, &rec);
+	read_params(fcinfo, 5, &x);
 	check_request(policy, rec.target);
 	conninfo = govshare_endpoint_conninfo(rec.target, &trusted);
 
@@ -232,6 +270,11 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	token = mint_token(policy->self, rec.target, rec.officer, rec.purpose, rec.reference,
 					   rec.token_id);
 	rec.started = started;
+	/* the parameters, apart from the query text, under the same limits */
+	if (x.nparams > 0)
+		rec.detail = psprintf("{\"params\":%s}",
+							  govshare_audit_params_kept(rec.target, x.nparams,
+														 (const char *const *) x.params));
 
 	x.target = rec.target;
 	x.deadline = TimestampTzPlusMilliseconds(started, govshare_remote_timeout);
@@ -276,7 +319,8 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 
 /*
  * govshare.remote_query(target text, query text, purpose text,
- *						 officer text, reference text) returns setof record
+ *						 officer text, reference text, params text[])
+ *	returns setof record
  */
 PG_FUNCTION_INFO_V1(govshare_remote_query);
 Datum

@@ -69,6 +69,8 @@ typedef struct GovshareExchange
 	const char *target;
 	PGconn	   *conn;
 	TimestampTz deadline;
+	int			nparams;		/* the query's $1..$n, text, NULL: SQL NULL */
+	char	  **params;
 	int64		rows;
 	bool		denied;
 	char	   *remote_error;	/* the query's or the token's error, formatted */

@@ -98,23 +98,25 @@ GRANT EXECUTE ON FUNCTION govshare.add_endpoint(text, text), govshare.drop_endpo
 	govshare.check_conninfo(text, boolean) TO govshare_admin;
 
 CREATE FUNCTION govshare.remote_query(target text, query text, purpose text,
-                                      officer text DEFAULT NULL, reference text DEFAULT NULL)
+                                      officer text DEFAULT NULL, reference text DEFAULT NULL,
+                                      params text[] DEFAULT NULL)
 RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'govshare_remote_query' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION govshare.remote_query(text, text, text, text, text) IS
-	'run a query in another agency''s database, proving the request with a token signed by this agency''s key; needs a column definition list';
+COMMENT ON FUNCTION govshare.remote_query(text, text, text, text, text, text[]) IS
+	'run a query in another agency''s database, proving the request with a token signed by this agency''s key; params are the values of $1..$n, sent apart from the query; needs a column definition list';
 
 CREATE FUNCTION govshare.remote_query_json(target text, query text, purpose text,
-                                           officer text DEFAULT NULL, reference text DEFAULT NULL)
+                                           officer text DEFAULT NULL, reference text DEFAULT NULL,
+                                           params text[] DEFAULT NULL)
 RETURNS SETOF jsonb
 	AS 'MODULE_PATHNAME', 'govshare_remote_query_json' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION govshare.remote_query_json(text, text, text, text, text) IS
+COMMENT ON FUNCTION govshare.remote_query_json(text, text, text, text, text, text[]) IS
 	'remote_query() returning each row as a jsonb object';
 
-REVOKE EXECUTE ON FUNCTION govshare.remote_query(text, text, text, text, text),
-	govshare.remote_query_json(text, text, text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION govshare.remote_query(text, text, text, text, text),
-	govshare.remote_query_json(text, text, text, text, text) TO govshare_requester, govshare_admin;
+REVOKE EXECUTE ON FUNCTION govshare.remote_query(text, text, text, text, text, text[]),
+	govshare.remote_query_json(text, text, text, text, text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.remote_query(text, text, text, text, text, text[]),
+	govshare.remote_query_json(text, text, text, text, text, text[]) TO govshare_requester, govshare_admin;
 
 -- The provider's side: the receipt of the caller's own last request.
 CREATE FUNCTION govshare.request_receipt(token_id text,
@@ -131,7 +133,7 @@ CREATE VIEW govshare.remote_request WITH (security_barrier) AS
 SELECT seq, stmt_time AS requested_at, logged_at, statement_id AS request_id,
        agency AS target, role_name, login_role, officer, purpose, reference,
        token_id, statement_sha256 AS query_sha256, statement_text AS query,
-       rows, outcome, reason, receipt_seq, receipt_hash
+       rows, outcome, reason, receipt_seq, receipt_hash, detail->'params' AS params
   FROM govshare.access_log
  WHERE kind = 'remote';
 COMMENT ON VIEW govshare.remote_request IS

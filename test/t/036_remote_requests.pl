@@ -9,7 +9,9 @@
 # and a set_config() that would outlive the request, temporary objects,
 # LISTEN, DO, PREPARE, a session's advisory lock are each refused before
 # they run, recorded as denials on both sides with the receipt, and leave
-# the provider's session unchanged for the next request.
+# the provider's session unchanged for the next request.  (2) Parameters:
+# values with quotes, semicolons, comments and dollar quotes stay values;
+# both records keep them apart from the statement text, within its limit.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -176,5 +178,66 @@ isnt($ret, 0, 'read-only: an INSERT into an ungoverned table is refused');
 like($err, qr/25006: agency "MPS" refused or failed the remote query: cannot execute (INSERT|SELECT) in a read-only transaction/,
 	'read-only: ... by the read-only transaction (25006)') or diag($err);
 is(mps_sql('SELECT count(*) FROM plain'), '0', 'read-only: ... and nothing was written');
+
+#
+# 2. Parameters: sent out of line, recorded apart from the text.
+#
+# MPS's access row of the token: statement text | params (jsonb text)
+sub provider_params
+{
+	my ($jti) = @_;
+	return mps_sql(qq{SELECT statement_text || '|' || coalesce(detail->>'params', '<none>') FROM govshare.access_log
+  WHERE kind = 'access' AND token_id = '$jti' ORDER BY seq DESC LIMIT 1});
+}
+my $q_by_name = 'SELECT personal_id::text, full_name FROM public.citizen WHERE full_name = $1';
+for my $c ([ 'quotes, a semicolon and a comment', q{O'Brien; DROP TABLE citizen; --}, '001090100099' ],
+	[ 'dollar quotes', 'a $$ b', '001090100098' ])
+{
+	my ($what, $value, $id) = @$c;
+	($ret, $out, $err) = mnd(qq{SELECT * FROM govshare.remote_query('MPS', \$q\$$q_by_name\$q\$, 'military_service',
+  params => ARRAY[\$v\$$value\$v\$]) AS t(personal_id text, full_name text)});
+	is($ret, 0, "params, $what: the query succeeds") or diag($err);
+	is($out, "$id|$value", "params, $what: the value matched as a value");
+	my $rec = last_remote();
+	is(mnd_sql("SELECT params->>0 FROM govshare.remote_request WHERE seq = $rec->{seq}"), $value,
+		"params, $what: MND's record keeps the parameter apart");
+	is(provider_params($rec->{token_id}), $q_by_name . '|' . mnd_sql(q{SELECT jsonb_build_array($v$} . $value . q{$v$)::text}),
+		"params, $what: MPS's record has the statement text as sent and the parameter apart");
+}
+is(mps_sql('SELECT count(*) FROM citizen'), '22', 'params: the table is still there, whole');
+
+# an injection attempt is a value that matches nothing
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS', $q$SELECT full_name FROM public.citizen WHERE full_name = $1$q$,
+  'military_service', params => ARRAY[$v$x' OR '1' = '1$v$]) AS t(full_name text)});
+is("$ret|$out", '0|', 'params: a value that would widen the WHERE clause matches nothing') or diag($err);
+
+# several parameters, a typed one and a NULL
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS',
+  $q$SELECT full_name || ' ' || ($2::text IS NULL) FROM public.citizen WHERE personal_id = $1$q$,
+  'military_service', params => ARRAY['001090100003', NULL]) AS t(x text)});
+is("$ret|$out", '0|Citizen 3 true', 'params: a national type and a NULL bind as such') or diag($err);
+is(mps_sql(q{SELECT detail->'params' FROM govshare.access_log WHERE kind = 'access' AND token_id = '} . last_remote()->{token_id} . q{'}),
+	'["001090100003", null]', 'params: ... and MPS records both, NULL as null');
+
+# a parameter is recorded within the statement text's limit (audit_text_max, 4 kB)
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS',
+  $q$SELECT full_name FROM public.citizen WHERE personal_id = '001090100004' AND length($1) > 0$q$,
+  'military_service', params => ARRAY[repeat('p', 10000)]) AS t(x text)});
+is("$ret|$out", '0|Citizen 4', 'params: a 10 kB parameter is sent whole') or diag($err);
+is(mps_sql(q{SELECT length(detail->'params'->>0) FROM govshare.access_log WHERE kind = 'access' AND token_id = '}
+	. last_remote()->{token_id} . q{'}), '4096', 'params: ... and MPS records its first 4 kB');
+is(mnd_sql(q{SELECT length(params->>0) FROM govshare.remote_request ORDER BY seq DESC LIMIT 1}), '4096',
+	'params: ... as MND does');
+
+# a query that uses $1 without a parameter fails on the provider
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS', $q$SELECT $1::text$q$, 'military_service') AS t(x text)});
+like($err, qr/ERROR:  08P01: agency "MPS" refused or failed the remote query: bind message supplies 0 parameters|there is no parameter \$1/,
+	'params: $1 without a parameter is the provider\'s error') or diag($err);
+
+# a parameter array of two dimensions is refused before anything is sent
+($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS', 'SELECT 1', 'military_service',
+  params => ARRAY[ARRAY['a'], ARRAY['b']]) AS t(x text)});
+like($err, qr/2202E: the parameters of a remote query must be a one-dimensional array/, 'params: a 2-D array is refused')
+  or diag($err);
 
 done_testing();
