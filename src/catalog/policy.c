@@ -409,6 +409,29 @@ load_element(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
 	p->nelements++;
 }
 
+/* govshare.officer: role and officer, in two parallel arrays. */
+static void
+load_officer(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+
+	p->officer_roles = grow(p->officer_roles, p->nofficers, sizeof(Oid));
+	p->officer_names = grow(p->officer_names, p->nofficers, sizeof(char *));
+	p->officer_roles[p->nofficers] = get_oid(tuple, desc, Anum_officer_role);
+	p->officer_names[p->nofficers] = get_text(tuple, desc, Anum_officer_officer);
+	p->nofficers++;
+}
+
+/* govshare.gateway: the roles. */
+static void
+load_gateway(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+
+	p->gateway_roles = grow(p->gateway_roles, p->ngateways, sizeof(Oid));
+	p->gateway_roles[p->ngateways++] = get_oid(tuple, desc, Anum_gateway_role);
+}
+
 /*
  * The tables of the policy in the order they are read (a rule's events
  * after the rules), each with the function that reads one of its rows and
@@ -428,6 +451,8 @@ static const struct
 	{GOVSHARE_TABLE_RULE, load_rule, finish_rules},
 	{GOVSHARE_TABLE_RULE_EVENT, load_rule_event, finish_rule_events},
 	{GOVSHARE_TABLE_ELEMENT, load_element, NULL},
+	{GOVSHARE_TABLE_OFFICER, load_officer, NULL},
+	{GOVSHARE_TABLE_GATEWAY, load_gateway, NULL},
 };
 
 /*
@@ -457,10 +482,19 @@ load_policy(GovsharePolicy *p)
 
 	for (int t = 0; t < lengthof(policy_tables); t++)
 	{
-		Relation	rel = govshare_catalog_open(policy_tables[t].table);
-		TupleDesc	desc = RelationGetDescr(rel);
-		SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+		Relation	rel;
+		TupleDesc	desc;
+		SysScanDesc scan;
 		HeapTuple	tuple;
+
+		/* officers came in 0.2.0: a database not yet updated has none */
+		if ((policy_tables[t].table == GOVSHARE_TABLE_OFFICER ||
+			 policy_tables[t].table == GOVSHARE_TABLE_GATEWAY) &&
+			!OidIsValid(govshare_catalog_relid(policy_tables[t].table)))
+			continue;
+		rel = govshare_catalog_open(policy_tables[t].table);
+		desc = RelationGetDescr(rel);
+		scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
 
 		while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 			policy_tables[t].load_row(&load, tuple, desc);
@@ -625,3 +659,30 @@ govshare_element_sensitive(GovsharePolicy *p, const char *element, bool *found)
 	return false;
 }
 
+
+/*
+ * Is roleid a gateway (a member of a role marked one in govshare.gateway),
+ * trusted to name any officer in its requests?
+ */
+bool
+govshare_role_is_gateway(GovsharePolicy *p, Oid roleid)
+{
+	for (int i = 0; i < p->ngateways; i++)
+		if (is_member_of_role_nosuper(roleid, p->gateway_roles[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Is officer bound to roleid (or to a role it is a member of) in
+ * govshare.officer?
+ */
+bool
+govshare_role_has_officer(GovsharePolicy *p, Oid roleid, const char *officer)
+{
+	for (int i = 0; i < p->nofficers; i++)
+		if (strcmp(p->officer_names[i], officer) == 0 &&
+			is_member_of_role_nosuper(roleid, p->officer_roles[i]))
+			return true;
+	return false;
+}

@@ -12,6 +12,12 @@
 # the provider's session unchanged for the next request.  (2) Parameters:
 # values with quotes, semicolons, comments and dollar quotes stay values;
 # both records keep them apart from the statement text, within its limit.
+# (3) Officers: a role names only itself or its bound officers unless it
+# is a gateway, remotely and in a local begin_request; the provider's
+# record carries the officer and the consumer's role from the signed
+# token.  (4) Requests refused before anything is sent (a NULL argument,
+# no endpoint, a caller bound to another agency, an unreadable key) are
+# recorded as denials on the consumer's side.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -157,14 +163,26 @@ ok(!-e $marker, 'read-only: COPY TO PROGRAM ran nothing');
 is(mps_sql(q{SELECT count(*) FROM pg_class WHERE relname IN ('made_by_gateway', 't_gateway')}), '0',
 	'read-only: no table was made');
 
-# the provider's session is as before for the next request on the kept connection
-($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS',
-  $q$SELECT current_setting('work_mem') || ' ' || current_user || ' ' ||
+# In one session of MND, so that every request goes over one kept
+# connection: the provider's session is as before after all the refusals.
+my $state = q{SELECT * FROM govshare.remote_query('MPS',
+  $q$SELECT pg_backend_pid() || ' ' || current_setting('work_mem') || ' ' || current_user || ' ' ||
          (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) || ' ' ||
-         (SELECT count(*) FROM pg_listening_channels()) || ' ' || (SELECT count(*) FROM pg_prepared_statements)$q$,
-  'military_service') AS t(x text)});
-is($ret, 0, 'read-only: a read after the refusals succeeds') or diag($err);
-is($out, '4MB mnd_gateway 0 0 0', 'read-only: ... in a session with no setting, role, lock, channel or statement left');
+         (SELECT count(*) FROM pg_listening_channels()) || ' ' ||
+         (SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql) || ' ' ||
+         (SELECT count(*) FROM pg_class WHERE relpersistence = 't')$q$,
+  'military_service') AS t(x text);};
+($ret, $out, $err) = $mnd->psql('postgres', join("\n", '\\set VERBOSITY verbose', $state,
+	(map { qq{SELECT * FROM govshare.remote_query('MPS', \$q\$$_->[1]\$q\$, 'military_service') AS t(x text);} } @refused),
+	$state), extra_params => [ '-U', 'mnd_officer' ], on_error_stop => 0);
+my @states = split /\n/, $out;
+is(scalar(@states), 2, 'read-only: in one session, the reads before and after the refusals succeed') or diag($err);
+like($states[0], qr/^\d+ 4MB mnd_gateway 0 0 0 0$/, 'read-only: ... the first in a clean session');
+my ($pid0) = split / /, $states[0];
+is($states[1], "$pid0 4MB mnd_gateway 0 0 0 0",
+	'read-only: ... the last on the same provider session, with no setting, role, lock, channel, statement or temporary table left');
+is(scalar(() = $err =~ /ERROR:  42501: agency "MPS" refused or failed the remote query: agency "MND" may not/g), scalar(@refused),
+	'read-only: ... each refusal refused there too');
 
 # reads still work: a plain read, SET LOCAL, a cursor-free query, EXPLAIN is a read too
 ($ret, $out, $err) = mnd(q{SELECT * FROM govshare.remote_query('MPS',
@@ -239,5 +257,129 @@ like($err, qr/ERROR:  08P01: agency "MPS" refused or failed the remote query: bi
   params => ARRAY[ARRAY['a'], ARRAY['b']]) AS t(x text)});
 like($err, qr/2202E: the parameters of a remote query must be a one-dimensional array/, 'params: a 2-D array is refused')
   or diag($err);
+
+#
+# 3. Accountable officers: a role names only itself or its bound officers,
+# unless it is a gateway; the provider's record carries both, signed.
+#
+$mnd->safe_psql('postgres', q{
+CREATE ROLE recruitment_app LOGIN IN ROLE govshare_requester;
+CREATE ROLE portal_gateway LOGIN IN ROLE govshare_requester;
+CREATE ROLE portal_user LOGIN IN ROLE portal_gateway;
+CREATE ROLE mnd_admin LOGIN IN ROLE govshare_admin;
+});
+my $q_one = q{SELECT full_name FROM public.citizen WHERE personal_id = '001090100005'};
+sub ask_as
+{
+	my ($role, $officer) = @_;
+	my $arg = defined $officer ? qq{, officer => \$o\$$officer\$o\$} : '';
+	return mnd(qq{SELECT * FROM govshare.remote_query('MPS', \$q\$$q_one\$q\$, 'military_service'$arg) AS t(x text)}, $role);
+}
+
+($ret, $out, $err) = ask_as('recruitment_app', 'Lt. Tran Van Binh');
+isnt($ret, 0, 'officers: an unbound officer is refused');
+like($err, qr/ERROR:  42501: role "recruitment_app" may not act as officer "Lt. Tran Van Binh"/,
+	'officers: ... saying the role may not act as the officer') or diag($err);
+like($err, qr/HINT:  .*govshare\.bind_officer\(role, officer\)/, 'officers: ... with the hint');
+my $rec = last_remote();
+is(join(' ', @$rec{qw(role_name officer outcome)}), 'recruitment_app Lt. Tran Van Binh denied',
+	'officers: MND records the refusal as a denial, with role and officer');
+is($rec->{receipt_seq}, '<null>', 'officers: ... and nothing was sent (no receipt)');
+like($rec->{reason}, qr/may not act as officer/, 'officers: ... with the reason');
+
+# a role may name itself (the default) without a binding
+($ret, $out, $err) = ask_as('recruitment_app');
+is("$ret $out", '0 Citizen 5', 'officers: a role acts as itself by default') or diag($err);
+is(last_remote()->{officer}, 'recruitment_app', 'officers: ... and is recorded as the officer');
+
+# only an administrator binds officers
+($ret, $out, $err) = mnd(q{SELECT govshare.bind_officer('recruitment_app', 'Lt. Tran Van Binh')}, 'recruitment_app');
+like($err, qr/42501: permission denied for function bind_officer/, 'officers: a requester cannot bind itself an officer')
+  or diag($err);
+($ret, $out, $err) = mnd(q{SELECT govshare.bind_officer('recruitment_app', 'Lt. Tran Van Binh')}, 'mnd_admin');
+is($ret, 0, 'officers: govshare_admin binds an officer to the role') or diag($err);
+
+($ret, $out, $err) = ask_as('recruitment_app', 'Lt. Tran Van Binh');
+is("$ret $out", '0 Citizen 5', 'officers: the bound officer may be named') or diag($err);
+$rec = last_remote();
+is(join(' ', @$rec{qw(role_name officer outcome)}), 'recruitment_app Lt. Tran Van Binh allowed',
+	'officers: MND records role and officer');
+is(mps_sql(qq{SELECT officer || ' ' || role_name || ' ' || (detail->>'consumer_role') FROM govshare.access_log
+  WHERE kind = 'access' AND token_id = '$rec->{token_id}'}), 'Lt. Tran Van Binh mnd_gateway recruitment_app',
+	"officers: MPS's record carries the officer and MND's role, from the signed token");
+($ret, $out, $err) = ask_as('recruitment_app', 'Maj. Le Thi Hoa');
+like($err, qr/may not act as officer "Maj. Le Thi Hoa"/, 'officers: ... and no other');
+
+# a gateway names any officer; its members too
+($ret, $out, $err) = ask_as('portal_user', 'Citizen portal user 4711');
+like($err, qr/may not act as officer/, 'gateway: not yet marked, the portal may not name officers');
+($ret, $out, $err) = mnd(q{SELECT govshare.set_gateway('portal_gateway', true)}, 'mnd_admin');
+is($ret, 0, 'gateway: govshare_admin marks a gateway') or diag($err);
+($ret, $out, $err) = ask_as('portal_user', 'Citizen portal user 4711');
+is("$ret $out", '0 Citizen 5', 'gateway: a member of the gateway names any officer') or diag($err);
+is(mnd_sql(q{SELECT role::text || ' ' || coalesce(officer, '(any)') || ' ' || gateway FROM govshare.officers ORDER BY gateway, role::text}),
+	"recruitment_app Lt. Tran Van Binh false\nportal_gateway (any) true", 'officers: the view lists bindings and gateways');
+
+# unbinding and unmarking take effect at the next request
+mnd(q{SELECT govshare.unbind_officer('recruitment_app', 'Lt. Tran Van Binh'), govshare.set_gateway('portal_gateway', false)},
+	'mnd_admin');
+($ret, $out, $err) = ask_as('recruitment_app', 'Lt. Tran Van Binh');
+like($err, qr/may not act as officer/, 'officers: an unbound officer is refused at once');
+($ret, $out, $err) = ask_as('portal_user', 'Citizen portal user 4711');
+like($err, qr/may not act as officer/, 'gateway: ... and so is an unmarked gateway');
+($ret, $out, $err) = mnd(q{SELECT govshare.unbind_officer('recruitment_app', 'Nobody')}, 'mnd_admin');
+like($err, qr/42704: officer "Nobody" is not bound to role "recruitment_app"/, 'officers: unbinding an unknown officer fails');
+
+# local begin_request follows the same rule
+$mnd->safe_psql('postgres', q{SELECT govshare.add_purpose('military_service', 'Military service call-up', 'Law 78/2015/QH13')});
+($ret, $out, $err) = mnd(q{SELECT govshare.begin_request('military_service', 'Col. Pham')}, 'recruitment_app');
+like($err, qr/42501: role "recruitment_app" may not act as officer "Col. Pham"/, 'officers: begin_request refuses an unbound officer')
+  or diag($err);
+($ret, $out, $err) = mnd(q{SELECT govshare.begin_request('military_service')}, 'recruitment_app');
+is($ret, 0, 'officers: begin_request without an officer is allowed') or diag($err);
+mnd(q{SELECT govshare.bind_officer('recruitment_app', 'Col. Pham')}, 'mnd_admin');
+($ret, $out, $err) = mnd(q{SELECT govshare.begin_request('military_service', 'Col. Pham'); SELECT officer FROM govshare.current_request()},
+	'recruitment_app');
+is("$ret $out", "0 \nCol. Pham", 'officers: begin_request accepts a bound officer') or diag($err);
+
+#
+# 4. Requests refused before anything is sent are recorded as denials.
+#
+my $before = mps_sql(q{SELECT count(*) FROM govshare.access_log});
+for my $c ([ 'a NULL query', q{SELECT * FROM govshare.remote_query('MPS', NULL, 'military_service') AS t(x text)},
+		qr/22004: the query of a remote query must not be NULL/, 'MPS' ],
+	[ 'no endpoint', q{SELECT * FROM govshare.remote_query('MOF', 'SELECT 1', 'military_service') AS t(x text)},
+		qr/42704: .*"MOF"/, 'MOF' ],
+	[ 'a caller bound to another agency', q{SELECT * FROM govshare.remote_query('MPS', 'SELECT 1', 'military_service') AS t(x text)},
+		qr/42501: role "mps_liaison" acts for agency "MPS" and may not make remote queries/, 'MPS', 'mps_liaison' ],
+	[ 'an unreadable signing key', q{SELECT * FROM govshare.remote_query('MPS', 'SELECT 1', 'military_service') AS t(x text)},
+		qr/signing key|govshare\.signing_key_file/, 'MPS', undef, 1 ])
+{
+	my ($what, $sql, $msg, $target, $role, $breakkey) = @$c;
+	if ($what eq 'a caller bound to another agency')
+	{
+		$mnd->safe_psql('postgres', q{CREATE ROLE mps_liaison LOGIN IN ROLE govshare_requester; SELECT govshare.bind_role('mps_liaison', 'MPS')});
+	}
+	if ($breakkey)
+	{
+		chmod(0000, "$keys/mnd.pem");
+		rename("$keys/mnd.pem", "$keys/mnd.pem.away") or die "rename: $!";
+	}
+	my $n = mnd_sql(q{SELECT count(*) FROM govshare.remote_request});
+	($ret, $out, $err) = mnd($sql, $role);
+	if ($breakkey)
+	{
+		rename("$keys/mnd.pem.away", "$keys/mnd.pem") or die "rename: $!";
+		chmod(0600, "$keys/mnd.pem");
+	}
+	isnt($ret, 0, "refused before sending, $what: the call fails");
+	like($err, $msg, "refused before sending, $what: ... with its error") or diag($err);
+	is(mnd_sql(q{SELECT count(*) FROM govshare.remote_request}), $n + 1, "refused before sending, $what: MND records it");
+	$rec = last_remote();
+	is(join(' ', $rec->{outcome}, $rec->{receipt_seq}, mnd_sql("SELECT target FROM govshare.remote_request WHERE seq = $rec->{seq}")),
+		"denied <null> $target", "refused before sending, $what: ... as a denial, without a receipt");
+	is($rec->{role_name}, $role // 'mnd_officer', "refused before sending, $what: ... naming the role");
+}
+is(mps_sql(q{SELECT count(*) FROM govshare.access_log}), $before, 'refused before sending: MPS saw none of them');
 
 done_testing();
