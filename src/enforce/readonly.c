@@ -80,6 +80,8 @@ utility_reads(Node *stmt)
 					 (strcmp(set->name, "role") == 0 || strcmp(set->name, "session_authorization") == 0));
 			}
 		case T_ExplainStmt:		/* its query is planned and run as any other */
+		case T_ExecuteStmt:		/* the same (PREPARE is refused: it would stay) */
+		case T_DeallocateStmt:
 		case T_FetchStmt:
 		case T_ClosePortalStmt:
 		case T_VariableShowStmt:
