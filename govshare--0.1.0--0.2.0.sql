@@ -590,7 +590,7 @@ SELECT seq, stmt_time AS requested_at, logged_at, statement_id AS request_id,
  WHERE kind = 'remote';
 
 -- issue 21, continued: accountable officers (govshare.officer, govshare.gateway).
--- (begin_request, remote_query) only itself or an officer bound to it (or
+-- A role names as officer of a request (begin_request, remote_query) only itself or an officer bound to it (or
 -- to a role it is a member of), unless an administrator marked it a
 -- gateway: a role trusted to name the officers its application
 -- authenticated (docs/remote.md, "Officers and gateways").  Superusers
