@@ -38,6 +38,7 @@ CREATE ROLE aud_mnd LOGIN;
 CREATE ROLE aud_inspector LOGIN IN ROLE govshare_auditor;
 GRANT SELECT ON ledger TO aud_mnd;
 SELECT bind_role('aud_mnd', 'MND');
+SELECT bind_officer('aud_mnd', 'Lt. Nguyen Van An');
 SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'masked',
              legal_basis => 'Decree 13/2016/ND-CP, art. 5') AS rule_masked;
 SELECT share('MND', '{military_service}', '{person.phone}', 'full', relation => 'citizen',

@@ -179,7 +179,13 @@ SELECT govshare.check_setup();
 SELECT column_name, level FROM govshare.explain_access('MND', 'military_service', 'citizen');
 SELECT column_name, level FROM govshare.explain_access('MND-HN', 'military_service', 'citizen');
 
--- the request context
+-- the request context: the role names only itself or the officers bound to it
+RESET ROLE;
+SELECT govshare.bind_officer('mnd_app', o)
+  FROM unnest(ARRAY['Officer Nguyen Van A', 'Officer B', 'Officer C', 'Officer D']) o;
+SELECT govshare.bind_officer('mps_clerk', 'Clerk');
+SET ROLE mnd_app;
+SELECT govshare.begin_request('military_service', 'Officer Unbound');
 SELECT * FROM govshare.current_request();
 SELECT govshare.begin_request('tourism');
 SELECT govshare.begin_request(NULL);

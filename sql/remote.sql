@@ -53,6 +53,8 @@ SET search_path = public, govshare;
 SELECT add_agency('MND', 'Ministry of National Defence', is_self => true),
        add_agency('MPS', 'Ministry of Public Security');
 GRANT govshare_requester TO regress_mnd_officer;
+-- the officer it names in its requests (a role names itself or its officers)
+SELECT bind_officer('regress_mnd_officer', 'Captain Tran');
 
 -- 1. endpoints: govshare_admin registers them; nobody else reads them
 SET ROLE regress_mnd_admin;
@@ -164,12 +166,15 @@ SELECT * FROM remote_query('MPS', 'SELECT current_setting(''work_mem'') <> ''123
          AS t(reset boolean);
 RESET ROLE;
 
--- 5. what the consumer recorded: every request, the receipts
-SELECT target, role_name, officer, purpose, reference, rows, outcome,
+-- 5. what the consumer recorded: every request, the receipts; a request
+-- refused before anything was sent is a denial without a token or receipt
+SELECT target, role_name, left(officer, 20) AS officer, purpose, reference, rows, outcome,
        left(reason, 60) AS reason, receipt_seq IS NOT NULL AS receipt,
        query_sha256 = sha256(convert_to(query, 'UTF8')) AS fingerprint
   FROM remote_request ORDER BY seq;
-SELECT count(DISTINCT token_id) = count(*) AS fresh_jti FROM remote_request;
+SELECT count(DISTINCT token_id) = count(token_id) AS fresh_jti,
+       count(*) FILTER (WHERE token_id IS NULL AND outcome = 'denied') AS refused_before_sending
+  FROM remote_request;
 SELECT ok, problem FROM verify_log();
 -- the first request's receipt, to check against the provider's log
 SELECT token_id AS jti1, receipt_seq AS rseq1, encode(receipt_hash, 'hex') AS rhash1

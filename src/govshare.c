@@ -121,6 +121,8 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Oid			joined = joined_relation(pstmt->utilityStmt);
 	void	   *audit;
 
+	/* within a signed request a consumer only reads (src/enforce/readonly.c) */
+	govshare_enforce_signed_utility(pstmt->utilityStmt);
 	/* a consumer's COPY relation TO becomes COPY (SELECT ...) TO */
 	pstmt = govshare_enforce_utility(pstmt);
 	/*
@@ -199,7 +201,10 @@ govshare_object_access(ObjectAccessType access, Oid classId, Oid objectId, int s
 	if (prev_object_access)
 		prev_object_access(access, classId, objectId, subId, arg);
 	if (access == OAT_FUNCTION_EXECUTE)
+	{
+		govshare_enforce_signed_function(objectId);
 		govshare_enforce_function_execute(objectId);
+	}
 }
 
 /* Parse analysis of a new statement: a chance to drop stale plans first. */
@@ -221,6 +226,8 @@ govshare_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstat
 static void
 govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	/* a cached plan skips parse analysis: a signed request's reads read only */
+	govshare_context_statement_start();
 	govshare_enforce_executor_start(queryDesc, eflags);
 	/* over quota: refused before it runs */
 	govshare_enforce_quota_start(queryDesc, eflags);

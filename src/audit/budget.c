@@ -29,6 +29,7 @@
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/json.h"
 #include "utils/timestamp.h"
 
 #include "audit/audit_internal.h"
@@ -134,4 +135,56 @@ govshare_audit_text_kept(const char *agency, const char *text)
 		return psprintf("(statement text not kept: agency %s passed its audit text budget of %d kB a minute; its SHA-256 is kept)",
 						agency ? agency : "(internal)", govshare_audit_text_budget);
 	return pnstrdup(text, len);
+}
+
+/*
+ * The member "params" of a record's detail (format GSAL2) for the n
+ * parameter values of a statement (values[i] NULL: SQL NULL), as JSON
+ * text: an array of strings, kept apart from the statement text and under
+ * the same limits.  Together the values keep at most
+ * govshare.audit_text_max bytes (each later value is cut at a character
+ * boundary, then empty), charged to the agency's budget like statement
+ * text; past the budget, a note in place of the array.  In the current
+ * memory context.
+ */
+char *
+govshare_audit_params_kept(const char *agency, int n, const char *const *values)
+{
+	StringInfoData out;
+	int			room = govshare_audit_text_max;
+	int			kept = 0;
+
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '[');
+	for (int i = 0; i < n; i++)
+	{
+		int			len;
+		char	   *v;
+
+		if (i > 0)
+			appendStringInfoChar(&out, ',');
+		if (values[i] == NULL)
+		{
+			appendStringInfoString(&out, "null");
+			continue;
+		}
+		len = strlen(values[i]);
+		if (len > room)
+			len = pg_mbcliplen(values[i], len, room);
+		room -= len;
+		kept += len;
+		v = pnstrdup(values[i], len);
+		escape_json(&out, v);
+		pfree(v);
+	}
+	appendStringInfoChar(&out, ']');
+	if (budget != NULL && kept > 0 && !charge(agency, kept))
+	{
+		resetStringInfo(&out);
+		appendStringInfoString(&out, "\"(parameters not kept: agency ");
+		appendStringInfoString(&out, agency ? agency : "(internal)");
+		appendStringInfo(&out, " passed its audit text budget of %d kB a minute)\"",
+						 govshare_audit_text_budget);
+	}
+	return out.data;
 }

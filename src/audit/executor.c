@@ -24,6 +24,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -157,6 +158,34 @@ govshare_audit_current(void)
 }
 
 /*
+ * Sets member "params" of st's detail to the values of params, in their
+ * text form, under the limits of statement text (budget.c).
+ */
+static void
+params_detail(AuditStatement *st, ParamListInfo params)
+{
+	const char **values = palloc0(sizeof(char *) * params->numParams);
+	MemoryContext old;
+
+	for (int i = 0; i < params->numParams; i++)
+	{
+		ParamExternData *p = &params->params[i];
+		Oid			out;
+		bool		varlena;
+
+		if (p->isnull || !OidIsValid(p->ptype))
+			continue;
+		getTypeOutputInfo(p->ptype, &out, &varlena);
+		values[i] = OidOutputFunctionCall(out, p->value);
+	}
+	old = MemoryContextSwitchTo(st->cxt);
+	st->detail = govshare_audit_detail_merge(st->detail, "params",
+											 govshare_audit_params_kept(st->agency,
+																		params->numParams, values));
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Executor start (after the standard start, so the plan has been checked):
  * begins the record of a statement that reads governed data, and under
  * strict audit waits until its access record is durable.
@@ -205,6 +234,9 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 	st->internal = agency == NULL;
 	/* listed before anything can fail, so that the abort frees it */
 	govshare_audit_statement_open(st);
+	/* bound parameters, apart from the text (a remote request's, say) */
+	if (qd->params != NULL && qd->params->numParams > 0 && qd->params->paramFetch == NULL)
+		params_detail(st, qd->params);
 	sensitive = govshare_audit_describe_reads(st, plan, policy, agency, r ? r->purpose : NULL);
 	if (st->relations == NIL || (st->internal && !govshare_audit_internal_recorded(st, sensitive)))
 	{

@@ -93,6 +93,9 @@ extern char *govshare_audit_detail_merge(const char *detail, const char *key,
 										 const char *value);
 extern char *govshare_audit_detail_normalize(const char *json);
 
+/* budget.c: a statement's parameters, for member "params" of a detail */
+extern char *govshare_audit_params_kept(const char *agency, int n, const char *const *values);
+
 /* An outgoing request to another agency, as src/remote/ records it. */
 typedef struct GovshareRemoteRecord
 {

@@ -153,6 +153,15 @@ govshare_audit_statement_new(const char *agency, const GovshareRequest *r, const
 		st->purpose = r->purpose ? pstrdup(r->purpose) : NULL;
 		st->reference = r->reference ? pstrdup(r->reference) : NULL;
 		st->token_id = r->token_id ? pstrdup(r->token_id) : NULL;
+		/* a remote request's: the consumer's role that asked, signed in the token */
+		if (r->consumer_role != NULL)
+		{
+			StringInfoData role;
+
+			initStringInfo(&role);
+			escape_json(&role, r->consumer_role);
+			st->detail = govshare_audit_detail_merge(NULL, "consumer_role", role.data);
+		}
 	}
 	st->query_id = pgstat_get_my_query_id();
 	if (text == NULL)

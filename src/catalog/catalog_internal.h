@@ -118,6 +118,19 @@
 #define Anum_quota_set_at				6
 #define Anum_quota_set_by				7
 
+/* govshare.officer (src/sql/remote.sql) */
+#define Natts_officer					4
+#define Anum_officer_role				1
+#define Anum_officer_officer			2
+#define Anum_officer_bound_at			3
+#define Anum_officer_bound_by			4
+
+/* govshare.gateway (src/sql/remote.sql) */
+#define Natts_gateway					3
+#define Anum_gateway_role				1
+#define Anum_gateway_marked_at			2
+#define Anum_gateway_marked_by			3
+
 /* The tables above, as indexes into tables.c's table of names and OIDs. */
 typedef enum GovshareTable
 {
@@ -129,10 +142,12 @@ typedef enum GovshareTable
 	GOVSHARE_TABLE_RULE_EVENT,
 	GOVSHARE_TABLE_ELEMENT,
 	GOVSHARE_TABLE_TOKEN_USE,
-	GOVSHARE_TABLE_QUOTA
+	GOVSHARE_TABLE_QUOTA,
+	GOVSHARE_TABLE_OFFICER,
+	GOVSHARE_TABLE_GATEWAY
 } GovshareTable;
 
-#define GOVSHARE_NTABLES (GOVSHARE_TABLE_QUOTA + 1)
+#define GOVSHARE_NTABLES (GOVSHARE_TABLE_GATEWAY + 1)
 
 /*
  * rule.c: the events of one rule that decide its status, gathered in any

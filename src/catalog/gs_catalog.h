@@ -97,6 +97,11 @@ typedef struct GovsharePolicy
 	char	  **binding_agencies;
 	int			nkeys;
 	GovshareKey *keys;
+	int			nofficers;		/* govshare.officer: who may name whom */
+	Oid		   *officer_roles;
+	char	  **officer_names;
+	int			ngateways;		/* govshare.gateway: roles that name any officer */
+	Oid		   *gateway_roles;
 	int			npurposes;
 	char	  **purposes;
 	char	  **purpose_legal_bases;
@@ -137,6 +142,8 @@ extern const char *govshare_role_agency(GovsharePolicy *policy, Oid roleid, bool
 extern const char *govshare_role_agency_noerror(GovsharePolicy *policy, Oid roleid,
 												bool *consumer, bool *ambiguous);
 extern bool govshare_policy_has_purpose(GovsharePolicy *policy, const char *purpose);
+extern bool govshare_role_is_gateway(GovsharePolicy *policy, Oid roleid);
+extern bool govshare_role_has_officer(GovsharePolicy *policy, Oid roleid, const char *officer);
 extern bool govshare_element_sensitive(GovsharePolicy *policy, const char *element, bool *found);
 extern const GovshareQuota *govshare_policy_quota(GovsharePolicy *policy, const char *consumer,
 												  const char *purpose);

@@ -476,6 +476,29 @@ govshare_policy_quota(GovsharePolicy *p, const char *consumer, const char *purpo
 	return NULL;
 }
 
+/* govshare.officer: role and officer, in two parallel arrays. */
+static void
+load_officer(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+
+	p->officer_roles = grow(p->officer_roles, p->nofficers, sizeof(Oid));
+	p->officer_names = grow(p->officer_names, p->nofficers, sizeof(char *));
+	p->officer_roles[p->nofficers] = get_oid(tuple, desc, Anum_officer_role);
+	p->officer_names[p->nofficers] = get_text(tuple, desc, Anum_officer_officer);
+	p->nofficers++;
+}
+
+/* govshare.gateway: the roles. */
+static void
+load_gateway(PolicyLoad *load, HeapTuple tuple, TupleDesc desc)
+{
+	GovsharePolicy *p = load->p;
+
+	p->gateway_roles = grow(p->gateway_roles, p->ngateways, sizeof(Oid));
+	p->gateway_roles[p->ngateways++] = get_oid(tuple, desc, Anum_gateway_role);
+}
+
 /*
  * The tables of the policy in the order they are read (a rule's events
  * after the rules), each with the function that reads one of its rows and
@@ -496,6 +519,8 @@ static const struct
 	{GOVSHARE_TABLE_RULE_EVENT, load_rule_event, finish_rule_events},
 	{GOVSHARE_TABLE_ELEMENT, load_element, NULL},
 	{GOVSHARE_TABLE_QUOTA, load_quota, NULL},
+	{GOVSHARE_TABLE_OFFICER, load_officer, NULL},
+	{GOVSHARE_TABLE_GATEWAY, load_gateway, NULL},
 };
 
 /*
@@ -530,9 +555,11 @@ load_policy(GovsharePolicy *p)
 		SysScanDesc scan;
 		HeapTuple	tuple;
 
-		/* govshare.quota came with 0.2.0: a 0.1.0 catalog has no quotas */
-		if (policy_tables[t].table == GOVSHARE_TABLE_QUOTA &&
-			!OidIsValid(govshare_catalog_relid(GOVSHARE_TABLE_QUOTA)))
+		/* quotas and officers came with 0.2.0: a 0.1.0 catalog has none */
+		if ((policy_tables[t].table == GOVSHARE_TABLE_QUOTA ||
+			 policy_tables[t].table == GOVSHARE_TABLE_OFFICER ||
+			 policy_tables[t].table == GOVSHARE_TABLE_GATEWAY) &&
+			!OidIsValid(govshare_catalog_relid(policy_tables[t].table)))
 			continue;
 		rel = govshare_catalog_open(policy_tables[t].table);
 		desc = RelationGetDescr(rel);
@@ -701,3 +728,30 @@ govshare_element_sensitive(GovsharePolicy *p, const char *element, bool *found)
 	return false;
 }
 
+
+/*
+ * Is roleid a gateway (a member of a role marked one in govshare.gateway),
+ * trusted to name any officer in its requests?
+ */
+bool
+govshare_role_is_gateway(GovsharePolicy *p, Oid roleid)
+{
+	for (int i = 0; i < p->ngateways; i++)
+		if (is_member_of_role_nosuper(roleid, p->gateway_roles[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Is officer bound to roleid (or to a role it is a member of) in
+ * govshare.officer?
+ */
+bool
+govshare_role_has_officer(GovsharePolicy *p, Oid roleid, const char *officer)
+{
+	for (int i = 0; i < p->nofficers; i++)
+		if (strcmp(p->officer_names[i], officer) == 0 &&
+			is_member_of_role_nosuper(roleid, p->officer_roles[i]))
+			return true;
+	return false;
+}

@@ -119,6 +119,19 @@ static const char *const quota_columns[Natts_quota] = {
 	[Anum_quota_set_by - 1] = "set_by",
 };
 
+static const char *const officer_columns[Natts_officer] = {
+	[Anum_officer_role - 1] = "role",
+	[Anum_officer_officer - 1] = "officer",
+	[Anum_officer_bound_at - 1] = "bound_at",
+	[Anum_officer_bound_by - 1] = "bound_by",
+};
+
+static const char *const gateway_columns[Natts_gateway] = {
+	[Anum_gateway_role - 1] = "role",
+	[Anum_gateway_marked_at - 1] = "marked_at",
+	[Anum_gateway_marked_by - 1] = "marked_by",
+};
+
 typedef struct CatalogTable
 {
 	const char *name;			/* in schema govshare */
@@ -139,6 +152,8 @@ static CatalogTable tables[GOVSHARE_NTABLES] = {
 	[GOVSHARE_TABLE_ELEMENT] = {"element", Natts_element, element_columns},
 	[GOVSHARE_TABLE_TOKEN_USE] = {"token_use", Natts_token_use, token_use_columns},
 	[GOVSHARE_TABLE_QUOTA] = {"quota", Natts_quota, quota_columns},
+	[GOVSHARE_TABLE_OFFICER] = {"officer", Natts_officer, officer_columns},
+	[GOVSHARE_TABLE_GATEWAY] = {"gateway", Natts_gateway, gateway_columns},
 };
 
 /* Forgets every cached OID. */

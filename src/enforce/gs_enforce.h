@@ -62,6 +62,10 @@ extern PlannedStmt *govshare_enforce_utility(PlannedStmt *pstmt);
 extern void govshare_enforce_quota_start(QueryDesc *qd, int eflags);
 extern DestReceiver *govshare_enforce_quota_dest(QueryDesc *qd);
 
+/* readonly.c: a signed request only reads */
+extern void govshare_enforce_signed_utility(Node *stmt);
+extern void govshare_enforce_signed_function(Oid fn);
+
 /* mask.c and pseudonym.c */
 extern void govshare_mask_init(void);
 extern void govshare_pseudonym_forget_keys(void);

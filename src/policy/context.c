@@ -145,6 +145,8 @@ request_free(GovshareRequest *r)
 		pfree(r->token_id);
 	if (r->key_id)
 		pfree(r->key_id);
+	if (r->consumer_role)
+		pfree(r->consumer_role);
 	if (r->ended)
 		pfree(r->ended);
 	pfree(r);
@@ -301,6 +303,17 @@ govshare_context_statement_start(void)
 	if (signed_binding() && IsTransactionState() && !XactReadOnly &&
 		govshare_consumer_agency() != NULL)
 		XactReadOnly = true;
+}
+
+/*
+ * Does a consumer's signed context bind the current transaction (one is
+ * current, or one ended in it)?  Then the consumer only reads
+ * (src/enforce/readonly.c).
+ */
+bool
+govshare_context_binds(void)
+{
+	return signed_binding();
 }
 
 /* DISCARD ALL: forget the context (never inside a transaction block). */
@@ -493,6 +506,33 @@ check_field(const char *name, const char *value)
 						GOVSHARE_CONTEXT_FIELD_MAX)));
 }
 
+/*
+ * Refuses officer as the officer of the current role's request, unless the
+ * role may name it: the officer is the role itself, or bound to it
+ * (govshare.bind_officer), or the role is a gateway (govshare.set_gateway)
+ * or a superuser (which could mark itself one).  NULL, no officer named,
+ * is always allowed: the record names the role.  The rule of
+ * begin_request() and of remote_query().
+ */
+void
+govshare_officer_check(GovsharePolicy *policy, const char *officer)
+{
+	Oid			role = GetUserId();
+	const char *name;
+
+	if (officer == NULL || superuser())
+		return;
+	name = GetUserNameFromId(role, false);
+	if (strcmp(officer, name) == 0 || govshare_role_is_gateway(policy, role) ||
+		govshare_role_has_officer(policy, role, officer))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("role \"%s\" may not act as officer \"%s\"", name, officer),
+			 errdetail("The officer is not bound to the role, and the role is not a gateway."),
+			 errhint("An administrator binds the role's officers with govshare.bind_officer(role, officer), or marks a role that authenticates its own users a gateway with govshare.set_gateway(role, true).")));
+}
+
 static char *
 text_arg(FunctionCallInfo fcinfo, int n)
 {
@@ -531,6 +571,7 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 				 errmsg("a request needs a purpose")));
 	check_field("officer", officer);
 	check_field("reference", reference);
+	govshare_officer_check(policy, officer);
 	check_purpose(policy, agency, consumer, purpose);
 
 	r = MemoryContextAllocZero(TopMemoryContext, sizeof(GovshareRequest));
@@ -705,6 +746,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 
 		check_field("officer", tok.sub);
 		check_field("reference", tok.ref);
+		check_field("role", tok.role);
 		check_purpose(policy, agency, consumer, tok.purpose);
 		consume_token_id(&tok);
 	}
@@ -727,6 +769,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 			claimed.purpose = tok.purpose;
 			claimed.reference = tok.ref;
 			claimed.token_id = tok.jti;
+			claimed.consumer_role = tok.role;
 			if (denial_recorder != NULL)
 				denial_recorder(agency, &claimed, InvalidOid, NULL, NULL,
 								edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
@@ -745,6 +788,7 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	r->reference = top_strdup(tok.ref);
 	r->token_id = top_strdup(tok.jti);
 	r->key_id = top_strdup(key->key_id);
+	r->consumer_role = top_strdup(tok.role);
 	r->is_signed = true;
 	r->consumer = consumer;
 	r->began_at = GetCurrentTimestamp();

@@ -82,6 +82,7 @@ typedef struct GovshareRequest
 	char	   *reference;
 	char	   *token_id;
 	char	   *key_id;
+	char	   *consumer_role;	/* signed: the issuer's role that asked (claim "role") */
 	bool		is_signed;
 	bool		consumer;		/* begun by a consumer (not for self) */
 	TimestampTz began_at;
@@ -134,6 +135,7 @@ typedef struct GovshareToken
 	char	   *purpose;
 	char	   *ref;			/* NULL when absent */
 	char	   *aud;			/* NULL when absent */
+	char	   *role;			/* the issuer's role that asked; NULL when absent */
 	char	   *jti;
 	int64		iat;
 	int64		exp;
@@ -179,6 +181,8 @@ typedef void (*GovshareDenialRecorder) (const char *agency, const GovshareReques
 										const char *element, const char *reason);
 extern void govshare_context_set_denial_recorder(GovshareDenialRecorder recorder);
 extern void govshare_context_statement_start(void);
+extern bool govshare_context_binds(void);
+extern void govshare_officer_check(GovsharePolicy *policy, const char *officer);
 
 /*
  * Who records a used token id durably, outside the caller's transaction;

@@ -381,6 +381,7 @@ govshare_token_parse(const char *token, GovshareToken *tok)
 	tok->purpose = string_claim(&st, "purpose", true);
 	tok->ref = string_claim(&st, "ref", false);
 	tok->aud = string_claim(&st, "aud", false);
+	tok->role = string_claim(&st, "role", false);
 	tok->jti = string_claim(&st, "jti", true);
 	time_claim(&st, "iat", true, &tok->iat);
 	time_claim(&st, "exp", true, &tok->exp);

@@ -43,6 +43,7 @@ typedef struct RemoteConn
 	char	   *conninfo;		/* the endpoint it was opened with */
 	bool		trusted;
 	PGconn	   *conn;
+	bool		read_only;		/* its govshare refuses what would outlive a request */
 } RemoteConn;
 
 #define MAX_CONNS 16
@@ -276,14 +277,16 @@ conn_alive(PGconn *conn)
  * The connection to use for a request to the agency: the kept one when it
  * was opened with the same endpoint and is idle, else a new one.  It is
  * taken out of the cache while in use and put back by
- * govshare_connection_keep().
+ * govshare_connection_keep().  *read_only says whether the provider is
+ * known to refuse whatever would outlive a request (false for a new one).
  */
 PGconn *
 govshare_connection_take(const char *target, const char *conninfo, bool trusted,
-						 TimestampTz deadline)
+						 TimestampTz deadline, bool *read_only)
 {
 	/* a new request: its connection has not failed yet */
 	conn_failed = false;
+	*read_only = false;
 	for (int i = 0; i < nconns; i++)
 		if (strcmp(conns[i].agency, target) == 0)
 		{
@@ -293,9 +296,11 @@ govshare_connection_take(const char *target, const char *conninfo, bool trusted,
 
 			pfree(conns[i].agency);
 			pfree(conns[i].conninfo);
+			*read_only = conns[i].read_only;
 			conns[i] = conns[--nconns];
 			if (same && conn_alive(conn))
 				return conn;
+			*read_only = false;
 			PQfinish(conn);
 			break;
 		}
@@ -308,7 +313,8 @@ govshare_connection_take(const char *target, const char *conninfo, bool trusted,
  * is closed to make room.
  */
 void
-govshare_connection_keep(const char *target, const char *conninfo, bool trusted, PGconn *conn)
+govshare_connection_keep(const char *target, const char *conninfo, bool trusted, PGconn *conn,
+						 bool read_only)
 {
 	drop_conn(target);
 	if (nconns == MAX_CONNS)
@@ -317,6 +323,7 @@ govshare_connection_keep(const char *target, const char *conninfo, bool trusted,
 	conns[nconns].conninfo = MemoryContextStrdup(TopMemoryContext, conninfo);
 	conns[nconns].trusted = trusted;
 	conns[nconns].conn = conn;
+	conns[nconns].read_only = read_only;
 	nconns++;
 }
 

@@ -4,28 +4,30 @@
  *	  The exchange of one remote request with the provider: the pipeline,
  *	  what comes back, and the local error for a remote one.
  *
- * On a connection to the endpoint registered for the agency, it sends
+ * On a connection to the endpoint registered for the agency, it sends one
+ * pipeline, in one round trip:
  *
  *		SELECT govshare.begin_request_signed($token)
- *		-- sync: the token is spent, in a transaction of its own
- *
- * and, once the provider has accepted it, one pipeline:
- *
- *		<the query>										(rows one at a time)
+ *		<the query, $1..$n bound to its parameters>	(rows one at a time)
  *		-- sync
  *		SELECT * FROM govshare.request_receipt($jti)
  *		SELECT govshare.end_request()
- *		-- sync
- *		DISCARD ALL										(what the query set)
+ *		SELECT extversion ... 'govshare'				(first request on a
+ *		-- sync											 connection only:
+ *		DISCARD ALL										 these two)
  *		-- sync
  *
- * (without the query when the token was refused).  Two round trips: the
- * token is spent even when the query fails or is cancelled (the replay
- * guard is a table row, which the query's transaction would take with
- * it); nothing runs on a provider that refused the request; the
- * provider's receipt (the seq and hash of its access record) comes back
- * for a denial too, and no context, setting, role or lock is left on a
- * connection kept for the next request.
+ * A refused token is an error in the first segment, and the provider
+ * skips the rest of a segment after an error: the query never runs on a
+ * provider that refused the request (or that has no govshare to refuse
+ * it).  The token is spent even when the query fails or is cancelled: the
+ * provider writes the token's use through its audit writer, outside the
+ * query's transaction.  The provider's receipt (the seq and hash of its
+ * access record) comes back for a denial too.  Within a signed request a
+ * provider of govshare 0.2.0 or later refuses whatever would outlive the
+ * request (src/enforce/readonly.c), so once a connection's provider is
+ * known to be one, its requests need no DISCARD ALL, which would also
+ * make the provider plan everything anew.
  *
  * src/remote/exchange.c
  *
@@ -193,25 +195,55 @@ read_sync(GovshareExchange *x)
 }
 
 /*
- * Sends the token alone, the first segment of the pipeline, and reads the
- * provider's answer.  Returns whether the provider accepted the request;
- * a refusal is noted in x as a denial.
+ * Sends the whole pipeline in one go and flushes it: the token and the
+ * query in the first segment, so that the provider skips the query when
+ * the token fails (an error ends a segment's work up to its sync); the
+ * receipt and the end of the request in the second, whatever happened in
+ * the first; and, when the provider is not known to refuse whatever would
+ * outlive a request, a third that asks its version and one that discards
+ * the session's state.
  */
-static bool
-spend_token(GovshareExchange *x, const char *token)
+static void
+send_pipeline(GovshareExchange *x, const char *token, const char *query, const char *jti)
 {
 	const char *begin_params[1] = {token};
-	PGresult   *res;
+	const char *receipt_params[1] = {jti};
 
 	if (!PQenterPipelineMode(x->conn) ||
 		!PQsendQueryParams(x->conn, "SELECT govshare.begin_request_signed($1)",
 						   1, NULL, begin_params, NULL, NULL, 0) ||
-		!PQpipelineSync(x->conn))
+		!PQsendQueryParams(x->conn, query, x->nparams, NULL,
+						   (const char *const *) x->params, NULL, NULL, 0) ||
+		!PQpipelineSync(x->conn) ||
+		!PQsendQueryParams(x->conn,
+						   "SELECT seq, hash FROM govshare.request_receipt($1)",
+						   1, NULL, receipt_params, NULL, NULL, 0) ||
+		!PQsendQueryParams(x->conn, "SELECT govshare.end_request()",
+						   0, NULL, NULL, NULL, NULL, 0))
+		lost(x, NULL);
+	/* DISCARD ALL runs alone in its segment (not in a transaction block) */
+	if (!x->read_only &&
+		(!PQsendQueryParams(x->conn,
+							"SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'govshare'",
+							0, NULL, NULL, NULL, NULL, 0) ||
+		 !PQpipelineSync(x->conn) ||
+		 !PQsendQueryParams(x->conn, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0)))
+		lost(x, NULL);
+	if (!PQpipelineSync(x->conn))
 		lost(x, NULL);
 	flush_conn(x);
+}
 
-	/* begin_request_signed: the token is spent in a transaction of its own */
-	res = next_result(x);
+/*
+ * Reads the answer to the token, the first result of the pipeline.
+ * Returns whether the provider accepted the request; a refusal is noted
+ * in x as a denial, and the query that follows was skipped.
+ */
+static bool
+read_token(GovshareExchange *x)
+{
+	PGresult   *res = next_result(x);
+
 	if (res == NULL)
 		lost(x, NULL);
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
@@ -223,46 +255,31 @@ spend_token(GovshareExchange *x, const char *token)
 		lost(x, res);
 	PQclear(res);
 	skip_to_end(x);
-	read_sync(x);
 	return x->remote_message == NULL;
-}
-
-/*
- * Sends the rest of the pipeline in one go, after the provider answered
- * the token, and flushes it.
- */
-static void
-send_rest(GovshareExchange *x, bool accepted, const char *query, const char *jti)
-{
-	const char *receipt_params[1] = {jti};
-
-	/* the query, if the request was accepted; the receipt and the end in any case */
-	if ((accepted &&
-		 (!PQsendQueryParams(x->conn, query, 0, NULL, NULL, NULL, NULL, 0) ||
-		  !PQpipelineSync(x->conn))) ||
-		!PQsendQueryParams(x->conn,
-						   "SELECT seq, hash FROM govshare.request_receipt($1)",
-						   1, NULL, receipt_params, NULL, NULL, 0) ||
-		!PQsendQueryParams(x->conn, "SELECT govshare.end_request()",
-						   0, NULL, NULL, NULL, NULL, 0) ||
-		!PQpipelineSync(x->conn) ||
-		!PQsendQueryParams(x->conn, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0) ||
-		!PQpipelineSync(x->conn))
-		lost(x, NULL);
-	flush_conn(x);
 }
 
 /*
  * Reads the query's results, a row at a time, into the sink, up to the
  * sync after it.  A remote error is noted in x; a query that returns no
- * rows (a command) is an error here.
+ * rows (a command) is an error here.  When the token was refused, the
+ * provider skipped the query: its one result says so.
  */
 static void
-read_rows(GovshareExchange *x, GovshareRowSink *sink)
+read_rows(GovshareExchange *x, GovshareRowSink *sink, bool accepted)
 {
 	PGresult   *res;
 	ExecStatusType st;
 
+	if (!accepted)
+	{
+		res = next_result(x);
+		if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+			lost(x, res);
+		PQclear(res);
+		skip_to_end(x);
+		read_sync(x);
+		return;
+	}
 	/* the query, a row at a time */
 	if (!PQsetSingleRowMode(x->conn))
 		lost(x, NULL);
@@ -329,14 +346,34 @@ read_receipt(GovshareExchange *x)
 }
 
 /*
- * Reads the results of end_request and of DISCARD ALL, the last segments
- * of the pipeline, and leaves pipeline mode.  x->clean says whether all of
- * it ended as expected, so that the connection may be kept.
+ * Does a govshare of this version refuse, within a signed request,
+ * whatever would outlive the request (src/enforce/readonly.c, 0.2.0 on)?
+ * v is extversion, "major.minor[.patch]".
+ */
+static bool
+version_refuses_state(const char *v)
+{
+	int			major = 0;
+	int			minor = 0;
+
+	if (sscanf(v, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 0 || minor >= 2;
+}
+
+/*
+ * Reads the results of end_request and, when they were sent, of the
+ * version and of DISCARD ALL, the last segments of the pipeline, and
+ * leaves pipeline mode.  x->clean says whether all of it ended as
+ * expected, so that the connection may be kept; x->read_only whether the
+ * provider is known to refuse whatever would outlive a request, so that
+ * the next request on the connection needs no DISCARD ALL.
  */
 static void
 read_end(GovshareExchange *x, bool receipt_seen)
 {
 	PGresult   *res;
+	bool		sent_discard = !x->read_only;
 
 	/* end_request */
 	res = next_result(x);
@@ -345,27 +382,39 @@ read_end(GovshareExchange *x, bool receipt_seen)
 	x->clean = receipt_seen && PQresultStatus(res) == PGRES_TUPLES_OK;
 	PQclear(res);
 	skip_to_end(x);
-	read_sync(x);
 
-	/* DISCARD ALL: nothing the query set (a role, a setting, a lock) stays */
-	res = next_result(x);
-	if (res == NULL)
-		lost(x, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		x->clean = false;
-	PQclear(res);
-	skip_to_end(x);
+	if (sent_discard)
+	{
+		/* the provider's govshare: its version */
+		res = next_result(x);
+		if (res == NULL)
+			lost(x, NULL);
+		x->read_only = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+			PQnfields(res) == 1 && !PQgetisnull(res, 0, 0) &&
+			version_refuses_state(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		skip_to_end(x);
+		read_sync(x);
+		/* DISCARD ALL: nothing the query set (a role, a setting, a lock) stays */
+		res = next_result(x);
+		if (res == NULL)
+			lost(x, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			x->clean = false;
+		PQclear(res);
+		skip_to_end(x);
+	}
 	read_sync(x);
 	if (!PQexitPipelineMode(x->conn))
 		x->clean = false;
 }
 
 /*
- * Sends the pipeline and reads everything it returns, rows into the sink.
- * The token goes first, alone: the query is sent only once the provider
- * has accepted it, so that nothing runs on a provider that refused the
- * request (or that has no govshare to refuse it).  Remote errors are
- * noted in x; errors of the connection are raised.
+ * Sends the pipeline and reads everything it returns, rows into the sink:
+ * one round trip.  The token and the query share a segment, so that the
+ * provider runs the query only once it has accepted the token; a refusal
+ * (or a provider with no govshare to refuse it) makes it skip the query.
+ * Remote errors are noted in x; errors of the connection are raised.
  */
 void
 govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
@@ -374,10 +423,9 @@ govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
 	bool		accepted;
 	bool		receipt_seen;
 
-	accepted = spend_token(x, token);
-	send_rest(x, accepted, query, jti);
-	if (accepted)
-		read_rows(x, sink);
+	send_pipeline(x, token, query, jti);
+	accepted = read_token(x);
+	read_rows(x, sink, accepted);
 	receipt_seen = read_receipt(x);
 	read_end(x, receipt_seen);
 }

@@ -22,7 +22,10 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -86,10 +89,12 @@ mint_token(const char *self, const char *target, const char *officer, const char
 
 	header = psprintf("{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":%s}",
 					  govshare_json_string(govshare_signer_kid(signer)));
-	payload = psprintf("{\"iss\":%s,\"aud\":%s,\"sub\":%s,\"purpose\":%s,%s%s%s"
+	payload = psprintf("{\"iss\":%s,\"aud\":%s,\"sub\":%s,\"role\":%s,\"purpose\":%s,%s%s%s"
 					   "\"iat\":%lld,\"exp\":%lld,\"jti\":%s}",
 					   govshare_json_string(self), govshare_json_string(target),
-					   govshare_json_string(officer), govshare_json_string(purpose),
+					   govshare_json_string(officer),
+					   govshare_json_string(GetUserNameFromId(GetUserId(), false)),
+					   govshare_json_string(purpose),
 					   reference ? "\"ref\":" : "",
 					   reference ? govshare_json_string(reference) : "",
 					   reference ? "," : "",
@@ -114,6 +119,41 @@ check_claim(const char *name, const char *value)
 				 errdetail("It goes into the request token, which the provider refuses with a longer one.")));
 }
 
+/* The most parameters a statement takes in the extended protocol (Int16). */
+#define GOVSHARE_REMOTE_PARAMS_MAX 65535
+
+/*
+ * Reads the argument params (text[], NULL: none) into x: the values of
+ * $1..$n of the query, sent out of line; a NULL element is SQL NULL.
+ */
+static void
+read_params(FunctionCallInfo fcinfo, int argno, GovshareExchange *x)
+{
+	ArrayType  *a;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (PG_ARGISNULL(argno))
+		return;
+	a = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the parameters of a remote query must be a one-dimensional array"),
+				 errhint("Pass ARRAY[$1 value, $2 value, ...]::text[].")));
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n > GOVSHARE_REMOTE_PARAMS_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a remote query takes at most %d parameters, not %d",
+						GOVSHARE_REMOTE_PARAMS_MAX, n)));
+	x->nparams = n;
+	x->params = palloc0(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		x->params[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+}
+
 /*
  * Reads the arguments of remote_query() and remote_query_json() into rec:
  * target, query and purpose must not be NULL; the officer is by default
@@ -124,18 +164,19 @@ check_claim(const char *name, const char *value)
 static void
 read_arguments(FunctionCallInfo fcinfo, GovshareRemoteRecord *rec)
 {
+	/* what was given first, so that a refusal records it */
+	rec->target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	rec->query = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	rec->purpose = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	rec->officer = PG_ARGISNULL(3) ? GetUserNameFromId(GetUserId(), false)
+		: text_to_cstring(PG_GETARG_TEXT_PP(3));
+	rec->reference = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
 	for (int i = 0; i < 3; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("the %s of a remote query must not be NULL",
 							i == 0 ? "target agency" : i == 1 ? "query" : "purpose")));
-	rec->target = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	rec->query = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	rec->purpose = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	rec->officer = PG_ARGISNULL(3) ? GetUserNameFromId(GetUserId(), false)
-		: text_to_cstring(PG_GETARG_TEXT_PP(3));
-	rec->reference = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
 	check_claim("officer", rec->officer);
 	check_claim("purpose", rec->purpose);
 	check_claim("reference", rec->reference);
@@ -189,6 +230,41 @@ record_failure(GovshareExchange *x, GovshareRemoteRecord *rec, const char *reaso
 	govshare_audit_remote(rec);
 }
 
+/* The start of s, at most max bytes (cut at a character boundary), or NULL. */
+static const char *
+clipped(const char *s, int max)
+{
+	int			len;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	return len <= max ? s : pnstrdup(s, pg_mbcliplen(s, len, max));
+}
+
+/*
+ * Records a request refused here before anything was sent (a NULL
+ * argument, a caller acting for another agency, no endpoint, an officer
+ * the caller may not name, an unreadable signing key) as a denial, with
+ * the error as its reason.  The fields are what the caller gave, each cut
+ * to what a request takes, so that the record fits the audit queue
+ * whatever was passed.
+ */
+static void
+record_refusal(GovshareRemoteRecord *rec, const char *reason)
+{
+	rec->target = clipped(rec->target, GOVSHARE_CONTEXT_FIELD_MAX);
+	rec->officer = clipped(rec->officer, GOVSHARE_CONTEXT_FIELD_MAX);
+	rec->purpose = clipped(rec->purpose, GOVSHARE_CONTEXT_FIELD_MAX);
+	rec->reference = clipped(rec->reference, GOVSHARE_CONTEXT_FIELD_MAX);
+	rec->outcome = "denied";
+	rec->reason = reason ? govshare_remote_text(reason, GOVSHARE_REMOTE_TEXT_MAX) : NULL;
+	rec->rows = 0;
+	rec->has_receipt = false;
+	rec->detail = NULL;
+	govshare_audit_remote(rec);
+}
+
 /*
  * Records a request whose exchange ended: allowed, or denied or failed by
  * the provider, with the rows and the provider's receipt.
@@ -222,22 +298,44 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	MemoryContext cxt = CurrentMemoryContext;
 	TimestampTz started = GetCurrentTimestamp();
 
-	read_arguments(fcinfo, &rec);
-	check_request(policy, rec.target);
-	conninfo = govshare_endpoint_conninfo(rec.target, &trusted);
-
-	sink = govshare_rows_begin(fcinfo, json);
-
-	rec.token_id = fresh_jti();
-	token = mint_token(policy->self, rec.target, rec.officer, rec.purpose, rec.reference,
-					   rec.token_id);
+	/* a request refused before anything is sent is recorded as a denial */
 	rec.started = started;
+	PG_TRY();
+	{
+		read_arguments(fcinfo, &rec);
+		read_params(fcinfo, 5, &x);
+		check_request(policy, rec.target);
+		/* the caller names only itself, its bound officers, or any as a gateway */
+		if (!PG_ARGISNULL(3))
+			govshare_officer_check(policy, rec.officer);
+		conninfo = govshare_endpoint_conninfo(rec.target, &trusted);
+		sink = govshare_rows_begin(fcinfo, json);
+		rec.token_id = fresh_jti();
+		token = mint_token(policy->self, rec.target, rec.officer, rec.purpose, rec.reference,
+						   rec.token_id);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		record_refusal(&rec, edata->message);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	/* the parameters, apart from the query text, under the same limits */
+	if (x.nparams > 0)
+		rec.detail = psprintf("{\"params\":%s}",
+							  govshare_audit_params_kept(rec.target, x.nparams,
+														 (const char *const *) x.params));
 
 	x.target = rec.target;
 	x.deadline = TimestampTzPlusMilliseconds(started, govshare_remote_timeout);
 	PG_TRY();
 	{
-		x.conn = govshare_connection_take(rec.target, conninfo, trusted, x.deadline);
+		x.conn = govshare_connection_take(rec.target, conninfo, trusted, x.deadline, &x.read_only);
 		pgstat_report_wait_start(PG_WAIT_EXTENSION);
 		govshare_exchange_run(&x, token, rec.token_id, rec.query, sink);
 		pgstat_report_wait_end();
@@ -265,7 +363,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	PG_END_TRY();
 
 	if (x.clean)
-		govshare_connection_keep(rec.target, conninfo, trusted, x.conn);
+		govshare_connection_keep(rec.target, conninfo, trusted, x.conn, x.read_only);
 	else
 		PQfinish(x.conn);
 
@@ -276,7 +374,8 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 
 /*
  * govshare.remote_query(target text, query text, purpose text,
- *						 officer text, reference text) returns setof record
+ *						 officer text, reference text, params text[])
+ *	returns setof record
  */
 PG_FUNCTION_INFO_V1(govshare_remote_query);
 Datum

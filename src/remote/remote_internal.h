@@ -48,10 +48,10 @@ extern char *govshare_remote_text(const char *s, int max);
 
 /* connection.c: kept connections, connecting, waits and cancels */
 extern PGconn *govshare_connection_take(const char *target, const char *conninfo,
-										bool trusted, TimestampTz deadline);
+										bool trusted, TimestampTz deadline, bool *read_only);
 extern void govshare_connection_check(const char *target, TimestampTz deadline);
 extern void govshare_connection_keep(const char *target, const char *conninfo,
-									 bool trusted, PGconn *conn);
+									 bool trusted, PGconn *conn, bool read_only);
 extern void govshare_connection_abandon(PGconn *conn);
 extern void govshare_connection_wait(PGconn *conn, bool want_read, bool want_write,
 									 TimestampTz deadline, const char *target);
@@ -69,6 +69,8 @@ typedef struct GovshareExchange
 	const char *target;
 	PGconn	   *conn;
 	TimestampTz deadline;
+	int			nparams;		/* the query's $1..$n, text, NULL: SQL NULL */
+	char	  **params;
 	int64		rows;
 	bool		denied;
 	char	   *remote_error;	/* the query's or the token's error, formatted */
@@ -80,6 +82,7 @@ typedef struct GovshareExchange
 	int64		receipt_seq;
 	unsigned char receipt_hash[GOVSHARE_HASH_LEN];
 	bool		clean;			/* the pipeline ended as expected */
+	bool		read_only;		/* the provider refuses what would outlive a request */
 	PGresult   *pending;		/* a row being stored */
 } GovshareExchange;
 

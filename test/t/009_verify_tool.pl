@@ -59,6 +59,7 @@ CREATE DATABASE base;
 sql('base', citizen_sql(rows => 100, phone => 1) . q{
 SELECT add_agency('MOH', 'Ministry of Health');
 SELECT bind_role('mnd_app', 'MND');
+SELECT bind_officer('mnd_app', 'Lt. Tran');
 GRANT SELECT ON citizen TO mnd_app;
 CREATE ROLE auditor LOGIN IN ROLE govshare_auditor;
 });

@@ -102,6 +102,7 @@ SELECT add_agency('MND', 'Ministry of National Defence', is_self => true),
 SELECT add_agency_key('MND', \$k\$$mnd_pub\$k\$);
 SELECT add_endpoint('MPS', \$c\$$endpoint\$c\$);
 CREATE ROLE mnd_officer LOGIN IN ROLE govshare_requester;
+SELECT bind_officer('mnd_officer', o) FROM unnest(ARRAY['Lt. Nguyen Van An', 'Lt. Tran', 'Maj. Le']) o;
 CREATE ROLE mnd_admin LOGIN IN ROLE govshare_admin;
 });
 

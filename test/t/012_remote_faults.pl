@@ -422,7 +422,9 @@ my $officer = 'O' x 3000000;
   officer => '$officer') AS t(n int)});
 like($err, qr/ERROR:  22001: the officer of a remote query is at most 200 bytes long/,
 	'sizes: an officer of 3 MB is refused') or diag(substr($err, 0, 300));
-is(nrecords(), $n, 'sizes: ... before anything is sent (nothing recorded)');
+is(nrecords(), $n + 1, 'sizes: ... before anything is sent, recorded as a denial');
+is(mnd_sql(q{SELECT outcome || ' ' || length(officer) || ' ' || (receipt_seq IS NULL) FROM govshare.remote_request ORDER BY seq DESC LIMIT 1}),
+	'denied 200 true', 'sizes: ... with the officer cut to 200 bytes, and no receipt');
 
 #
 # 3. encoding: bytes that are not UTF8, and types that lie

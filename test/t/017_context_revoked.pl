@@ -53,11 +53,14 @@ sub in_a
 my $read = q{SELECT count(*) FROM citizen};
 
 # 1. the signing key is revoked
+# (a statement is prepared before the request: within it PREPARE is refused)
+in_a(q{PREPARE by_name AS SELECT full_name FROM citizen ORDER BY 1});
 my ($out, $err) = in_a("SELECT govshare.begin_request_signed('" . token() . "')");
 is($err, '', 'session A begins a signed request');
 ($out, $err) = in_a($read);
 is($out, '2', 'A reads');
-in_a(q{PREPARE by_name AS SELECT full_name FROM citizen ORDER BY 1});
+($out, $err) = in_a(q{EXECUTE by_name});
+is($err, '', 'A executes the statement it prepared before the request');
 in_a(q{BEGIN; DECLARE cur CURSOR FOR SELECT full_name FROM citizen});
 admin(q{SELECT govshare.revoke_agency_key(key_id, 'compromised') FROM test_key});
 ($out, $err) = in_a(q{FETCH 1 FROM cur});
