@@ -29,11 +29,14 @@
  * The consumer's comparison stays and decides; the added condition holds
  * whenever it does (Q AND I is Q when Q implies I, in WHERE and in any ON
  * clause alike), so the answer cannot change.  The raw column reaches the
- * outer query as a resjunk output of the subquery, which no whole-row
- * reference includes and nothing of the consumer's names; once the
- * planner pulls the subquery up, the condition is one on the base
- * relation, leakproof, and may be an index condition below the rules'
- * filters, like a comparison on a column disclosed in full.
+ * outer query as an output of the subquery after the relation's own
+ * columns: the range-table entry's column names stop before it, so no name
+ * of the consumer's reaches it, and statements with a whole-row reference
+ * of the entry (which would read every output) get no implied condition.
+ * The planner pushes the condition into the subquery, or pulls the
+ * subquery up: either way it becomes a condition on the base relation,
+ * leakproof, and may be an index condition below the rules' filters, like
+ * a comparison on a column disclosed in full.
  *
  * src/enforce/implied.c
  *

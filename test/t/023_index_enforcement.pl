@@ -249,6 +249,24 @@ is($node->safe_psql('postgres', "SELECT subject_count FROM govshare.access_log
 	WHERE seq > $before AND subject_count IS NOT NULL ORDER BY seq DESC LIMIT 1"),
 	'1', '... on the partitioned table too');
 
+$before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
+is(consumer("SELECT count(*) FROM citizen WHERE personal_id = '$outside[0]'"), '0',
+	'an id stored where it is masked is not found by its full value');
+is($node->safe_psql('postgres', "SELECT rows || '/' || subject_count FROM govshare.access_log
+	WHERE seq > $before AND subject_count IS NOT NULL ORDER BY seq DESC LIMIT 1"),
+	'1/1', '... but its row was examined: one data subject (one row, the count)');
+
+# the correlated subquery: a lookup per row of the consumer's table, by index
+$out = consumer("CREATE TEMP TABLE mine (id personal_id);
+	INSERT INTO mine VALUES ('$inside[0]'), ('$outside[0]');
+	EXPLAIN (COSTS OFF) SELECT (SELECT full_name FROM citizen c WHERE c.personal_id = mine.id) FROM mine");
+like($out, qr/SubPlan.*Index Scan on citizen_pkey/s, 'a correlated subquery by id uses the index');
+
+# the answers above are not trivial
+isnt(expected("shown = '$masked_out'"), '', 'a masked form matches some rows');
+is(expected("shown = '$inside[0]'"), $inside[0], 'an id inside the filter matches itself');
+is(expected("shown = '$outside[0]'"), '', 'an id outside it matches nothing');
+
 # the functions refuse other types, and tell forms apart
 my ($ret, $o, $err) = $node->psql('postgres', "SELECT govshare.full_form_eq(1::bigint, 2::bigint)");
 like($err, qr/does not accept type bigint/, 'full_form_eq refuses a type without forms');
