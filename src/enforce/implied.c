@@ -18,8 +18,9 @@
  *	value <op> column		 either side)
  *	column = ANY(values)	(IN lists too)
  *
- * where value is a constant, a parameter, or a column of another
- * range-table entry (a join), and ANDs to the same clause the implied
+ * where value holds no column of the relation, nothing volatile and no
+ * subquery (a constant, a parameter, a column of another range-table
+ * entry, personal_id($1)), and ANDs to the same clause the implied
  * condition, as a call of govshare.full_form_*() on the raw column:
  *
  *	WHERE c.personal_id = $1
@@ -99,38 +100,34 @@ form_separated(Node *expr, AttrNumber attno)
 	return raw;
 }
 
+/* value_ok's walker: true on anything a value may not hold. */
+static bool
+value_refused(Node *node, Index *rti)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varlevelsup == 0 && ((Var *) node)->varno == (int) *rti;
+	if (IsA(node, SubLink) || IsA(node, Aggref) || IsA(node, WindowFunc) ||
+		IsA(node, GroupingFunc) || IsA(node, Query))
+		return true;
+	return expression_tree_walker(node, value_refused, rti);
+}
+
 /*
  * May value stand beside a comparison's column in an implied condition?
- * Constants, parameters and columns of other entries (or outer query
- * levels): no function of the consumer's, nothing volatile, nothing of the
- * entry itself.
+ * Constants, parameters, columns of other entries (a join) or of outer
+ * query levels, and expressions over them (a cast, personal_id($1)):
+ * nothing volatile, no set, no subquery, nothing of the entry itself.
+ * Copying such a value cannot change the statement's meaning (it may be
+ * evaluated any number of times), and it cannot show a row of the entry
+ * to a function of the consumer's, since it holds no column of it.
  */
 static bool
 value_ok(Node *value, Index rti)
 {
-	ListCell   *lc;
-
-	if (value == NULL)
-		return false;
-	switch (nodeTag(value))
-	{
-		case T_Const:
-		case T_Param:
-			return true;
-		case T_Var:
-			return ((Var *) value)->varlevelsup > 0 || ((Var *) value)->varno != (int) rti;
-		case T_RelabelType:
-			return value_ok((Node *) ((RelabelType *) value)->arg, rti);
-		case T_ArrayExpr:
-			if (((ArrayExpr *) value)->multidims)
-				return false;
-			foreach(lc, ((ArrayExpr *) value)->elements)
-				if (!value_ok(lfirst(lc), rti))
-					return false;
-			return true;
-		default:
-			return false;
-	}
+	return value != NULL && !contain_volatile_functions(value) &&
+		!expression_returns_set(value) && !value_refused(value, &rti);
 }
 
 /* The column side: a Var of entry rti at this level, or -1. */
