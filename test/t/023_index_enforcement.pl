@@ -212,6 +212,17 @@ for my $table ('citizen', 'pcitizen')
 			"$what: plan of a generic = \$1");
 		like($plan, qr/\$1/, "$what: ... which is generic") if $mode eq 'index';
 
+		# a value built from a parameter: personal_id(bigint) of a generic plan
+		@sql = ("SET plan_cache_mode = force_generic_plan;",
+			"PREPARE b(bigint) AS SELECT $agg FROM $table WHERE personal_id = personal_id(\$1);",
+			"EXECUTE b(" . int($inside[0]) . ");",
+			"EXECUTE b(" . int($outside[0]) . ");",
+			"EXPLAIN (COSTS OFF) EXECUTE b(" . int($inside[0]) . ");");
+		@got = split /\n/, consumer($set . join("\n", @sql)), -1;
+		is($got[0], $inside[0], "$what: generic plan, = personal_id(\$1) inside the filter");
+		is($got[1], '', "$what: ... outside it");
+		like(join("\n", @got[ 2 .. $#got ]), $scan, "$what: ... and its plan");
+
 		# PL/pgSQL: the sixth call onwards runs a generic plan
 		@sql = map { "SELECT lookup('$table', " . lit($_) . ");" } (@probes, @probes);
 		@got = split /\n/, consumer($set . join("\n", @sql)), -1;
