@@ -556,7 +556,8 @@ COMMENT ON FUNCTION govshare.check_setup() IS
 -- value implies, for the 8-byte national types, whose disclosure forms
 -- never equal and always sort after value forms.  The rewrite ANDs them
 -- to the consumer's comparison; the support function turns them into
--- the comparison itself (constant values) or into index conditions.
+-- the comparison itself (constant values) or into index conditions.  The
+-- bounds are STABLE so that no plan holds their sentinels as constants.
 CREATE FUNCTION govshare.full_form_support(internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'govshare_full_form_support' LANGUAGE C STRICT;
 CREATE FUNCTION govshare.full_form_eq(raw anyelement, value anyelement) RETURNS boolean
@@ -591,11 +592,11 @@ COMMENT ON FUNCTION govshare.full_form_eq_any(anyelement, anyarray) IS
 	'true when a non-null element is a disclosure form, else raw = ANY(vals)';
 CREATE FUNCTION govshare.full_form_upper(value anyelement) RETURNS anyelement
 	AS 'MODULE_PATHNAME', 'govshare_full_form_upper'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION govshare.full_form_upper(anyelement) IS
 	'value when it is a value form, else an encoding above every value: an index scan''s upper bound';
 CREATE FUNCTION govshare.full_form_lower(value anyelement, anchor anyelement) RETURNS anyelement
 	AS 'MODULE_PATHNAME', 'govshare_full_form_lower'
-	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION govshare.full_form_lower(anyelement, anyelement) IS
 	'value when anchor is a value form, else an encoding below every value: an index scan''s lower bound';

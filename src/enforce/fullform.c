@@ -30,12 +30,13 @@
  * the implied condition only lets the planner find the rows sooner.
  *
  * The planner support function turns them into what the planner knows:
- * with a constant value (or a parameter of a custom plan) the call becomes
- * the comparison itself ("col = '079...'") or true; otherwise the function
- * offers the index conditions "col >= full_form_lower(x, x) AND col <=
- * full_form_upper(x)", whose bounds are x when x is a value form and the
- * whole range of the type when it is not (a generic plan's parameter, a
- * join's outer value), and its selectivity is that of the comparison.
+ * with a constant value the call becomes the comparison itself ("col =
+ * '079...'") or true; otherwise the function offers the index conditions
+ * "col >= full_form_lower(x, x) AND col <= full_form_upper(x)", whose
+ * bounds are x when x is a value form and the whole range of the type
+ * when it is not, and its selectivity is that of the comparison.  (For a
+ * single value known only at execution the rewrite writes those bounds
+ * itself, so that partitions are pruned by them: implied.c.)
  *
  * The functions are LEAKPROOF: they read only their arguments, raise no
  * error that depends on them, and return a boolean.

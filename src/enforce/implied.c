@@ -57,6 +57,7 @@
 #include "parser/parse_func.h"
 #include "utils/lsyscache.h"
 
+#include "common/gs_common.h"
 #include "enforce/enforce_internal.h"
 
 /* One conjunct that compares a column of the rewritten entry. */
@@ -118,16 +119,21 @@ value_refused(Node *node, Index *rti)
  * May value stand beside a comparison's column in an implied condition?
  * Constants, parameters, columns of other entries (a join) or of outer
  * query levels, and expressions over them (a cast, personal_id($1)):
- * nothing volatile, no set, no subquery, nothing of the entry itself.
- * Copying such a value cannot change the statement's meaning (it may be
- * evaluated any number of times), and it cannot show a row of the entry
- * to a function of the consumer's, since it holds no column of it.
+ * nothing volatile, no set, no subquery, nothing of the entry itself, and
+ * only functions a superuser owns.  Copying such a value cannot change the
+ * statement's meaning (it may be evaluated any number of times), cannot
+ * show a row of the entry to any function, since it holds no column of
+ * it, and runs no code of the consumer's: the implied condition counts as
+ * leakproof, so it may be evaluated on rows the filters hide, and a
+ * function of the consumer's that counted its calls there would count
+ * those rows.
  */
 static bool
 value_ok(Node *value, Index rti)
 {
 	return value != NULL && !contain_volatile_functions(value) &&
-		!expression_returns_set(value) && !value_refused(value, &rti);
+		!expression_returns_set(value) && !value_refused(value, &rti) &&
+		govshare_expr_problem(value, InvalidOid) == NULL;
 }
 
 /* The column side: a Var of entry rti at this level, or -1. */
@@ -259,6 +265,70 @@ implication(const char *name, List *args)
 								 COERCE_EXPLICIT_CALL);
 }
 
+/* "raw <strategy> bound", with the type's btree operator, or NULL. */
+static Node *
+compare(Node *raw, int strategy, Node *bound)
+{
+	Oid			typid = exprType(raw);
+	Oid			opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
+	Oid			opno;
+
+	if (!OidIsValid(opclass))
+		return NULL;
+	opno = get_opfamily_member(get_opclass_family(opclass), typid, typid, strategy);
+	if (!OidIsValid(opno))
+		return NULL;
+	return (Node *) make_opclause(opno, BOOLOID, false, (Expr *) copyObject(raw), (Expr *) bound,
+								  InvalidOid, InvalidOid);
+}
+
+/*
+ * The implication of "disclosed <strategy> value" (anchor: the upper bound
+ * or equality that puts a lower bound's disclosed value in value form; the
+ * value itself otherwise) as comparisons of the raw column with bounds
+ * computed at execution: govshare.full_form_lower(value, anchor) is value
+ * when anchor is a value form, else below every value of the type;
+ * govshare.full_form_upper(value) is value when it is a value form, else
+ * above every value.  Plain comparisons, so that the planner uses them as
+ * index conditions and prunes partitions by them when the executor
+ * starts.  The bound functions are STABLE, so that no plan holds the
+ * sentinels as constants (they print as no value of the type).
+ */
+static List *
+bounds(Node *raw, int strategy, Node *value, Node *anchor)
+{
+	Oid			typid = exprType(raw);
+	Oid			two[2] = {ANYELEMENTOID, ANYELEMENTOID};
+	Oid			lower = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_lower")),
+									   2, two, true);
+	Oid			upper = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_upper")),
+									   1, two, true);
+	List	   *conds = NIL;
+	Node	   *cond;
+
+	if (!OidIsValid(lower) || !OidIsValid(upper))
+		return NIL;
+	if (strategy >= BTEqualStrategyNumber)
+	{
+		cond = compare(raw, strategy == BTGreaterStrategyNumber ? BTGreaterStrategyNumber :
+					   BTGreaterEqualStrategyNumber,
+					   (Node *) makeFuncExpr(lower, typid, list_make2(copyObject(value), copyObject(anchor)),
+											 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+		if (cond != NULL)
+			conds = lappend(conds, cond);
+	}
+	if (strategy <= BTEqualStrategyNumber)
+	{
+		cond = compare(raw, strategy == BTLessStrategyNumber ? BTLessStrategyNumber :
+					   BTLessEqualStrategyNumber,
+					   (Node *) makeFuncExpr(upper, typid, list_make1(copyObject(value)),
+											 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+		if (cond != NULL)
+			conds = lappend(conds, cond);
+	}
+	return conds;
+}
+
 /*
  * The conditions on the raw columns implied by the comparisons cmps (n of
  * them, all in one conjunction).  A lower bound (> or >=) implies nothing
@@ -308,6 +378,13 @@ implications(RangeTblEntry *rte, Index rti, Comparison *cmps, int n)
 		}
 		else if (c->any)
 			cond = implication("full_form_eq_any", list_make2(raw, copyObject(c->value)));
+		else if (!IsA(c->value, Const) || (anchor != NULL && !IsA(anchor->value, Const)))
+		{
+			/* known at execution only: the bounds themselves, for pruning too */
+			implied = list_concat(implied, bounds(raw, c->strategy, c->value,
+												  anchor ? anchor->value : c->value));
+			continue;
+		}
 		else if (anchor != NULL)
 			cond = implication(names[c->strategy],
 							   list_make3(raw, copyObject(c->value), copyObject(anchor->value)));
