@@ -158,6 +158,15 @@ UNION ALL
  WHERE personal_id_province(personal_id) = '079' ORDER BY birth_date LIMIT 3);
 \echo '--- one conscript by personal id'
 SELECT personal_id, full_name, phone FROM citizen WHERE personal_id = '079306700379';
+\echo '--- the lookup uses the primary key even though the id is masked in most rows: the'
+\echo '---     comparison of the disclosed value implies one on the stored id (docs/enforcement.md)'
+EXPLAIN (COSTS OFF) SELECT personal_id, full_name, phone FROM citizen WHERE personal_id = '079306700379';
+\echo '--- and a prepared lookup, with a generic plan, too'
+SET plan_cache_mode = force_generic_plan;
+PREPARE conscript(personal_id) AS SELECT personal_id, full_name, phone FROM citizen WHERE personal_id = $1;
+EXPLAIN (COSTS OFF) EXECUTE conscript('079306700379');
+EXECUTE conscript('079306700379');
+RESET plan_cache_mode;
 \echo '--- a search by a real name finds nothing: predicates see what MND sees'
 SELECT count(*) FROM citizen WHERE full_name = 'Citizen 4';
 \echo '--- a column no rule grants is refused, naming the column, the element and the purpose'

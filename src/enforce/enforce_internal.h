@@ -14,6 +14,7 @@
 
 #include "postgres.h"
 #include "catalog/pg_attribute.h"
+#include "nodes/parsenodes.h"
 #include "nodes/primnodes.h"
 
 #include "enforce/gs_enforce.h"
@@ -62,6 +63,10 @@ extern bool govshare_enforce_statistics_function(Oid fn);
 extern Node *govshare_mask_expr(Var *var, const FormData_pg_attribute *att,
 								GovshareLevel level, const char *agency,
 								GovshareLevel *shown);
+
+/* fullform.c and implied.c: conditions on raw columns, for their indexes */
+extern bool govshare_fullform_type(Oid typid);
+extern void govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte);
 
 /* pseudonym.c: keyed pseudonyms */
 extern const unsigned char *govshare_pseudonym_key(const char *agency);

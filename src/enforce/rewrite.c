@@ -644,6 +644,8 @@ enforce_level(GovshareEnforcement *e, Query *q)
 		if (get_parse_rowmark(q, rti) != NULL)
 			govshare_enforce_refuse(e, rte->relid, "lock rows of");
 		rewrite_entry(e, q, rti, rte);
+		/* comparisons of its columns reach the raw columns' indexes */
+		govshare_implied_add(q, rti, rte);
 	}
 }
 

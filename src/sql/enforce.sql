@@ -26,3 +26,53 @@ CREATE FUNCTION govshare.statistics_hidden(rel regclass) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'govshare_statistics_hidden' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION govshare.statistics_hidden(regclass) IS
 	'whether pg_stats hides the relation''s statistics from the session: governed relations, and for a consumer the materialized views it is refused';
+
+-- Index-preserving enforcement (issue 16, src/enforce/fullform.c): the
+-- conditions on a raw column that a consumer's comparison of its disclosed
+-- value implies, for the 8-byte national types, whose disclosure forms
+-- never equal and always sort after value forms.  The rewrite ANDs them
+-- to the consumer's comparison; the support function turns them into
+-- the comparison itself (constant values) or into index conditions.  The
+-- bounds are STABLE so that no plan holds their sentinels as constants.
+CREATE FUNCTION govshare.full_form_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'govshare_full_form_support' LANGUAGE C STRICT;
+CREATE FUNCTION govshare.full_form_eq(raw anyelement, value anyelement) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_full_form_eq'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.full_form_support;
+COMMENT ON FUNCTION govshare.full_form_eq(anyelement, anyelement) IS
+	'true when value is a disclosure form, else raw = value: what "disclosed = value" implies of the raw column';
+CREATE FUNCTION govshare.full_form_lt(raw anyelement, value anyelement) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_full_form_lt'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.full_form_support;
+COMMENT ON FUNCTION govshare.full_form_lt(anyelement, anyelement) IS
+	'true when value is a disclosure form, else raw < value';
+CREATE FUNCTION govshare.full_form_le(raw anyelement, value anyelement) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_full_form_le'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.full_form_support;
+COMMENT ON FUNCTION govshare.full_form_le(anyelement, anyelement) IS
+	'true when value is a disclosure form, else raw <= value';
+CREATE FUNCTION govshare.full_form_ge(raw anyelement, value anyelement, anchor anyelement) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_full_form_ge'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.full_form_support;
+COMMENT ON FUNCTION govshare.full_form_ge(anyelement, anyelement, anyelement) IS
+	'true when anchor (an upper bound of the same disclosed value) is a disclosure form, else raw >= value';
+CREATE FUNCTION govshare.full_form_gt(raw anyelement, value anyelement, anchor anyelement) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_full_form_gt'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.full_form_support;
+COMMENT ON FUNCTION govshare.full_form_gt(anyelement, anyelement, anyelement) IS
+	'true when anchor (an upper bound of the same disclosed value) is a disclosure form, else raw > value';
+CREATE FUNCTION govshare.full_form_eq_any(raw anyelement, vals anyarray) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_full_form_eq_any'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.full_form_support;
+COMMENT ON FUNCTION govshare.full_form_eq_any(anyelement, anyarray) IS
+	'true when a non-null element is a disclosure form, else raw = ANY(vals)';
+CREATE FUNCTION govshare.full_form_upper(value anyelement) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'govshare_full_form_upper'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.full_form_upper(anyelement) IS
+	'value when it is a value form, else an encoding above every value: an index scan''s upper bound';
+CREATE FUNCTION govshare.full_form_lower(value anyelement, anchor anyelement) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'govshare_full_form_lower'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.full_form_lower(anyelement, anyelement) IS
+	'value when anchor is a value form, else an encoding below every value: an index scan''s lower bound';

@@ -1,0 +1,496 @@
+/*-------------------------------------------------------------------------
+ *
+ * fullform.c
+ *	  Conditions on a raw column that a consumer's comparison of its
+ *	  disclosed value implies, and how the planner reaches the column's
+ *	  index through them.
+ *
+ * The 8-byte national types keep a value's form in two bits below the
+ * sign bit (include/govshare_types.h): 0 for a value, others for the
+ * disclosure forms (masked, generalized, pseudonym), so that every value
+ * form sorts before every disclosure form.  mask(), generalize() and the
+ * keyed pseudonym never return a value form.  Hence, when a column is
+ * disclosed as "CASE WHEN f THEN col ELSE mask(col) END" (some rows in
+ * full, the others transformed), a disclosed value in value form can only
+ * have come from the full branch, where it is the raw column itself:
+ *
+ *	disclosed = x,  x a value form	  implies  col = x
+ *	disclosed < x (or <=)			  implies  col < x (<=): disclosure forms
+ *										   sort after x
+ *	disclosed >= a, and disclosed <= b with b a value form
+ *									  implies  col >= a (> for >)
+ *	disclosed = ANY(xs), every non-null element a value form
+ *									  implies  col = ANY(xs)
+ *
+ * Each implication is an SQL function of (raw column, value[, anchor])
+ * that is true when the value's form says nothing, and the comparison on
+ * the raw column otherwise: govshare.full_form_eq(col, x) is
+ * "x is not a value form OR col = x".  The rewrite (implied.c) ANDs them
+ * to the consumer's own comparison, which stays and decides the answer;
+ * the implied condition only lets the planner find the rows sooner.
+ *
+ * The planner support function turns them into what the planner knows:
+ * with a constant value the call becomes the comparison itself ("col =
+ * '079...'") or true; otherwise the function offers the index conditions
+ * "col >= full_form_lower(x, x) AND col <= full_form_upper(x)", whose
+ * bounds are x when x is a value form and the whole range of the type
+ * when it is not, and its selectivity is that of the comparison.  (For a
+ * single value known only at execution the rewrite writes those bounds
+ * itself, so that partitions are pruned by them: implied.c.)
+ *
+ * The functions are LEAKPROOF: they read only their arguments, raise no
+ * error that depends on them, and return a boolean.
+ *
+ * src/enforce/fullform.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/stratnum.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "enforce/enforce_internal.h"
+#include "types/gs_types.h"
+
+/* The implications, by the SQL function's name. */
+typedef enum FullFormKind
+{
+	FULL_FORM_NONE,
+	FULL_FORM_EQ,
+	FULL_FORM_LT,
+	FULL_FORM_LE,
+	FULL_FORM_GE,
+	FULL_FORM_GT,
+	FULL_FORM_EQ_ANY
+} FullFormKind;
+
+static const struct
+{
+	const char *name;
+	FullFormKind kind;
+	int			strategy;		/* of the comparison on the raw column */
+}			kinds[] = {
+	{"full_form_eq", FULL_FORM_EQ, BTEqualStrategyNumber},
+	{"full_form_lt", FULL_FORM_LT, BTLessStrategyNumber},
+	{"full_form_le", FULL_FORM_LE, BTLessEqualStrategyNumber},
+	{"full_form_ge", FULL_FORM_GE, BTGreaterEqualStrategyNumber},
+	{"full_form_gt", FULL_FORM_GT, BTGreaterStrategyNumber},
+	{"full_form_eq_any", FULL_FORM_EQ_ANY, BTEqualStrategyNumber},
+};
+
+/* Is the encoding v a value form (not a disclosure form)? */
+static inline bool
+value_form(Datum d)
+{
+	int64		v = DatumGetInt64(d);
+
+	return v >= 0 && GS_FORM((uint64) v) == GS_FORM_VALUE;
+}
+
+/*
+ * Is typid one whose values carry their form (an 8-byte national type)?
+ * Public to the enforcement: the rewrite asks it of columns.
+ */
+bool
+govshare_fullform_type(Oid typid)
+{
+	const gs_type *type = OidIsValid(typid) ? govshare_type_lookup(typid) : NULL;
+
+	return type != NULL && type->width == 8;
+}
+
+/*
+ * Refuses arguments of any other type (the functions are polymorphic):
+ * checked once per call site, remembered in fn_extra.
+ */
+static void
+check_argument(FunctionCallInfo fcinfo)
+{
+	Oid			typid;
+
+	if (fcinfo->flinfo->fn_extra != NULL)
+		return;
+	typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	if (!govshare_fullform_type(typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("function %s does not accept type %s",
+						get_func_name(fcinfo->flinfo->fn_oid), format_type_be(typid)),
+				 errdetail("Only the 8-byte national types carry the form of a value."),
+				 errhint("Use it with personal_id, tax_code, social_insurance_no, health_insurance_no or phone_number.")));
+	fcinfo->flinfo->fn_extra = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, 1);
+}
+
+/*
+ * govshare.full_form_eq(raw anyelement, value anyelement) returns boolean
+ *
+ * True when value is a disclosure form, else raw = value.
+ */
+PG_FUNCTION_INFO_V1(govshare_full_form_eq);
+Datum
+govshare_full_form_eq(PG_FUNCTION_ARGS)
+{
+	check_argument(fcinfo);
+	PG_RETURN_BOOL(!value_form(PG_GETARG_DATUM(1)) ||
+				   PG_GETARG_INT64(0) == PG_GETARG_INT64(1));
+}
+
+/* govshare.full_form_lt(raw, value): value a disclosure form, or raw < value. */
+PG_FUNCTION_INFO_V1(govshare_full_form_lt);
+Datum
+govshare_full_form_lt(PG_FUNCTION_ARGS)
+{
+	check_argument(fcinfo);
+	PG_RETURN_BOOL(!value_form(PG_GETARG_DATUM(1)) ||
+				   PG_GETARG_INT64(0) < PG_GETARG_INT64(1));
+}
+
+/* govshare.full_form_le(raw, value): value a disclosure form, or raw <= value. */
+PG_FUNCTION_INFO_V1(govshare_full_form_le);
+Datum
+govshare_full_form_le(PG_FUNCTION_ARGS)
+{
+	check_argument(fcinfo);
+	PG_RETURN_BOOL(!value_form(PG_GETARG_DATUM(1)) ||
+				   PG_GETARG_INT64(0) <= PG_GETARG_INT64(1));
+}
+
+/*
+ * govshare.full_form_ge(raw, value, anchor): anchor (the upper bound that
+ * puts the disclosed value in value form) a disclosure form, or raw >= value.
+ */
+PG_FUNCTION_INFO_V1(govshare_full_form_ge);
+Datum
+govshare_full_form_ge(PG_FUNCTION_ARGS)
+{
+	check_argument(fcinfo);
+	PG_RETURN_BOOL(!value_form(PG_GETARG_DATUM(2)) ||
+				   PG_GETARG_INT64(0) >= PG_GETARG_INT64(1));
+}
+
+/* govshare.full_form_gt(raw, value, anchor): as full_form_ge, with >. */
+PG_FUNCTION_INFO_V1(govshare_full_form_gt);
+Datum
+govshare_full_form_gt(PG_FUNCTION_ARGS)
+{
+	check_argument(fcinfo);
+	PG_RETURN_BOOL(!value_form(PG_GETARG_DATUM(2)) ||
+				   PG_GETARG_INT64(0) > PG_GETARG_INT64(1));
+}
+
+/*
+ * govshare.full_form_eq_any(raw anyelement, values anyarray) returns boolean
+ *
+ * True when a non-null element is a disclosure form; else raw = ANY(values)
+ * (NULL when no element matches and one is NULL, as = ANY says).
+ */
+PG_FUNCTION_INFO_V1(govshare_full_form_eq_any);
+Datum
+govshare_full_form_eq_any(PG_FUNCTION_ARGS)
+{
+	int64		raw = PG_GETARG_INT64(0);
+	ArrayType  *values = PG_GETARG_ARRAYTYPE_P(1);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	bool		found = false;
+	bool		saw_null = false;
+
+	check_argument(fcinfo);
+	if (ARR_ELEMTYPE(values) != get_fn_expr_argtype(fcinfo->flinfo, 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("function full_form_eq_any needs an array of its first argument's type")));
+	deconstruct_array(values, ARR_ELEMTYPE(values), 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			saw_null = true;
+		else if (!value_form(elems[i]))
+			PG_RETURN_BOOL(true);
+		else if (DatumGetInt64(elems[i]) == raw)
+			found = true;
+	}
+	if (!found && saw_null)
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(found);
+}
+
+/*
+ * govshare.full_form_upper(value anyelement) returns anyelement
+ *
+ * value when it is a value form, else the largest encoding (above every
+ * value of the type): the upper bound of an index scan.
+ */
+PG_FUNCTION_INFO_V1(govshare_full_form_upper);
+Datum
+govshare_full_form_upper(PG_FUNCTION_ARGS)
+{
+	check_argument(fcinfo);
+	if (value_form(PG_GETARG_DATUM(0)))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	PG_RETURN_INT64(PG_INT64_MAX);
+}
+
+/*
+ * govshare.full_form_lower(value anyelement, anchor anyelement) returns anyelement
+ *
+ * value when anchor is a value form, else the smallest encoding (below
+ * every value of the type): the lower bound of an index scan.
+ */
+PG_FUNCTION_INFO_V1(govshare_full_form_lower);
+Datum
+govshare_full_form_lower(PG_FUNCTION_ARGS)
+{
+	check_argument(fcinfo);
+	if (value_form(PG_GETARG_DATUM(1)))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	PG_RETURN_INT64(PG_INT64_MIN);
+}
+
+/* Which implication fn is, by its name in schema govshare. */
+static FullFormKind
+kind_of(Oid fn, int *strategy)
+{
+	char	   *name = get_func_name(fn);
+	Oid			nsp = get_func_namespace(fn);
+
+	if (name == NULL || nsp != get_namespace_oid("govshare", true))
+		return FULL_FORM_NONE;
+	for (int i = 0; i < lengthof(kinds); i++)
+		if (strcmp(kinds[i].name, name) == 0)
+		{
+			*strategy = kinds[i].strategy;
+			return kinds[i].kind;
+		}
+	return FULL_FORM_NONE;
+}
+
+/* The default btree operator family of typid, or InvalidOid. */
+static Oid
+btree_family(Oid typid)
+{
+	Oid			opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
+
+	return OidIsValid(opclass) ? get_opclass_family(opclass) : InvalidOid;
+}
+
+/*
+ * The comparison "raw <strategy> value" (or "raw = ANY(value)") that an
+ * implication stands for once the value's form is known; NULL if the type
+ * has no such btree operator.
+ */
+static Expr *
+comparison(FullFormKind kind, int strategy, Node *raw, Node *value)
+{
+	Oid			typid = exprType(raw);
+	Oid			opno = get_opfamily_member(btree_family(typid), typid, typid, strategy);
+
+	if (!OidIsValid(opno))
+		return NULL;
+	if (kind == FULL_FORM_EQ_ANY)
+	{
+		ScalarArrayOpExpr *s = makeNode(ScalarArrayOpExpr);
+
+		s->opno = opno;
+		s->opfuncid = get_opcode(opno);
+		s->hashfuncid = InvalidOid;
+		s->negfuncid = InvalidOid;
+		s->useOr = true;
+		s->inputcollid = InvalidOid;
+		s->args = list_make2(copyObject(raw), copyObject(value));
+		s->location = -1;
+		return (Expr *) s;
+	}
+	{
+		OpExpr	   *op = (OpExpr *) make_opclause(opno, BOOLOID, false, (Expr *) copyObject(raw),
+												  (Expr *) copyObject(value), InvalidOid, InvalidOid);
+
+		op->opfuncid = get_opcode(opno);
+		return (Expr *) op;
+	}
+}
+
+/* Is a constant array's every non-null element a value form? */
+static bool
+all_value_forms(Const *c)
+{
+	ArrayType  *a = DatumGetArrayTypeP(c->constvalue);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(a, ARR_ELEMTYPE(a), 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i] && !value_form(elems[i]))
+			return false;
+	return true;
+}
+
+/*
+ * SupportRequestSimplify: once the deciding argument (the value, or the
+ * anchor of >= and >) is a constant, the call is the comparison on the
+ * raw column, true, or NULL.
+ */
+static Node *
+simplify(SupportRequestSimplify *req, FullFormKind kind, int strategy)
+{
+	List	   *args = req->fcall->args;
+	Node	   *raw = linitial(args);
+	Node	   *value = lsecond(args);
+	Node	   *decider = (kind == FULL_FORM_GE || kind == FULL_FORM_GT) ? lthird(args) : value;
+	Const	   *c;
+	bool		full;
+
+	if (!IsA(decider, Const))
+		return NULL;
+	c = (Const *) decider;
+	if (c->constisnull)
+		return (Node *) makeBoolConst(false, true);
+	if (!govshare_fullform_type(exprType(raw)))
+		return NULL;
+	full = kind == FULL_FORM_EQ_ANY ? all_value_forms(c) : value_form(c->constvalue);
+	if (!full)
+		return (Node *) makeBoolConst(true, false);
+	return (Node *) comparison(kind, strategy, raw, value);
+}
+
+/*
+ * SupportRequestIndexCondition: index conditions on the raw column (the
+ * first argument) for a btree index of its type's default family,
+ * bounded by full_form_lower / full_form_upper so that they hold for
+ * every row when the value turns out not to be a value form.  Lossy: the
+ * implication itself is checked again on the rows found.
+ */
+static List *
+index_conditions(SupportRequestIndexCondition *req, FullFormKind kind, int strategy)
+{
+	FuncExpr   *call = (FuncExpr *) req->node;
+	Node	   *raw;
+	Node	   *value;
+	Node	   *anchor;
+	Oid			typid;
+	Oid			lower;
+	Oid			upper;
+	Oid			arg2[2];
+	List	   *conds = NIL;
+	Node	   *low = NULL;
+	Node	   *high = NULL;
+
+	if (!IsA(call, FuncExpr) || req->indexarg != 0 || kind == FULL_FORM_EQ_ANY)
+		return NIL;
+	raw = linitial(call->args);
+	value = lsecond(call->args);
+	anchor = list_length(call->args) > 2 ? lthird(call->args) : value;
+	typid = exprType(raw);
+	if (!govshare_fullform_type(typid) || req->index->relam != BTREE_AM_OID ||
+		req->opfamily != btree_family(typid))
+		return NIL;
+	/* the values must be known before the scan: no Var of the indexed rel */
+	if (bms_is_member(req->index->rel->relid, pull_varnos(req->root, value)) ||
+		bms_is_member(req->index->rel->relid, pull_varnos(req->root, anchor)) ||
+		contain_volatile_functions(value) || contain_volatile_functions(anchor))
+		return NIL;
+
+	arg2[0] = arg2[1] = ANYELEMENTOID;
+	lower = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_lower")),
+						   2, arg2, true);
+	upper = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_upper")),
+						   1, arg2, true);
+	if (!OidIsValid(lower) || !OidIsValid(upper))
+		return NIL;
+	if (kind == FULL_FORM_EQ || kind == FULL_FORM_GE || kind == FULL_FORM_GT)
+		low = (Node *) makeFuncExpr(lower, typid, list_make2(copyObject(value), copyObject(anchor)),
+									InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	if (kind == FULL_FORM_EQ || kind == FULL_FORM_LT || kind == FULL_FORM_LE)
+		high = (Node *) makeFuncExpr(upper, typid, list_make1(copyObject(value)),
+									 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	if (low != NULL)
+		conds = lappend(conds, comparison(FULL_FORM_NONE,
+										  kind == FULL_FORM_GT ? BTGreaterStrategyNumber :
+										  BTGreaterEqualStrategyNumber, raw, low));
+	if (high != NULL)
+		conds = lappend(conds, comparison(FULL_FORM_NONE,
+										  kind == FULL_FORM_LT ? BTLessStrategyNumber :
+										  BTLessEqualStrategyNumber, raw, high));
+	req->lossy = true;
+	return conds;
+}
+
+/*
+ * The selectivity of an implication: that of the comparison it stands for
+ * (for a value form), as the operator's own estimator computes it.
+ */
+static void
+selectivity(SupportRequestSelectivity *req, FullFormKind kind, int strategy)
+{
+	List	   *args = req->args;
+	Expr	   *cmp;
+
+	if (list_length(args) < 2 || !govshare_fullform_type(exprType(linitial(args))))
+		return;
+	cmp = comparison(kind, strategy, linitial(args), lsecond(args));
+	if (cmp == NULL)
+		return;
+	req->selectivity = clause_selectivity(req->root, (Node *) cmp, req->varRelid,
+										  req->jointype, req->sjinfo);
+}
+
+/*
+ * govshare.full_form_support(internal) returns internal
+ *
+ * The planner support function of the full_form_* implications.
+ */
+PG_FUNCTION_INFO_V1(govshare_full_form_support);
+Datum
+govshare_full_form_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	int			strategy = 0;
+	FullFormKind kind;
+
+	if (IsA(rawreq, SupportRequestSimplify))
+	{
+		SupportRequestSimplify *req = (SupportRequestSimplify *) rawreq;
+
+		kind = kind_of(req->fcall->funcid, &strategy);
+		PG_RETURN_POINTER(kind == FULL_FORM_NONE ? NULL : simplify(req, kind, strategy));
+	}
+	if (IsA(rawreq, SupportRequestIndexCondition))
+	{
+		SupportRequestIndexCondition *req = (SupportRequestIndexCondition *) rawreq;
+		List	   *conds;
+
+		kind = kind_of(req->funcid, &strategy);
+		conds = kind == FULL_FORM_NONE ? NIL : index_conditions(req, kind, strategy);
+		PG_RETURN_POINTER(conds);
+	}
+	if (IsA(rawreq, SupportRequestSelectivity))
+	{
+		SupportRequestSelectivity *req = (SupportRequestSelectivity *) rawreq;
+
+		kind = kind_of(req->funcid, &strategy);
+		if (kind == FULL_FORM_NONE)
+			PG_RETURN_POINTER(NULL);
+		req->selectivity = -1;
+		selectivity(req, kind, strategy);
+		PG_RETURN_POINTER(req->selectivity >= 0 ? req : NULL);
+	}
+	PG_RETURN_POINTER(NULL);
+}

@@ -1,0 +1,468 @@
+/*-------------------------------------------------------------------------
+ *
+ * implied.c
+ *	  Index-preserving enforcement: the conditions on a raw column that a
+ *	  consumer's comparison of the column's disclosed value implies.
+ *
+ * After rewrite.c has turned a governed relation into its security-barrier
+ * subquery, a column disclosed in full for some rows and transformed for
+ * the others is a CASE over the rows ("CASE WHEN f THEN col ELSE
+ * mask(col) END"), and the consumer's "personal_id = '079...'" compares
+ * that CASE: no index applies.  For the 8-byte national types a value form
+ * can only come from the full branch (fullform.c says why), so the
+ * comparison implies one on the raw column.  This file finds, in the
+ * query level that reads the relation, each top-level conjunct of the
+ * WHERE clause and of every join's ON clause of the form
+ *
+ *	column <op> value		(op one of = < <= > >= of the type's btree family,
+ *	value <op> column		 either side)
+ *	column = ANY(values)	(IN lists too)
+ *
+ * where value holds no column of the relation, nothing volatile and no
+ * subquery (a constant, a parameter, a column of another range-table
+ * entry, personal_id($1)), and ANDs to the same clause the implied
+ * condition, as a call of govshare.full_form_*() on the raw column:
+ *
+ *	WHERE c.personal_id = $1
+ *	  becomes
+ *	WHERE c.personal_id = $1 AND govshare.full_form_eq(c.<raw personal_id>, $1)
+ *
+ * The consumer's comparison stays and decides; the added condition holds
+ * whenever it does (Q AND I is Q when Q implies I, in WHERE and in any ON
+ * clause alike), so the answer cannot change.  The raw column reaches the
+ * outer query as an output of the subquery after the relation's own
+ * columns: the range-table entry's column names stop before it, so no name
+ * of the consumer's reaches it, and statements with a whole-row reference
+ * of the entry (which would read every output) get no implied condition.
+ * The planner pushes the condition into the subquery, or pulls the
+ * subquery up: either way it becomes a condition on the base relation,
+ * leakproof, and may be an index condition below the rules' filters, like
+ * a comparison on a column disclosed in full.
+ *
+ * src/enforce/implied.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/stratnum.h"
+#include "access/sysattr.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
+#include "utils/lsyscache.h"
+
+#include "common/gs_common.h"
+#include "enforce/enforce_internal.h"
+
+/* One conjunct that compares a column of the rewritten entry. */
+typedef struct Comparison
+{
+	AttrNumber	attno;
+	int			strategy;		/* btree strategy, column on the left */
+	bool		any;			/* column = ANY(value) */
+	Node	   *value;
+} Comparison;
+
+/* Most elements of an IN list of parameters turned into one OR. */
+#define IMPLIED_MAX_OR	1000
+
+/*
+ * Is expr, the disclosure expression of attribute attno, a CASE over the
+ * rows with the raw column as one of its results (in full for some rows,
+ * transformed or NULL for the others), of a type whose values carry their
+ * form?  Only such columns need, and allow, implied conditions.
+ */
+static bool
+form_separated(Node *expr, AttrNumber attno)
+{
+	CaseExpr   *c;
+	ListCell   *lc;
+	bool		raw = false;
+
+	if (expr == NULL || !IsA(expr, CaseExpr))
+		return false;
+	c = (CaseExpr *) expr;
+	if (!govshare_fullform_type(c->casetype))
+		return false;
+	foreach(lc, c->args)
+	{
+		Node	   *r = (Node *) ((CaseWhen *) lfirst(lc))->result;
+
+		raw |= IsA(r, Var) && ((Var *) r)->varattno == attno;
+	}
+	if (c->defresult != NULL && IsA(c->defresult, Var))
+		raw |= ((Var *) c->defresult)->varattno == attno;
+	return raw;
+}
+
+/* value_ok's walker: true on anything a value may not hold. */
+static bool
+value_refused(Node *node, Index *rti)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varlevelsup == 0 && ((Var *) node)->varno == (int) *rti;
+	if (IsA(node, SubLink) || IsA(node, Aggref) || IsA(node, WindowFunc) ||
+		IsA(node, GroupingFunc) || IsA(node, Query))
+		return true;
+	return expression_tree_walker(node, value_refused, rti);
+}
+
+/*
+ * May value stand beside a comparison's column in an implied condition?
+ * Constants, parameters, columns of other entries (a join) or of outer
+ * query levels, and expressions over them (a cast, personal_id($1)):
+ * nothing volatile, no set, no subquery, nothing of the entry itself, and
+ * only functions a superuser owns.  Copying such a value cannot change the
+ * statement's meaning (it may be evaluated any number of times), cannot
+ * show a row of the entry to any function, since it holds no column of
+ * it, and runs no code of the consumer's: the implied condition counts as
+ * leakproof, so it may be evaluated on rows the filters hide, and a
+ * function of the consumer's that counted its calls there would count
+ * those rows.
+ */
+static bool
+value_ok(Node *value, Index rti)
+{
+	return value != NULL && !contain_volatile_functions(value) &&
+		!expression_returns_set(value) && !value_refused(value, &rti) &&
+		govshare_expr_problem(value, InvalidOid) == NULL;
+}
+
+/* The column side: a Var of entry rti at this level, or -1. */
+static AttrNumber
+column_of(Node *n, Index rti)
+{
+	Var		   *v = (Var *) n;
+
+	if (n == NULL || !IsA(n, Var) || v->varno != (int) rti || v->varlevelsup != 0 ||
+		v->varattno <= 0)
+		return -1;
+	return v->varattno;
+}
+
+/* The btree strategy of opno on typid's default family, or 0. */
+static int
+strategy_of(Oid opno, Oid typid)
+{
+	Oid			opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
+	Oid			lefttype;
+	Oid			righttype;
+	int			strategy;
+	Oid			family;
+
+	if (!OidIsValid(opclass))
+		return 0;
+	family = get_opclass_family(opclass);
+	if (!op_in_opfamily(opno, family))
+		return 0;
+	get_op_opfamily_properties(opno, family, false, &strategy, &lefttype, &righttype);
+	return lefttype == typid && righttype == typid ? strategy : 0;
+}
+
+/*
+ * Reads one conjunct: a comparison of a form-separated column of entry rti
+ * (sub its subquery) with an acceptable value.  Returns false otherwise.
+ */
+static bool
+read_comparison(Node *conjunct, Index rti, Query *sub, Comparison *cmp)
+{
+	Node	   *left;
+	Node	   *right;
+	Oid			opno;
+	TargetEntry *tle;
+
+	if (IsA(conjunct, OpExpr) && list_length(((OpExpr *) conjunct)->args) == 2)
+	{
+		opno = ((OpExpr *) conjunct)->opno;
+		left = linitial(((OpExpr *) conjunct)->args);
+		right = lsecond(((OpExpr *) conjunct)->args);
+		cmp->any = false;
+		if (column_of(left, rti) < 0 && column_of(right, rti) >= 0)
+		{
+			Node	   *t = left;
+
+			left = right;
+			right = t;
+			opno = get_commutator(opno);
+		}
+	}
+	else if (IsA(conjunct, ScalarArrayOpExpr) && ((ScalarArrayOpExpr *) conjunct)->useOr)
+	{
+		opno = ((ScalarArrayOpExpr *) conjunct)->opno;
+		left = linitial(((ScalarArrayOpExpr *) conjunct)->args);
+		right = lsecond(((ScalarArrayOpExpr *) conjunct)->args);
+		cmp->any = true;
+	}
+	else
+		return false;
+
+	cmp->attno = column_of(left, rti);
+	if (cmp->attno < 0 || !OidIsValid(opno) || !value_ok(right, rti))
+		return false;
+	tle = list_nth(sub->targetList, cmp->attno - 1);
+	if (!form_separated((Node *) tle->expr, cmp->attno))
+		return false;
+	cmp->strategy = strategy_of(opno, exprType(left));
+	if (cmp->strategy == 0 || (cmp->any && cmp->strategy != BTEqualStrategyNumber))
+		return false;
+	if (exprType(right) != (cmp->any ? get_array_type(exprType(left)) : exprType(left)))
+		return false;
+	cmp->value = right;
+	return true;
+}
+
+/*
+ * The raw column attno of the subquery of entry rti, as a Var of the outer
+ * query: a resjunk output of the subquery, added once per column.
+ */
+static Var *
+raw_column(RangeTblEntry *rte, Index rti, AttrNumber attno)
+{
+	Query	   *sub = rte->subquery;
+	TargetEntry *src = list_nth(sub->targetList, attno - 1);
+	Var		   *raw = NULL;
+	ListCell   *lc;
+	TargetEntry *tle;
+	Oid			typid = exprType((Node *) src->expr);
+	int32		typmod = exprTypmod((Node *) src->expr);
+	Oid			collid = exprCollation((Node *) src->expr);
+
+	for_each_from(lc, sub->targetList, list_length(rte->eref->colnames))
+	{
+		tle = lfirst(lc);
+		if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varattno == attno)
+			return makeVar(rti, tle->resno, typid, typmod, collid, 0);
+	}
+	raw = makeVar(1, attno, typid, typmod, collid, 0);
+	tle = makeTargetEntry((Expr *) raw, list_length(sub->targetList) + 1,
+						  psprintf("govshare raw %s", src->resname), false);
+	sub->targetList = lappend(sub->targetList, tle);
+	return makeVar(rti, tle->resno, typid, typmod, collid, 0);
+}
+
+/* A call of govshare.<name> on args, returning boolean, or NULL if missing. */
+static Node *
+implication(const char *name, List *args)
+{
+	Oid			argtypes[3] = {ANYELEMENTOID, ANYELEMENTOID, ANYELEMENTOID};
+	Oid			fn;
+
+	if (strcmp(name, "full_form_eq_any") == 0)
+		argtypes[1] = ANYARRAYOID;
+	fn = LookupFuncName(list_make2(makeString("govshare"), makeString(pstrdup(name))),
+						list_length(args), argtypes, true);
+	if (!OidIsValid(fn))
+		return NULL;
+	return (Node *) makeFuncExpr(fn, BOOLOID, args, InvalidOid, InvalidOid,
+								 COERCE_EXPLICIT_CALL);
+}
+
+/* "raw <strategy> bound", with the type's btree operator, or NULL. */
+static Node *
+compare(Node *raw, int strategy, Node *bound)
+{
+	Oid			typid = exprType(raw);
+	Oid			opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
+	Oid			opno;
+
+	if (!OidIsValid(opclass))
+		return NULL;
+	opno = get_opfamily_member(get_opclass_family(opclass), typid, typid, strategy);
+	if (!OidIsValid(opno))
+		return NULL;
+	return (Node *) make_opclause(opno, BOOLOID, false, (Expr *) copyObject(raw), (Expr *) bound,
+								  InvalidOid, InvalidOid);
+}
+
+/*
+ * The implication of "disclosed <strategy> value" (anchor: the upper bound
+ * or equality that puts a lower bound's disclosed value in value form; the
+ * value itself otherwise) as comparisons of the raw column with bounds
+ * computed at execution: govshare.full_form_lower(value, anchor) is value
+ * when anchor is a value form, else below every value of the type;
+ * govshare.full_form_upper(value) is value when it is a value form, else
+ * above every value.  Plain comparisons, so that the planner uses them as
+ * index conditions and prunes partitions by them when the executor
+ * starts.  The bound functions are STABLE, so that no plan holds the
+ * sentinels as constants (they print as no value of the type).
+ */
+static List *
+bounds(Node *raw, int strategy, Node *value, Node *anchor)
+{
+	Oid			typid = exprType(raw);
+	Oid			two[2] = {ANYELEMENTOID, ANYELEMENTOID};
+	Oid			lower = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_lower")),
+									   2, two, true);
+	Oid			upper = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_upper")),
+									   1, two, true);
+	List	   *conds = NIL;
+	Node	   *cond;
+
+	if (!OidIsValid(lower) || !OidIsValid(upper))
+		return NIL;
+	if (strategy >= BTEqualStrategyNumber)
+	{
+		cond = compare(raw, strategy == BTGreaterStrategyNumber ? BTGreaterStrategyNumber :
+					   BTGreaterEqualStrategyNumber,
+					   (Node *) makeFuncExpr(lower, typid, list_make2(copyObject(value), copyObject(anchor)),
+											 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+		if (cond != NULL)
+			conds = lappend(conds, cond);
+	}
+	if (strategy <= BTEqualStrategyNumber)
+	{
+		cond = compare(raw, strategy == BTLessStrategyNumber ? BTLessStrategyNumber :
+					   BTLessEqualStrategyNumber,
+					   (Node *) makeFuncExpr(upper, typid, list_make1(copyObject(value)),
+											 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+		if (cond != NULL)
+			conds = lappend(conds, cond);
+	}
+	return conds;
+}
+
+/*
+ * The conditions on the raw columns implied by the comparisons cmps (n of
+ * them, all in one conjunction).  A lower bound (> or >=) implies nothing
+ * by itself, since every disclosure form sorts after the value forms: it
+ * needs an upper bound or equality on the same column (its anchor) with a
+ * value form.
+ */
+static List *
+implications(RangeTblEntry *rte, Index rti, Comparison *cmps, int n)
+{
+	static const char *const names[] = {NULL, "full_form_lt", "full_form_le", "full_form_eq",
+	"full_form_ge", "full_form_gt"};
+	List	   *implied = NIL;
+
+	for (int i = 0; i < n; i++)
+	{
+		Comparison *c = &cmps[i];
+		Comparison *anchor = NULL;
+		Node	   *raw;
+		Node	   *cond = NULL;
+
+		if (!c->any && (c->strategy == BTGreaterStrategyNumber ||
+						c->strategy == BTGreaterEqualStrategyNumber))
+		{
+			for (int j = 0; j < n && anchor == NULL; j++)
+				if (j != i && !cmps[j].any && cmps[j].attno == c->attno &&
+					cmps[j].strategy <= BTEqualStrategyNumber)
+					anchor = &cmps[j];
+			if (anchor == NULL)
+				continue;
+		}
+		raw = (Node *) raw_column(rte, rti, c->attno);
+
+		if (c->any && IsA(c->value, ArrayExpr) &&
+			list_length(((ArrayExpr *) c->value)->elements) <= IMPLIED_MAX_OR)
+		{
+			/* IN ($1, $2, ...): each element on its own, so each finds its index */
+			List	   *arms = NIL;
+			ListCell   *lc;
+
+			foreach(lc, ((ArrayExpr *) c->value)->elements)
+				arms = lappend(arms, implication("full_form_eq",
+												 list_make2(copyObject(raw), copyObject(lfirst(lc)))));
+			if (list_member_ptr(arms, NULL))
+				continue;
+			cond = list_length(arms) == 1 ? linitial(arms) : (Node *) makeBoolExpr(OR_EXPR, arms, -1);
+		}
+		else if (c->any)
+			cond = implication("full_form_eq_any", list_make2(raw, copyObject(c->value)));
+		else if (!IsA(c->value, Const) || (anchor != NULL && !IsA(anchor->value, Const)))
+		{
+			/* known at execution only: the bounds themselves, for pruning too */
+			implied = list_concat(implied, bounds(raw, c->strategy, c->value,
+												  anchor ? anchor->value : c->value));
+			continue;
+		}
+		else if (anchor != NULL)
+			cond = implication(names[c->strategy],
+							   list_make3(raw, copyObject(c->value), copyObject(anchor->value)));
+		else
+			cond = implication(names[c->strategy], list_make2(raw, copyObject(c->value)));
+		if (cond != NULL)
+			implied = lappend(implied, cond);
+	}
+	return implied;
+}
+
+/* Adds to the conjunction *quals the conditions its comparisons imply. */
+static void
+imply_in(Node **quals, RangeTblEntry *rte, Index rti)
+{
+	List	   *conjuncts = make_ands_implicit((Expr *) *quals);
+	Comparison *cmps;
+	int			n = 0;
+	ListCell   *lc;
+	List	   *implied;
+
+	if (conjuncts == NIL)
+		return;
+	cmps = palloc(sizeof(Comparison) * list_length(conjuncts));
+	foreach(lc, conjuncts)
+		if (read_comparison(lfirst(lc), rti, rte->subquery, &cmps[n]))
+			n++;
+	if (n == 0)
+		return;
+	implied = implications(rte, rti, cmps, n);
+	if (implied != NIL)
+		*quals = (Node *) make_ands_explicit(list_concat(list_copy(conjuncts), implied));
+}
+
+/* Visits the ON clauses of the join tree under node. */
+static void
+imply_in_joins(Node *node, RangeTblEntry *rte, Index rti)
+{
+	if (node == NULL)
+		return;
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *j = (JoinExpr *) node;
+
+		imply_in_joins(j->larg, rte, rti);
+		imply_in_joins(j->rarg, rte, rti);
+		imply_in(&j->quals, rte, rti);
+	}
+	else if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			imply_in_joins(lfirst(lc), rte, rti);
+		imply_in(&((FromExpr *) node)->quals, rte, rti);
+	}
+}
+
+/*
+ * Entry rti of q has just become the security-barrier subquery of a
+ * governed relation (rte): adds to q's WHERE and ON clauses the conditions
+ * on its raw columns that their comparisons imply (see the top).
+ */
+void
+govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte)
+{
+	RangeTblEntry *inner;
+
+	if (q->jointree == NULL || rte->rtekind != RTE_SUBQUERY || rte->subquery == NULL)
+		return;
+
+	/*
+	 * A whole-row reference reads every output of the subquery when the
+	 * planner keeps it as a subquery scan: the raw columns must not be
+	 * there to be read.  Such statements get no implied conditions.
+	 */
+	inner = linitial_node(RangeTblEntry, rte->subquery->rtable);
+	if (bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, inner->selectedCols))
+		return;
+	imply_in_joins((Node *) q->jointree, rte, rti);
+}

@@ -1,0 +1,303 @@
+# test/t/023_index_enforcement.pl — index-preserving enforcement (issue 16).
+#
+# Under the demo's mixed rule (identity numbers masked nationwide, in full
+# for residents of province 79 born 1999-2008), a consumer's comparison of
+# personal_id compares a CASE over the rows.  The enforcement adds the
+# condition on the raw column that the comparison implies
+# (src/enforce/implied.c, fullform.c), so that:
+#
+#  - plans: "=", IN lists, "= ANY", "<" and BETWEEN with constants, and
+#    "=" with a parameter of a generic plan (PREPARE under
+#    force_generic_plan, PL/pgSQL after five calls), use the primary key's
+#    index, on a plain table and on one partitioned by range of
+#    personal_id (province of birth registration), where constants prune
+#    to one partition;
+#  - answers: every form returns exactly the rows whose disclosed value
+#    satisfies the comparison, computed independently by the owner with
+#    text functions (not govshare.mask), for ids inside and outside the
+#    rule's filter, masked-form values, ids that do not exist and NULL,
+#    with index scans enabled and with enable_indexscan and
+#    enable_bitmapscan off (then the plans are sequential scans);
+#  - joins to the consumer's own table give the same answers (PostgreSQL
+#    15 does not take join clauses below security quals that are not
+#    leakproof, so these stay hash or merge joins; docs/enforcement.md);
+#  - data subjects are the rows examined: a one-row lookup by id records
+#    subject_count 1;
+#  - whole-row references get no implied condition and still work.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('index');
+$node->init;
+$node->append_conf('postgresql.conf', join("\n",
+	"shared_preload_libraries = 'govshare'",
+	"govshare.audit_mode = 'strict'",
+	"govshare.audit_timeout = '60s'") . "\n");
+$node->start;
+
+# 20,000 citizens: ids of provinces 001, 048 and 079, birth years
+# 1950-2007; residence independent of the id's province, so that many ids
+# of 079 are masked (residents elsewhere) and share masked forms.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION govshare;
+SET search_path = public, govshare;
+CREATE TABLE citizen (personal_id personal_id PRIMARY KEY, full_name text NOT NULL,
+                      residence admin_unit, phone phone_number);
+INSERT INTO citizen
+SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), ((y / 100 - 19) * 2 + i % 2)::text,
+              lpad((y % 100)::text, 2, '0'), lpad((i::bigint * 7919 % 1000000)::text, 6, '0'))::personal_id,
+       format('Citizen %s', i),
+       format('2025:%s', CASE WHEN i % 3 = 0 THEN '79' ELSE '01' END)::admin_unit,
+       format('+8491%s', lpad((i::bigint * 104729 % 10000000)::text, 7, '0'))::phone_number
+FROM generate_series(1, 20000) AS i,
+     LATERAL (SELECT (ARRAY[1, 79, 48])[1 + (i / 3) % 3] AS p, 1950 + i % 58 AS y) AS s;
+CREATE TABLE pcitizen (personal_id personal_id NOT NULL, full_name text NOT NULL,
+                       residence admin_unit, phone phone_number) PARTITION BY RANGE (personal_id);
+CREATE TABLE pcitizen_001 PARTITION OF pcitizen FOR VALUES FROM ('001000000000') TO ('002000000000');
+CREATE TABLE pcitizen_048 PARTITION OF pcitizen FOR VALUES FROM ('048000000000') TO ('049000000000');
+CREATE TABLE pcitizen_079 PARTITION OF pcitizen FOR VALUES FROM ('079000000000') TO ('080000000000');
+ALTER TABLE pcitizen ADD PRIMARY KEY (personal_id);
+INSERT INTO pcitizen SELECT * FROM citizen;
+ANALYZE citizen;
+ANALYZE pcitizen;
+SELECT add_agency('MPS', 'Ministry of Public Security', is_self => true),
+       add_agency('MND', 'Ministry of National Defence'),
+       add_purpose('military_service', 'Call-up', 'Law 78/2015/QH13');
+CREATE ROLE mnd_app LOGIN;
+SELECT bind_role('mnd_app', 'MND');
+SELECT classify(t, 'personal_id', 'person.personal_id'), classify(t, 'full_name', 'person.full_name'),
+       classify(t, 'residence', 'person.permanent_residence_unit'), classify(t, 'phone', 'person.phone'),
+       govern(t)
+  FROM unnest(ARRAY['citizen', 'pcitizen']::regclass[]) AS t;
+SELECT share('MND', '{military_service}', '{person.personal_id}', 'masked');
+SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name, person.phone}', 'full',
+             relation => t,
+             row_filter => 'admin_unit_province_code(residence) = ''79'' AND personal_id_birth_year(personal_id) BETWEEN 1999 AND 2008')
+  FROM unnest(ARRAY['citizen', 'pcitizen']::regclass[]) AS t;
+SELECT share('MND', '{military_service}', '{person.*}', 'generalized');
+-- the disclosed identity numbers, computed without govshare's functions:
+-- the text of the id, its birth year from digits 4-6, its mask as text
+CREATE TABLE expected AS
+SELECT personal_id AS raw,
+       (CASE WHEN residence::text LIKE '2025:79%'
+              AND 1900 + substr(personal_id::text, 4, 1)::int / 2 * 100 + substr(personal_id::text, 5, 2)::int
+                  BETWEEN 1999 AND 2008
+             THEN personal_id::text
+             ELSE substr(personal_id::text, 1, 3) || '*******' || right(personal_id::text, 2)
+        END)::personal_id AS shown
+  FROM citizen;
+-- PL/pgSQL lookups, planned as the caller (generic plans after five calls)
+CREATE FUNCTION lookup(t text, id personal_id) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  IF t = 'citizen' THEN
+    SELECT string_agg(personal_id::text, ',' ORDER BY personal_id::text) INTO r FROM public.citizen WHERE personal_id = id;
+  ELSE
+    SELECT string_agg(personal_id::text, ',' ORDER BY personal_id::text) INTO r FROM public.pcitizen WHERE personal_id = id;
+  END IF;
+  RETURN coalesce(r, '');
+END $$;
+GRANT EXECUTE ON FUNCTION lookup(text, personal_id) TO mnd_app;
+GRANT USAGE ON SCHEMA public TO mnd_app;
+GRANT CREATE ON SCHEMA public TO mnd_app;
+ALTER DATABASE postgres SET search_path = public, govshare;
+});
+
+# the probes: ids in full (inside the filter), ids shown masked (outside),
+# masked forms (of an outside id; of an inside id, which is shown in full),
+# an id that does not exist, NULL
+my @inside = split /\n/, $node->safe_psql('postgres',
+	"SELECT raw FROM expected WHERE raw::text = shown::text ORDER BY raw LIMIT 3");
+my @outside = split /\n/, $node->safe_psql('postgres',
+	"SELECT raw FROM expected WHERE raw::text <> shown::text AND raw::text LIKE '079%' ORDER BY raw LIMIT 3");
+my $masked_out = $node->safe_psql('postgres',
+	"SELECT shown FROM expected WHERE raw = '$outside[0]'");
+my $masked_in = $node->safe_psql('postgres',
+	"SELECT substr(raw::text, 1, 3) || '*******' || right(raw::text, 2) FROM expected WHERE raw = '$inside[0]'");
+ok(@inside == 3 && @outside == 3, 'the data has ids inside and outside the filter');
+my @probes = (@inside, @outside, $masked_out, $masked_in, '079209999999', 'NULL');
+sub lit { my ($v) = @_; return $v eq 'NULL' ? 'NULL' : "'$v'"; }
+my $in_list = join(', ', map { lit($_) . '::govshare.personal_id' } @probes);
+
+# the expected answer of a condition on the disclosed value
+sub expected
+{
+	my ($cond) = @_;
+	return $node->safe_psql('postgres', "SET search_path = public, govshare;
+		SELECT coalesce(string_agg(shown::text, ',' ORDER BY shown::text), '') FROM expected WHERE $cond");
+}
+
+# runs SQL as the consumer's own login within a request context
+sub consumer
+{
+	my ($sql) = @_;
+	my ($ret, $stdout, $stderr) = $node->psql('postgres',
+		"SET search_path = public, govshare;\n"
+		  . "SELECT govshare.begin_request('military_service') \\g /dev/null\n$sql",
+		extra_params => [ '-U', 'mnd_app' ]);
+	diag($stderr) if $ret != 0;
+	return $stdout;
+}
+
+my $agg = "coalesce(string_agg(personal_id::text, ',' ORDER BY personal_id::text), '')";
+
+for my $table ('citizen', 'pcitizen')
+{
+	for my $mode ('index', 'noindex')
+	{
+		my $set = $mode eq 'index' ? ''
+		  : "SET enable_indexscan = off; SET enable_bitmapscan = off;\n";
+		my $scan = $mode eq 'index' ? qr/Index Scan (using|on) \w+pkey/ : qr/Seq Scan/;
+		my $what = "$table, $mode";
+
+		# "=" with constants, and its plan
+		my @sql = map { "SELECT $agg FROM $table WHERE personal_id = " . lit($_) . ";" } @probes;
+		my @got = split /\n/, consumer($set . join("\n", @sql)), -1;
+		for my $i (0 .. $#probes)
+		{
+			my $want = $probes[$i] eq 'NULL' ? '' : expected("shown = " . lit($probes[$i]));
+			is($got[$i] // '<none>', $want, "$what: = $probes[$i]");
+		}
+		my $plan = consumer($set . "EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id = '$inside[0]'");
+		like($plan, $scan, "$what: plan of = constant");
+		if ($table eq 'pcitizen' && $mode eq 'index')
+		{
+			my %parts = map { $_ => 1 } ($plan =~ /on (pcitizen_0\d\d)/g);
+			is(scalar(keys %parts), 1, "$what: = constant prunes to one partition");
+		}
+
+		# IN list and = ANY(array constant)
+		my $out = consumer($set . "SELECT $agg FROM $table WHERE personal_id IN ($in_list)");
+		is($out, expected("shown IN ($in_list)"), "$what: IN list");
+		my $full_list = join(', ', map { "'$_'" } @inside, @outside);
+		my $full_array = join(',', @inside, @outside);
+		$out = consumer($set . "SELECT $agg FROM $table WHERE personal_id = ANY ('{$full_array}'::personal_id[])");
+		is($out, expected("shown = ANY ('{$full_array}'::personal_id[])"), "$what: = ANY of value forms");
+		$plan = consumer($set . "EXPLAIN (COSTS OFF) SELECT 1 FROM $table WHERE personal_id IN ($full_list)");
+		like($plan, $scan, "$what: plan of IN list");
+
+		# ranges: BETWEEN, <, and a lower bound with a masked upper bound
+		my ($lo, $hi) = ($inside[0], $inside[2]);
+		$out = consumer($set . "SELECT $agg FROM $table WHERE personal_id BETWEEN '$lo' AND '$hi'");
+		is($out, expected("shown BETWEEN '$lo' AND '$hi'"), "$what: BETWEEN");
+		$plan = consumer($set . "EXPLAIN (COSTS OFF) SELECT 1 FROM $table WHERE personal_id BETWEEN '$lo' AND '$hi'");
+		like($plan, $scan, "$what: plan of BETWEEN");
+		$out = consumer($set . "SELECT $agg FROM $table WHERE personal_id < '001205000000'");
+		is($out, expected("shown < '001205000000'"), "$what: <");
+		$out = consumer($set . "SELECT count(*) FROM $table WHERE personal_id >= '$lo' AND personal_id <= '$masked_out'");
+		is($out, $node->safe_psql('postgres',
+			"SELECT count(*) FROM expected WHERE shown >= '$lo' AND shown <= '$masked_out'"),
+			"$what: >= with a masked upper bound");
+
+		# generic plans: PREPARE under force_generic_plan, and = ANY($1)
+		@sql = ("SET plan_cache_mode = force_generic_plan;",
+			"PREPARE p(personal_id) AS SELECT $agg FROM $table WHERE personal_id = \$1;",
+			map({ "EXECUTE p(" . lit($_) . ");" } @probes),
+			"PREPARE q(personal_id[]) AS SELECT $agg FROM $table WHERE personal_id = ANY (\$1);",
+			"EXECUTE q(ARRAY[$in_list]);");
+		@got = split /\n/, consumer($set . join("\n", @sql)), -1;
+		for my $i (0 .. $#probes)
+		{
+			my $want = $probes[$i] eq 'NULL' ? '' : expected("shown = " . lit($probes[$i]));
+			is($got[$i] // '<none>', $want, "$what: generic plan, = \$1 with $probes[$i]");
+		}
+		is($got[ scalar @probes ], expected("shown IN ($in_list)"), "$what: generic plan, = ANY(\$1)");
+		$plan = consumer($set . "SET plan_cache_mode = force_generic_plan;
+			PREPARE p(personal_id) AS SELECT 1 FROM $table WHERE personal_id = \$1;
+			EXPLAIN (COSTS OFF) EXECUTE p('$inside[0]')");
+		like($plan, $scan,
+			"$what: plan of a generic = \$1");
+		like($plan, qr/\$1/, "$what: ... which is generic") if $mode eq 'index';
+		like($plan, qr/Subplans Removed: 2/, "$what: ... pruned to one partition when the executor starts")
+		  if $table eq 'pcitizen';
+
+		# a value built from a parameter: personal_id(bigint) of a generic plan
+		@sql = ("SET plan_cache_mode = force_generic_plan;",
+			"PREPARE b(bigint) AS SELECT $agg FROM $table WHERE personal_id = personal_id(\$1);",
+			"EXECUTE b(" . int($inside[0]) . ");",
+			"EXECUTE b(" . int($outside[0]) . ");",
+			"EXPLAIN (COSTS OFF) EXECUTE b(" . int($inside[0]) . ");");
+		@got = split /\n/, consumer($set . join("\n", @sql)), -1;
+		is($got[0], $inside[0], "$what: generic plan, = personal_id(\$1) inside the filter");
+		is($got[1], '', "$what: ... outside it");
+		like(join("\n", @got[ 2 .. $#got ]), $scan, "$what: ... and its plan");
+
+		# PL/pgSQL: the sixth call onwards runs a generic plan
+		@sql = map { "SELECT lookup('$table', " . lit($_) . ");" } (@probes, @probes);
+		@got = split /\n/, consumer($set . join("\n", @sql)), -1;
+		for my $i (0 .. $#probes)
+		{
+			my $want = $probes[$i] eq 'NULL' ? '' : expected("shown = " . lit($probes[$i]));
+			is($got[ $i + @probes ] // '<none>', $want, "$what: PL/pgSQL, later call with $probes[$i]");
+		}
+
+		# a join to the consumer's own table
+		$out = consumer($set . "CREATE TEMP TABLE mine (id personal_id);
+			INSERT INTO mine VALUES " . join(', ', map { '(' . lit($_) . ')' } @probes) . ";
+			ANALYZE mine;
+			SELECT coalesce(string_agg(c.personal_id::text, ',' ORDER BY c.personal_id::text), '')
+			  FROM mine JOIN $table c ON c.personal_id = mine.id");
+		is($out, expected("shown IN ($in_list)"), "$what: join to the consumer's table");
+	}
+}
+
+# whole-row references get no implied condition, and work
+my $out = consumer("SELECT c FROM citizen c WHERE personal_id = '$inside[0]'");
+like($out, qr/^\($inside[0],/, 'a whole-row reference with = works');
+$out = consumer("EXPLAIN (COSTS OFF) SELECT c FROM citizen c WHERE personal_id = '$inside[0]'");
+unlike($out, qr/full_form|Index Cond/, '... without an implied condition');
+
+# data subjects are the rows examined
+my $before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
+consumer("SELECT full_name FROM citizen WHERE personal_id = '$inside[1]'");
+is($node->safe_psql('postgres', "SELECT subject_count FROM govshare.access_log
+	WHERE seq > $before AND subject_count IS NOT NULL ORDER BY seq DESC LIMIT 1"),
+	'1', 'a one-row lookup by id notes one data subject');
+$before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
+consumer("SELECT full_name FROM pcitizen WHERE personal_id = '$inside[1]'");
+is($node->safe_psql('postgres', "SELECT subject_count FROM govshare.access_log
+	WHERE seq > $before AND subject_count IS NOT NULL ORDER BY seq DESC LIMIT 1"),
+	'1', '... on the partitioned table too');
+
+$before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
+is(consumer("SELECT count(*) FROM citizen WHERE personal_id = '$outside[0]'"), '0',
+	'an id stored where it is masked is not found by its full value');
+is($node->safe_psql('postgres', "SELECT rows || '/' || subject_count FROM govshare.access_log
+	WHERE seq > $before AND subject_count IS NOT NULL ORDER BY seq DESC LIMIT 1"),
+	'1/1', '... but its row was examined: one data subject (one row, the count)');
+
+# the correlated subquery: a lookup per row of the consumer's table, by index
+$out = consumer("CREATE TEMP TABLE mine (id personal_id);
+	INSERT INTO mine VALUES ('$inside[0]'), ('$outside[0]');
+	EXPLAIN (COSTS OFF) SELECT (SELECT full_name FROM citizen c WHERE c.personal_id = mine.id) FROM mine");
+like($out, qr/SubPlan.*Index Scan on citizen_pkey/s, 'a correlated subquery by id uses the index');
+
+# a value computed by a function of the consumer's gets no implied
+# condition (it would run on rows the filters hide), and still answers
+$out = consumer("CREATE FUNCTION mine_id(bigint) RETURNS personal_id LANGUAGE plpgsql STABLE
+	AS \$\$ BEGIN RETURN personal_id(\$1); END \$\$;
+	SELECT $agg FROM citizen WHERE personal_id = mine_id(" . int($inside[0]) . ");
+	EXPLAIN (COSTS OFF) SELECT 1 FROM citizen WHERE personal_id = mine_id(" . int($inside[0]) . ");
+	DROP FUNCTION mine_id(bigint);");
+like($out, qr/^$inside[0]\n/, "a value from the consumer's own function: the answer");
+unlike($out, qr/full_form|Index Cond/, '... without an implied condition');
+
+# the answers above are not trivial
+isnt(expected("shown = '$masked_out'"), '', 'a masked form matches some rows');
+is(expected("shown = '$inside[0]'"), $inside[0], 'an id inside the filter matches itself');
+is(expected("shown = '$outside[0]'"), '', 'an id outside it matches nothing');
+
+# the functions refuse other types, and tell forms apart
+my ($ret, $o, $err) = $node->psql('postgres', "SELECT govshare.full_form_eq(1::bigint, 2::bigint)");
+like($err, qr/does not accept type bigint/, 'full_form_eq refuses a type without forms');
+is($node->safe_psql('postgres', "SET search_path = public, govshare;
+	SELECT full_form_eq('079300000001'::personal_id, '079300000002'),
+	       full_form_eq('079300000001'::personal_id, '079*******02'),
+	       full_form_eq_any('079300000001'::personal_id, '{079300000002,NULL}'),
+	       full_form_lt('079300000001'::personal_id, '079300000001')"),
+	'f|t||f', 'the implications: value forms compare, disclosure forms say nothing');
+
+done_testing();
