@@ -159,9 +159,14 @@ extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64
 									  int64 last_seq);
 extern void govshare_audit_queue_error(GovshareAuditQueue *q, const char *message);
 extern void govshare_audit_queue_stop(Oid dboid);
+extern void govshare_audit_queue_hand_over(GovshareAuditQueue *q);
+extern int64 govshare_audit_queue_last_seq(void);
 
 /* writer.c: the audit writer */
 extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);
+
+/* standby.c: a hot standby's forwarder of access records to the primary */
+extern PGDLLEXPORT void govshare_audit_forwarder_main(Datum main_arg);
 
 
 /* budget.c: the statement text records keep */

@@ -23,6 +23,7 @@
 #include "executor/execdesc.h"
 #include "nodes/parsenodes.h"
 #include "tcop/cmdtag.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -52,6 +53,11 @@ extern int	govshare_audit_queue_size;
 extern int	govshare_audit_max_databases;
 extern int	govshare_audit_text_max;
 extern int	govshare_audit_text_budget;
+extern char *govshare_standby_conninfo;
+extern char *govshare_node_name;
+
+/* standby.c: the check of govshare.node_name */
+extern bool govshare_node_name_check(char **newval, void **extra, GucSource source);
 
 /* chain.c: the HMAC key, forgotten when govshare.audit_key_file changes */
 extern void govshare_audit_forget_key(void);
