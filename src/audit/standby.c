@@ -53,6 +53,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -150,18 +151,40 @@ get_be32(const unsigned char *p)
 }
 
 /*
+ * The detail of a submitted record: the bytes after its columns kind ..
+ * receipt_hash are nothing (a record of a library without format GSAL2),
+ * a NULL, or the detail's text.  Returns it (NULL for none); raises an
+ * error on anything else.
+ */
+static char *
+submitted_detail(const char *data, uint32 len)
+{
+	uint32		n;
+
+	if (len == 0 || (len == 1 && data[0] == 'N'))
+		return NULL;
+	if (len < 5 || data[0] != 'S' ||
+		(n = get_be32((const unsigned char *) data + 1)) != len - 5)
+		elog(ERROR, "malformed detail");
+	return govshare_audit_detail_normalize(pnstrdup(data + 5, n));
+}
+
+/*
  * Checks that a submitted record is one the standby's backends could have
  * queued: a token use, or the canonical encoding of an access record's
- * columns (what the writer will decode).  Raises a data error naming the
- * record's place in the batch otherwise.
+ * columns and its detail (what the writer will decode), and appends it to
+ * out as it is to be queued here: an access record with member "node" of
+ * its detail set to node.  Raises a data error naming the record's place
+ * in the batch otherwise.
  */
 static void
-check_submitted(const char *data, uint32 len, TupleDesc desc, int i, const char *node)
+take_submitted(const char *data, uint32 len, TupleDesc desc, int i, const char *node,
+			   StringInfo out)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
-	bool		ok;
+	bool		ok = true;
 
 	PG_TRY();
 	{
@@ -170,11 +193,20 @@ check_submitted(const char *data, uint32 len, TupleDesc desc, int i, const char 
 			GovshareTokenUse use;
 
 			govshare_audit_token_decode(data, len, &use);
-			ok = true;
+			appendBinaryStringInfo(out, data, len);
 		}
 		else
-			ok = govshare_chain_decode(data, len, desc, Anum_access_log_kind,
-									   Anum_access_log_receipt_hash, values, isnull) == len;
+		{
+			size_t		fixed = govshare_chain_decode(data, len, desc, Anum_access_log_kind,
+													  Anum_access_log_receipt_hash, values, isnull);
+			char	   *detail = submitted_detail(data + fixed, len - fixed);
+			StringInfoData name;
+
+			initStringInfo(&name);
+			escape_json(&name, node);
+			appendBinaryStringInfo(out, data, fixed);
+			govshare_chain_put_text(out, govshare_audit_detail_merge(detail, "node", name.data));
+		}
 	}
 	PG_CATCH();
 	{
@@ -217,6 +249,7 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 	uint64		ticket = 0;
 	int			n = 0;
 	char	   *why = NULL;
+	StringInfoData record;
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -241,7 +274,8 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 
 	rel = table_open(get_relname_relid("access_log", nsp), AccessShareLock);
 	desc = RelationGetDescr(rel);
-	govshare_chain_check_columns(desc);
+	(void) govshare_chain_check_columns(desc);
+	initStringInfo(&record);
 	while (p < end)
 	{
 		uint32		len;
@@ -251,8 +285,9 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 					 errmsg("the batch of access records submitted by node \"%s\" is truncated", node),
 					 errdetail("Record %d claims more bytes than the batch has.", n + 1)));
-		check_submitted((const char *) p + 4, len, desc, n, node);
-		ticket = govshare_audit_queue_put((const char *) p + 4, len, govshare_audit_timeout,
+		resetStringInfo(&record);
+		take_submitted((const char *) p + 4, len, desc, n, node, &record);
+		ticket = govshare_audit_queue_put(record.data, record.len, govshare_audit_timeout,
 										  p + 4 + len == end, false);
 		p += 4 + len;
 		n++;
