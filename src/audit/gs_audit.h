@@ -7,8 +7,9 @@
  * made from the executor hooks (executor.c) and the utility hook
  * (utility.c), with their data subjects (subjects.c) and the receipts
  * given to remote callers (receipt.c); the shared-memory queues that carry
- * them (queue.c) to each database's audit writer (writer.c), the hash
- * chain (chain.c) and its verification (verify.c).  What only the audit's
+ * them (queue.c) to each database's audit writer (writer.c) or, on a hot
+ * standby, to the primary (standby.c), the hash chain (chain.c) and its
+ * verification (verify.c).  What only the audit's
  * own files share is in audit_internal.h.  Calls only src/policy/,
  * src/catalog/ and src/common/.
  *
