@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ static volatile sig_atomic_t stop_requested = 0;
 typedef struct Follow
 {
 	FILE	   *out;
-	bool		out_is_file;	/* fsync before saving the position */
+	bool		out_is_file;	/* a regular file: fsync before saving the position */
 	const char *position_path;
 	char	   *database;
 	int64_t		written;		/* records written by this run */
@@ -427,6 +428,45 @@ current_database(PGconn *conn)
 }
 
 /*
+ * Is the last record verified still in the log, with the hash verified?
+ * False, with the problem recorded in c, when it was removed (a tail
+ * deleted: the stream would otherwise wait silently for seqs that are
+ * gone) or changed.
+ */
+static bool
+position_holds(PGconn *conn, Chain *c)
+{
+	char		seq[32];
+	const char *params[1] = {seq};
+	PGresult   *res;
+	char		hex[2 * VERIFY_HASH_LEN + 1];
+	bool		ok = true;
+
+	if (c->expect <= 1)
+		return true;
+	snprintf(seq, sizeof(seq), "%lld", (long long) (c->expect - 1));
+	res = PQexecParams(conn, "SELECT pg_catalog.encode(hash, 'hex') FROM govshare.access_log WHERE seq = $1",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		verify_fatal("could not read govshare.access_log: %s", PQerrorMessage(conn));
+	verify_hex(c->prev, VERIFY_HASH_LEN, hex);
+	if (PQntuples(res) == 0)
+	{
+		chain_fail(c, c->expect - 1, "The log no longer has seq %s, which the stream verified: rows were removed from its end.",
+				   seq);
+		ok = false;
+	}
+	else if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) || strcmp(PQgetvalue(res, 0, 0), hex) != 0)
+	{
+		chain_fail(c, c->expect - 1, "Seq %s does not have the hash the stream verified: the log was rewritten.",
+				   seq);
+		ok = false;
+	}
+	PQclear(res);
+	return ok;
+}
+
+/*
  * --follow: streams the log of conn as verified JSON Lines into out_path
  * (NULL or "-": stdout), from from_seq (1 when 0) or from the position
  * file, every interval_ms at the end, until a signal or, with until_end,
@@ -446,9 +486,12 @@ follow_log(PGconn *conn, Chain *c, const FollowOptions *opt)
 		fl.out = stdout;
 	else
 	{
+		struct stat st;
+
 		if ((fl.out = fopen(opt->out_path, "a")) == NULL)
 			verify_fatal("could not open \"%s\": %m", opt->out_path);
-		fl.out_is_file = true;
+		/* a regular file is fsynced before the position moves; a pipe cannot be */
+		fl.out_is_file = fstat(fileno(fl.out), &st) == 0 && S_ISREG(st.st_mode);
 	}
 
 	resumed = opt->position_path != NULL && load_position(opt->position_path, c, fl.database);
@@ -478,7 +521,8 @@ follow_log(PGconn *conn, Chain *c, const FollowOptions *opt)
 	c->on_row_arg = &fl;
 	while (!stop_requested)
 	{
-		scan_log(conn, c, c->expect - 1, 0, NULL);
+		if (position_holds(conn, c))
+			scan_log(conn, c, c->expect - 1, 0, NULL);
 		save_position(&fl, c);
 		if (c->failed)
 		{

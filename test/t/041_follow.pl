@@ -7,9 +7,10 @@
 # The stream resumes from its position file (only the new records are
 # appended, none twice), starts at --from-seq, follows the log while it
 # grows (--interval) and ends cleanly on SIGTERM.  At a tampered record it
-# writes nothing more, says why, exits 1 and keeps its position; and a log
+# writes nothing more, says why, exits 1 and keeps its position; a log
 # rewritten and rechained from a record already streamed, which verifies
-# on its own, does not continue the stream: the position carries the hash.
+# on its own, does not continue the stream: the position carries the hash;
+# and a tail deleted under the position is reported, not waited for.
 use strict;
 use warnings;
 use IPC::Run;
@@ -211,9 +212,21 @@ END
 is(sql('SELECT ok FROM govshare.verify_log()'), 't', 'the rewritten log verifies on its own');
 ($rc, $out, $err) = follow('--until-end', "--position-file=$bg_pos");
 is($rc, 1, 'but the stream resumed from its position fails');
-like($err, qr/FAILED at seq 19: The prev_hash of seq 19 is not the hash of seq 18/,
-	'at the first record after the position: the chain it verified was rewritten');
+like($err, qr/FAILED at seq 18: Seq 18 does not have the hash the stream verified: the log was rewritten\./,
+	'at the record of its position: the chain it verified was rewritten');
 is($out, '', 'and writes nothing');
+
+# --- a tail removed under a position: said at once, not waited for ---
+my $tail_pos = "$dir/tail.json";
+($rc, $out, $err) = follow('--until-end', "--position-file=$tail_pos");
+is($rc, 0, 'a stream of the rewritten log from the start') or diag $err;
+my $last = sql('SELECT max(seq) FROM govshare.access_log');
+$node->safe_psql('w', "SET session_replication_role = replica;
+DELETE FROM govshare.access_log WHERE seq = $last");
+($rc, $out, $err) = follow('--until-end', "--position-file=$tail_pos");
+is($rc, 1, 'resumed after its last record was deleted, it fails');
+like($err, qr/FAILED at seq $last: The log no longer has seq $last, which the stream verified: rows were removed from its end\./,
+	'saying that the end of the log was removed');
 
 # --- usage ---
 ($rc, $out, $err) = follow('--checkpoint=x');
