@@ -166,6 +166,16 @@ govshare_guc_define(void)
 							   &govshare_archive_directory, "",
 							   PGC_SUSET, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
+	DefineCustomStringVariable("govshare.standby_conninfo",
+							   "How a hot standby's audit forwarder connects to the primary (empty: primary_conninfo).",
+							   "The standby's access records are sent there, to govshare.audit_submit(); the database name is the standby's.",
+							   &govshare_standby_conninfo, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomStringVariable("govshare.node_name",
+							   "The name a hot standby gives the access records it sends to the primary (empty: cluster_name, else host:port).",
+							   NULL,
+							   &govshare_node_name, "",
+							   PGC_SIGHUP, 0, govshare_node_name_check, NULL, NULL);
 
 	/* enforcement (src/enforce/) */
 	DefineCustomEnumVariable("govshare.on_denied_column",

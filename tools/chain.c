@@ -493,6 +493,8 @@ chain_row(Chain *c, const Field *f)
 	memcpy(c->prev, computed, VERIFY_HASH_LEN);
 	c->checked++;
 	c->expect = seq + 1;
+	if (c->on_row != NULL)
+		c->on_row(c->on_row_arg, c, f);
 	return true;
 }
 

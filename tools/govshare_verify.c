@@ -7,6 +7,8 @@
  *	govshare-verify --dbname=CONNSTR [--public-key PEM ...]
  *		[--checkpoint FILE ...] [--save-checkpoint FILE] [--audit-key FILE ...]
  *		[--progress | --no-progress] [--quiet]
+ *	govshare-verify --dbname=CONNSTR --follow [--from-seq N | --position-file FILE]
+ *		[--output FILE] [--interval SECONDS] [--until-end] [--audit-key FILE ...]
  *
  * The checkpoints given are verified first (their signatures need no
  * database), then the whole log in one snapshot, then what the checkpoints
@@ -142,7 +144,8 @@ usage(void)
 		   "signed checkpoints, and a new checkpoint saved for next time.\n\n"
 		   "Usage:\n"
 		   "  %s --dbname=CONNSTR [OPTION]...\n"
-		   "  %s --archive=FILE... --public-key=FILE [--dbname=CONNSTR] [OPTION]...\n\n"
+		   "  %s --archive=FILE... --public-key=FILE [--dbname=CONNSTR] [OPTION]...\n"
+		   "  %s --dbname=CONNSTR --follow [--position-file=FILE] [OPTION]...\n\n"
 		   "Options:\n"
 		   "  -d, --dbname=CONNSTR        the database (a name, a connection string or a URI)\n"
 		   "  -k, --public-key=FILE       an Ed25519 public key (PEM) of the agency; repeatable\n"
@@ -155,10 +158,16 @@ usage(void)
 		   "      --no-progress           never show progress\n"
 		   "  -q, --quiet                 print nothing when the log verifies\n"
 		   "      --dump-canonical        print each row's canonical encoding in hex (for tests)\n"
+		   "  -f, --follow                stream the log as verified JSON Lines (docs/verify.md)\n"
+		   "      --from-seq=SEQ          with --follow: the first record to write (default 1)\n"
+		   "  -p, --position-file=FILE    with --follow: resume from, and save, the last record written\n"
+		   "  -o, --output=FILE           with --follow: append the records to FILE (default stdout)\n"
+		   "      --interval=SECONDS      with --follow: how often to look for new records (default 1)\n"
+		   "      --until-end             with --follow: exit at the end of the log\n"
 		   "  -V, --version               print the version and exit\n"
 		   "  -?, --help                  print this help and exit\n\n"
 		   "Exit status: 0 verified, 1 the log or a checkpoint does not verify, 2 an error.\n"
-		   "See docs/verify.md.\n", progname, progname, progname);
+		   "See docs/verify.md.\n", progname, progname, progname, progname);
 }
 
 /* The whole of a small file, malloc'd and NUL-terminated; errors are fatal. */
@@ -338,7 +347,13 @@ main(int argc, char **argv)
 		{"progress", no_argument, NULL, 1},
 		{"no-progress", no_argument, NULL, 2},
 		{"dump-canonical", no_argument, NULL, 3},
-		{"archive", required_argument, NULL, 4},
+		{"archive", required_argument, NULL, 7},
+		{"follow", no_argument, NULL, 'f'},
+		{"from-seq", required_argument, NULL, 4},
+		{"position-file", required_argument, NULL, 'p'},
+		{"output", required_argument, NULL, 'o'},
+		{"interval", required_argument, NULL, 5},
+		{"until-end", no_argument, NULL, 6},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, '?'},
@@ -367,13 +382,16 @@ main(int argc, char **argv)
 	FILE	   *out;
 	struct rusage ru;
 	double		secs;
+	bool		follow = false;
+	FollowOptions fopt = {NULL, NULL, 0, 1000, false, false};
+	char	   *end;
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0))
 	{
 		usage();
 		return VERIFY_EXIT_OK;
 	}
-	while ((opt = getopt_long(argc, argv, "d:k:c:s:a:qV?", long_options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "d:k:c:s:a:fp:o:qV?", long_options, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -407,7 +425,7 @@ main(int argc, char **argv)
 			case 3:
 				dump = true;
 				break;
-			case 4:
+			case 7:
 				if (narchives == VERIFY_MAX_ARCHIVES)
 					verify_fatal("at most %d --archive options", VERIFY_MAX_ARCHIVES);
 				archive_paths[narchives++] = optarg;
@@ -415,8 +433,37 @@ main(int argc, char **argv)
 			case 'q':
 				quiet = true;
 				break;
+			case 'f':
+				follow = true;
+				break;
+			case 4:
+				errno = 0;
+				fopt.from_seq = strtoll(optarg, &end, 10);
+				if (errno != 0 || *end != '\0' || fopt.from_seq < 1)
+					verify_fatal("--from-seq must be a seq, 1 or more: \"%s\"", optarg);
+				break;
+			case 'p':
+				fopt.position_path = optarg;
+				break;
+			case 'o':
+				fopt.out_path = optarg;
+				break;
+			case 5:
+				{
+					double		v;
+
+					errno = 0;
+					v = strtod(optarg, &end);
+					if (errno != 0 || *end != '\0' || !(v >= 0.01 && v <= 86400))
+						verify_fatal("--interval must be a number of seconds from 0.01 to 86400: \"%s\"", optarg);
+					fopt.interval_ms = (int) (v * 1000 + 0.5);
+				}
+				break;
+			case 6:
+				fopt.until_end = true;
+				break;
 			case 'V':
-				printf("govshare-verify (govshare) %s, format GSAL1\n", GOVSHARE_VERSION);
+				printf("govshare-verify (govshare) %s, formats GSAL1 and GSAL2\n", GOVSHARE_VERSION);
 				return VERIFY_EXIT_OK;
 			default:
 				fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
@@ -433,6 +480,24 @@ main(int argc, char **argv)
 		verify_fatal("checkpoints are verified with the agency's public keys: give --public-key");
 	if (narchives > 0 && nkey_paths == 0)
 		verify_fatal("archives end with a checkpoint, verified with the agency's public keys: give --public-key");
+	if (!follow && (fopt.from_seq || fopt.position_path || fopt.out_path || fopt.until_end))
+		verify_fatal("--from-seq, --position-file, --output and --until-end go with --follow");
+	if (follow)
+	{
+		if (narchives > 0 || dbname == NULL)
+			verify_fatal("--follow streams the live log: give --dbname, and no --archive");
+		if (ngiven > 0 || save_path != NULL || dump)
+			verify_fatal("--follow verifies the chain as it streams: --checkpoint, --save-checkpoint and --dump-canonical are for a whole run");
+		chain_init(&chain);
+		for (int i = 0; i < naudit; i++)
+			chain_add_key(&chain, audit_paths[i]);
+		fopt.quiet = quiet;
+		conn = scan_connect(dbname);
+		status = follow_log(conn, &chain, &fopt);
+		PQfinish(conn);
+		chain_free(&chain);
+		return status;
+	}
 	progress_on = progress_opt == 1 || (progress_opt == -1 && !quiet && isatty(STDERR_FILENO));
 	/* with --dump-canonical, stdout is the dump and the report goes to stderr */
 	out = dump ? stderr : stdout;

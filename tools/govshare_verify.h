@@ -13,6 +13,7 @@
  *	checkpoint.c		Ed25519 public keys, RFC 7638 thumbprints, JWS checkpoints
  *	json.c				the little JSON the checkpoints need
  *	archive.c			archives of the log (govshare.archive_log), offline
+ *	follow.c			--follow: the log as verified JSON Lines, resumable
  *
  * tools/govshare_verify.h
  *
@@ -98,6 +99,10 @@ typedef struct Chain
 	int64_t		bad_seq;
 	char		problem[512];
 
+	/* called with each row that verified (--follow), or NULL */
+	void		(*on_row) (void *arg, const struct Chain *c, const Field *f);
+	void	   *on_row_arg;
+
 	/* the row's bytes, prev_hash first; grows to the largest row */
 	unsigned char *buf;
 	size_t		len;
@@ -121,6 +126,19 @@ extern PGconn *scan_connect(const char *conninfo);
 extern void scan_log(PGconn *conn, Chain *c, int64_t after_seq, int64_t to_seq,
 					 ScanProgress progress);
 extern char *scan_checkpoint(PGconn *conn);
+
+/* follow.c */
+typedef struct FollowOptions
+{
+	const char *out_path;		/* NULL or "-": stdout */
+	const char *position_path;	/* NULL: no position is kept */
+	int64_t		from_seq;		/* 0: from the position file, else 1 */
+	int			interval_ms;
+	bool		until_end;
+	bool		quiet;
+} FollowOptions;
+
+extern int	follow_log(PGconn *conn, Chain *c, const FollowOptions *opt);
 
 /* checkpoint.c */
 typedef struct PublicKey

@@ -228,6 +228,8 @@ extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64
 									  int64 last_seq);
 extern void govshare_audit_queue_error(GovshareAuditQueue *q, const char *message);
 extern void govshare_audit_queue_stop(Oid dboid);
+extern void govshare_audit_queue_hand_over(GovshareAuditQueue *q);
+extern int64 govshare_audit_queue_last_seq(void);
 
 /* share.c: each agency's fair share of a queue */
 extern int	govshare_audit_share_slot(GovshareAuditQueue *q, const char *agency);
@@ -236,6 +238,9 @@ extern void govshare_audit_share_add(GovshareAuditQueue *q, int slot, int64 byte
 
 /* writer.c: the audit writer */
 extern PGDLLEXPORT void govshare_audit_writer_main(Datum main_arg);
+
+/* standby.c: a hot standby's forwarder of access records to the primary */
+extern PGDLLEXPORT void govshare_audit_forwarder_main(Datum main_arg);
 
 
 /* budget.c: the statement text records keep */

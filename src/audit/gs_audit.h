@@ -7,8 +7,9 @@
  * made from the executor hooks (executor.c) and the utility hook
  * (utility.c), with their data subjects (subjects.c) and the receipts
  * given to remote callers (receipt.c); the shared-memory queues that carry
- * them (queue.c) to each database's audit writer (writer.c), the hash
- * chain (chain.c) and its verification (verify.c).  What only the audit's
+ * them (queue.c) to each database's audit writer (writer.c) or, on a hot
+ * standby, to the primary (standby.c), the hash chain (chain.c) and its
+ * verification (verify.c).  What only the audit's
  * own files share is in audit_internal.h.  Calls only src/policy/,
  * src/catalog/ and src/common/.
  *
@@ -23,6 +24,7 @@
 #include "executor/execdesc.h"
 #include "nodes/parsenodes.h"
 #include "tcop/cmdtag.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -53,6 +55,11 @@ extern int	govshare_audit_max_databases;
 extern int	govshare_audit_text_max;
 extern int	govshare_audit_text_budget;
 extern char *govshare_archive_directory;
+extern char *govshare_standby_conninfo;
+extern char *govshare_node_name;
+
+/* standby.c: the check of govshare.node_name */
+extern bool govshare_node_name_check(char **newval, void **extra, GucSource source);
 
 /* chain.c: the HMAC key, forgotten when govshare.audit_key_file changes */
 extern void govshare_audit_forget_key(void);

@@ -38,6 +38,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -235,12 +236,23 @@ request_writer(GovshareAuditQueue *q)
 	q->requested_at = now;
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "govshare");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "govshare_audit_writer_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "govshare audit writer for database %u", q->dboid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "govshare audit writer");
+	if (RecoveryInProgress())
+	{
+		/* a hot standby: its records go to the primary (standby.c) */
+		worker.bgw_start_time = BgWorkerStart_ConsistentState;
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "govshare_audit_forwarder_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "govshare audit forwarder for database %u", q->dboid);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "govshare audit forwarder");
+	}
+	else
+	{
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "govshare_audit_writer_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "govshare audit writer for database %u", q->dboid);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "govshare audit writer");
+	}
 	worker.bgw_main_arg = Int32GetDatum((int32) (q - shared->queues));
 	memcpy(worker.bgw_extra, &q->dboid, sizeof(Oid));
 	if (!RegisterDynamicBackgroundWorker(&worker, NULL))
@@ -685,6 +697,41 @@ govshare_audit_queue_detach(GovshareAuditQueue *q, bool release)
 	}
 	LWLockRelease(q->lock);
 	ConditionVariableBroadcast(&q->cv);
+}
+
+/*
+ * A standby's forwarder leaves q after a promotion and registers the
+ * audit writer in its place, which writes what is still queued.
+ */
+void
+govshare_audit_queue_hand_over(GovshareAuditQueue *q)
+{
+	LWLockAcquire(q->lock, LW_EXCLUSIVE);
+	if (q->writer_pid == MyProcPid)
+	{
+		q->writer_pid = 0;
+		q->writer_latch = NULL;
+		q->requested_at = 0;
+		(void) request_writer(q);
+	}
+	LWLockRelease(q->lock);
+	ConditionVariableBroadcast(&q->cv);
+}
+
+/* The last seq the writer of this backend's last queue committed. */
+int64
+govshare_audit_queue_last_seq(void)
+{
+	GovshareAuditQueue *q;
+	int64		seq;
+
+	if (put_queue < 0)
+		return 0;
+	q = &shared->queues[put_queue];
+	LWLockAcquire(q->lock, LW_SHARED);
+	seq = q->last_seq;
+	LWLockRelease(q->lock);
+	return seq;
 }
 
 /*

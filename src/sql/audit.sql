@@ -264,3 +264,23 @@ GRANT SELECT ON govshare.audit_access, govshare.audit_denied, govshare.audit_by_
 	govshare.audit_sensitive TO govshare_auditor;
 REVOKE EXECUTE ON FUNCTION govshare.subject_access(govshare.personal_id) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION govshare.subject_access(govshare.personal_id) TO govshare_auditor;
+
+-- Hot standbys (src/audit/standby.c): a standby's audit forwarder submits its
+-- access records to the primary, which chains them into its own log.  Only
+-- members of govshare_standby may call audit_submit(), and the C function
+-- also refuses a current role without REPLICATION, so a consumer cannot
+-- add records of its choosing.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'govshare_standby') THEN
+		CREATE ROLE govshare_standby NOLOGIN;
+	END IF;
+END
+$$;
+
+CREATE FUNCTION govshare.audit_submit(node text, records bytea) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'govshare_audit_submit' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION govshare.audit_submit(text, bytea) IS
+	'a standby''s access records, queued for this primary''s chain; returns once they are committed, with the log''s last seq';
+REVOKE EXECUTE ON FUNCTION govshare.audit_submit(text, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.audit_submit(text, bytea) TO govshare_standby;

@@ -1,0 +1,641 @@
+/*-------------------------------------------------------------------------
+ *
+ * standby.c
+ *	  Audit on hot standbys: the forwarder that sends a standby's access
+ *	  records to the primary, and the primary's entry point that takes them.
+ *
+ * A hot standby enforces from its replicated catalog like the primary, and
+ * its backends queue their access records in its own shared-memory queue
+ * (queue.c), but it cannot write the log: the chain is the primary's.  So
+ * on a standby the queue is served not by the audit writer but by the
+ * *forwarder*, a background worker per database that takes batches from
+ * the queue and hands them, over libpq, to govshare.audit_submit() on the
+ * primary.  That function checks the batch, names the node that served
+ * the records (govshare.node_name) and puts them into the primary's own
+ * queue, where the primary's writer chains them like any other record; it
+ * returns once they are committed there.  Only then does the forwarder
+ * tell the standby's queue that they are durable, so strict audit on a
+ * standby waits for the primary's durable commit and fails closed (after
+ * govshare.audit_timeout) when the primary cannot be reached; async
+ * records stay queued and are sent when it can.  A standby that is
+ * promoted hands its queue to a writer, which continues the replicated
+ * chain.
+ *
+ * Who may submit: audit_submit() is executable by govshare_standby only,
+ * and refuses a current role without the REPLICATION attribute (a role
+ * that may stream the whole database anyway).  A consumer therefore cannot
+ * add records of its choosing to the primary's log.
+ *
+ * src/audit/standby.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "catalog/namespace.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "postmaster/postmaster.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "audit/audit_internal.h"
+
+/* Settings (src/guc.c). */
+char	   *govshare_standby_conninfo = NULL;
+char	   *govshare_node_name = NULL;
+
+/* Records in one submission at most, and their bytes (about). */
+#define FORWARD_RECORDS 2000
+#define FORWARD_BYTES (1024 * 1024)
+
+/* The longest node name, in bytes. */
+#define NODE_NAME_MAX 63
+
+/* After a failed submission, the wait before the next: doubling up to the max. */
+#define FORWARD_RETRY_FIRST 100
+#define FORWARD_RETRY_MAX 5000
+
+/* A connection attempt to the primary gives up after this long, in ms. */
+#define FORWARD_CONNECT_TIMEOUT 5000
+
+/* An idle forwarder exits and frees its queue after this long, in ms. */
+#define FORWARD_IDLE_EXIT (5 * 60 * 1000)
+
+static GovshareAuditQueue *queue = NULL;
+static PGconn *conn = NULL;
+static volatile sig_atomic_t got_sigterm = false;
+
+/*
+ * Is name a node name: 1 to NODE_NAME_MAX letters, digits and "_.:-"?
+ * (It goes into every record the node forwards.)
+ */
+static bool
+node_name_valid(const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0 || len > NODE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(isalnum((unsigned char) name[i]) || strchr("_.:-", name[i]) != NULL))
+			return false;
+	return true;
+}
+
+/* check_hook of govshare.node_name: empty, or a valid node name. */
+bool
+govshare_node_name_check(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || node_name_valid(*newval))
+		return true;
+	GUC_check_errdetail("A node name is 1 to %d letters, digits, \"_\", \".\", \":\" or \"-\".",
+						NODE_NAME_MAX);
+	return false;
+}
+
+/*
+ * The name this node gives the records it forwards: govshare.node_name,
+ * else cluster_name, else the host name and port.
+ */
+static const char *
+node_name(void)
+{
+	static char name[NODE_NAME_MAX + 1];
+	char		host[256];
+
+	if (govshare_node_name && govshare_node_name[0])
+		return govshare_node_name;
+	if (cluster_name && node_name_valid(cluster_name))
+		return cluster_name;
+	if (gethostname(host, sizeof(host)) != 0)
+		strlcpy(host, "standby", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	snprintf(name, sizeof(name), "%s:%d", host, PostPortNumber);
+	for (char *p = name; *p; p++)
+		if (!(isalnum((unsigned char) *p) || strchr("_.:-", *p) != NULL))
+			*p = '-';
+	return name;
+}
+
+/* ---------------------------------------------------------------------
+ * The primary's side
+ * ---------------------------------------------------------------------
+ */
+
+/* Reads a 4-byte big-endian length at p. */
+static uint32
+get_be32(const unsigned char *p)
+{
+	return ((uint32) p[0] << 24) | ((uint32) p[1] << 16) | ((uint32) p[2] << 8) | p[3];
+}
+
+/*
+ * The detail of a submitted record: the bytes after its columns kind ..
+ * receipt_hash are nothing (a record of a library without format GSAL2),
+ * a NULL, or the detail's text.  Returns it (NULL for none); raises an
+ * error on anything else.
+ */
+static char *
+submitted_detail(const char *data, uint32 len)
+{
+	uint32		n;
+
+	if (len == 0 || (len == 1 && data[0] == 'N'))
+		return NULL;
+	if (len < 5 || data[0] != 'S' ||
+		(n = get_be32((const unsigned char *) data + 1)) != len - 5)
+		elog(ERROR, "malformed detail");
+	return govshare_audit_detail_normalize(pnstrdup(data + 5, n));
+}
+
+/*
+ * Checks that a submitted record is one the standby's backends could have
+ * queued: a token use, or the canonical encoding of an access record's
+ * columns and its detail (what the writer will decode), and appends it to
+ * out as it is to be queued here: an access record with member "node" of
+ * its detail set to node.  Raises a data error naming the record's place
+ * in the batch otherwise.
+ */
+static void
+take_submitted(const char *data, uint32 len, TupleDesc desc, int i, const char *node,
+			   StringInfo out)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
+	bool		ok = true;
+
+	PG_TRY();
+	{
+		if (len > 0 && data[0] == GOVSHARE_AUDIT_TOKEN_TAG)
+		{
+			GovshareTokenUse use;
+
+			govshare_audit_token_decode(data, len, &use);
+			appendBinaryStringInfo(out, data, len);
+		}
+		else
+		{
+			size_t		fixed = govshare_chain_decode(data, len, desc, Anum_access_log_kind,
+													  Anum_access_log_receipt_hash, values, isnull);
+			char	   *detail = submitted_detail(data + fixed, len - fixed);
+			StringInfoData name;
+
+			initStringInfo(&name);
+			escape_json(&name, node);
+			appendBinaryStringInfo(out, data, fixed);
+			govshare_chain_put_text(out, govshare_audit_detail_merge(detail, "node", name.data));
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		ok = false;
+	}
+	PG_END_TRY();
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("access record %d submitted by node \"%s\" is malformed", i + 1, node),
+				 errdetail("It is not the canonical encoding of an access record (docs/audit-format.md) or a token use."),
+				 errhint("Standby and primary must run the same version of govshare.")));
+	pfree(values);
+	pfree(isnull);
+}
+
+/*
+ * govshare.audit_submit(node text, records bytea) returns bigint
+ *
+ * The entry point of standbys' forwarders: records is a batch of queued
+ * access records, each a 4-byte big-endian length and the record's bytes.
+ * Each is checked, given its node, and queued in this database's audit
+ * queue; returns once the last is committed by the writer (so all are),
+ * with the log's last seq at that moment.  Fails, and none of the batch is
+ * acknowledged, when that does not happen within govshare.audit_timeout.
+ */
+PG_FUNCTION_INFO_V1(govshare_audit_submit);
+Datum
+govshare_audit_submit(PG_FUNCTION_ARGS)
+{
+	char	   *node = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bytea	   *records = PG_GETARG_BYTEA_PP(1);
+	const unsigned char *p = (const unsigned char *) VARDATA_ANY(records);
+	const unsigned char *end = p + VARSIZE_ANY_EXHDR(records);
+	Oid			nsp = get_namespace_oid("govshare", false);
+	Relation	rel;
+	TupleDesc	desc;
+	uint64		ticket = 0;
+	int			n = 0;
+	char	   *why = NULL;
+	char	   *share_name;
+	StringInfoData record;
+
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("access records cannot be submitted to a standby"),
+				 errdetail("The access log is written on the primary only."),
+				 errhint("Point govshare.standby_conninfo (or primary_conninfo) of node \"%s\" at the primary.",
+						 node)));
+	if (!has_rolreplication(GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to submit access records"),
+				 errdetail("Role \"%s\" does not have the REPLICATION attribute; only standbys submit access records.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("Standbys' forwarders connect as a role with REPLICATION that is a member of govshare_standby.")));
+	if (!node_name_valid(node))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid node name in submitted access records"),
+				 errdetail("A node name is 1 to %d letters, digits, \"_\", \".\", \":\" or \"-\".",
+						   NODE_NAME_MAX)));
+
+	share_name = psprintf("standby %s", node);
+	rel = table_open(get_relname_relid("access_log", nsp), AccessShareLock);
+	desc = RelationGetDescr(rel);
+	(void) govshare_chain_check_columns(desc);
+	initStringInfo(&record);
+	while (p < end)
+	{
+		uint32		len;
+
+		if (end - p < 4 || (len = get_be32(p)) > (uint32) (end - p - 4))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("the batch of access records submitted by node \"%s\" is truncated", node),
+					 errdetail("Record %d claims more bytes than the batch has.", n + 1)));
+		resetStringInfo(&record);
+		take_submitted((const char *) p + 4, len, desc, n, node, &record);
+		/* a standby's records take a share of the queue of their own (share.c) */
+		ticket = govshare_audit_queue_put(record.data, record.len, share_name,
+										  govshare_audit_timeout, p + 4 + len == end, false, NULL);
+		p += 4 + len;
+		n++;
+	}
+	table_close(rel, AccessShareLock);
+	if (n > 0 && !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the %d access records submitted by node \"%s\" could not be recorded", n, node),
+				 errdetail("%s", why),
+				 errhint("The standby keeps them queued and submits them again; govshare.audit_status() shows the audit writer.")));
+	PG_RETURN_INT64(govshare_audit_queue_last_seq());
+}
+
+/* ---------------------------------------------------------------------
+ * The standby's side: the forwarder
+ * ---------------------------------------------------------------------
+ */
+
+/* SIGTERM: send what is queued (one attempt), then exit. */
+static void
+forwarder_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	if (got_sigterm)
+		die(postgres_signal_arg);
+	got_sigterm = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/* before_shmem_exit: close the connection and leave the queue. */
+static void
+forwarder_exit(int code, Datum arg)
+{
+	if (conn != NULL)
+		PQfinish(conn);
+	conn = NULL;
+	if (queue != NULL)
+		govshare_audit_queue_detach(queue, false);
+	queue = NULL;
+}
+
+/* Milliseconds until deadline, at least 0. */
+static long
+remaining(TimestampTz deadline)
+{
+	long		ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
+
+	return Max(ms, 0);
+}
+
+/*
+ * Waits for conn's socket (reading or writing), the latch or the deadline;
+ * returns false once the deadline passed.
+ */
+static bool
+wait_socket(bool writing, TimestampTz deadline)
+{
+	long		ms = remaining(deadline);
+
+	if (ms <= 0)
+		return false;
+	(void) WaitLatchOrSocket(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH |
+							 (writing ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE),
+							 PQsocket(conn), ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+/* libpq's message without its trailing newline, in memory of the caller. */
+static char *
+conn_error(const char *what)
+{
+	char	   *m = pstrdup(conn ? PQerrorMessage(conn) : "out of memory");
+	int			len = strlen(m);
+
+	while (len > 0 && (m[len - 1] == '\n' || m[len - 1] == ' '))
+		m[--len] = '\0';
+	return psprintf("%s: %s", what, m);
+}
+
+/*
+ * Connects to the primary: govshare.standby_conninfo, else primary_conninfo,
+ * with this database's name.  Returns NULL, or why it could not.
+ */
+static char *
+connect_primary(const char *dbname)
+{
+	const char *conninfo = govshare_standby_conninfo && govshare_standby_conninfo[0] ?
+		govshare_standby_conninfo : PrimaryConnInfo;
+	const char *keywords[] = {"connect_timeout", "dbname", "dbname", "application_name", NULL};
+	const char *values[] = {"5", conninfo ? conninfo : "", dbname, "govshare audit forwarder", NULL};
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), FORWARD_CONNECT_TIMEOUT);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	conn = PQconnectStartParams(keywords, values, true);
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		return conn_error("could not connect to the primary");
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED)
+	{
+		if (!wait_socket(st == PGRES_POLLING_WRITING, deadline))
+			return psprintf("could not connect to the primary within %d ms", FORWARD_CONNECT_TIMEOUT);
+		st = PQconnectPoll(conn);
+	}
+	if (st != PGRES_POLLING_OK)
+		return conn_error("could not connect to the primary");
+	if (PQsetnonblocking(conn, 1) != 0)
+		return conn_error("could not use the connection to the primary");
+	return NULL;
+}
+
+/*
+ * The records of batch (as govshare_audit_queue_peek left them: host-order
+ * lengths) as audit_submit() takes them: big-endian lengths.
+ */
+static void
+batch_to_wire(const StringInfo batch, int n, StringInfo wire)
+{
+	const char *p = batch->data;
+
+	for (int i = 0; i < n; i++)
+	{
+		uint32		len;
+		unsigned char be[4];
+
+		memcpy(&len, p, sizeof(uint32));
+		be[0] = len >> 24;
+		be[1] = len >> 16;
+		be[2] = len >> 8;
+		be[3] = len;
+		appendBinaryStringInfo(wire, (char *) be, 4);
+		appendBinaryStringInfo(wire, p + sizeof(uint32), len);
+		p += sizeof(uint32) + len;
+	}
+}
+
+/*
+ * Submits the n records of batch to the primary and waits for its answer:
+ * the primary's audit_timeout and a margin.  Returns NULL once the primary
+ * committed them, with its log's last seq in *last_seq; otherwise why not
+ * (the connection is then closed, to be made again).
+ */
+static char *
+submit(const char *dbname, const StringInfo batch, int n, int64 *last_seq)
+{
+	StringInfoData wire;
+	const char *params[2];
+	int			lengths[2];
+	int			formats[2] = {0, 1};
+	Oid			types[2] = {TEXTOID, BYTEAOID};
+	TimestampTz deadline;
+	PGresult   *res;
+	char	   *failed = NULL;
+
+	if (conn == NULL && (failed = connect_primary(dbname)) != NULL)
+		goto fail;
+	initStringInfo(&wire);
+	batch_to_wire(batch, n, &wire);
+	params[0] = node_name();
+	lengths[0] = strlen(params[0]);
+	params[1] = wire.data;
+	lengths[1] = wire.len;
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   govshare_audit_timeout + FORWARD_CONNECT_TIMEOUT);
+	if (!PQsendQueryParams(conn, "SELECT govshare.audit_submit($1, $2)", 2, types, params,
+						   lengths, formats, 0))
+	{
+		failed = conn_error("could not send access records to the primary");
+		goto fail;
+	}
+	for (;;)
+	{
+		int			r = PQflush(conn);
+
+		if (r == 0)
+			break;
+		if (r < 0 || !wait_socket(true, deadline))
+		{
+			failed = r < 0 ? conn_error("could not send access records to the primary") :
+				pstrdup("the primary did not take the access records in time");
+			goto fail;
+		}
+	}
+	while (PQisBusy(conn))
+	{
+		if (!wait_socket(false, deadline))
+		{
+			failed = pstrdup("the primary did not answer in time");
+			goto fail;
+		}
+		if (!PQconsumeInput(conn))
+		{
+			failed = conn_error("lost the connection to the primary");
+			goto fail;
+		}
+	}
+	res = PQgetResult(conn);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		char	   *m = pstrdup(PQresultErrorMessage(res));
+		int			len = strlen(m);
+
+		while (len > 0 && m[len - 1] == '\n')
+			m[--len] = '\0';
+		failed = psprintf("the primary refused the access records: %s", m);
+		PQclear(res);
+		goto fail;
+	}
+	*last_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	/* the end of the query: a NULL result */
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+	pfree(wire.data);
+	return NULL;
+
+fail:
+	if (conn != NULL)
+		PQfinish(conn);
+	conn = NULL;
+	return failed;
+}
+
+/* Is govshare installed in this database, in a transaction of its own? */
+static bool
+extension_here(void)
+{
+	bool		here;
+
+	StartTransactionCommand();
+	here = OidIsValid(get_extension_oid("govshare", true));
+	CommitTransactionCommand();
+	return here;
+}
+
+/*
+ * Main loop of the forwarder of one database on a standby: bgw_main_arg is
+ * the queue's index, bgw_extra the database's OID (as for the writer).
+ */
+void
+govshare_audit_forwarder_main(Datum main_arg)
+{
+	int			qi = DatumGetInt32(main_arg);
+	Oid			dboid;
+	char	   *dbname;
+	MemoryContext loop_context;
+	StringInfoData batch;
+	int			backoff_ms = 0;
+	TimestampTz idle_since = 0;
+
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, forwarder_sigterm);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("govshare audit forwarder");
+
+	before_shmem_exit(forwarder_exit, (Datum) 0);
+	queue = govshare_audit_queue_attach(qi, dboid);
+	if (queue == NULL)
+		proc_exit(0);			/* another writer or forwarder has it */
+	StartTransactionCommand();
+	dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(dboid));
+	CommitTransactionCommand();
+	if (!extension_here())
+		proc_exit(0);
+	ereport(DEBUG1, (errmsg("govshare audit forwarder started for node \"%s\"", node_name())));
+
+	loop_context = AllocSetContextCreate(TopMemoryContext, "govshare audit forwarder",
+										 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		uint64		next;
+		uint64		last = 0;
+		bool		stop;
+		int			n;
+		int64		last_seq = 0;
+		char	   *failed;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!RecoveryInProgress())
+		{
+			/* promoted: this node writes its own log now */
+			ereport(LOG,
+					(errmsg("govshare audit forwarder: the server was promoted; the audit writer takes over database \"%s\"",
+							dbname)));
+			govshare_audit_queue_hand_over(queue);
+			queue = NULL;
+			proc_exit(0);
+		}
+		MemoryContextReset(loop_context);
+		MemoryContextSwitchTo(loop_context);
+		initStringInfo(&batch);
+		n = govshare_audit_queue_peek(queue, &batch, FORWARD_RECORDS, &next, &last, &stop);
+		if (n == 0)
+		{
+			if (stop || got_sigterm)
+				break;
+			if (idle_since == 0)
+				idle_since = GetCurrentTimestamp();
+			else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), FORWARD_IDLE_EXIT) &&
+					 govshare_audit_queue_retire(queue))
+			{
+				queue = NULL;
+				proc_exit(0);
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 GOVSHARE_AUDIT_WRITER_NAP, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			continue;
+		}
+		idle_since = 0;
+		pgstat_report_activity(STATE_RUNNING, "submitting access records to the primary");
+		failed = submit(dbname, &batch, n, &last_seq);
+		pgstat_report_activity(STATE_IDLE, NULL);
+		if (failed == NULL)
+		{
+			govshare_audit_queue_done(queue, next, last, n, last_seq);
+			backoff_ms = 0;
+			continue;
+		}
+		govshare_audit_queue_error(queue, failed);
+		if (got_sigterm)
+		{
+			ereport(LOG,
+					(errmsg("govshare audit forwarder exits with %d access records unsent: %s", n, failed)));
+			break;
+		}
+		backoff_ms = backoff_ms == 0 ? FORWARD_RETRY_FIRST : Min(backoff_ms * 2, FORWARD_RETRY_MAX);
+		if (backoff_ms == FORWARD_RETRY_FIRST || backoff_ms == FORWARD_RETRY_MAX)
+			ereport(LOG,
+					(errmsg("govshare audit forwarder could not submit %d access records: %s", n, failed),
+					 errdetail("The records stay queued; the forwarder tries again in %d ms.", backoff_ms)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, backoff_ms,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	proc_exit(0);
+}
