@@ -1,6 +1,8 @@
 # Makefile — govshare, built with PGXS
 #
-# The version lives in govshare.control only; everything else reads it here.
+# The version lives in govshare.control only; everything else reads it here,
+# and scripts/check-meta checks that META.json and debian/changelog say the
+# same.
 
 EXTENSION  = govshare
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -16,7 +18,7 @@ TYPES8 = $(foreach t,personal_id tax_code social_insurance_no health_insurance_n
 # Types whose value is a number, cast to and from bigint.
 TYPES_BIGINT = personal_id social_insurance_no phone_number
 TYPES4 = $(foreach t,admin_unit partial_date,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 # Upgrade scripts are written by hand and committed: a released version's
 # install script never changes, the next one starts from it.
 DATA = $(wildcard data/govshare_*.csv) $(wildcard $(EXTENSION)--*--*.sql)
@@ -54,8 +56,15 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
 	  done; \
 	  cat $(SQL_MODULES) src/sql/footer.sql; } > $@
 
-META.json: META.json.in $(EXTENSION).control
-	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
+# make dist: the PGXN distribution govshare-<version>.zip, every file of the
+# committed tree at HEAD under govshare-<version>/ (git archive; what is not
+# committed is not in it).  META.json is checked first (docs/packaging.md).
+dist:
+	perl $(srcdir)/scripts/check-meta $(srcdir)
+	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(EXTVERSION)/ \
+		-o $(CURDIR)/$(EXTENSION)-$(EXTVERSION).zip HEAD
+
+.PHONY: dist
 
 # Fuzz targets: libFuzzer over the server-independent parsing core.
 fuzz:
