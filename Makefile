@@ -29,8 +29,15 @@ SHLIB_LINK = -lcrypto
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
 
-REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
-REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf
+# make installcheck (against a running server set up as README.md says, with
+# a superuser: PGHOST, PGPORT, PGUSER) runs the regression files that create
+# nothing outside their own database, contrib_regression, and need no key
+# files: no roles, no ALTER SYSTEM.  The others need throw-away clusters:
+# bash scripts/test runs every file of sql/ (docs/testing.md).  A server
+# that does not preload govshare is refused before pg_regress starts.
+REGRESS = admin_unit health_insurance_no partial_date personal_id phone_number \
+	social_insurance_no tax_code classification_inheritance quality_report
+REGRESS_PREP = installcheck-preflight
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -58,13 +65,20 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
 
 # make dist: the PGXN distribution govshare-<version>.zip, every file of the
 # committed tree at HEAD under govshare-<version>/ (git archive; what is not
-# committed is not in it).  META.json is checked first (docs/packaging.md).
+# committed is not in it), written to DISTDIR (default: here).  META.json
+# is checked first (docs/packaging.md).
+DISTDIR ?= $(CURDIR)
 dist:
 	perl $(srcdir)/scripts/check-meta $(srcdir)
 	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(EXTVERSION)/ \
-		-o $(CURDIR)/$(EXTENSION)-$(EXTVERSION).zip HEAD
+		-o $(abspath $(DISTDIR))/$(EXTENSION)-$(EXTVERSION).zip HEAD
 
 .PHONY: dist
+
+installcheck-preflight:
+	@$(srcdir)/scripts/installcheck-preflight '$(bindir)/psql' '$(EXTVERSION)'
+
+.PHONY: installcheck-preflight
 
 # Fuzz targets: libFuzzer over the server-independent parsing core.
 fuzz:
