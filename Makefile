@@ -1,6 +1,8 @@
 # Makefile — govshare, built with PGXS
 #
-# The version lives in govshare.control only; everything else reads it here.
+# The version lives in govshare.control only; everything else reads it here,
+# and scripts/check-meta checks that META.json and debian/changelog say the
+# same.
 
 EXTENSION  = govshare
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -16,7 +18,7 @@ TYPES8 = $(foreach t,personal_id tax_code social_insurance_no health_insurance_n
 # Types whose value is a number, cast to and from bigint.
 TYPES_BIGINT = personal_id social_insurance_no phone_number
 TYPES4 = $(foreach t,admin_unit partial_date,$(if $(wildcard src/sql/types/$(t).sql),$(t)))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql META.json
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 # Upgrade scripts are written by hand and committed: a released version's
 # install script never changes, the next one starts from it.
 DATA = $(wildcard data/govshare_*.csv) $(wildcard $(EXTENSION)--*--*.sql)
@@ -27,8 +29,15 @@ SHLIB_LINK = -lcrypto
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
 
-REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
-REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf
+# make installcheck (against a running server set up as README.md says, with
+# a superuser: PGHOST, PGPORT, PGUSER) runs the regression files that create
+# nothing outside their own database, contrib_regression, and need no key
+# files: no roles, no ALTER SYSTEM.  The others need throw-away clusters:
+# bash scripts/test runs every file of sql/ (docs/testing.md).  A server
+# that does not preload govshare is refused before pg_regress starts.
+REGRESS = admin_unit health_insurance_no partial_date personal_id phone_number \
+	social_insurance_no tax_code classification_inheritance quality_report
+REGRESS_PREP = installcheck-preflight
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -54,8 +63,22 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
 	  done; \
 	  cat $(SQL_MODULES) src/sql/footer.sql; } > $@
 
-META.json: META.json.in $(EXTENSION).control
-	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
+# make dist: the PGXN distribution govshare-<version>.zip, every file of the
+# committed tree at HEAD under govshare-<version>/ (git archive; what is not
+# committed is not in it), written to DISTDIR (default: here).  META.json
+# is checked first (docs/packaging.md).
+DISTDIR ?= $(CURDIR)
+dist:
+	perl $(srcdir)/scripts/check-meta $(srcdir)
+	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(EXTVERSION)/ \
+		-o $(abspath $(DISTDIR))/$(EXTENSION)-$(EXTVERSION).zip HEAD
+
+.PHONY: dist
+
+installcheck-preflight:
+	@$(srcdir)/scripts/installcheck-preflight '$(bindir)/psql' '$(EXTVERSION)'
+
+.PHONY: installcheck-preflight
 
 # Fuzz targets: libFuzzer over the server-independent parsing core.
 fuzz:

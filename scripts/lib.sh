@@ -29,9 +29,10 @@ install_packages() {
 	apt-get install -y -qq $missing >/dev/null
 }
 
-# Installs the jose library for test/tokens from the npm registry.
+# Installs the jose library for test/tokens from the npm registry, into the
+# staged copy of the sources (stage_sources) that the TAP tests read.
 install_token_tools() {
-	(cd "$GOVSHARE_SRC/test/tokens" &&
+	(cd "$GOVSHARE_STAGE/test/tokens" &&
 		npm ci --no-audit --no-fund --cache "${TMPDIR:-/tmp}/govshare-npm-cache" >/dev/null 2>&1) ||
 		echo "npm ci in test/tokens failed: the jose token tests will fail under CI=true" >&2
 }
@@ -70,6 +71,26 @@ private_install() {
 	export PATH="$PG_BIN:$PATH"
 }
 
+# stage_sources DIR: copies the source tree, without .git, build products
+# and node_modules, to DIR/src, owned by root and readable by everyone, and
+# sets GOVSHARE_STAGE to it.  Whatever runs as postgres (pg_regress,
+# pg_prove, prove, psql -f, the server's COPY) reads its files from this
+# copy, never from the clone: a clone under /root (mode 0700) is not
+# readable by postgres, and the scripts do not change the clone's
+# permissions to make it so.
+stage_sources() {
+	GOVSHARE_STAGE=$1/src
+	rm -rf "$GOVSHARE_STAGE"
+	mkdir -p "$GOVSHARE_STAGE"
+	tar -C "$GOVSHARE_SRC" --exclude=./.git --exclude='*.o' --exclude='*.so' \
+		--exclude='*.bc' --exclude='*.deb' --exclude=node_modules \
+		--exclude=./results --exclude=./tmp_check --exclude=./log \
+		--exclude=./test/fuzz/build --exclude=./bench/out -cf - . |
+		tar -C "$GOVSHARE_STAGE" --no-same-owner -xf -
+	chmod -R a+rX,go-w "$GOVSHARE_STAGE"
+	chmod 755 "$1"
+}
+
 # as_pg CMD...: runs a command as the postgres user.
 as_pg() {
 	runuser -u postgres -- env PATH="$PATH" "$@"
@@ -102,6 +123,10 @@ make_workdir() {
 	  echo "govshare.pseudonym_key_file = '$GOVSHARE_KEY'"
 	  echo "govshare.signing_key_file = '$GOVSHARE_SIGNING_KEY'"; } > "$GOVSHARE_CONF"
 	chmod 644 "$GOVSHARE_CONF"
+	# Work from here: PostgreSQL's programs, run as postgres, change back to
+	# the current directory, which postgres may not enter (a clone under
+	# /root).  The scripts name every file of the clone by its full path.
+	cd "$GOVSHARE_WORK"
 }
 
 # small_disk_mount DIR: mounts a 16 MB tmpfs on DIR, owned by postgres,
