@@ -91,9 +91,9 @@ extern bool govshare_audit_token_use(const GovshareTokenUse *use, char **why);
 /*
  * record.c: the detail of a record, column detail of the log (format
  * GSAL2, docs/audit-format.md): a JSON object of structured facts a record
- * carries beyond its columns.  Every record of a statement queued after a
- * member is set carries it (the access record under strict audit is queued
- * at executor start, its result record at the end).
+ * carries beyond its columns.  A member is recorded once, in the first
+ * record of the statement queued after it is set (under strict audit the
+ * access record is queued at executor start, its result record at the end).
  */
 extern void govshare_audit_detail_add(const char *key, const char *value);
 extern char *govshare_audit_detail_merge(const char *detail, const char *key,

@@ -395,6 +395,13 @@ govshare_audit_record_queue(AuditStatement *st, bool result, bool whole, const c
 									  result || whole ? &st->reservation : NULL);
 	if (ticket != 0)
 		last_ticket = ticket;
+	/*
+	 * Each member of the detail is recorded once, in the first record
+	 * queued after it was set: the result record that follows an access
+	 * record carries only what was set since (and fits the room reserved).
+	 */
+	if (ticket != 0 && !result && !whole)
+		st->detail = NULL;
 	/* a statement without a token (no context) names no request */
 	if (ticket != 0 && !result && !st->internal && st->token_id != NULL)
 		govshare_audit_receipt_note(st, ticket);
