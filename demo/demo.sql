@@ -196,6 +196,7 @@ SELECT add_purpose('kyc', 'Customer identification (KYC) when opening an account
                    'Decree 13/2023/ND-CP; Law on Credit Institutions 32/2024/QH15');
 CREATE ROLE bank_app LOGIN;
 SELECT bind_role('bank_app', 'VCB');
+SELECT bind_officer('bank_app', 'Teller 12');  -- the officers bank_app may name
 SELECT share('VCB', '{kyc}', '{person.personal_id, person.full_name, person.date_of_birth}', 'verify',
              relation => 'citizen', legal_basis => 'Decree 13/2023/ND-CP, art. 3') AS rule_verify;
 SELECT set_quota('VCB', 'kyc', verify_per_minute => 3);

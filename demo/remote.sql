@@ -30,6 +30,8 @@ SELECT add_agency('MND', 'Ministry of National Defence (Bo Quoc phong)', is_self
        add_agency('MPS', 'Ministry of Public Security (Bo Cong an)');
 SELECT add_endpoint('MPS', format('host=%s port=%s dbname=mps user=mnd_gateway', :'work', :'mps_port'));
 CREATE ROLE recruitment_officer LOGIN IN ROLE govshare_requester;
+-- the officers this login may name in its requests (accountable officers)
+SELECT bind_officer('recruitment_officer', 'Lt. Tran Van Binh');
 SET ROLE recruitment_officer;
 SELECT * FROM endpoints;
 SELECT conninfo FROM endpoint;

@@ -40,6 +40,7 @@ CREATE ROLE ver_bank LOGIN;
 CREATE ROLE ver_tel LOGIN;
 CREATE ROLE ver_mnd LOGIN;
 SELECT bind_role('ver_bank', 'BANK'), bind_role('ver_tel', 'TEL'), bind_role('ver_mnd', 'MND');
+SELECT bind_officer('ver_bank', 'teller 7');
 
 -- the level sits between denied and redacted
 SELECT enum_range(NULL::disclosure_level);
