@@ -171,6 +171,7 @@ SELECT add_agency('ADV_BANK', 'A bank'),
        add_purpose('adv_kyc_only', 'Verification only', 'Test law');
 CREATE ROLE adv_bank LOGIN;
 SELECT bind_role('adv_bank', 'ADV_BANK');
+SELECT bind_officer('adv_bank', 'Teller 1');
 SELECT share('ADV_BANK', '{adv_kyc, adv_kyc_only}', '{person.personal_id, person.full_name, person.date_of_birth}',
              'verify', relation => 'citizen');
 SELECT share('ADV_BANK', '{adv_kyc}', '{person.permanent_residence_unit}', 'generalized',
