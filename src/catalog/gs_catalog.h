@@ -101,6 +101,7 @@ typedef struct GovsharePolicy
 	Oid		   *officer_roles;
 	char	  **officer_names;
 	int			ngateways;		/* govshare.gateway: roles that name any officer */
+	bool		officers_bound;	/* govshare.officer exists (0.2.0): officers are checked */
 	Oid		   *gateway_roles;
 	int			npurposes;
 	char	  **purposes;

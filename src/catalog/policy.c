@@ -555,12 +555,18 @@ load_policy(GovsharePolicy *p)
 		SysScanDesc scan;
 		HeapTuple	tuple;
 
-		/* quotas and officers came with 0.2.0: a 0.1.0 catalog has none */
+		/*
+		 * Quotas and officers came with 0.2.0: a 0.1.0 catalog (the old SQL
+		 * under this library, until ALTER EXTENSION UPDATE) has none, and
+		 * names officers as 0.1.0 did, unchecked.
+		 */
 		if ((policy_tables[t].table == GOVSHARE_TABLE_QUOTA ||
 			 policy_tables[t].table == GOVSHARE_TABLE_OFFICER ||
 			 policy_tables[t].table == GOVSHARE_TABLE_GATEWAY) &&
 			!OidIsValid(govshare_catalog_relid(policy_tables[t].table)))
 			continue;
+		if (policy_tables[t].table == GOVSHARE_TABLE_OFFICER)
+			p->officers_bound = true;
 		rel = govshare_catalog_open(policy_tables[t].table);
 		desc = RelationGetDescr(rel);
 		scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);

@@ -520,7 +520,7 @@ govshare_officer_check(GovsharePolicy *policy, const char *officer)
 	Oid			role = GetUserId();
 	const char *name;
 
-	if (officer == NULL || superuser())
+	if (officer == NULL || superuser() || !policy->officers_bound)
 		return;
 	name = GetUserNameFromId(role, false);
 	if (strcmp(officer, name) == 0 || govshare_role_is_gateway(policy, role) ||

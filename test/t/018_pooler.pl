@@ -38,6 +38,7 @@ sub admin { return $node->safe_psql('postgres', shift); }
 admin(citizen_sql(rows => 10) . q{
 CREATE ROLE mnd_app LOGIN;
 SELECT bind_role('mnd_app', 'MND');
+SELECT bind_officer('mnd_app', 'Officer A'), bind_officer('mnd_app', 'Officer B');
 GRANT SELECT ON citizen TO mnd_app;
 CREATE TABLE test_key AS SELECT * FROM make_test_key();
 SELECT add_agency_key('MND', public_key) FROM test_key;

@@ -253,11 +253,16 @@ unlike($out, qr/full_form|Index Cond/, '... without an implied condition');
 # data subjects are the rows examined
 my $before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
 consumer("SELECT full_name FROM citizen WHERE personal_id = '$inside[1]'");
+$node->poll_query_until('postgres', "SELECT count(*) > 0 FROM govshare.access_log
+	WHERE seq > $before AND subject_count IS NOT NULL");
 is($node->safe_psql('postgres', "SELECT subject_count FROM govshare.access_log
 	WHERE seq > $before AND subject_count IS NOT NULL ORDER BY seq DESC LIMIT 1"),
 	'1', 'a one-row lookup by id notes one data subject');
 $before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
 consumer("SELECT full_name FROM pcitizen WHERE personal_id = '$inside[1]'");
+# the record with the count may be written after the read returned
+$node->poll_query_until('postgres', "SELECT count(*) > 0 FROM govshare.access_log
+	WHERE seq > $before AND subject_count IS NOT NULL");
 is($node->safe_psql('postgres', "SELECT subject_count FROM govshare.access_log
 	WHERE seq > $before AND subject_count IS NOT NULL ORDER BY seq DESC LIMIT 1"),
 	'1', '... on the partitioned table too');

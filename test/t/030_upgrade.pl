@@ -319,6 +319,9 @@ sql('mps', 'ALTER EXTENSION govshare UPDATE');
 is(sql('mps', q{SELECT extversion FROM pg_extension WHERE extname = 'govshare'}), $current,
 	"ALTER EXTENSION govshare UPDATE goes from 0.1.0 to $current");
 is(sql('mps', $catalog), $catalog_before, 'after the update: rules, history, agencies, bindings, keys, labels unchanged');
+# 0.2.0 checks the officers a role names (accountable officers): the DBA
+# binds the ones its applications name, as README's upgrade notes say
+sql('mps', q{SELECT govshare.bind_officer('mnd_app', 'Officer'), govshare.bind_officer('tax_app', 'Officer')});
 same_reads('after the update');
 reads('updated-strict', 'mnd_app', 'military_service', 2, 100);
 reads('updated-async', 'tax_app', 'tax_administration', 2, 100);
