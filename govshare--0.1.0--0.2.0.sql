@@ -549,3 +549,10 @@ SELECT f.severity, f.object, f.problem, f.hint FROM findings f ORDER BY f.rank, 
 $$;
 COMMENT ON FUNCTION govshare.check_setup() IS
 	'misconfigurations of agencies, roles, keys, classification and privileges, most serious first';
+
+-- Audit log format GSAL2 (docs/audit-format.md): column detail, a JSON
+-- object of structured facts a record carries beyond its columns.  Rows
+-- without one (every row written before this update) keep format GSAL1,
+-- so the chain continues across the update unchanged.
+ALTER TABLE govshare.access_log
+	ADD COLUMN detail jsonb CHECK (jsonb_typeof(detail) = 'object');

@@ -7,7 +7,8 @@
  * docs/audit-format.md is the specification; this file implements it
  * without the server's code.  Every row's hash must be SHA-256 (or
  * HMAC-SHA256 under the audit key its hmac_key_id names) of its prev_hash
- * followed by "GSAL1" and columns 1 .. 31 as tagged values; seq runs 1, 2,
+ * followed by "GSAL1" and columns 1 .. 31 as tagged values (or, for a row
+ * with a detail, "GSAL2", the same columns, then detail); seq runs 1, 2,
  * 3 ... without gaps; each prev_hash is the previous row's hash (32 zero
  * bytes before seq 1); once a row is keyed, every later row is.  The
  * binary forms of the column types map onto the tagged values almost as
@@ -43,6 +44,7 @@
 #define TEXTARRAYOID	1009
 #define INT8ARRAYOID	1016
 #define UUIDOID			2950
+#define JSONBOID		3802
 
 /* the audit key file, as the server reads it (src/keyfile.c) */
 #define KEY_MIN_LEN		32
@@ -55,6 +57,7 @@ const char *const chain_column_names[VERIFY_NCOLUMNS] = {
 	"query_id", "statement_sha256", "statement_text", "relations", "columns", "elements",
 	"levels", "rule_ids", "policy_version", "reason", "rows", "subjects", "subject_count",
 	"subject_overflow", "receipt_seq", "receipt_hash", "hmac_key_id", "prev_hash", "hash",
+	"detail",
 };
 
 const Oid	chain_column_types[VERIFY_NCOLUMNS] = {
@@ -62,7 +65,7 @@ const Oid	chain_column_types[VERIFY_NCOLUMNS] = {
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 	INT8OID, BYTEAOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	TEXTARRAYOID, INT8ARRAYOID, INT8OID, TEXTOID, INT8OID, TEXTARRAYOID, INT8OID,
-	BOOLOID, INT8OID, BYTEAOID, TEXTOID, BYTEAOID, BYTEAOID,
+	BOOLOID, INT8OID, BYTEAOID, TEXTOID, BYTEAOID, BYTEAOID, JSONBOID,
 };
 
 #define COL_SEQ			0
@@ -71,6 +74,7 @@ const Oid	chain_column_types[VERIFY_NCOLUMNS] = {
 #define COL_HMAC_KEY_ID	30
 #define COL_PREV_HASH	31
 #define COL_HASH		32
+#define COL_DETAIL		33		/* read as detail::text: jsonb's text form */
 
 static uint32_t
 get_u32(const char *p)
@@ -337,7 +341,8 @@ field_is(const Field *f, const char *s)
 }
 
 /*
- * Checks the next row of the log, given as its 33 columns in binary.
+ * Checks the next row of the log, given as its 34 columns in binary (detail
+ * as text; NULL for a log without the column).
  * Returns true when it continues the chain; false, with the problem
  * recorded, when it does not.
  */
@@ -411,7 +416,7 @@ chain_row(Chain *c, const Field *f)
 	/* prev_hash, then the canonical encoding */
 	c->len = 0;
 	put(c, f[COL_PREV_HASH].data, VERIFY_HASH_LEN);
-	put(c, "GSAL1", 5);
+	put(c, f[COL_DETAIL].isnull ? "GSAL1" : "GSAL2", 5);
 	for (int i = 0; i < VERIFY_NCANONICAL; i++)
 	{
 		Oid			typid = chain_column_types[i];
@@ -433,6 +438,8 @@ chain_row(Chain *c, const Field *f)
 			verify_fatal("the server sent a malformed binary value of column %s of seq %lld",
 						 chain_column_names[i], (long long) seq);
 	}
+	if (!f[COL_DETAIL].isnull && !put_scalar(c, TEXTOID, f[COL_DETAIL].data, f[COL_DETAIL].len))
+		verify_fatal("the server sent a malformed value of column detail of seq %lld", (long long) seq);
 	if (c->dump)
 	{
 		char		hex[2 * 256 + 1];

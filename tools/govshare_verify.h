@@ -28,7 +28,8 @@
 #include <openssl/evp.h>
 
 #define VERIFY_HASH_LEN		32
-#define VERIFY_NCOLUMNS		33	/* seq .. hash */
+#define VERIFY_NCOLUMNS		34	/* seq .. hash, detail */
+#define VERIFY_NCOLUMNS_V1	33	/* a log of govshare 0.1.0: no detail */
 #define VERIFY_NCANONICAL	31	/* seq .. hmac_key_id */
 #define VERIFY_MAX_KEYS		8	/* --audit-key, --public-key, --checkpoint each */
 

@@ -91,56 +91,65 @@ scan_connect(const char *conninfo)
 }
 
 /*
- * Checks that govshare.access_log has the columns of format GSAL1, in
- * order, with their types: a verifier of another layout would encode rows
- * differently from the server.
+ * Checks that govshare.access_log has the columns of format GSAL2 (or of
+ * GSAL1, without detail: the table of govshare 0.1.0), in order, with
+ * their types: a verifier of another layout would encode rows differently
+ * from the server.  Returns the number of columns.
  */
-static void
+static int
 check_columns(PGconn *conn)
 {
 	PGresult   *res = PQexec(conn,
 							 "SELECT a.attname, a.atttypid FROM pg_catalog.pg_attribute a "
 							 "WHERE a.attrelid = 'govshare.access_log'::pg_catalog.regclass "
 							 "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum");
+	int			n;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		verify_fatal("could not read the columns of govshare.access_log: %s", PQerrorMessage(conn));
-	if (PQntuples(res) != VERIFY_NCOLUMNS)
-		verify_fatal("govshare.access_log has %d columns; this verifier knows the %d of format GSAL1 (docs/audit-format.md): the installed govshare and this tool differ in version",
-					 PQntuples(res), VERIFY_NCOLUMNS);
-	for (int i = 0; i < VERIFY_NCOLUMNS; i++)
+	n = PQntuples(res);
+	if (n != VERIFY_NCOLUMNS && n != VERIFY_NCOLUMNS_V1)
+		verify_fatal("govshare.access_log has %d columns; this verifier knows the %d of format GSAL2 and the %d of GSAL1 (docs/audit-format.md): the installed govshare and this tool differ in version",
+					 n, VERIFY_NCOLUMNS, VERIFY_NCOLUMNS_V1);
+	for (int i = 0; i < n; i++)
 		if (strcmp(PQgetvalue(res, i, 0), chain_column_names[i]) != 0 ||
 			strtoul(PQgetvalue(res, i, 1), NULL, 10) != chain_column_types[i])
-			verify_fatal("column %d of govshare.access_log is \"%s\" of type %s, where format GSAL1 has \"%s\" of type %u: the installed govshare and this tool differ in version",
+			verify_fatal("column %d of govshare.access_log is \"%s\" of type %s, where format GSAL2 has \"%s\" of type %u: the installed govshare and this tool differ in version",
 						 i + 1, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 						 chain_column_names[i], chain_column_types[i]);
 	PQclear(res);
+	return n;
 }
 
 /*
- * Feeds one row of a single-row result to the chain; the column types
- * were checked against format GSAL1 on the first row.
+ * Feeds one row of a single-row result of ncols columns to the chain (a
+ * log without detail gives the row a NULL one); the column types were
+ * checked on the first row: detail comes as text, jsonb's text form.
  */
 static bool
-feed_row(Chain *c, PGresult *res, bool *types_checked)
+feed_row(Chain *c, PGresult *res, int ncols, bool *types_checked)
 {
 	Field		f[VERIFY_NCOLUMNS];
 
 	if (!*types_checked)
 	{
-		if (PQnfields(res) != VERIFY_NCOLUMNS)
-			verify_fatal("the server returned %d columns for %d", PQnfields(res), VERIFY_NCOLUMNS);
-		for (int i = 0; i < VERIFY_NCOLUMNS; i++)
-			if (PQftype(res, i) != chain_column_types[i] || PQfformat(res, i) != 1)
+		if (PQnfields(res) != ncols)
+			verify_fatal("the server returned %d columns for %d", PQnfields(res), ncols);
+		for (int i = 0; i < ncols; i++)
+		{
+			unsigned int want = i == VERIFY_NCOLUMNS - 1 ? 25 /* text */ : chain_column_types[i];
+
+			if (PQftype(res, i) != want || PQfformat(res, i) != 1)
 				verify_fatal("the server returned column %s as type %u, expected %u in binary",
-							 chain_column_names[i], PQftype(res, i), chain_column_types[i]);
+							 chain_column_names[i], PQftype(res, i), want);
+		}
 		*types_checked = true;
 	}
 	for (int i = 0; i < VERIFY_NCOLUMNS; i++)
 	{
-		f[i].isnull = PQgetisnull(res, 0, i);
-		f[i].data = PQgetvalue(res, 0, i);
-		f[i].len = PQgetlength(res, 0, i);
+		f[i].isnull = i >= ncols || PQgetisnull(res, 0, i);
+		f[i].data = f[i].isnull ? NULL : PQgetvalue(res, 0, i);
+		f[i].len = f[i].isnull ? 0 : PQgetlength(res, 0, i);
 	}
 	return chain_row(c, f);
 }
@@ -158,13 +167,16 @@ scan_log(PGconn *conn, Chain *c, int64_t after_seq, int64_t to_seq, ScanProgress
 	char		cols[800] = "";
 	char		fetch[64];
 	bool		types_checked = false;
+	int			ncols;
 
 	run(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "start a read-only transaction");
-	check_columns(conn);
-	for (int i = 0; i < VERIFY_NCOLUMNS; i++)
+	ncols = check_columns(conn);
+	for (int i = 0; i < ncols; i++)
 	{
 		strcat(cols, i ? ", " : "");
 		strcat(cols, chain_column_names[i]);
+		if (i == VERIFY_NCOLUMNS - 1)
+			strcat(cols, "::pg_catalog.text");
 	}
 
 	/*
@@ -202,7 +214,7 @@ scan_log(PGconn *conn, Chain *c, int64_t after_seq, int64_t to_seq, ScanProgress
 			switch (PQresultStatus(res))
 			{
 				case PGRES_SINGLE_TUPLE:
-					if (!stop && !feed_row(c, res, &types_checked))
+					if (!stop && !feed_row(c, res, ncols, &types_checked))
 						stop = true;	/* read the rest of the batch, then end */
 					got++;
 					if (progress != NULL && got % 4096 == 0)

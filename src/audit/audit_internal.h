@@ -47,6 +47,7 @@ typedef struct AuditStatement
 	int64		query_id;
 	unsigned char sha[GOVSHARE_HASH_LEN];
 	char	   *text;			/* NULL with govshare_audit_statement_text off */
+	char	   *detail;			/* the access record's detail: jsonb's text, or NULL */
 	List	   *relations;		/* char * */
 	List	   *columns;
 	List	   *elements;		/* char *, or NULL */
@@ -90,12 +91,13 @@ extern void govshare_audit_statement_free(AuditStatement *st);
 extern void govshare_audit_statement_finish(AuditStatement *st, const char *outcome,
 											const char *reason, bool noerror);
 extern AuditStatement *govshare_audit_running(void);
+extern AuditStatement *govshare_audit_current(void);
 
 /* receipt.c: the access record govshare.request_receipt() names */
 extern void govshare_audit_receipt_note(const AuditStatement *st, uint64 ticket);
 
 /* chain.c: govshare.access_log, its canonical encoding and hash chain */
-#define Natts_access_log					33
+#define Natts_access_log					34
 #define Anum_access_log_seq					1
 #define Anum_access_log_logged_at			2
 #define Anum_access_log_kind				3
@@ -105,6 +107,7 @@ extern void govshare_audit_receipt_note(const AuditStatement *st, uint64 ticket)
 #define Anum_access_log_hmac_key_id			31
 #define Anum_access_log_prev_hash			32
 #define Anum_access_log_hash				33
+#define Anum_access_log_detail				34	/* format GSAL2; added by 0.2.0 */
 
 extern const unsigned char *govshare_chain_key(const char **key_id, size_t *len);
 extern void govshare_chain_hash(const char *data, size_t len, const unsigned char *key,
@@ -119,9 +122,12 @@ extern void govshare_chain_put_uuid(StringInfo out, const unsigned char *uuid);
 extern void govshare_chain_put_array(StringInfo out, int n);
 extern void govshare_chain_encode(StringInfo out, TupleDesc desc, int first, int last,
 								  Datum *values, bool *isnull);
+extern void govshare_chain_put_tag(StringInfo out, bool has_detail);
+extern void govshare_chain_encode_row(StringInfo out, TupleDesc desc, Datum *values,
+									  bool *isnull);
 extern size_t govshare_chain_decode(const char *data, size_t len, TupleDesc desc, int first,
 									int last, Datum *values, bool *isnull);
-extern void govshare_chain_check_columns(TupleDesc desc);
+extern bool govshare_chain_check_columns(TupleDesc desc);
 extern void govshare_chain_tail(Relation rel, int64 *seq, unsigned char *hash);
 
 /* queue.c: shared-memory queues between backends and audit writers */

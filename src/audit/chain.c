@@ -5,12 +5,16 @@
  *
  * Every row of govshare.access_log carries hash = SHA-256(prev_hash ||
  * canonical), or HMAC-SHA256 under the key of govshare.audit_key_file,
- * where canonical is the row's columns seq .. hmac_key_id in a tagged,
- * self-delimiting binary form (docs/audit-format.md, byte for byte).  The
- * same encoder serves three callers, so they cannot drift apart:
+ * where canonical is the row's columns seq .. hmac_key_id (and, in format
+ * GSAL2, detail) in a tagged, self-delimiting binary form
+ * (docs/audit-format.md, byte for byte).  A row whose detail is NULL is
+ * encoded in format GSAL1, so rows written before detail existed and rows
+ * without one hash alike; the tag is hashed, so a row cannot be moved from
+ * one format to the other.  The same encoder serves three callers, so they
+ * cannot drift apart:
  *
- *	- backends, which encode a record's columns kind .. receipt_hash
- *	  into the shared-memory queue (record.c);
+ *	- backends, which encode a record's columns kind .. receipt_hash and
+ *	  then detail into the shared-memory queue (record.c);
  *	- the audit writer, which decodes them into a heap tuple, adds seq,
  *	  logged_at and hmac_key_id, and hashes (writer.c);
  *	- verification, which re-encodes stored rows (verify.c).
@@ -33,6 +37,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -45,8 +50,12 @@
 #define UNIX_TO_PG_USECS \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC)
 
-/* The version tag every canonical record starts with. */
-static const char canonical_tag[] = "GSAL1";
+/*
+ * The version tags a canonical record starts with: GSAL1, columns seq ..
+ * hmac_key_id; GSAL2, the same followed by detail (not NULL).
+ */
+static const char canonical_tag1[] = "GSAL1";
+static const char canonical_tag2[] = "GSAL2";
 
 /* The key as read, and its id; valid while key_loaded. */
 static bool key_loaded = false;
@@ -259,6 +268,14 @@ put_datum(StringInfo out, Oid typid, Datum d, bool isnull)
 		case UUIDOID:
 			govshare_chain_put_uuid(out, DatumGetUUIDP(d)->data);
 			break;
+		case JSONBOID:
+			{
+				/* jsonb's own text form: keys sorted, no insignificant space */
+				Jsonb	   *jb = DatumGetJsonbP(d);
+
+				govshare_chain_put_text(out, JsonbToCString(NULL, &jb->root, VARSIZE(jb)));
+				break;
+			}
 		default:
 			elog(ERROR, "govshare: access log column of unexpected type %u", typid);
 	}
@@ -272,8 +289,6 @@ void
 govshare_chain_encode(StringInfo out, TupleDesc desc, int first, int last,
 					  Datum *values, bool *isnull)
 {
-	if (first == 1)
-		appendBinaryStringInfo(out, canonical_tag, sizeof(canonical_tag) - 1);
 	for (int a = first; a <= last; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
@@ -302,6 +317,37 @@ govshare_chain_encode(StringInfo out, TupleDesc desc, int first, int last,
 				put_datum(out, elemtype, elems[i], nulls[i]);
 		}
 	}
+}
+
+/*
+ * Appends the version tag of a row whose detail is (not) NULL: GSAL2 for a
+ * row with a detail, GSAL1 for one without.
+ */
+void
+govshare_chain_put_tag(StringInfo out, bool has_detail)
+{
+	if (has_detail)
+		appendBinaryStringInfo(out, canonical_tag2, sizeof(canonical_tag2) - 1);
+	else
+		appendBinaryStringInfo(out, canonical_tag1, sizeof(canonical_tag1) - 1);
+}
+
+/*
+ * Appends the whole canonical encoding of a stored row of the access log:
+ * the tag, columns seq .. hmac_key_id, and detail when the log has that
+ * column and the row a detail.
+ */
+void
+govshare_chain_encode_row(StringInfo out, TupleDesc desc, Datum *values, bool *isnull)
+{
+	bool		has_detail = desc->natts >= Anum_access_log_detail &&
+		!isnull[Anum_access_log_detail - 1];
+
+	govshare_chain_put_tag(out, has_detail);
+	govshare_chain_encode(out, desc, 1, Anum_access_log_hmac_key_id, values, isnull);
+	if (has_detail)
+		govshare_chain_encode(out, desc, Anum_access_log_detail, Anum_access_log_detail,
+							  values, isnull);
 }
 
 /*
@@ -372,6 +418,18 @@ get_datum(Reader *r, Oid typid, bool *isnull)
 				memcpy(VARDATA(b), r->p, len);
 				r->p += len;
 				return PointerGetDatum(b);
+			}
+			break;
+		case JSONBOID:
+			if (tag == 'S')
+			{
+				uint32		len = (uint32) get_u(r, 4);
+				char	   *json;
+
+				need(r, len);
+				json = pnstrdup((const char *) r->p, len);
+				r->p += len;
+				return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 			}
 			break;
 		case UUIDOID:
@@ -481,23 +539,27 @@ static const struct
 	{"hmac_key_id", TEXTOID},
 	{"prev_hash", BYTEAOID},
 	{"hash", BYTEAOID},
+	{"detail", JSONBOID},
 };
 
 /*
  * Checks that desc is the access log this code writes and verifies: the
  * same columns in the same order with the same types.  An extension
  * upgrade that changes the table must change this file and the format
- * version together.
+ * version together.  Returns whether the log has the column detail (format
+ * GSAL2); a log without it is the table of govshare 0.1.0, which this
+ * library still writes and verifies (in format GSAL1) until ALTER
+ * EXTENSION govshare UPDATE adds the column.
  */
-void
+bool
 govshare_chain_check_columns(TupleDesc desc)
 {
-	if (desc->natts != Natts_access_log)
+	if (desc->natts != Natts_access_log && desc->natts != Natts_access_log - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("govshare.access_log has %d columns, expected %d", desc->natts, Natts_access_log),
 				 errhint("The installed govshare library and the extension's SQL objects differ in version.")));
-	for (int i = 0; i < Natts_access_log; i++)
+	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
@@ -509,6 +571,7 @@ govshare_chain_check_columns(TupleDesc desc)
 							i + 1, log_columns[i].name, format_type_be(log_columns[i].typid)),
 					 errhint("The installed govshare library and the extension's SQL objects differ in version.")));
 	}
+	return desc->natts == Natts_access_log;
 }
 
 /*

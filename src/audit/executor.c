@@ -113,6 +113,16 @@ govshare_audit_running(void)
 }
 
 /*
+ * The statement a detail is for (govshare_audit_detail_add): the one whose
+ * rows are being read, else the newest open one, or NULL.
+ */
+AuditStatement *
+govshare_audit_current(void)
+{
+	return running != NULL ? running : statements;
+}
+
+/*
  * Executor start (after the standard start, so the plan has been checked):
  * begins the record of a statement that reads governed data, and under
  * strict audit waits until its access record is durable.

@@ -80,6 +80,18 @@ extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, 
 								  const char *column, const char *element, const char *reason);
 extern bool govshare_audit_token_use(const GovshareTokenUse *use, char **why);
 
+/*
+ * record.c: the detail of a record, column detail of the log (format
+ * GSAL2, docs/audit-format.md): a JSON object of structured facts a record
+ * carries beyond its columns.  Every record of a statement queued after a
+ * member is set carries it (the access record under strict audit is queued
+ * at executor start, its result record at the end).
+ */
+extern void govshare_audit_detail_add(const char *key, const char *value);
+extern char *govshare_audit_detail_merge(const char *detail, const char *key,
+										 const char *value);
+extern char *govshare_audit_detail_normalize(const char *json);
+
 /* An outgoing request to another agency, as src/remote/ records it. */
 typedef struct GovshareRemoteRecord
 {
@@ -96,6 +108,7 @@ typedef struct GovshareRemoteRecord
 	bool		has_receipt;
 	int64		receipt_seq;
 	unsigned char receipt_hash[GOVSHARE_HASH_LEN];
+	const char *detail;			/* a JSON object for column detail, or NULL */
 } GovshareRemoteRecord;
 
 extern void govshare_audit_remote(const GovshareRemoteRecord *rec);

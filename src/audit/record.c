@@ -50,6 +50,8 @@
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -274,6 +276,66 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
 		govshare_chain_put_null(out);
 		govshare_chain_put_null(out);
 	}
+	/* detail (format GSAL2): jsonb's text form, as chain.c encodes it */
+	govshare_chain_put_text(out, remote ? remote->detail : st->detail);
+}
+
+/*
+ * jsonb's own text form of json, a JSON object: what the log's column
+ * detail stores and the chain hashes (keys sorted, no insignificant
+ * space).  Errors with 22P02 on text that is not JSON, 22023 on JSON
+ * that is not an object.
+ */
+char *
+govshare_audit_detail_normalize(const char *json)
+{
+	Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the detail of an access record must be a JSON object")));
+	return JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+}
+
+/*
+ * detail (normalised, or NULL) with member key set to value (JSON text),
+ * normalised, in the current memory context.
+ */
+char *
+govshare_audit_detail_merge(const char *detail, const char *key, const char *value)
+{
+	StringInfoData obj;
+	Datum		add;
+
+	initStringInfo(&obj);
+	appendStringInfoChar(&obj, '{');
+	escape_json(&obj, key);
+	appendStringInfo(&obj, ":%s}", value);
+	add = DirectFunctionCall1(jsonb_in, CStringGetDatum(obj.data));
+	if (detail != NULL)
+		add = DirectFunctionCall2(jsonb_concat,
+								  DirectFunctionCall1(jsonb_in, CStringGetDatum(detail)), add);
+	return JsonbToCString(NULL, &DatumGetJsonbP(add)->root, VARSIZE(DatumGetJsonbP(add)));
+}
+
+/*
+ * Sets member key of the detail of the statement being recorded (the one
+ * whose rows are being read, else the newest open one) to value, a JSON
+ * text; its records queued from now on carry it.  Does nothing when no
+ * statement is being recorded.
+ */
+void
+govshare_audit_detail_add(const char *key, const char *value)
+{
+	AuditStatement *st = govshare_audit_current();
+	MemoryContext old;
+
+	if (st == NULL)
+		return;
+	old = MemoryContextSwitchTo(st->cxt);
+	st->detail = govshare_audit_detail_merge(st->detail, key, value);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -497,6 +559,12 @@ govshare_audit_remote(const GovshareRemoteRecord *rec)
 	r.reference = (char *) rec->reference;
 	r.token_id = (char *) rec->token_id;
 	st = govshare_audit_statement_new(rec->target, &r, rec->query);
+	if (rec->detail != NULL)
+	{
+		old = MemoryContextSwitchTo(st->cxt);
+		st->detail = govshare_audit_detail_normalize(rec->detail);
+		MemoryContextSwitchTo(old);
+	}
 	st->stmt_time = rec->started;
 	st->query_id = 0;			/* not the local statement's */
 	st->rows = rec->rows;

@@ -186,7 +186,7 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v)
 	bool		key_read = false;
 	int64		keyed_since = 0;	/* the first keyed row seen */
 
-	govshare_chain_check_columns(desc);
+	(void) govshare_chain_check_columns(desc);
 	memset(prev, 0, sizeof(prev));
 	memset(v, 0, offsetof(Verdict, want_seq));
 	v->ok = true;
@@ -276,8 +276,7 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v)
 
 		resetStringInfo(&buf);
 		appendBinaryStringInfo(&buf, (char *) stored_prev, GOVSHARE_HASH_LEN);
-		govshare_chain_encode(&buf, desc, 1, Anum_access_log_hmac_key_id,
-							  slot->tts_values, slot->tts_isnull);
+		govshare_chain_encode_row(&buf, desc, slot->tts_values, slot->tts_isnull);
 		govshare_chain_hash(buf.data, buf.len, isnull ? NULL : hkey, keylen, computed);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_cxt);
@@ -500,7 +499,7 @@ checkpoint_document(GovsharePolicy *policy, const char *private_pem)
 						 policy->self, public_pem)));
 
 	rel = table_open(access_log_relid(), AccessShareLock);
-	govshare_chain_check_columns(RelationGetDescr(rel));
+	(void) govshare_chain_check_columns(RelationGetDescr(rel));
 	govshare_chain_tail(rel, &seq, hash);
 	table_close(rel, AccessShareLock);
 
@@ -574,14 +573,14 @@ govshare_audit_canonical(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	bytea	   *result;
 
-	govshare_chain_check_columns(desc);
+	(void) govshare_chain_check_columns(desc);
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	heap_deform_tuple(&tuple, desc, values, isnull);
 	initStringInfo(&buf);
-	govshare_chain_encode(&buf, desc, 1, Anum_access_log_hmac_key_id, values, isnull);
+	govshare_chain_encode_row(&buf, desc, values, isnull);
 	ReleaseTupleDesc(desc);
 	result = palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);

@@ -28,6 +28,7 @@
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -69,6 +70,7 @@ static ChainTail tail;
 static ChainTail committed;		/* the tail as last committed */
 static bool tail_known = false;
 static Oid	tail_relid = InvalidOid;	/* the access log the tail is of */
+static bool detail_dropped_noted = false;	/* logged: the log lacks detail */
 
 /* before_shmem_exit: leave the queue, so that backends start another writer. */
 static void
@@ -186,11 +188,14 @@ hash_datum(const unsigned char *hash)
  * request tokens among them go to govshare.token_use.
  *
  * The bytes a backend queued are the canonical encoding of the columns
- * kind .. receipt_hash (both sides use chain.c's encoders),
- * so the canonical form of the row is those bytes between the encodings
- * of seq and logged_at and of hmac_key_id; they are not encoded again
- * from the decoded values.  Assertion-enabled builds check that they
- * would be the same.
+ * kind .. receipt_hash, then of detail (both sides use chain.c's
+ * encoders), so the canonical form of the row is the tag, the encodings
+ * of seq and logged_at, those bytes up to receipt_hash, the encoding of
+ * hmac_key_id and, for a row with a detail (format GSAL2), the detail
+ * encoded again from the stored jsonb value.  Assertion-enabled builds
+ * check that encoding the decoded values gives the same bytes.  A log
+ * without the detail column (the 0.1.0 table, before ALTER EXTENSION
+ * UPDATE) gets the record without its detail, noted once in the server log.
  */
 static void
 write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
@@ -213,8 +218,8 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 	BulkInsertState bistate = GetBulkInsertState();
 	GovshareTokenUse *uses = palloc(sizeof(GovshareTokenUse) * n);
 	int			nuses = 0;
+	bool		log_has_detail = govshare_chain_check_columns(desc);
 
-	govshare_chain_check_columns(desc);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
 	for (int i = 0; i < nslots; i++)
@@ -230,6 +235,8 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 		Datum	   *values = slot->tts_values;
 		bool	   *isnull = slot->tts_isnull;
 		uint32		len;
+		size_t		fixed;
+		bool		has_detail;
 		unsigned char hash[GOVSHARE_HASH_LEN];
 
 		memcpy(&len, p, sizeof(uint32));
@@ -243,8 +250,22 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 		}
 		old = MemoryContextSwitchTo(records);
 		ExecClearTuple(slot);
-		if (govshare_chain_decode(p, len, desc, Anum_access_log_kind,
-								  Anum_access_log_receipt_hash, values, isnull) != len)
+		fixed = govshare_chain_decode(p, len, desc, Anum_access_log_kind,
+									  Anum_access_log_receipt_hash, values, isnull);
+		has_detail = fixed < len && p[fixed] != 'N';
+		if (has_detail && !log_has_detail)
+		{
+			if (!detail_dropped_noted)
+				ereport(LOG,
+						(errmsg("govshare.access_log has no column \"detail\": access records are written without their detail"),
+						 errhint("Run ALTER EXTENSION govshare UPDATE in database \"%s\".",
+								 get_database_name(MyDatabaseId))));
+			detail_dropped_noted = true;
+			has_detail = false;
+		}
+		else if (log_has_detail &&
+				 fixed + govshare_chain_decode(p + fixed, len - fixed, desc, Anum_access_log_detail,
+											   Anum_access_log_detail, values, isnull) != len)
 			elog(ERROR, "govshare: access record in the audit queue has trailing bytes");
 		p += len;
 		values[Anum_access_log_seq - 1] = Int64GetDatum(tail->seq + 1);
@@ -254,20 +275,24 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 		values[Anum_access_log_hmac_key_id - 1] = key ? CStringGetTextDatum(key_id) : (Datum) 0;
 		isnull[Anum_access_log_hmac_key_id - 1] = key == NULL;
 
-		/* hash = H(prev_hash || canonical(seq .. hmac_key_id)) */
+		/* hash = H(prev_hash || canonical(seq .. hmac_key_id [, detail])) */
 		resetStringInfo(&canonical);
 		appendBinaryStringInfo(&canonical, (char *) tail->hash, GOVSHARE_HASH_LEN);
+		govshare_chain_put_tag(&canonical, has_detail);
 		govshare_chain_encode(&canonical, desc, 1, Anum_access_log_logged_at, values, isnull);
-		appendBinaryStringInfo(&canonical, p - len, len);
+		appendBinaryStringInfo(&canonical, p - len, fixed);
 		govshare_chain_encode(&canonical, desc, Anum_access_log_hmac_key_id,
 							  Anum_access_log_hmac_key_id, values, isnull);
+		if (has_detail)
+			govshare_chain_encode(&canonical, desc, Anum_access_log_detail,
+								  Anum_access_log_detail, values, isnull);
 #ifdef USE_ASSERT_CHECKING
 		{
 			StringInfoData again;
 
 			initStringInfo(&again);
 			appendBinaryStringInfo(&again, (char *) tail->hash, GOVSHARE_HASH_LEN);
-			govshare_chain_encode(&again, desc, 1, Anum_access_log_hmac_key_id, values, isnull);
+			govshare_chain_encode_row(&again, desc, values, isnull);
 			Assert(again.len == canonical.len && memcmp(again.data, canonical.data, again.len) == 0);
 			pfree(again.data);
 		}
@@ -333,7 +358,7 @@ write_queued(StringInfo batch, int n, uint64 next, uint64 last, MemoryContext lo
 		{
 			Relation	rel = table_open(relid, RowExclusiveLock);
 
-			govshare_chain_check_columns(RelationGetDescr(rel));
+			(void) govshare_chain_check_columns(RelationGetDescr(rel));
 			govshare_chain_tail(rel, &tail.seq, tail.hash);
 			table_close(rel, NoLock);
 			committed = tail;

@@ -47,7 +47,10 @@ CREATE TABLE govshare.access_log (
 	receipt_hash	bytea,					-- its seq and hash (the receipt)
 	hmac_key_id		text,					-- NULL: plain SHA-256
 	prev_hash		bytea NOT NULL,
-	hash			bytea NOT NULL
+	hash			bytea NOT NULL,
+	-- format GSAL2 (0.2.0): structured facts of the record, a JSON object;
+	-- last, as ALTER TABLE ADD COLUMN puts it in a log updated from 0.1.0
+	detail			jsonb CHECK (jsonb_typeof(detail) = 'object')
 );
 CREATE INDEX access_log_statement ON govshare.access_log (statement_id);
 CREATE INDEX access_log_subjects ON govshare.access_log USING gin (subjects);

@@ -183,7 +183,8 @@ for my $t (
 	[ $result_seq, 'rows = 0', 'the rows returned' ],
 	[ $subject_seq, 'subjects = subjects[2:]', 'the data subjects' ],
 	[ 3, "statement_text = 'SELECT 1'", 'the statement text' ],
-	[ 5, "stmt_time = stmt_time - interval '1 day'", 'the statement time' ])
+	[ 5, "stmt_time = stmt_time - interval '1 day'", 'the statement time' ],
+	[ 6, q{detail = '{"purpose": "x"}'}, 'a detail added to a row of format GSAL1' ])
 {
 	my ($seq, $set, $what) = @$t;
 	my $db = tampered('base', "UPDATE govshare.access_log SET $set WHERE seq = $seq;");

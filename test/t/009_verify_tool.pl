@@ -261,7 +261,8 @@ for my $t (
 	[ 3, "statement_text = 'SELECT 1'", 'the statement text' ],
 	[ 5, "stmt_time = stmt_time - interval '1 day'", 'the statement time' ],
 	[ 31, 'receipt_seq = 18', 'the receipt of a remote row' ],
-	[ 32, "relations = '{x}'", 'the relations of a remote row' ])
+	[ 32, "relations = '{x}'", 'the relations of a remote row' ],
+	[ 4, q{detail = '{"officer": "x"}'}, 'a detail added to a row of format GSAL1' ])
 {
 	my ($seq, $set, $what) = @$t;
 	my $db = tampered('base', "UPDATE govshare.access_log SET $set WHERE seq = $seq;");
@@ -271,7 +272,25 @@ for my $t (
 	drop($db);
 }
 
-my $db = tampered('base', 'DELETE FROM govshare.access_log WHERE seq = 15;');
+# Format GSAL2: rows with a detail, hashed as the server's encoder
+# (audit_canonical) says; the tool's own encoder must agree, and a detail
+# changed or removed afterwards is found.
+my $db = tampered('base', q{UPDATE govshare.access_log
+  SET detail = '{"params": ["a''b", "$$;x"], "n": 1.50, "node": {"name": "s1"}}' WHERE seq IN (4, 9);} . rechain(4));
+is(sql($db, q{SELECT string_agg(encode(substr(govshare.audit_canonical(l), 1, 5), 'escape'), ',' ORDER BY seq)
+  FROM govshare.access_log l WHERE seq IN (3, 4)}), 'GSAL1,GSAL2', 'GSAL2: a row with a detail is encoded in format GSAL2, one without in GSAL1');
+($rc, $out, $err) = verify($db);
+is($rc, 0, 'GSAL2: a chain of rows with and without a detail verifies with the tool') or diag("$out$err");
+is(sql($db, 'SELECT ok FROM govshare.verify_log()'), 't', '... and with verify_log()');
+sql($db, q{SET session_replication_role = replica;
+  UPDATE govshare.access_log SET detail = detail || '{"n": 2}' WHERE seq = 9;});
+fails_at($db, 9, "The hash of seq 9 does not match its contents: the row was changed\\.", 'GSAL2: a detail changed');
+sql($db, q{SET session_replication_role = replica;
+  UPDATE govshare.access_log SET detail = NULL WHERE seq IN (4, 9);});
+fails_at($db, 4, "The hash of seq 4 does not match its contents: the row was changed\\.", 'GSAL2: a detail removed');
+drop($db);
+
+$db = tampered('base', 'DELETE FROM govshare.access_log WHERE seq = 15;');
 fails_at($db, 15, 'Rows are missing before seq 16\.', 'a row deleted in the middle');
 drop($db);
 
