@@ -162,3 +162,10 @@ GRANT EXECUTE ON FUNCTION adv.staff_names() TO adv_mnd;
 
 -- the consumer's own schema
 CREATE SCHEMA mnd AUTHORIZATION adv_mnd;
+
+-- issue 18: a table beside the governed one that the consumer may read in
+-- part, the columns id and open, and not the column secret (perminfo.sql:
+-- its own privileges still hold in a statement that the rewrite changed)
+CREATE TABLE adv_ledger (id int, open text, secret text);
+INSERT INTO adv_ledger VALUES (1, 'visible', 'HIDDEN LEDGER');
+GRANT SELECT (id, open) ON adv_ledger TO adv_mnd;
