@@ -20,7 +20,31 @@
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #if PG_VERSION_NUM >= 160000
+#include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
 #include "parser/parse_relation.h"
+#include "utils/acl.h"
+#endif
+
+/* JumbleState (post_parse_analyze_hook): its header moved in PostgreSQL 16. */
+#if PG_VERSION_NUM >= 160000
+#include "nodes/queryjumble.h"
+#else
+#include "utils/queryjumble.h"
+#endif
+
+/*
+ * Inserts the index entries of a heap tuple just inserted (slot) into the
+ * indexes of rri, no conflict handling; the list of those that failed a
+ * deferred uniqueness check.  PostgreSQL 16 added the onlySummarizing
+ * argument (false: every index).
+ */
+#if PG_VERSION_NUM >= 160000
+#define govshare_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false)
+#else
+#define govshare_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
 #endif
 
 /* Does roleid own relation relid?  (object_ownercheck from PostgreSQL 16.) */
