@@ -3,19 +3,66 @@
 # Everything runs as root (the commands in README.md); PostgreSQL itself runs
 # as the postgres user in throw-away clusters under a temporary directory.
 
-PG_MAJOR=15
+# GOVSHARE_PG picks the PostgreSQL major version (default 15).
+PG_MAJOR=${GOVSHARE_PG:-15}
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 export PATH="$PG_BIN:$PATH"
 
-GOVSHARE_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR \
-postgresql-$PG_MAJOR-pgtap postgresql-$PG_MAJOR-pgaudit libtap-parser-sourcehandler-pgtap-perl \
-libipc-run-perl libssl-dev libpq-dev openssl make gcc clang libclang-rt-14-dev pgbouncer"
+# pg_suite MAJOR: the Debian release that ships PostgreSQL MAJOR (the
+# versions govshare is tested with); fails for any other.
+pg_suite() {
+	case $1 in
+	15) echo bookworm ;;
+	17) echo trixie ;;
+	*) return 1 ;;
+	esac
+}
+
+# govshare_packages MAJOR SUITE: the Debian packages the suites need for
+# PostgreSQL MAJOR on Debian release SUITE (libFuzzer comes with the
+# release's clang runtime).
+govshare_packages() {
+	local major=$1 rt
+	case $2 in
+	bookworm) rt=14 ;;
+	trixie) rt=19 ;;
+	*) return 1 ;;
+	esac
+	echo "postgresql-$major postgresql-server-dev-$major" \
+		"postgresql-$major-pgtap postgresql-$major-pgaudit libtap-parser-sourcehandler-pgtap-perl" \
+		"libipc-run-perl libssl-dev libpq-dev openssl make gcc clang libclang-rt-$rt-dev pgbouncer"
+}
+
+# The release this machine runs.
+GOVSHARE_HOST_SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+GOVSHARE_PACKAGES=$(govshare_packages "$PG_MAJOR" "$GOVSHARE_HOST_SUITE" 2>/dev/null)
+
+# in_debian_root "$@": when this machine's Debian release does not ship
+# PostgreSQL $PG_MAJOR (17 on Debian 12), runs the calling script with its
+# arguments inside a root of the release that does (scripts/debroot: built
+# once, cached under /var/cache/govshare) and exits with its status;
+# otherwise returns.  Refuses a version no tested release ships.
+in_debian_root() {
+	local suite
+	suite=$(pg_suite "$PG_MAJOR") || {
+		echo "PostgreSQL $PG_MAJOR is not supported (GOVSHARE_PG=15 or 17)" >&2
+		exit 2
+	}
+	[ "$suite" = "$GOVSHARE_HOST_SUITE" ] && return 0
+	exec bash "$GOVSHARE_SRC/scripts/debroot" run "$PG_MAJOR" \
+		bash "scripts/$(basename "$0")" "$@"
+}
 
 say() { printf '\n== %s\n' "$*"; }
 
 # Installs the Debian packages govshare needs, when any is missing.
 install_packages() {
 	local missing=""
+	if [ "$(pg_suite "$PG_MAJOR")" != "$GOVSHARE_HOST_SUITE" ]; then
+		echo "PostgreSQL $PG_MAJOR is not in this machine's Debian release (${GOVSHARE_HOST_SUITE:-unknown})." >&2
+		echo "Only scripts/test and scripts/runtap run it, in a Debian root (scripts/debroot)." >&2
+		exit 2
+	fi
 	for p in $GOVSHARE_PACKAGES; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 	done

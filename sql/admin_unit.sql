@@ -52,7 +52,13 @@ SELECT count(*) AS text_round_trip FROM admin_unit_copy c JOIN admin_unit_t t US
 CREATE INDEX ON admin_unit_t (v);
 ANALYZE admin_unit_t;
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT n FROM admin_unit_t WHERE v = (SELECT v FROM admin_unit_copy WHERE n = 1);
+-- an index scan for a value known at run time only (a generic plan's parameter)
+SELECT v AS probe FROM admin_unit_copy WHERE n = 1 \gset
+PREPARE admin_unit_probe(admin_unit) AS SELECT n FROM admin_unit_t WHERE v = $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE admin_unit_probe(:'probe');
+RESET plan_cache_mode;
+DEALLOCATE admin_unit_probe;
 SELECT count(*) FROM admin_unit_t WHERE v = (SELECT v FROM admin_unit_copy WHERE n = 1);
 RESET enable_seqscan;
 SET enable_mergejoin = off; SET enable_nestloop = off;

@@ -275,13 +275,16 @@ RESET ROLE;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
-SET force_parallel_mode = on;
+-- (force_parallel_mode is debug_parallel_query from PostgreSQL 16)
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+            THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS parallel_setting \gset
+SET :parallel_setting = on;
 SELECT count(*) FROM citizen;
 SET ROLE enf_mnd;
 SELECT begin_request('military_service');
 SELECT count(*), max(full_name), count(DISTINCT phone) AS phones FROM citizen;
 RESET ROLE;
-RESET force_parallel_mode;
+RESET :parallel_setting;
 
 \c postgres
 DROP DATABASE govshare_enforce;

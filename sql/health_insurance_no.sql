@@ -47,7 +47,13 @@ SELECT count(*) AS text_round_trip FROM health_insurance_no_copy c JOIN health_i
 CREATE INDEX ON health_insurance_no_t (v);
 ANALYZE health_insurance_no_t;
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT n FROM health_insurance_no_t WHERE v = (SELECT v FROM health_insurance_no_copy WHERE n = 1);
+-- an index scan for a value known at run time only (a generic plan's parameter)
+SELECT v AS probe FROM health_insurance_no_copy WHERE n = 1 \gset
+PREPARE health_insurance_no_probe(health_insurance_no) AS SELECT n FROM health_insurance_no_t WHERE v = $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE health_insurance_no_probe(:'probe');
+RESET plan_cache_mode;
+DEALLOCATE health_insurance_no_probe;
 SELECT count(*) FROM health_insurance_no_t WHERE v = (SELECT v FROM health_insurance_no_copy WHERE n = 1);
 RESET enable_seqscan;
 SET enable_mergejoin = off; SET enable_nestloop = off;

@@ -44,7 +44,13 @@ SELECT count(*) AS text_round_trip FROM partial_date_copy c JOIN partial_date_t 
 CREATE INDEX ON partial_date_t (v);
 ANALYZE partial_date_t;
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT n FROM partial_date_t WHERE v = (SELECT v FROM partial_date_copy WHERE n = 1);
+-- an index scan for a value known at run time only (a generic plan's parameter)
+SELECT v AS probe FROM partial_date_copy WHERE n = 1 \gset
+PREPARE partial_date_probe(partial_date) AS SELECT n FROM partial_date_t WHERE v = $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE partial_date_probe(:'probe');
+RESET plan_cache_mode;
+DEALLOCATE partial_date_probe;
 SELECT count(*) FROM partial_date_t WHERE v = (SELECT v FROM partial_date_copy WHERE n = 1);
 RESET enable_seqscan;
 SET enable_mergejoin = off; SET enable_nestloop = off;

@@ -251,8 +251,10 @@ EXPLAIN (COSTS OFF) SELECT n FROM pn_t WHERE p = '+84 91 234 5678';
 SELECT n FROM pn_t WHERE p = '+44 20 0000 0003';
 RESET enable_seqscan; RESET enable_bitmapscan;
 SET enable_mergejoin = off; SET enable_nestloop = off;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM pn_t a JOIN pn_copy b ON a.p = b.p;
-SELECT count(*) FROM pn_t a JOIN pn_copy b ON a.p = b.p;
+-- (the filtered side is the smaller one, so which side is hashed does not
+-- depend on the planner's version)
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pn_t a JOIN pn_copy b ON a.p = b.p WHERE b.n <= 100;
+SELECT count(*) FROM pn_t a JOIN pn_copy b ON a.p = b.p WHERE b.n <= 100;
 RESET enable_mergejoin; SET enable_hashjoin = off;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pn_t a JOIN pn_copy b ON a.p = b.p;
 SELECT count(*) FROM pn_t a JOIN pn_copy b ON a.p = b.p;

@@ -38,7 +38,13 @@ SELECT count(*) AS text_round_trip FROM social_insurance_no_copy c JOIN social_i
 CREATE INDEX ON social_insurance_no_t (v);
 ANALYZE social_insurance_no_t;
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT n FROM social_insurance_no_t WHERE v = (SELECT v FROM social_insurance_no_copy WHERE n = 1);
+-- an index scan for a value known at run time only (a generic plan's parameter)
+SELECT v AS probe FROM social_insurance_no_copy WHERE n = 1 \gset
+PREPARE social_insurance_no_probe(social_insurance_no) AS SELECT n FROM social_insurance_no_t WHERE v = $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE social_insurance_no_probe(:'probe');
+RESET plan_cache_mode;
+DEALLOCATE social_insurance_no_probe;
 SELECT count(*) FROM social_insurance_no_t WHERE v = (SELECT v FROM social_insurance_no_copy WHERE n = 1);
 RESET enable_seqscan;
 SET enable_mergejoin = off; SET enable_nestloop = off;

@@ -76,7 +76,13 @@ SELECT count(*) AS text_round_trip FROM tax_code_copy c JOIN tax_code_t t USING 
 CREATE INDEX ON tax_code_t (v);
 ANALYZE tax_code_t;
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT n FROM tax_code_t WHERE v = (SELECT v FROM tax_code_copy WHERE n = 1);
+-- an index scan for a value known at run time only (a generic plan's parameter)
+SELECT v AS probe FROM tax_code_copy WHERE n = 1 \gset
+PREPARE tax_code_probe(tax_code) AS SELECT n FROM tax_code_t WHERE v = $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE tax_code_probe(:'probe');
+RESET plan_cache_mode;
+DEALLOCATE tax_code_probe;
 SELECT count(*) FROM tax_code_t WHERE v = (SELECT v FROM tax_code_copy WHERE n = 1);
 RESET enable_seqscan;
 SET enable_mergejoin = off; SET enable_nestloop = off;

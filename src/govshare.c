@@ -29,7 +29,6 @@
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
-#include "utils/queryjumble.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 

@@ -512,15 +512,17 @@ govshare_audit_describe_reads(AuditStatement *st, PlannedStmt *plan, GovsharePol
 	foreach(lc, plan->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Bitmapset  *selected;
 
 		if (rte->rtekind != RTE_RELATION || !govshare_relation_governed(rte->relid))
 			continue;
 		if (!rte->inh && is_child_of_listed(rte->relid, inh_parents))
 			continue;			/* a partition read through its parent */
+		selected = govshare_plan_selected_cols(plan, rte);
 		sensitive |= govshare_audit_describe_relation(st, policy, agency, purpose, rte->relid,
-													  rte->selectedCols,
+													  selected,
 													  bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
-																	rte->selectedCols));
+																	selected));
 	}
 	return sensitive;
 }

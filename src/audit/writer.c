@@ -164,7 +164,7 @@ insert_slots(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **
 	table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, bistate);
 	for (int i = 0; i < n; i++)
 	{
-		(void) ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL);
+		(void) govshare_insert_index_tuples(rri, slots[i], estate);
 		ResetPerTupleExprContext(estate);
 	}
 }

@@ -462,7 +462,8 @@ govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte)
 	 * there to be read.  Such statements get no implied conditions.
 	 */
 	inner = linitial_node(RangeTblEntry, rte->subquery->rtable);
-	if (bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, inner->selectedCols))
+	if (bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
+					  govshare_query_selected_cols(rte->subquery, inner)))
 		return;
 	imply_in_joins((Node *) q->jointree, rte, rti);
 }

@@ -291,6 +291,8 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	Node	   *subjects;
 	bool		whole_row;
 	int			nread = 0;
+	Bitmapset  *selected = govshare_query_selected_cols(q, rte);
+	Oid			owner;
 
 	if (e->request == NULL || e->problem != NULL)
 		deny_relation(e, rte->relid, NULL);
@@ -301,7 +303,7 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 
 	/* system columns (ctid, xmin, ...) tell about rows, not of them: refused */
 	for (int attno = FirstLowInvalidHeapAttributeNumber + 1; attno < 0; attno++)
-		if (bms_is_member(attno - FirstLowInvalidHeapAttributeNumber, rte->selectedCols))
+		if (bms_is_member(attno - FirstLowInvalidHeapAttributeNumber, selected))
 			govshare_enforce_deny(e, rte->relid, NULL, NULL,
 				 psprintf("agency \"%s\" may not read system columns of governed relation \"%s\"",
 						  e->agency, get_rel_name(rte->relid)),
@@ -340,7 +342,7 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 		visible = list_length(filters) == 1 ? linitial(filters) :
 			(Node *) makeBoolExpr(OR_EXPR, filters, -1);
 
-	whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, rte->selectedCols);
+	whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, selected);
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -349,7 +351,7 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 		if (att->attisdropped)
 			expr = dropped_null(att);
 		else if (!whole_row &&
-				 !bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, rte->selectedCols))
+				 !bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, selected))
 			expr = (Node *) makeNullConst(att->atttypid, att->atttypmod, att->attcollation);
 		else
 			expr = column_expr(e, d, att, rte->relid, visible, nread);
@@ -360,8 +362,7 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 
 
 	inner = copyObject(rte);
-	inner->requiredPerms = ACL_SELECT;
-	inner->checkAsUser = rel->rd_rel->relowner;
+	owner = rel->rd_rel->relowner;
 
 	/*
 	 * The mark of a read the enforcement made (plancheck.c): PostgreSQL
@@ -371,9 +372,6 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	 * entry that bypassed the rewrite does.
 	 */
 	inner->security_barrier = true;
-	inner->insertedCols = NULL;
-	inner->updatedCols = NULL;
-	inner->extraUpdatedCols = NULL;
 	if (visible != NULL)
 		inner->securityQuals = lcons(copyObject(visible), inner->securityQuals);
 	/* the data subjects of the visible rows, noted last (src/audit.c) */
@@ -391,6 +389,8 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	((RangeTblRef *) linitial(sub->jointree->fromlist))->rtindex = 1;
 	sub->targetList = tlist;
 	sub->hasSubLinks = checkExprHasSubLink((Node *) inner->securityQuals);
+	/* inner is checked as the owner, for SELECT of the columns read */
+	govshare_move_permission_check(q, rte, sub, inner, owner);
 
 	rte->rtekind = RTE_SUBQUERY;
 	rte->subquery = sub;
@@ -400,12 +400,6 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	rte->rellockmode = 0;
 	rte->tablesample = NULL;
 	rte->inh = false;
-	rte->requiredPerms = 0;
-	rte->checkAsUser = InvalidOid;
-	rte->selectedCols = NULL;
-	rte->insertedCols = NULL;
-	rte->updatedCols = NULL;
-	rte->extraUpdatedCols = NULL;
 	rte->securityQuals = NIL;
 }
 

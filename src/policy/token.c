@@ -182,7 +182,7 @@ add_member(ObjectState *st, MemberType type, char *value)
 	st->field = NULL;
 }
 
-static void
+static GOVSHARE_JSON_ACTION
 on_object_start(void *state)
 {
 	ObjectState *st = state;
@@ -192,15 +192,17 @@ on_object_start(void *state)
 	else if (st->depth == 1)
 		add_member(st, MEMBER_OTHER, NULL);
 	st->depth++;
+	return GOVSHARE_JSON_CONTINUE;
 }
 
-static void
+static GOVSHARE_JSON_ACTION
 on_nested_end(void *state)
 {
 	((ObjectState *) state)->depth--;
+	return GOVSHARE_JSON_CONTINUE;
 }
 
-static void
+static GOVSHARE_JSON_ACTION
 on_array_start(void *state)
 {
 	ObjectState *st = state;
@@ -208,30 +210,33 @@ on_array_start(void *state)
 	if (st->depth == 1)
 		add_member(st, MEMBER_OTHER, NULL);
 	st->depth++;
+	return GOVSHARE_JSON_CONTINUE;
 }
 
-static void
+static GOVSHARE_JSON_ACTION
 on_field_start(void *state, char *fname, bool isnull)
 {
 	ObjectState *st = state;
 
 	if (st->depth == 1)
 		st->field = fname;
+	return GOVSHARE_JSON_CONTINUE;
 }
 
-static void
+static GOVSHARE_JSON_ACTION
 on_scalar(void *state, char *token, JsonTokenType type)
 {
 	ObjectState *st = state;
 
 	if (st->depth != 1)
-		return;
+		return GOVSHARE_JSON_CONTINUE;
 	if (type == JSON_TOKEN_STRING)
 		add_member(st, MEMBER_STRING, token);
 	else if (type == JSON_TOKEN_NUMBER)
 		add_member(st, MEMBER_NUMBER, token);
 	else
 		add_member(st, MEMBER_OTHER, NULL);
+	return GOVSHARE_JSON_CONTINUE;
 }
 
 /* Parses bytes as a JSON object (part names it for errors) into st. */
@@ -253,7 +258,7 @@ parse_object(const unsigned char *bytes, size_t len, const char *part, ObjectSta
 	sem.array_end = on_nested_end;
 	sem.object_field_start = on_field_start;
 	sem.scalar = on_scalar;
-	lex = makeJsonLexContextCstringLen((char *) bytes, len, PG_UTF8, true);
+	lex = govshare_json_lexer((char *) bytes, len, PG_UTF8, true);
 	if (pg_parse_json(lex, &sem) != JSON_SUCCESS)
 		reject(psprintf("The %s is not valid JSON.", part));
 	if (!st->root_is_object)

@@ -155,7 +155,7 @@ resolve(const char *target, const char *name, TimestampTz deadline, char **addrs
 	Lookup	   *l;
 	struct gaicb *list[1];
 	int			rc;
-	int			n = 0;
+	int			n;
 
 	reap_lookups();
 	l = malloc(offsetof(Lookup, name) + strlen(name) + 1);
@@ -189,9 +189,10 @@ resolve(const char *target, const char *name, TimestampTz deadline, char **addrs
 	PG_END_TRY();
 
 	rc = gai_error(&l->cb);
+	n = rc == 0 ? lookup_addrs(l, addrs, max) : 0;
 	if (rc != 0)
 		*error = gai_strerror(rc);
-	else if ((n = lookup_addrs(l, addrs, max)) == 0)
+	else if (n == 0)
 		*error = "no IPv4 or IPv6 address";
 	lookup_free(l);
 	return n;

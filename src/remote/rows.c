@@ -112,8 +112,8 @@ json_number(const char *v)
 static bool
 json_whole(const char *v)
 {
-	JsonLexContext *lex = makeJsonLexContextCstringLen((char *) v, strlen(v),
-													   GetDatabaseEncoding(), false);
+	JsonLexContext *lex = govshare_json_lexer((char *) v, strlen(v), GetDatabaseEncoding(),
+											  false);
 
 	return pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
 }

@@ -178,3 +178,10 @@ SELECT share('ADV_BANK', '{adv_kyc}', '{person.permanent_residence_unit}', 'gene
              relation => 'citizen');
 GRANT SELECT ON provider_view TO adv_bank;
 CREATE SCHEMA bank AUTHORIZATION adv_bank;
+
+-- issue 18: a table beside the governed one that the consumer may read in
+-- part, the columns id and open, and not the column secret (perminfo.sql:
+-- its own privileges still hold in a statement that the rewrite changed)
+CREATE TABLE adv_ledger (id int, open text, secret text);
+INSERT INTO adv_ledger VALUES (1, 'visible', 'HIDDEN LEDGER');
+GRANT SELECT (id, open) ON adv_ledger TO adv_mnd;

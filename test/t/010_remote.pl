@@ -236,7 +236,7 @@ sub logged_token
 {
 	my ($jti) = @_;
 	my $log = slurp_file($mps->logfile);
-	for my $tok ($log =~ /begin_request_signed\(\$1\)\n[^\n]*DETAIL:  parameters: \$1 = '([A-Za-z0-9_.-]+)'/g)
+	for my $tok ($log =~ /begin_request_signed\(\$1\)\n[^\n]*DETAIL:  [Pp]arameters: \$1 = '([A-Za-z0-9_.-]+)'/g)
 	{
 		my (undef, $p64) = split /\./, $tok;
 		$p64 =~ tr{-_}{+/};

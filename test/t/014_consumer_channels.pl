@@ -57,8 +57,10 @@ SELECT share('MND', '{military_service}', '{person.full_name}', 'masked', relati
 ANALYZE citizen;
 CREATE VIEW provider_view AS SELECT personal_id, full_name FROM citizen;
 GRANT SELECT ON provider_view TO mnd_app;
+-- (the view qualified: from PostgreSQL 17, CREATE and REFRESH MATERIALIZED
+-- VIEW run their query with search_path = pg_catalog, pg_temp)
 CREATE FUNCTION provider_srf() RETURNS TABLE (personal_id personal_id, full_name text)
-LANGUAGE sql STABLE AS $$ SELECT personal_id, full_name FROM provider_view $$;
+LANGUAGE sql STABLE AS $$ SELECT personal_id, full_name FROM public.provider_view $$;
 CREATE MATERIALIZED VIEW citizen_mv AS SELECT * FROM citizen;
 CREATE MATERIALIZED VIEW srf_mv AS SELECT * FROM provider_srf();
 GRANT SELECT ON citizen_mv, srf_mv TO mnd_app;
