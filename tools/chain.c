@@ -76,18 +76,19 @@ const Oid	chain_column_types[VERIFY_NCOLUMNS] = {
 #define COL_HASH		32
 #define COL_DETAIL		33		/* read as detail::text: jsonb's text form */
 
-static uint32_t
-get_u32(const char *p)
+/* big-endian integers of the binary protocol (also for follow.c) */
+uint32_t
+verify_get_u32(const char *p)
 {
 	const unsigned char *u = (const unsigned char *) p;
 
 	return ((uint32_t) u[0] << 24) | ((uint32_t) u[1] << 16) | ((uint32_t) u[2] << 8) | u[3];
 }
 
-static uint64_t
-get_u64(const char *p)
+uint64_t
+verify_get_u64(const char *p)
 {
-	return ((uint64_t) get_u32(p) << 32) | get_u32(p + 4);
+	return ((uint64_t) verify_get_u32(p) << 32) | verify_get_u32(p + 4);
 }
 
 /* Room for n more bytes in the row buffer. */
@@ -156,7 +157,7 @@ put_scalar(Chain *c, Oid typid, const char *data, int len)
 				return false;
 			put_tag(c, 'T');
 			/* unsigned: the server's addition wraps at the infinities too */
-			put_u64(c, get_u64(data) + (uint64_t) UNIX_TO_PG_USECS);
+			put_u64(c, verify_get_u64(data) + (uint64_t) UNIX_TO_PG_USECS);
 			return true;
 		case BOOLOID:
 			if (len != 1)
@@ -193,9 +194,9 @@ put_array(Chain *c, Oid elemtype, const char *data, int len)
 	uint32_t	ndim;
 	uint32_t	n = 0;
 
-	if (len < 12 || get_u32(data + 8) != elemtype)
+	if (len < 12 || verify_get_u32(data + 8) != elemtype)
 		return "malformed";
-	ndim = get_u32(data);
+	ndim = verify_get_u32(data);
 	if (ndim > 1)
 		return "multidimensional";
 	data += 12;
@@ -203,7 +204,7 @@ put_array(Chain *c, Oid elemtype, const char *data, int len)
 	{
 		if (end - data < 8)
 			return "malformed";
-		n = get_u32(data);
+		n = verify_get_u32(data);
 		data += 8;				/* the lower bound is not encoded */
 	}
 	put_tag(c, 'A');
@@ -214,7 +215,7 @@ put_array(Chain *c, Oid elemtype, const char *data, int len)
 
 		if (end - data < 4)
 			return "malformed";
-		elen = (int32_t) get_u32(data);
+		elen = (int32_t) verify_get_u32(data);
 		data += 4;
 		if (elen == -1)
 		{
@@ -361,7 +362,7 @@ chain_row(Chain *c, const Field *f)
 		chain_fail(c, c->expect, "A row after seq %lld has no seq.", (long long) c->expect - 1);
 		return false;
 	}
-	seq = (int64_t) get_u64(f[COL_SEQ].data);
+	seq = (int64_t) verify_get_u64(f[COL_SEQ].data);
 	if (seq != c->expect)
 	{
 		if (c->expect == 1)

@@ -75,20 +75,6 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-static uint32_t
-get_u32(const char *p)
-{
-	const unsigned char *u = (const unsigned char *) p;
-
-	return ((uint32_t) u[0] << 24) | ((uint32_t) u[1] << 16) | ((uint32_t) u[2] << 8) | u[3];
-}
-
-static int64_t
-get_i64(const char *p)
-{
-	return (int64_t) (((uint64_t) get_u32(p) << 32) | get_u32(p + 4));
-}
-
 /* A JSON string of len bytes of text (the database's encoding, UTF-8). */
 static void
 put_string(FILE *out, const char *s, size_t len)
@@ -199,10 +185,10 @@ put_scalar(FILE *out, Oid typid, const char *data, int len, bool as_string)
 	switch (typid)
 	{
 		case INT8OID:
-			fprintf(out, as_string ? "\"%lld\"" : "%lld", (long long) get_i64(data));
+			fprintf(out, as_string ? "\"%lld\"" : "%lld", (long long) (int64_t) verify_get_u64(data));
 			break;
 		case TIMESTAMPTZOID:
-			put_time(out, get_i64(data));
+			put_time(out, (int64_t) verify_get_u64(data));
 			break;
 		case BOOLOID:
 			fputs(data[0] ? "true" : "false", out);
@@ -233,14 +219,14 @@ put_array(FILE *out, Oid elemtype, const char *data, int len)
 	uint32_t	n = 0;
 
 	putc('[', out);
-	if (len >= 12 && get_u32(data) == 1 && len >= 20)
+	if (len >= 12 && verify_get_u32(data) == 1 && len >= 20)
 	{
-		n = get_u32(data + 12);
+		n = verify_get_u32(data + 12);
 		data += 20;
 	}
 	for (uint32_t i = 0; i < n && end - data >= 4; i++)
 	{
-		int32_t		elen = (int32_t) get_u32(data);
+		int32_t		elen = (int32_t) verify_get_u32(data);
 
 		data += 4;
 		if (i > 0)

@@ -117,6 +117,8 @@ extern void chain_add_key(Chain *c, const char *path);
 extern bool chain_row(Chain *c, const Field *f);
 extern void chain_fail(Chain *c, int64_t seq, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 extern void chain_free(Chain *c);
+extern uint32_t verify_get_u32(const char *p);
+extern uint64_t verify_get_u64(const char *p);
 extern const char *const chain_column_names[VERIFY_NCOLUMNS];
 extern const Oid chain_column_types[VERIFY_NCOLUMNS];
 
