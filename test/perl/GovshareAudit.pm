@@ -20,7 +20,7 @@ use warnings;
 use Exporter 'import';
 use MIME::Base64;
 use PostgreSQL::Test::Cluster;
-our @EXPORT = qw(audit_node citizen_sql b64url_encode b64url_decode);
+our @EXPORT = qw(audit_node citizen_sql b64url_encode b64url_decode audit_drained);
 
 sub audit_node
 {
@@ -33,6 +33,17 @@ sub audit_node
 		"govshare.audit_timeout = '60s'", @conf) . "\n");
 	$node->start;
 	return $node;
+}
+
+# audit_drained(node, dbname): waits until the audit queues hold no record
+# (every record queued so far is written): a session's last records (a
+# strict read's result row, a denial) are queued when its statement ends
+# and written after the client has its answer.
+sub audit_drained
+{
+	my ($node, $db) = @_;
+	return $node->poll_query_until($db // 'postgres',
+		'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
 }
 
 sub citizen_sql

@@ -171,6 +171,7 @@ IPC::Run::run(
 	  q{SELECT govshare.begin_request('military_service'); SELECT count(*) FROM citizen} ],
 	'<', \undef, '>', \$stdout, '2>', \$stderr);
 is("$stdout$stderr", "\n1000\n", 'a strict read after the restart is recorded and returns its rows');
+audit_drained($node);
 is($node->safe_psql('postgres', qq{SELECT count(*) FROM govshare.access_log WHERE seq > $max_before}),
 	'2', '... its access and result rows continue the chain');
 is($node->safe_psql('postgres', q{

@@ -151,8 +151,8 @@ like($err, qr/quota rows_per_day of agency "MND" for purpose "military_service" 
 is($node->safe_psql('postgres', q{SELECT rows_today FROM govshare.quotas WHERE consumer = 'MND'}),
 	$base + 255, '... after the rows up to the quota were sent');
 
-# every refusal is a denial, naming the quota
-$node->safe_psql('postgres', 'SELECT govshare.audit_flush()');
+# every refusal is a denial, naming the quota (written after the refusal)
+$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(q || '=' || n, ' ' ORDER BY q) FROM (
 	  SELECT substring(reason FROM 'quota (\w+)') AS q, count(*) AS n
@@ -189,8 +189,8 @@ is($node->safe_psql('postgres',
 	q{SELECT govshare.begin_request('military_service'); SELECT count(*) FROM (SELECT 1 FROM citizen LIMIT 3) s},
 	extra_params => [ '-U', 'mnd_app' ]), "\n3", 'a raised quota applies at the next statement');
 
-# the usage of the day agrees with the counters
-$node->safe_psql('postgres', 'SELECT govshare.audit_flush()');
+# the usage of the day agrees with the counters (once every record is written)
+$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
 my $rows = $node->safe_psql('postgres', q{SELECT rows_today FROM govshare.quotas WHERE consumer = 'MND'});
 is($node->safe_psql('postgres', q{
 	SELECT agency, purpose, rows, verify_calls, denials, bytes > 0, exec_seconds > 0
