@@ -405,7 +405,7 @@ insert_anchor(Oid relid, Datum *values, bool *isnull)
 	memcpy(slot->tts_isnull, isnull, sizeof(bool) * Natts_archive);
 	ExecStoreVirtualTuple(slot);
 	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
-	(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+	(void) govshare_insert_index_tuples(rri, slot, estate);
 	ExecCloseIndices(rri);
 	ExecDropSingleTupleTableSlot(slot);
 	FreeExecutorState(estate);
