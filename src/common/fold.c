@@ -38,6 +38,9 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"			/* VARDATA_ANY: its own header from 16 */
+#endif
 
 #include "common/gs_common.h"
 
