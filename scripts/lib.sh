@@ -22,15 +22,15 @@ pg_suite() {
 # PostgreSQL MAJOR on Debian release SUITE (libFuzzer comes with the
 # release's clang runtime).
 govshare_packages() {
-	local major=$1 rt
+	local major=$1 rt extra=""
 	case $2 in
-	bookworm) rt=14 ;;
+	bookworm) rt=14; extra="unzip" ;;	# unzip: the dist suite, run with 15
 	trixie) rt=19 ;;
 	*) return 1 ;;
 	esac
 	echo "postgresql-$major postgresql-server-dev-$major" \
 		"postgresql-$major-pgtap postgresql-$major-pgaudit libtap-parser-sourcehandler-pgtap-perl" \
-		"libipc-run-perl libssl-dev libpq-dev openssl make gcc clang libclang-rt-$rt-dev pgbouncer"
+		"libipc-run-perl libssl-dev libpq-dev openssl make gcc clang libclang-rt-$rt-dev pgbouncer $extra"
 }
 
 # The release this machine runs.
