@@ -14,9 +14,11 @@
  *	2. looks the subject up with one statement of its own,
  *	   "SELECT <claimed columns> FROM <relation> WHERE <subject> = $1",
  *	   planned through the ordinary rewrite with the relation's verify
- *	   grants readable (govshare_enforce_verify_arm), so that the rules' row
- *	   filters and per-row levels apply exactly as to any read, and the
- *	   subject column's index is used;
+ *	   grants readable to that planning only (govshare_enforce_verify_arm),
+ *	   so that the rules' row filters and per-row levels apply exactly as
+ *	   to any read, and the subject column's index is used; its plan is
+ *	   kept per backend and planned again, armed, whenever the plan cache
+ *	   would plan a consumer's prepared statement again (lookup_plan);
  *	3. compares each claim with the value in C: text after folding
  *	   (src/common/fold.c), a national type by reading the claim with its
  *	   own parser (which refuses without raising), any other type with the
@@ -412,6 +414,9 @@ typedef struct LookupEntry
 static HTAB *lookups = NULL;
 static MemoryContext lookup_context = NULL;
 
+/* A lookup runs: its plan and its arming must stay as they are. */
+static bool looking_up = false;
+
 /* Frees every kept plan of the lookups. */
 static void
 forget_lookups(void)
@@ -512,6 +517,11 @@ look_up(VerifyCall *vc, Datum subject, Oid subject_type)
 		refuse(vc, ERRCODE_UNDEFINED_FUNCTION, NULL, NULL,
 			   psprintf("the type of column \"%s\" has no equality", d->columns[vc->subject_att - 1].attname),
 			   NULL, NULL);
+	/* a function the lookup runs (a row filter's) does not call verify() */
+	if (looking_up)
+		refuse(vc, ERRCODE_FEATURE_NOT_SUPPORTED, NULL, NULL,
+			   "govshare.verify() cannot be called while its own lookup runs",
+			   "A function that a rule's row filter calls called it.", NULL);
 	/* a subject column of another type than personal_id: by its text */
 	if (subj_typid != subject_type)
 	{
@@ -554,6 +564,7 @@ look_up(VerifyCall *vc, Datum subject, Oid subject_type)
 		bool		was_quiet = govshare_audit_quiet(true);
 		bool		was_uncounted = govshare_enforce_quota_pause(true);
 
+		looking_up = true;
 		PG_TRY();
 		{
 			if (SPI_execute_plan(entry->plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
@@ -561,6 +572,7 @@ look_up(VerifyCall *vc, Datum subject, Oid subject_type)
 		}
 		PG_FINALLY();
 		{
+			looking_up = false;
 			govshare_enforce_verify_arm(InvalidOid, NULL);
 			(void) govshare_audit_quiet(was_quiet);
 			(void) govshare_enforce_quota_pause(was_uncounted);
