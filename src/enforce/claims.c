@@ -94,6 +94,7 @@ typedef struct VerifyCall
 	Claim	   *claims;
 	bool		absent_false;	/* answer false, not NULL, when no row */
 	int64		rows;
+	char	   *text;			/* the call described (call_text) */
 	GovshareVerifyRecord rec;
 } VerifyCall;
 
@@ -661,7 +662,7 @@ record_call(VerifyCall *vc, uint64 subject, bool has_subject, Jsonb *answers)
 	rec->agency = vc->agency;
 	rec->request = vc->request;
 	rec->relid = vc->relid;
-	rec->text = call_text(vc);
+	rec->text = vc->text;
 	rec->ncolumns = vc->nclaims;
 	rec->columns = palloc(sizeof(char *) * vc->nclaims);
 	rec->elements = palloc(sizeof(char *) * vc->nclaims);
@@ -713,7 +714,8 @@ govshare_verify(PG_FUNCTION_ARGS)
 	{
 		check_relation(&vc);
 		read_claims(&vc, PG_GETARG_JSONB_P(2));
-		debug_query_string = call_text(&vc);
+		vc.text = call_text(&vc);
+		debug_query_string = vc.text;
 		if (vc.agency != NULL)
 			govshare_enforce_quota_verify(vc.agency, vc.request, vc.relid);
 		look_up(&vc, PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1));
