@@ -146,6 +146,144 @@ SELECT count(*) AS claims_in_log FROM access_log
 SELECT count(*) AS lookups FROM access_log WHERE statement_text LIKE '/* govshare.verify */%';
 SELECT verify_log();
 
+--
+-- The lookup's plan is kept per backend (claims.c): planned again, with the
+-- verify grants, whenever what it was made from changes, and never used by
+-- other SQL.  One session throughout: SET ROLE to the agencies' roles, RESET
+-- ROLE to change the rules and the table.
+--
+CREATE TABLE resident (personal_id personal_id PRIMARY KEY, full_name text NOT NULL,
+                       residence admin_unit);
+INSERT INTO resident VALUES ('079099123456', 'Nguyễn Văn An', '2025:79'),
+                            ('001090123458', 'Lê Văn Cường', '2025:01');
+SELECT classify('resident', 'personal_id', 'person.personal_id'),
+       classify('resident', 'full_name', 'person.full_name'),
+       classify('resident', 'residence', 'person.permanent_residence_unit'),
+       govern('resident');
+SELECT add_purpose('aml', 'Anti-money laundering', 'Law 14/2022/QH15');
+SELECT share('BANK', '{kyc}', '{person.personal_id, person.full_name}', 'verify',
+             relation => 'resident') AS kyc_all \gset
+SET ROLE ver_bank;
+SELECT begin_request('kyc');
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Văn An"}') AS an,
+       verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}') AS cuong;
+SELECT verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}') AS cuong_again;
+-- the kept plan does not reach the consumer's own SQL, not even with the
+-- lookup's very text, nor in the statement that calls verify()
+SELECT full_name FROM resident WHERE personal_id = '001090123458';
+PREPARE lookalike(personal_id) AS /* govshare.verify */ SELECT full_name
+  FROM public.resident WHERE personal_id OPERATOR(govshare.=) $1;
+EXECUTE lookalike('001090123458');
+DEALLOCATE lookalike;
+CREATE FUNCTION pg_temp.lookalike(id personal_id) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    name text;
+BEGIN
+    EXECUTE '/* govshare.verify */ SELECT full_name FROM public.resident WHERE personal_id OPERATOR(govshare.=) $1'
+       INTO name USING id;
+    RETURN name;
+END $$;
+SELECT verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}'),
+       pg_temp.lookalike('001090123458');
+CREATE FUNCTION pg_temp.name_of(id personal_id) RETURNS text LANGUAGE sql STABLE
+  AS $$ SELECT full_name FROM public.resident WHERE personal_id = id $$;
+SELECT pg_temp.name_of('001090123458');
+-- a row filter added mid-session: the row outside it is not found
+RESET ROLE;
+SELECT revoke(:kyc_all, 'narrowed to province 01');
+SELECT share('BANK', '{kyc}', '{person.personal_id, person.full_name}', 'verify',
+             relation => 'resident',
+             row_filter => 'admin_unit_province_code(residence) = ''01''') AS kyc_01 \gset
+SET ROLE ver_bank;
+SELECT begin_request('kyc');
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Văn An"}') IS NULL AS an_filtered_out,
+       verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}') AS cuong;
+-- the name's level changed to masked: the claim meets the masked name, which
+-- SQL reads now, not the name
+RESET ROLE;
+SELECT share('BANK', '{kyc}', '{person.personal_id}', 'verify', relation => 'resident',
+             row_filter => 'admin_unit_province_code(residence) = ''01''') AS kyc_id01 \gset
+SELECT share('BANK', '{kyc}', '{person.full_name}', 'masked', relation => 'resident',
+             row_filter => 'admin_unit_province_code(residence) = ''01''') AS kyc_masked \gset
+SELECT revoke(:kyc_01, 'name masked instead');
+SET ROLE ver_bank;
+SELECT begin_request('kyc');
+SELECT full_name AS masked_name FROM resident \gset
+SELECT :'masked_name' <> 'Lê Văn Cường' AS masked;
+SELECT verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}') AS name_not_confirmed,
+       verify('resident', '001090123458', jsonb_build_object('full_name', :'masked_name')) AS masked_confirmed;
+-- no rule grants the name any more: the claim is an error naming the column
+RESET ROLE;
+SELECT revoke(:kyc_masked, 'name withdrawn');
+SET ROLE ver_bank;
+SELECT begin_request('kyc');
+\set VERBOSITY terse
+SELECT verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}');
+\set VERBOSITY default
+SELECT verify('resident', '001090123458', '{"personal_id": "001090123458"}') AS id_only;
+-- another purpose of the same agency, another row filter
+RESET ROLE;
+SELECT share('BANK', '{aml}', '{person.personal_id, person.full_name}', 'verify',
+             relation => 'resident',
+             row_filter => 'admin_unit_province_code(residence) = ''79''') AS aml_79 \gset
+SELECT share('BANK', '{kyc}', '{person.personal_id, person.full_name}', 'verify',
+             relation => 'resident') AS kyc_all_again \gset
+SET ROLE ver_bank;
+SELECT begin_request('aml');
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Văn An"}') AS aml_an,
+       verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}') IS NULL AS aml_cuong_filtered_out;
+SELECT begin_request('kyc');
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Văn An"}') AS kyc_an,
+       verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}') AS kyc_cuong;
+SELECT begin_request('aml');
+SELECT verify('resident', '001090123458', '{"full_name": "Lê Văn Cường"}') IS NULL AS aml_cuong_again;
+-- another agency's role: its own rules (every row, absent answers false)
+RESET ROLE;
+SELECT share('TEL', '{sim_registration}', '{person.personal_id, person.full_name}', 'verify',
+             relation => 'resident', options => '{verify_absent_false}') AS tel_all \gset
+SET ROLE ver_tel;
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Văn An"}');
+SELECT begin_request('sim_registration');
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Văn An"}') AS tel_an,
+       verify('resident', '079099999999', '{"full_name": "Nguyễn Văn An"}') AS tel_absent;
+SET ROLE ver_bank;
+SELECT begin_request('aml');
+SELECT verify('resident', '079099999999', '{"full_name": "Nguyễn Văn An"}') IS NULL AS bank_absent;
+-- columns added and dropped, the name dropped and added again (same text,
+-- other attribute numbers)
+RESET ROLE;
+ALTER TABLE resident ADD COLUMN note text;
+SET ROLE ver_bank;
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Văn An"}') AS after_add;
+RESET ROLE;
+ALTER TABLE resident DROP COLUMN note, DROP COLUMN full_name;
+ALTER TABLE resident ADD COLUMN full_name text;
+UPDATE resident SET full_name = 'Nguyễn Thị Hoa';
+SELECT classify('resident', 'full_name', 'person.full_name');
+SET ROLE ver_bank;
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Văn An"}') AS old_name,
+       verify('resident', '079099123456', '{"full_name": "Nguyễn Thị Hoa"}') AS new_name;
+-- the table dropped and made again under the same name
+RESET ROLE;
+SELECT count(revoke(id, 'table dropped')) FROM rules
+ WHERE relation = 'resident'::regclass AND status = 'active';
+DROP TABLE resident;
+CREATE TABLE resident (personal_id personal_id PRIMARY KEY, full_name text NOT NULL,
+                       residence admin_unit);
+INSERT INTO resident VALUES ('079099123456', 'Phạm Văn Bình', '2025:79');
+SELECT classify('resident', 'personal_id', 'person.personal_id'),
+       classify('resident', 'full_name', 'person.full_name'),
+       classify('resident', 'residence', 'person.permanent_residence_unit'),
+       govern('resident');
+SELECT share('BANK', '{aml}', '{person.personal_id, person.full_name}', 'verify',
+             relation => 'resident') IS NOT NULL AS aml_new;
+SET ROLE ver_bank;
+SELECT verify('resident', '079099123456', '{"full_name": "Nguyễn Thị Hoa"}') AS old_table,
+       verify('resident', '079099123456', '{"full_name": "Phạm Văn Bình"}') AS new_table;
+SELECT full_name FROM resident;
+SELECT end_request();
+RESET ROLE;
+
 \c postgres
 DROP DATABASE govshare_verify;
 DROP ROLE ver_bank, ver_tel, ver_mnd;

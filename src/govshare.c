@@ -152,7 +152,7 @@ static PlannedStmt *
 govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 				 ParamListInfo boundParams)
 {
-	GovsharePlanKind kind = govshare_enforce_query(parse);
+	GovsharePlanKind kind = govshare_enforce_query(parse, query_string);
 	bool		planning;
 	PlannedStmt *volatile result;
 

@@ -137,7 +137,8 @@ typedef struct GovshareVerifyRecord
 	int64		rows;			/* rows found for the subject */
 	bool		has_subject;
 	uint64		subject;		/* the personal id's encoding */
-	const char *answers;		/* {"column": true|false|null, ...}, jsonb text */
+	const char *answers;		/* {"column": true|false|null, ...}, as jsonb
+								 * prints it (JsonbToCString) */
 	int64		policy_version;
 } GovshareVerifyRecord;
 

@@ -679,9 +679,13 @@ govshare_audit_verify(const GovshareVerifyRecord *rec)
 	st->subject_limit = Max(govshare_audit_subject_limit, 1);
 	if (rec->has_subject)
 		govshare_audit_subject_note(st, rec->subject);
-	/* the answers, never the claims (format GSAL2, detail "verify") */
+	/*
+	 * the answers, never the claims (format GSAL2, detail "verify"): jsonb's
+	 * own text of an object, so {"verify": answers} is written as jsonb
+	 * prints it (govshare_audit_detail_merge would parse it again)
+	 */
 	if (rec->answers != NULL)
-		st->detail = govshare_audit_detail_merge(NULL, "verify", rec->answers);
+		st->detail = psprintf("{\"verify\": %s}", rec->answers);
 	MemoryContextSwitchTo(old);
 	PG_TRY();
 	{

@@ -130,6 +130,25 @@ to_points(const char *s, int len)
 }
 
 /*
+ * points (0-terminated) in normalization form: points itself when it is
+ * already (every ASCII text is, and the quick check of PostgreSQL's tables
+ * says so of most NFC text), else a palloc'd copy.  The quick check answers
+ * only for the composed forms; its "maybe" takes the full path.
+ */
+static pg_wchar *
+normalized(UnicodeNormalizationForm form, pg_wchar *points)
+{
+	pg_wchar   *p = points;
+
+	while (*p != 0 && *p < 0x80)
+		p++;
+	if (*p == 0 ||
+		(form == UNICODE_NFC && unicode_is_normalized_quickcheck(form, points) == UNICODE_NORM_QC_YES))
+		return points;
+	return unicode_normalize(form, points);
+}
+
+/*
  * s (len bytes, in the database encoding) folded as the top of the file
  * says; a palloc'd NUL-terminated string.
  */
@@ -146,8 +165,9 @@ govshare_fold_text(const char *s, int len, bool ignore_diacritics)
 	if (utf8)
 	{
 		points = to_points(s, len);
-		norm = unicode_normalize(ignore_diacritics ? UNICODE_NFD : UNICODE_NFC, points);
-		pfree(points);
+		norm = normalized(ignore_diacritics ? UNICODE_NFD : UNICODE_NFC, points);
+		if (norm != points)
+			pfree(points);
 	}
 	else
 	{
@@ -189,7 +209,7 @@ govshare_fold_text(const char *s, int len, bool ignore_diacritics)
 	}
 	if (utf8)
 	{
-		pg_wchar   *composed = unicode_normalize(UNICODE_NFC, points);
+		pg_wchar   *composed = normalized(UNICODE_NFC, points);
 		unsigned char buf[8];
 
 		for (pg_wchar *p = composed; *p != 0; p++)
@@ -197,7 +217,8 @@ govshare_fold_text(const char *s, int len, bool ignore_diacritics)
 			unicode_to_utf8(*p, buf);
 			appendBinaryStringInfo(&out, (char *) buf, pg_utf_mblen(buf));
 		}
-		pfree(composed);
+		if (composed != points)
+			pfree(composed);
 	}
 	else
 		for (pg_wchar *p = points; *p != 0; p++)

@@ -14,9 +14,11 @@
  *	2. looks the subject up with one statement of its own,
  *	   "SELECT <claimed columns> FROM <relation> WHERE <subject> = $1",
  *	   planned through the ordinary rewrite with the relation's verify
- *	   grants readable (govshare_enforce_verify_arm), so that the rules' row
- *	   filters and per-row levels apply exactly as to any read, and the
- *	   subject column's index is used;
+ *	   grants readable to that planning only (govshare_enforce_verify_arm),
+ *	   so that the rules' row filters and per-row levels apply exactly as
+ *	   to any read, and the subject column's index is used; its plan is
+ *	   kept per backend and planned again, armed, whenever the plan cache
+ *	   would plan a consumer's prepared statement again (lookup_plan);
  *	3. compares each claim with the value in C: text after folding
  *	   (src/common/fold.c), a national type by reading the claim with its
  *	   own parser (which refuses without raising), any other type with the
@@ -43,16 +45,17 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
@@ -91,6 +94,7 @@ typedef struct VerifyCall
 	Claim	   *claims;
 	bool		absent_false;	/* answer false, not NULL, when no row */
 	int64		rows;
+	char	   *text;			/* the call described (call_text) */
 	GovshareVerifyRecord rec;
 } VerifyCall;
 
@@ -154,6 +158,30 @@ check_relation(VerifyCall *vc)
 						vc->agency, get_rel_name(vc->relid)),
 			   "Consumer agencies verify claims only within a request context that names the purpose.",
 			   "Call govshare.begin_request(purpose) or govshare.begin_request_signed(token) first.");
+	/*
+	 * The context must fit the session as the rewrite of any read asks
+	 * (src/enforce/deny.c): checked here on every call, not only when the
+	 * lookup's kept plan is planned again.
+	 */
+	if (vc->agency != NULL)
+	{
+		GovshareEnforcement e;
+
+		if (govshare_enforce_begin(&e) && govshare_enforce_is_consumer(&e))
+		{
+			if (e.problem != NULL)
+				refuse(vc, ERRCODE_INSUFFICIENT_PRIVILEGE, NULL, NULL,
+					   psprintf("the request context does not apply to agency \"%s\" verifying claims against relation \"%s\" for purpose \"%s\"",
+								vc->agency, get_rel_name(vc->relid), vc->request->purpose),
+					   e.problem,
+					   "Call govshare.begin_request() or govshare.begin_request_signed() again as the current role.");
+			if (e.ended != NULL)
+				refuse(vc, ERRCODE_INSUFFICIENT_PRIVILEGE, NULL, NULL,
+					   psprintf("the request context of agency \"%s\" has ended", vc->request->agency),
+					   e.ended,
+					   "Begin a new request with govshare.begin_request_signed() or govshare.begin_request(), if the agency still may.");
+		}
+	}
 	d = vc->agency ? govshare_decide(vc->agency, vc->request->purpose, vc->relid)
 		: govshare_decide_internal(vc->relid);
 	vc->decision = d;
@@ -353,9 +381,128 @@ operator_syntax(Oid opno)
 }
 
 /*
+ * The lookups' saved plans, per backend.  A plan is made for one lookup
+ * text (relation, claimed columns, subject column and equality operator,
+ * every name qualified), as one role for one agency and purpose; the text,
+ * the agency and the purpose are compared whole, the key holds their hash.
+ * The plan cache re-plans a saved plan when it is invalidated: DDL on the
+ * relation, a change of the rules (govshare_plan_stamp adds the rule
+ * catalog to the plan's relations), of the role (the plan depends on it),
+ * or a new epoch of consumer plans (the policy, the request context, a
+ * rule's validity window: ResetPlanCache, src/policy/consumer.c); and
+ * every re-planning happens inside look_up, armed.  No other SQL can reach
+ * these plans: they have no name, and only this file holds them.
+ */
+typedef struct LookupKey
+{
+	Oid			relid;
+	Oid			userid;
+	Oid			argtype;
+	uint32		hash;			/* of the identity */
+} LookupKey;
+
+typedef struct LookupEntry
+{
+	LookupKey	key;
+	char	   *identity;		/* text, agency and purpose, in lookup_context */
+	SPIPlanPtr	plan;			/* kept (SPI_keepplan) */
+	const char *query_string;	/* the plan source's own copy of the text */
+} LookupEntry;
+
+/* At most this many plans are kept; one more drops them all. */
+#define LOOKUP_PLANS_MAX 64
+
+static HTAB *lookups = NULL;
+static MemoryContext lookup_context = NULL;
+
+/* A lookup runs: its plan and its arming must stay as they are. */
+static bool looking_up = false;
+
+/* Frees every kept plan of the lookups. */
+static void
+forget_lookups(void)
+{
+	HASH_SEQ_STATUS seq;
+	LookupEntry *entry;
+
+	hash_seq_init(&seq, lookups);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		SPI_freeplan(entry->plan);
+	hash_destroy(lookups);
+	MemoryContextReset(lookup_context);
+	lookups = NULL;
+}
+
+/*
+ * The saved plan of text, the lookup, with one parameter of type argtype,
+ * for the session as it is (role, agency, purpose); prepared on first use.
+ * Called within SPI.
+ */
+static LookupEntry *
+lookup_plan(VerifyCall *vc, const char *text, Oid argtype)
+{
+	StringInfoData id;
+	LookupKey	key;
+	LookupEntry *entry;
+	bool		found;
+	SPIPlanPtr	plan;
+	CachedPlanSource *source;
+
+	initStringInfo(&id);
+	appendStringInfo(&id, "%s\n%s\n%s", text, vc->agency ? vc->agency : "",
+					 vc->request && vc->request->purpose ? vc->request->purpose : "");
+	memset(&key, 0, sizeof(key));
+	key.relid = vc->relid;
+	key.userid = GetUserId();
+	key.argtype = argtype;
+	key.hash = hash_bytes((const unsigned char *) id.data, id.len);
+
+	if (lookups != NULL && hash_get_num_entries(lookups) >= LOOKUP_PLANS_MAX)
+		forget_lookups();
+	if (lookups == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (lookup_context == NULL)
+			lookup_context = AllocSetContextCreate(CacheMemoryContext, "govshare verify lookups",
+												   ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(LookupKey);
+		ctl.entrysize = sizeof(LookupEntry);
+		ctl.hcxt = lookup_context;
+		lookups = hash_create("govshare verify lookups", 16, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(lookups, &key, HASH_FIND, &found);
+	if (entry != NULL && strcmp(entry->identity, id.data) == 0)
+		return entry;
+
+	/* the plan, kept before the entry holds it: an error leaves no entry */
+	plan = SPI_prepare_cursor(text, 1, &argtype, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "govshare: the lookup of govshare.verify() could not be prepared: %s",
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "govshare: the lookup of govshare.verify() could not be kept");
+	source = linitial(SPI_plan_get_plan_sources(plan));
+
+	/* another identity of the same hash: it goes */
+	if (entry != NULL)
+	{
+		SPI_freeplan(entry->plan);
+		pfree(entry->identity);
+	}
+	entry = hash_search(lookups, &key, HASH_ENTER, &found);
+	entry->identity = MemoryContextStrdup(lookup_context, id.data);
+	entry->plan = plan;
+	entry->query_string = source->query_string;
+	return entry;
+}
+
+/*
  * The lookup: "SELECT claimed columns FROM relation WHERE subject = $1",
- * as the session, with the relation's verify grants readable for this
- * one statement; each row found is compared with the claims.
+ * as the session, with the relation's verify grants readable to the
+ * planning of this statement only; each row found is compared with the
+ * claims.  Its plan is kept (lookup_plan).
  */
 static void
 look_up(VerifyCall *vc, Datum subject, Oid subject_type)
@@ -365,12 +512,17 @@ look_up(VerifyCall *vc, Datum subject, Oid subject_type)
 	TypeCacheEntry *tc = lookup_type_cache(subj_typid, TYPECACHE_EQ_OPR);
 	StringInfoData q;
 	Datum		arg = subject;
-	int			nest;
+	LookupEntry *volatile entry;
 
 	if (!OidIsValid(tc->eq_opr))
 		refuse(vc, ERRCODE_UNDEFINED_FUNCTION, NULL, NULL,
 			   psprintf("the type of column \"%s\" has no equality", d->columns[vc->subject_att - 1].attname),
 			   NULL, NULL);
+	/* a function the lookup runs (a row filter's) does not call verify() */
+	if (looking_up)
+		refuse(vc, ERRCODE_FEATURE_NOT_SUPPORTED, NULL, NULL,
+			   "govshare.verify() cannot be called while its own lookup runs",
+			   "A function that a rule's row filter calls called it.", NULL);
 	/* a subject column of another type than personal_id: by its text */
 	if (subj_typid != subject_type)
 	{
@@ -384,7 +536,10 @@ look_up(VerifyCall *vc, Datum subject, Oid subject_type)
 		arg = OidInputFunctionCall(input, OidOutputFunctionCall(output, subject), ioparam, -1);
 	}
 
-	/* every name qualified, the operator by its schema: no search path applies */
+	/*
+	 * Every name qualified, the operator by its schema, the parameter's
+	 * type given: no search path changes what the text means.
+	 */
 	initStringInfo(&q);
 	appendStringInfoString(&q, "/* govshare.verify */ SELECT ");
 	for (int i = 0; i < vc->nclaims; i++)
@@ -393,25 +548,33 @@ look_up(VerifyCall *vc, Datum subject, Oid subject_type)
 					 quote_identifier(d->columns[vc->subject_att - 1].attname),
 					 operator_syntax(tc->eq_opr));
 
-	nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "govshare: SPI_connect failed");
+	entry = lookup_plan(vc, q.data, subj_typid);
+
+	/*
+	 * Changes committed elsewhere (a revocation) and a new epoch of
+	 * consumer plans apply before the plan cache looks at the plan, so that
+	 * a stale plan is re-planned now, armed, rather than refused at
+	 * executor start.
+	 */
+	(void) govshare_consumer_statement_start();
 	if (vc->agency != NULL)
-		govshare_enforce_verify_arm(vc->relid);
+		govshare_enforce_verify_arm(vc->relid, entry->query_string);
 	{
 		bool		was_quiet = govshare_audit_quiet(true);
 		bool		was_uncounted = govshare_enforce_quota_pause(true);
 
+		looking_up = true;
 		PG_TRY();
 		{
-			if (SPI_execute_with_args(q.data, 1, &subj_typid, &arg, NULL, true, 0) != SPI_OK_SELECT)
+			if (SPI_execute_plan(entry->plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "govshare: the lookup of govshare.verify() failed");
 		}
 		PG_FINALLY();
 		{
-			govshare_enforce_verify_arm(InvalidOid);
+			looking_up = false;
+			govshare_enforce_verify_arm(InvalidOid, NULL);
 			(void) govshare_audit_quiet(was_quiet);
 			(void) govshare_enforce_quota_pause(was_uncounted);
 		}
@@ -444,7 +607,6 @@ look_up(VerifyCall *vc, Datum subject, Oid subject_type)
 		}
 	}
 	SPI_finish();
-	AtEOXact_GUC(false, nest);
 }
 
 /* The answers as a jsonb object: {"column": true|false, ...}, or JSON null. */
@@ -500,7 +662,7 @@ record_call(VerifyCall *vc, uint64 subject, bool has_subject, Jsonb *answers)
 	rec->agency = vc->agency;
 	rec->request = vc->request;
 	rec->relid = vc->relid;
-	rec->text = call_text(vc);
+	rec->text = vc->text;
 	rec->ncolumns = vc->nclaims;
 	rec->columns = palloc(sizeof(char *) * vc->nclaims);
 	rec->elements = palloc(sizeof(char *) * vc->nclaims);
@@ -552,7 +714,8 @@ govshare_verify(PG_FUNCTION_ARGS)
 	{
 		check_relation(&vc);
 		read_claims(&vc, PG_GETARG_JSONB_P(2));
-		debug_query_string = call_text(&vc);
+		vc.text = call_text(&vc);
+		debug_query_string = vc.text;
 		if (vc.agency != NULL)
 			govshare_enforce_quota_verify(vc.agency, vc.request, vc.relid);
 		look_up(&vc, PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1));

@@ -45,8 +45,8 @@ extern void govshare_enforce_refuse(GovshareEnforcement *e, Oid relid, const cha
 extern void govshare_enforce_refuse_copy(GovshareEnforcement *e, Oid relid, Oid owner) pg_attribute_noreturn();
 extern void govshare_enforce_refuse_statistics(GovshareEnforcement *e, Oid fn) pg_attribute_noreturn();
 
-/* rewrite.c: the next statement planned is govshare.verify()'s lookup */
-extern void govshare_enforce_verify_arm(Oid relid);
+/* rewrite.c: the planning of query_string is govshare.verify()'s lookup */
+extern void govshare_enforce_verify_arm(Oid relid, const char *query_string);
 
 /* quota.c: verify() calls counted; statements not counted meanwhile */
 extern void govshare_enforce_quota_verify(const char *agency, const GovshareRequest *r, Oid relid);

@@ -36,7 +36,7 @@ typedef enum GovshareDeniedColumn
 extern int	govshare_on_denied_column;
 
 /* rewrite.c: the planner hook's rewrite */
-extern GovsharePlanKind govshare_enforce_query(Query *parse);
+extern GovsharePlanKind govshare_enforce_query(Query *parse, const char *query_string);
 extern void govshare_enforce_statement_start(void);
 
 /*

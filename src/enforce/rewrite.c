@@ -89,18 +89,26 @@
 int			govshare_on_denied_column = GOVSHARE_DENIED_COLUMN_ERROR;
 
 /*
- * The relation whose next rewrite is govshare.verify()'s own lookup
- * (claims.c), or InvalidOid.  Set just before that statement is planned
- * and cleared by the first planner call that follows, so that no other
- * statement ever reads at verify level.
+ * govshare.verify()'s own lookup (claims.c) while it runs: the relation it
+ * reads at verify level, and the query text of its saved plan, or
+ * InvalidOid and NULL.  Only the planning of that text, identified by its
+ * address (the plan cache hands the planner its plan source's own copy),
+ * reads at verify level: not another statement planned meanwhile, such as
+ * the body of a function that the lookup's plan calls, even one with the
+ * same text.
  */
 static Oid	verify_armed = InvalidOid;
+static const char *verify_query = NULL;
 
-/* The next statement planned is govshare.verify()'s lookup of relid. */
+/*
+ * While armed, the planning of query_string (that very string, not an
+ * equal one) is govshare.verify()'s lookup of relid; InvalidOid disarms.
+ */
 void
-govshare_enforce_verify_arm(Oid relid)
+govshare_enforce_verify_arm(Oid relid, const char *query_string)
 {
-	verify_armed = relid;
+	verify_armed = OidIsValid(relid) ? relid : InvalidOid;
+	verify_query = OidIsValid(relid) ? query_string : NULL;
 }
 
 /* Is level read by SQL here?  Verify-level grants only by verify()'s lookup. */
@@ -683,21 +691,19 @@ enforce_walker(Node *node, GovshareEnforcement *e)
 }
 
 /*
- * The planner hook's first half: rewrites parse for a consumer agency.
- * Returns what govshare_enforce_stamp needs to know of the plan.
+ * The planner hook's first half: rewrites parse, planned from
+ * query_string, for a consumer agency.  Returns what govshare_enforce_stamp needs to know of the plan.
  */
 GovsharePlanKind
-govshare_enforce_query(Query *parse)
+govshare_enforce_query(Query *parse, const char *query_string)
 {
 	GovshareEnforcement e;
 
-	Oid			verifying = verify_armed;
-
-	verify_armed = InvalidOid;
 	if (parse->commandType == CMD_UTILITY || !govshare_enforce_begin(&e))
 		return GOVSHARE_PLAN_PLAIN;
 	e.calls_checked = -1;
-	e.verify_relid = verifying;
+	e.verify_relid = (verify_query != NULL && query_string == verify_query) ?
+		verify_armed : InvalidOid;
 	enforce_walker((Node *) parse, &e);
 	if (!e.governed)
 		return GOVSHARE_PLAN_PLAIN;
