@@ -1136,3 +1136,29 @@ COMMENT ON FUNCTION govshare.audit_submit(text, bytea) IS
 	'a standby''s access records, queued for this primary''s chain; returns once they are committed, with the log''s last seq';
 REVOKE EXECUTE ON FUNCTION govshare.audit_submit(text, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION govshare.audit_submit(text, bytea) TO govshare_standby;
+
+-- issue 16: a consumer's prepared lookup by id keeps its generic plan.  The
+-- types' <, <=, > and >= estimate the bounds of an implied equality whose
+-- value is known only at execution as that equality (src/enforce/fullform.c).
+CREATE FUNCTION govshare.full_form_ltsel(internal, oid, internal, integer) RETURNS float8
+	AS 'MODULE_PATHNAME', 'govshare_full_form_ltsel' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION govshare.full_form_lesel(internal, oid, internal, integer) RETURNS float8
+	AS 'MODULE_PATHNAME', 'govshare_full_form_lesel' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION govshare.full_form_gtsel(internal, oid, internal, integer) RETURNS float8
+	AS 'MODULE_PATHNAME', 'govshare_full_form_gtsel' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION govshare.full_form_gesel(internal, oid, internal, integer) RETURNS float8
+	AS 'MODULE_PATHNAME', 'govshare_full_form_gesel' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['personal_id', 'tax_code', 'social_insurance_no', 'health_insurance_no',
+							 'phone_number', 'admin_unit', 'partial_date']
+	LOOP
+		EXECUTE format('ALTER OPERATOR govshare.< (govshare.%1$I, govshare.%1$I) SET (RESTRICT = govshare.full_form_ltsel)', t);
+		EXECUTE format('ALTER OPERATOR govshare.<= (govshare.%1$I, govshare.%1$I) SET (RESTRICT = govshare.full_form_lesel)', t);
+		EXECUTE format('ALTER OPERATOR govshare.> (govshare.%1$I, govshare.%1$I) SET (RESTRICT = govshare.full_form_gtsel)', t);
+		EXECUTE format('ALTER OPERATOR govshare.>= (govshare.%1$I, govshare.%1$I) SET (RESTRICT = govshare.full_form_gesel)', t);
+	END LOOP;
+END
+$$;

@@ -50,6 +50,7 @@
 #include "access/stratnum.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
@@ -62,6 +63,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/selfuncs.h"
 
 #include "enforce/enforce_internal.h"
 #include "types/gs_types.h"
@@ -493,4 +495,114 @@ govshare_full_form_support(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(req->selectivity >= 0 ? req : NULL);
 	}
 	PG_RETURN_POINTER(NULL);
+}
+
+/*
+ * The restriction estimators of the types' <, <=, > and >= operators.
+ *
+ * They are PostgreSQL's scalar estimators, but for the two bounds that the
+ * rewrite (implied.c) and index_conditions() write for an equality whose
+ * value is known only at execution:
+ *
+ *	raw >= full_form_lower(x, x)  AND  raw <= full_form_upper(x)
+ *
+ * PostgreSQL would give that range its default selectivity for unknown
+ * bounds (0.5% of the rows), so that a generic plan of a lookup by id
+ * looks thousands of times dearer than a custom one, and the plan cache
+ * plans the consumer's prepared lookup again at every execution.  The
+ * pair is an equality with x when x is a value form and true otherwise,
+ * so it is estimated as an equality with an unknown value: the upper
+ * bound as every non-null row, the lower bound as the rows equal to one
+ * value; PostgreSQL adds the two as a range (lower + upper - 1 + the null
+ * fraction), which gives that equality's selectivity.  An upper bound
+ * alone (from "disclosed <= x") thus restricts nothing in the estimate,
+ * and a lower bound whose anchor is another value (a range) keeps the
+ * default.  Estimates only: no answer depends on them.
+ */
+typedef enum BoundKind
+{
+	BOUND_NONE,
+	BOUND_LOWER,				/* full_form_lower(x, x) */
+	BOUND_UPPER					/* full_form_upper(x) */
+} BoundKind;
+
+static BoundKind
+bound_kind(Node *other)
+{
+	FuncExpr   *f;
+	char	   *name;
+
+	if (other == NULL || !IsA(other, FuncExpr))
+		return BOUND_NONE;
+	f = (FuncExpr *) other;
+	if (get_func_namespace(f->funcid) != get_namespace_oid("govshare", true) ||
+		(name = get_func_name(f->funcid)) == NULL)
+		return BOUND_NONE;
+	if (strcmp(name, "full_form_upper") == 0 && list_length(f->args) == 1)
+		return BOUND_UPPER;
+	if (strcmp(name, "full_form_lower") == 0 && list_length(f->args) == 2 &&
+		equal(linitial(f->args), lsecond(f->args)))
+		return BOUND_LOWER;
+	return BOUND_NONE;
+}
+
+static Datum
+bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
+{
+	PlannerInfo *root = (PlannerInfo *) PG_GETARG_POINTER(0);
+	List	   *args = (List *) PG_GETARG_POINTER(2);
+	int			varRelid = PG_GETARG_INT32(3);
+	VariableStatData vardata;
+	Node	   *other;
+	bool		varonleft;
+
+	if (get_restriction_variable(root, args, varRelid, &vardata, &other, &varonleft))
+	{
+		if (varonleft && govshare_fullform_type(vardata.vartype) && bound_kind(other) == wanted)
+		{
+			double		nullfrac = 0.0;
+			double		ndistinct;
+			bool		isdefault;
+			Selectivity s;
+
+			if (HeapTupleIsValid(vardata.statsTuple))
+				nullfrac = ((Form_pg_statistic) GETSTRUCT(vardata.statsTuple))->stanullfrac;
+			ndistinct = get_variable_numdistinct(&vardata, &isdefault);
+			ReleaseVariableStats(vardata);
+			s = wanted == BOUND_UPPER ? 1.0 - nullfrac : (1.0 - nullfrac) / Max(ndistinct, 1.0);
+			CLAMP_PROBABILITY(s);
+			PG_RETURN_FLOAT8((float8) s);
+		}
+		ReleaseVariableStats(vardata);
+	}
+	return DirectFunctionCall4Coll(builtin, PG_GET_COLLATION(), PG_GETARG_DATUM(0),
+								   PG_GETARG_DATUM(1), PG_GETARG_DATUM(2), PG_GETARG_DATUM(3));
+}
+
+PG_FUNCTION_INFO_V1(govshare_full_form_ltsel);
+Datum
+govshare_full_form_ltsel(PG_FUNCTION_ARGS)
+{
+	return bound_selectivity(fcinfo, scalarltsel, BOUND_UPPER);
+}
+
+PG_FUNCTION_INFO_V1(govshare_full_form_lesel);
+Datum
+govshare_full_form_lesel(PG_FUNCTION_ARGS)
+{
+	return bound_selectivity(fcinfo, scalarlesel, BOUND_UPPER);
+}
+
+PG_FUNCTION_INFO_V1(govshare_full_form_gtsel);
+Datum
+govshare_full_form_gtsel(PG_FUNCTION_ARGS)
+{
+	return bound_selectivity(fcinfo, scalargtsel, BOUND_LOWER);
+}
+
+PG_FUNCTION_INFO_V1(govshare_full_form_gesel);
+Datum
+govshare_full_form_gesel(PG_FUNCTION_ARGS)
+{
+	return bound_selectivity(fcinfo, scalargesel, BOUND_LOWER);
 }
