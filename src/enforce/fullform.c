@@ -556,7 +556,13 @@ bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
 	Node	   *other;
 	bool		varonleft;
 
-	if (get_restriction_variable(root, args, varRelid, &vardata, &other, &varonleft))
+	/*
+	 * The bound is the right operand (implied.c and index_conditions() write
+	 * the raw column on the left): any other comparison goes straight to the
+	 * built-in estimator, which examines the variable itself.
+	 */
+	if (list_length(args) == 2 && bound_kind(lsecond(args)) == wanted &&
+		get_restriction_variable(root, args, varRelid, &vardata, &other, &varonleft))
 	{
 		if (varonleft && govshare_fullform_type(vardata.vartype) && bound_kind(other) == wanted)
 		{
