@@ -546,6 +546,41 @@ bound_kind(Node *other)
 	return BOUND_NONE;
 }
 
+/*
+ * The fraction of the rows whose value of anchor, an expression over other
+ * relations' columns (a join's other side), is a disclosure form, from
+ * those columns' statistics: its bound is then the whole range, and the
+ * rows it finds are every row.  A consumer's table of masked ids joined
+ * back to the governed one must not look like a series of one-row
+ * lookups.  0 (every value a value form) for a parameter, or without
+ * statistics, as for a lookup's value known only at execution.
+ */
+static double
+disclosure_fraction(PlannerInfo *root, Node *anchor)
+{
+	VariableStatData vardata;
+	bool		has_stats;
+	Oid			typid = exprType(anchor);
+	int16		typlen;
+	bool		typbyval;
+	Expr	   *clause;
+
+	if (!contain_var_clause(anchor))
+		return 0.0;
+	examine_variable(root, anchor, 0, &vardata);
+	has_stats = HeapTupleIsValid(vardata.statsTuple);
+	ReleaseVariableStats(vardata);
+	get_typlenbyval(typid, &typlen, &typbyval);
+	if (!has_stats || typlen != sizeof(int64) || !typbyval)
+		return 0.0;
+	/* disclosure forms sort after every value form: anchor >= the first */
+	clause = comparison(FULL_FORM_NONE, BTGreaterEqualStrategyNumber, anchor,
+						(Node *) makeConst(typid, -1, InvalidOid, typlen,
+										   Int64GetDatum((int64) GS_MAKE(GS_FORM_MASKED, 0)),
+										   false, true));
+	return clause == NULL ? 0.0 : clause_selectivity(root, (Node *) clause, 0, JOIN_INNER, NULL);
+}
+
 static Datum
 bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
 {
@@ -575,7 +610,15 @@ bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
 				nullfrac = ((Form_pg_statistic) GETSTRUCT(vardata.statsTuple))->stanullfrac;
 			ndistinct = get_variable_numdistinct(&vardata, &isdefault);
 			ReleaseVariableStats(vardata);
-			s = wanted == BOUND_UPPER ? 1.0 - nullfrac : (1.0 - nullfrac) / Max(ndistinct, 1.0);
+			if (wanted == BOUND_UPPER)
+				s = 1.0 - nullfrac;
+			else
+			{
+				double		f = disclosure_fraction(root, linitial(((FuncExpr *) other)->args));
+
+				CLAMP_PROBABILITY(f);
+				s = (1.0 - nullfrac) * (f + (1.0 - f) / Max(ndistinct, 1.0));
+			}
 			CLAMP_PROBABILITY(s);
 			PG_RETURN_FLOAT8((float8) s);
 		}

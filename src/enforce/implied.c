@@ -4,8 +4,8 @@
  *	  Index-preserving enforcement: the conditions on a raw column that a
  *	  consumer's comparison of the column's disclosed value implies.
  *
- * After rewrite.c has turned a governed relation into its security-barrier
- * subquery, a column disclosed in full for some rows and transformed for
+ * After rewrite.c has turned a governed relation into its subquery, a
+ * column disclosed in full for some rows and transformed for
  * the others is a CASE over the rows ("CASE WHEN f THEN col ELSE
  * mask(col) END"), and the consumer's "personal_id = '079...'" compares
  * that CASE: no index applies.  For the 8-byte national types a value form
@@ -37,7 +37,8 @@
  * The planner pushes the condition into the subquery, or pulls the
  * subquery up: either way it becomes a condition on the base relation,
  * leakproof, and may be an index condition below the rules' filters, like
- * a comparison on a column disclosed in full.
+ * a comparison on a column disclosed in full; a join's, only once pulled
+ * up, as a parameterized scan's (rewrite.c says when the subquery is).
  *
  * src/enforce/implied.c
  *
@@ -444,8 +445,8 @@ imply_in_joins(Node *node, RangeTblEntry *rte, Index rti)
 }
 
 /*
- * Entry rti of q has just become the security-barrier subquery of a
- * governed relation (rte): adds to q's WHERE and ON clauses the conditions
+ * Entry rti of q has just become the subquery of a governed relation
+ * (rte): adds to q's WHERE and ON clauses the conditions
  * on its raw columns that their comparisons imply (see the top).
  */
 void

@@ -8,7 +8,7 @@
  * rewriting, when views are expanded and row security applied.  For a
  * consumer agency (a role bound to an agency other than self, or a session
  * logged in as one), every range-table entry that reads a governed relation
- * becomes a security-barrier subquery
+ * becomes a subquery
  *
  *	SELECT <each attribute through its disclosure expression>
  *	  FROM ONLY? relation		-- checked as the relation's owner
@@ -19,10 +19,14 @@
  * expression is a CASE over the granting rules, most revealing first
  * (DESIGN §2.2): "CASE WHEN filter1 THEN mask(col) WHEN filter2 THEN
  * pseudonym(col) ELSE NULL END", reduced to the bare transform when a rule
- * without filter grants it.  Because the subquery is a security barrier,
- * the consumer's own quals see only what it projects, and only leakproof
- * ones are pushed into it (so an equality on a fully disclosed column
- * still uses its index, and a leaky function never sees a filtered row).
+ * without filter grants it.  The filters (and the audit's subject qual) are
+ * security quals of the relation entry, as row security's are, so a
+ * consumer's qual runs before them only if it is leakproof, wherever the
+ * planner puts it (an equality on a fully disclosed column still uses its
+ * index, and a leaky function never sees a filtered row).  The subquery is
+ * a security barrier only when there is no security qual (rewrite_entry
+ * says why); otherwise the planner may pull it up, and a join clause of
+ * the consumer's reaches the relation's indexes.
  *
  * Denials are errors raised while planning: no request context, a context
  * that no longer fits the session (SET ROLE, an expired token), no
@@ -282,7 +286,7 @@ column_expr(GovshareEnforcement *e, GovshareDecision *d, Form_pg_attribute att, 
 
 /*
  * Rewrites range-table entry rti of q, a governed relation read by a
- * consumer, into the security-barrier subquery described at the top.
+ * consumer, into the subquery described at the top.
  */
 static void
 rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
@@ -402,7 +406,16 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 
 	rte->rtekind = RTE_SUBQUERY;
 	rte->subquery = sub;
-	rte->security_barrier = true;
+
+	/*
+	 * With security quals, the subquery may be pulled up: PostgreSQL keeps
+	 * the consumer's leaky quals above them by security level, and gives
+	 * the relation's statistics to leakproof estimators only.  Without any,
+	 * it would deem every row readable (the inner entry is checked as the
+	 * owner) and show a leaky estimator the statistics of columns in full:
+	 * the barrier keeps them from everything above it (docs/enforcement.md).
+	 */
+	rte->security_barrier = (inner->securityQuals == NIL);
 	rte->relid = InvalidOid;
 	rte->relkind = 0;
 	rte->rellockmode = 0;

@@ -233,4 +233,24 @@ SELECT end_request();
 SELECT begin_request('adv_purpose');
 SELECT ok(adv.refused(adv.rows('SELECT adv.staff_names()')), '98 an internal role''s SECURITY DEFINER function: refused');
 
+-- 100-101. a column disclosed in full under a row filter is a plain column
+-- of the relation to the planner; its statistics include the hidden rows
+CREATE FUNCTION mnd.peek2(text, text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
+$$ BEGIN INSERT INTO mnd.seen VALUES ($1), ($2); RETURN true; END $$;
+CREATE OPERATOR mnd.<<<< (LEFTARG = text, RIGHTARG = text, FUNCTION = mnd.peek2,
+                          RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE TABLE mnd.names (n text);
+INSERT INTO mnd.names SELECT 'Shown name ' || i FROM generate_series(1, 50) i;
+ANALYZE mnd.names;
+DELETE FROM mnd.seen;
+SELECT adv.rows('SELECT 1 FROM family WHERE full_name OPERATOR(mnd.<<<<) ''M''');
+SELECT adv.rows('SELECT 1 FROM family f JOIN mnd.names m ON f.full_name OPERATOR(mnd.<<<<) m.n');
+SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELECT FROM mnd.seen),
+          '100 leaky operator with estimators on a column in full under a row filter, in WHERE and as a join clause');
+DELETE FROM mnd.seen;
+SELECT adv.rows('SELECT 1 FROM pfamily WHERE full_name OPERATOR(mnd.<<<<) ''M''');
+SELECT adv.rows('SELECT 1 FROM pfamily f JOIN mnd.names m ON f.full_name OPERATOR(mnd.<<<<) m.n');
+SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELECT FROM mnd.seen),
+          '101 same on a partitioned table (statistics of the parent and of each partition)');
+
 SELECT * FROM finish();

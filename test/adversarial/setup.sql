@@ -77,7 +77,27 @@ SELECT share('ADV_MND', '{adv_purpose}', '{person.full_name}', 'masked', relatio
              row_filter => 'province = 79');
 
 -- the tools of the test: what is a secret, and a way to run SQL and keep
--- its rows or its error (message, detail and hint) as text
+-- its rows or its error (message, detail and hint) as text-- a column disclosed in full under a row filter, on a plain and on a
+-- partitioned table: its statistics (most common values, histogram) are of
+-- every row, the hidden ones included
+CREATE TABLE family (personal_id personal_id, province int, full_name text);
+-- (partitioned by another column, so that no partition is pruned by the filter)
+CREATE TABLE pfamily (personal_id personal_id, province int, full_name text, kind int)
+  PARTITION BY LIST (kind);
+CREATE TABLE pfamily_0 PARTITION OF pfamily FOR VALUES IN (0);
+CREATE TABLE pfamily_1 PARTITION OF pfamily FOR VALUES IN (1);
+INSERT INTO family
+SELECT ('0790991' || lpad(i::text, 5, '0'))::personal_id, 79, 'Shown name ' || (i % 20) FROM generate_series(1, 200) i
+UNION ALL
+SELECT ('0010901' || lpad(i::text, 5, '0'))::personal_id, 1, 'HIDDEN name ' || (i % 20) FROM generate_series(1, 200) i;
+INSERT INTO pfamily SELECT *, (personal_id::text)::bigint % 2 FROM family;
+SELECT classify(t, 'full_name', 'person.full_name'), govern(t)
+  FROM unnest(ARRAY['family', 'pfamily']::regclass[]) t;
+SELECT share('ADV_MND', '{adv_purpose}', '{person.full_name}', 'full', relation => t,
+             row_filter => 'province = 79')
+  FROM unnest(ARRAY['family', 'pfamily']::regclass[]) t;
+ANALYZE family, pfamily, pfamily_0, pfamily_1;
+
 CREATE SCHEMA adv;
 GRANT USAGE ON SCHEMA adv TO PUBLIC;
 CREATE FUNCTION adv.leaks(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
