@@ -1115,6 +1115,11 @@ CREATE FUNCTION govshare.full_form_lower(value anyelement, anchor anyelement) RE
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION govshare.full_form_lower(anyelement, anyelement) IS
 	'value when anchor is a value form, else an encoding below every value: an index scan''s lower bound';
+CREATE FUNCTION govshare.full_form_pick(vals anyarray) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'govshare_full_form_pick'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.full_form_pick(anyarray) IS
+	'an element in a disclosure form if any, else the first non-null one: the bounds of = ANY of an array known at execution';
 
 -- issue 19: audit on hot standbys (a standby's records submitted to the primary)
 -- Hot standbys (src/audit/standby.c): a standby's audit forwarder submits its

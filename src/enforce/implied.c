@@ -266,23 +266,6 @@ implication(const char *name, List *args)
 								 COERCE_EXPLICIT_CALL);
 }
 
-/* "raw <strategy> bound", with the type's btree operator, or NULL. */
-static Node *
-compare(Node *raw, int strategy, Node *bound)
-{
-	Oid			typid = exprType(raw);
-	Oid			opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
-	Oid			opno;
-
-	if (!OidIsValid(opclass))
-		return NULL;
-	opno = get_opfamily_member(get_opclass_family(opclass), typid, typid, strategy);
-	if (!OidIsValid(opno))
-		return NULL;
-	return (Node *) make_opclause(opno, BOOLOID, false, (Expr *) copyObject(raw), (Expr *) bound,
-								  InvalidOid, InvalidOid);
-}
-
 /*
  * The implication of "disclosed <strategy> value" (anchor: the upper bound
  * or equality that puts a lower bound's disclosed value in value form; the
@@ -305,29 +288,70 @@ bounds(Node *raw, int strategy, Node *value, Node *anchor)
 	Oid			upper = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_upper")),
 									   1, two, true);
 	List	   *conds = NIL;
-	Node	   *cond;
+	Node	   *bound;
+	Expr	   *cond;
 
 	if (!OidIsValid(lower) || !OidIsValid(upper))
 		return NIL;
 	if (strategy >= BTEqualStrategyNumber)
 	{
-		cond = compare(raw, strategy == BTGreaterStrategyNumber ? BTGreaterStrategyNumber :
-					   BTGreaterEqualStrategyNumber,
-					   (Node *) makeFuncExpr(lower, typid, list_make2(copyObject(value), copyObject(anchor)),
-											 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+		bound = (Node *) makeFuncExpr(lower, typid, list_make2(copyObject(value), copyObject(anchor)),
+									  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		cond = govshare_fullform_comparison(strategy == BTGreaterStrategyNumber ?
+											BTGreaterStrategyNumber : BTGreaterEqualStrategyNumber,
+											false, raw, bound);
 		if (cond != NULL)
 			conds = lappend(conds, cond);
 	}
 	if (strategy <= BTEqualStrategyNumber)
 	{
-		cond = compare(raw, strategy == BTLessStrategyNumber ? BTLessStrategyNumber :
-					   BTLessEqualStrategyNumber,
-					   (Node *) makeFuncExpr(upper, typid, list_make1(copyObject(value)),
-											 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+		bound = (Node *) makeFuncExpr(upper, typid, list_make1(copyObject(value)),
+									  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		cond = govshare_fullform_comparison(strategy == BTLessStrategyNumber ?
+											BTLessStrategyNumber : BTLessEqualStrategyNumber,
+											false, raw, bound);
 		if (cond != NULL)
 			conds = lappend(conds, cond);
 	}
 	return conds;
+}
+
+/*
+ * The implication of "disclosed = ANY(values)" when the array is known
+ * only at execution (a parameter, an expression over columns of other
+ * entries):
+ *
+ *	raw = ANY(values)
+ *	OR (raw >= full_form_lower(p, p) AND raw <= full_form_upper(p))
+ *		where p = govshare.full_form_pick(values)
+ *
+ * p is an element in a disclosure form when the array holds one, so that
+ * the second arm's bounds are the whole range of the type; otherwise a
+ * value form of the array, whose row the first arm finds anyway.  A row
+ * whose disclosed value equals an element e has raw = e when e is a value
+ * form (first arm), and makes the array hold a disclosure form otherwise
+ * (second arm): the consumer's comparison implies the disjunction.  Both
+ * arms are index conditions, so the planner can OR two bitmap scans.
+ */
+static Node *
+any_bounds(Node *raw, Node *values)
+{
+	Oid			array = ANYARRAYOID;
+	Oid			pick = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_pick")),
+									  1, &array, true);
+	Node	   *picked;
+	Expr	   *listed;
+	List	   *range;
+
+	if (!OidIsValid(pick))
+		return NULL;
+	listed = govshare_fullform_comparison(BTEqualStrategyNumber, true, raw, values);
+	picked = (Node *) makeFuncExpr(pick, exprType(raw), list_make1(copyObject(values)),
+								   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	range = bounds(raw, BTEqualStrategyNumber, picked, picked);
+	if (listed == NULL || list_length(range) != 2)
+		return NULL;
+	return (Node *) makeBoolExpr(OR_EXPR, list_make2(listed, make_andclause(range)), -1);
 }
 
 /*
@@ -377,8 +401,10 @@ implications(RangeTblEntry *rte, Index rti, Comparison *cmps, int n)
 				continue;
 			cond = list_length(arms) == 1 ? linitial(arms) : (Node *) makeBoolExpr(OR_EXPR, arms, -1);
 		}
-		else if (c->any)
+		else if (c->any && IsA(c->value, Const))
 			cond = implication("full_form_eq_any", list_make2(raw, copyObject(c->value)));
+		else if (c->any)
+			cond = any_bounds(raw, c->value);
 		else if (!IsA(c->value, Const) || (anchor != NULL && !IsA(anchor->value, Const)))
 		{
 			/* known at execution only: the bounds themselves, for pruning too */

@@ -7,7 +7,7 @@
 # (src/enforce/implied.c, fullform.c), so that:
 #
 #  - plans: "=", IN lists, "= ANY", "<" and BETWEEN with constants, and
-#    "=" with a parameter of a generic plan (PREPARE under
+#    "=" and "= ANY" with a parameter of a generic plan (PREPARE under
 #    force_generic_plan, PL/pgSQL after five calls), use the primary key's
 #    index, on a plain table and on one partitioned by range of
 #    personal_id (province of birth registration), where constants prune
@@ -197,7 +197,9 @@ for my $table ('citizen', 'pcitizen')
 			"PREPARE p(personal_id) AS SELECT $agg FROM $table WHERE personal_id = \$1;",
 			map({ "EXECUTE p(" . lit($_) . ");" } @probes),
 			"PREPARE q(personal_id[]) AS SELECT $agg FROM $table WHERE personal_id = ANY (\$1);",
-			"EXECUTE q(ARRAY[$in_list]);");
+			"EXECUTE q(ARRAY[$in_list]);",
+			"EXECUTE q('{$full_array}');",
+			"EXECUTE q('{NULL}');");
 		@got = split /\n/, consumer($set . join("\n", @sql)), -1;
 		for my $i (0 .. $#probes)
 		{
@@ -205,6 +207,13 @@ for my $table ('citizen', 'pcitizen')
 			is($got[$i] // '<none>', $want, "$what: generic plan, = \$1 with $probes[$i]");
 		}
 		is($got[ scalar @probes ], expected("shown IN ($in_list)"), "$what: generic plan, = ANY(\$1)");
+		is($got[ @probes + 1 ], expected("shown = ANY ('{$full_array}'::personal_id[])"),
+			"$what: generic plan, = ANY(\$1) of value forms only");
+		is($got[ @probes + 2 ], '', "$what: generic plan, = ANY(\$1) of NULL");
+		$plan = consumer($set . "SET plan_cache_mode = force_generic_plan;
+			PREPARE q(personal_id[]) AS SELECT 1 FROM $table WHERE personal_id = ANY (\$1);
+			EXPLAIN (COSTS OFF) EXECUTE q('{$full_array}')");
+		like($plan, $scan, "$what: plan of a generic = ANY(\$1)");
 		$plan = consumer($set . "SET plan_cache_mode = force_generic_plan;
 			PREPARE p(personal_id) AS SELECT 1 FROM $table WHERE personal_id = \$1;
 			EXPLAIN (COSTS OFF) EXECUTE p('$inside[0]')");
