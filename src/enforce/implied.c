@@ -354,6 +354,22 @@ any_bounds(Node *raw, Node *values)
 	return (Node *) makeBoolExpr(OR_EXPR, list_make2(listed, make_andclause(range)), -1);
 }
 
+/* Is value an array constant, or an ARRAY[] of constants (an IN list)? */
+static bool
+constant_array(Node *value)
+{
+	ListCell   *lc;
+
+	if (IsA(value, Const))
+		return true;
+	if (!IsA(value, ArrayExpr) || ((ArrayExpr *) value)->multidims)
+		return false;
+	foreach(lc, ((ArrayExpr *) value)->elements)
+		if (!IsA(lfirst(lc), Const))
+			return false;
+	return true;
+}
+
 /*
  * The conditions on the raw columns implied by the comparisons cmps (n of
  * them, all in one conjunction).  A lower bound (> or >=) implies nothing
@@ -387,8 +403,17 @@ implications(RangeTblEntry *rte, Index rti, Comparison *cmps, int n)
 		}
 		raw = (Node *) raw_column(rte, rti, c->attno);
 
-		if (c->any && IsA(c->value, ArrayExpr) &&
-			list_length(((ArrayExpr *) c->value)->elements) <= IMPLIED_MAX_OR)
+		if (c->any && constant_array(c->value))
+		{
+			/*
+			 * IN ('...', '...'): one array constant once folded, which the
+			 * support function turns into "raw = ANY(array)", one index
+			 * condition, as the owner's (a disclosure form in it: true)
+			 */
+			cond = implication("full_form_eq_any", list_make2(raw, copyObject(c->value)));
+		}
+		else if (c->any && IsA(c->value, ArrayExpr) &&
+				 list_length(((ArrayExpr *) c->value)->elements) <= IMPLIED_MAX_OR)
 		{
 			/* IN ($1, $2, ...): each element on its own, so each finds its index */
 			List	   *arms = NIL;
@@ -401,8 +426,6 @@ implications(RangeTblEntry *rte, Index rti, Comparison *cmps, int n)
 				continue;
 			cond = list_length(arms) == 1 ? linitial(arms) : (Node *) makeBoolExpr(OR_EXPR, arms, -1);
 		}
-		else if (c->any && IsA(c->value, Const))
-			cond = implication("full_form_eq_any", list_make2(raw, copyObject(c->value)));
 		else if (c->any)
 			cond = any_bounds(raw, c->value);
 		else if (!IsA(c->value, Const) || (anchor != NULL && !IsA(anchor->value, Const)))
