@@ -617,8 +617,14 @@ disclosure_fraction(PlannerInfo *root, Node *anchor)
 
 	if (!contain_var_clause(anchor))
 		return 0.0;
+	/*
+	 * Only statistics the planner deems readable by the user (acl_ok: the
+	 * consumer's own table, not another governed relation with filters):
+	 * the share is an estimate, but it picks the plan.
+	 */
 	examine_variable(root, anchor, 0, &vardata);
-	if (HeapTupleIsValid(vardata.statsTuple) && govshare_fullform_type(vardata.atttype))
+	if (HeapTupleIsValid(vardata.statsTuple) && vardata.acl_ok &&
+		govshare_fullform_type(vardata.atttype))
 	{
 		rest = 1.0 - ((Form_pg_statistic) GETSTRUCT(vardata.statsTuple))->stanullfrac;
 		if (get_attstatsslot(&sslot, vardata.statsTuple, STATISTIC_KIND_MCV, InvalidOid,

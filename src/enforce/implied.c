@@ -412,7 +412,7 @@ implications(RangeTblEntry *rte, Index rti, Comparison *cmps, int n)
 			 */
 			cond = implication("full_form_eq_any", list_make2(raw, copyObject(c->value)));
 		}
-		else if (c->any && IsA(c->value, ArrayExpr) &&
+		else if (c->any && IsA(c->value, ArrayExpr) && !((ArrayExpr *) c->value)->multidims &&
 				 list_length(((ArrayExpr *) c->value)->elements) <= IMPLIED_MAX_OR)
 		{
 			/* IN ($1, $2, ...): each element on its own, so each finds its index */

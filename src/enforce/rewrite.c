@@ -285,6 +285,29 @@ column_expr(GovshareEnforcement *e, GovshareDecision *d, Form_pg_attribute att, 
 }
 
 /*
+ * Does the running server keep the statistics of a partition or child
+ * table from a leaky estimator when the root parent has security quals?
+ * From 15.14, 16.10 and 17.6 on (CVE-2025-8713), it checks the root
+ * parent's security quals and privileges; before, a child entry's own,
+ * which the expansion leaves empty.  The server's minor release can change
+ * under a built extension, so the running one is asked.
+ */
+static bool
+children_statistics_guarded(void)
+{
+	static int	version = 0;
+	int			major;
+	int			minor;
+
+	if (version == 0)
+		version = atoi(GetConfigOption("server_version_num", false, false));
+	major = version / 10000;
+	minor = version % 10000;
+	return major >= 18 || (major == 17 && minor >= 6) ||
+		(major == 16 && minor >= 10) || (major == 15 && minor >= 14);
+}
+
+/*
  * Rewrites range-table entry rti of q, a governed relation read by a
  * consumer, into the subquery described at the top.
  */
@@ -409,13 +432,18 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 
 	/*
 	 * With security quals, the subquery may be pulled up: PostgreSQL keeps
-	 * the consumer's leaky quals above them by security level, and gives
-	 * the relation's statistics to leakproof estimators only.  Without any,
-	 * it would deem every row readable (the inner entry is checked as the
-	 * owner) and show a leaky estimator the statistics of columns in full:
-	 * the barrier keeps them from everything above it (docs/enforcement.md).
+	 * the consumer's leaky quals after them by security level, and its
+	 * estimators call no leaky function on the relation's statistics.
+	 * Without any, it would deem every row readable (the inner entry is
+	 * checked as the owner) and show a leaky estimator the statistics of
+	 * columns in full: the barrier keeps them from everything above it.
+	 * Partitions and child tables have no security quals of their own once
+	 * expanded; only minor releases that look up the root parent's
+	 * (children_statistics_guarded) may pull such a relation up
+	 * (docs/enforcement.md).
 	 */
-	rte->security_barrier = (inner->securityQuals == NIL);
+	rte->security_barrier = inner->securityQuals == NIL ||
+		(inner->inh && has_subclass(inner->relid) && !children_statistics_guarded());
 	rte->relid = InvalidOid;
 	rte->relkind = 0;
 	rte->rellockmode = 0;

@@ -233,7 +233,7 @@ SELECT end_request();
 SELECT begin_request('adv_purpose');
 SELECT ok(adv.refused(adv.rows('SELECT adv.staff_names()')), '98 an internal role''s SECURITY DEFINER function: refused');
 
--- 100-101. a column disclosed in full under a row filter is a plain column
+-- 100-103. a column disclosed in full under a row filter is a plain column
 -- of the relation to the planner; its statistics include the hidden rows
 CREATE FUNCTION mnd.peek2(text, text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
 $$ BEGIN INSERT INTO mnd.seen VALUES ($1), ($2); RETURN true; END $$;
@@ -252,5 +252,25 @@ SELECT adv.rows('SELECT 1 FROM pfamily WHERE full_name OPERATOR(mnd.<<<<) ''M'''
 SELECT adv.rows('SELECT 1 FROM pfamily f JOIN mnd.names m ON f.full_name OPERATOR(mnd.<<<<) m.n');
 SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELECT FROM mnd.seen),
           '101 same on a partitioned table (statistics of the parent and of each partition)');
+-- a leaky join clause beside the filter, in the scan of the governed table
+-- that a nested loop runs once per row of the consumer's (parameterized by
+-- the join's other, indexable, clause), inner and outer
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SELECT ok(adv.rows('EXPLAIN (COSTS OFF) SELECT 1 FROM mnd.names m JOIN family f
+                      ON f.full_name = m.n AND mnd.peek2(f.full_name, m.n)') ~ 'Index Cond: \(full_name = m\.n\)',
+          '102 the plan: the join probes the index of the governed table once per row of the consumer''s');
+DELETE FROM mnd.seen;
+SELECT adv.rows('SELECT 1 FROM mnd.names m JOIN family f ON f.full_name = m.n AND mnd.peek2(f.full_name, m.n)');
+SELECT adv.rows('SELECT 1 FROM mnd.names m LEFT JOIN family f ON f.full_name = m.n AND mnd.peek2(f.full_name, m.n)');
+SELECT adv.rows('SELECT 1 FROM mnd.names m JOIN pfamily f ON f.full_name = m.n AND mnd.peek2(f.full_name, m.n)');
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELECT FROM mnd.seen),
+          '102 a leaky join clause in a parameterized scan of the governed table (inner, outer, partitioned) sees visible rows only');
+DELETE FROM mnd.seen;
+SELECT adv.rows('SELECT 1 FROM ledger_note WHERE note OPERATOR(mnd.<<<<) ''M''');
+SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELECT FROM mnd.seen),
+          '103 leaky operator with estimators on a column in full everywhere, no filter: statistics of deleted rows stay unseen');
 
 SELECT * FROM finish();

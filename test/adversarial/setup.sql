@@ -76,8 +76,7 @@ SELECT classify('resident', 'full_name', 'person.full_name'), govern('resident')
 SELECT share('ADV_MND', '{adv_purpose}', '{person.full_name}', 'masked', relation => 'resident',
              row_filter => 'province = 79');
 
--- the tools of the test: what is a secret, and a way to run SQL and keep
--- its rows or its error (message, detail and hint) as text-- a column disclosed in full under a row filter, on a plain and on a
+-- a column disclosed in full under a row filter, on a plain and on a
 -- partitioned table: its statistics (most common values, histogram) are of
 -- every row, the hidden ones included
 CREATE TABLE family (personal_id personal_id, province int, full_name text);
@@ -96,7 +95,21 @@ SELECT classify(t, 'full_name', 'person.full_name'), govern(t)
 SELECT share('ADV_MND', '{adv_purpose}', '{person.full_name}', 'full', relation => t,
              row_filter => 'province = 79')
   FROM unnest(ARRAY['family', 'pfamily']::regclass[]) t;
+CREATE INDEX ON family (full_name);
+CREATE INDEX ON pfamily (full_name);
 ANALYZE family, pfamily, pfamily_0, pfamily_1;
+-- a column in full on every row, without a filter (no security qual): its
+-- statistics still hold the values of rows deleted since (no autovacuum)
+CREATE TABLE ledger_note (id int, note text) WITH (autovacuum_enabled = false);
+INSERT INTO ledger_note SELECT i, 'HIDDEN deleted ' || (i % 10) FROM generate_series(1, 300) i;
+ANALYZE ledger_note;
+DELETE FROM ledger_note;
+INSERT INTO ledger_note VALUES (1, 'Open note');
+SELECT classify('ledger_note', 'note', 'person.full_name'), govern('ledger_note');
+SELECT share('ADV_MND', '{adv_purpose}', '{person.full_name}', 'full', relation => 'ledger_note');
+
+-- the tools of the test: what is a secret, and a way to run SQL and keep
+-- its rows or its error (message, detail and hint) as text
 
 CREATE SCHEMA adv;
 GRANT USAGE ON SCHEMA adv TO PUBLIC;

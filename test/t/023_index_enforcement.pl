@@ -176,6 +176,9 @@ for my $table ('citizen', 'pcitizen')
 		my $full_array = join(',', @inside, @outside);
 		$out = consumer($set . "SELECT $agg FROM $table WHERE personal_id = ANY ('{$full_array}'::personal_id[])");
 		is($out, expected("shown = ANY ('{$full_array}'::personal_id[])"), "$what: = ANY of value forms");
+		my $two_dim = "ARRAY[ARRAY['$inside[0]', '$outside[0]'], ARRAY['$masked_out', '$inside[1]']]::personal_id[]";
+		$out = consumer($set . "SELECT $agg FROM $table WHERE personal_id = ANY ($two_dim)");
+		is($out, expected("shown = ANY ($two_dim)"), "$what: = ANY of a two-dimensional ARRAY[]");
 		$plan = consumer($set . "EXPLAIN (COSTS OFF) SELECT 1 FROM $table WHERE personal_id IN ($full_list)");
 		like($plan, $scan, "$what: plan of IN list");
 
