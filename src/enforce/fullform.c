@@ -563,7 +563,9 @@ govshare_full_form_support(PG_FUNCTION_ARGS)
  * so it is estimated as an equality with an unknown value: the upper
  * bound as every non-null row, the lower bound as the rows equal to one
  * value; PostgreSQL adds the two as a range (lower + upper - 1 + the null
- * fraction), which gives that equality's selectivity.  An upper bound
+ * fraction), which gives that equality's selectivity.  When x is a join's
+ * other side, the lower bound also counts the share of its values in
+ * disclosure forms (disclosure_fraction), whose probes read every row.  An upper bound
  * alone (from "disclosed <= x") thus restricts nothing in the estimate,
  * and a lower bound whose anchor is another value (a range) keeps the
  * default.  Estimates only: no answer depends on them.

@@ -37,8 +37,9 @@
  * The planner pushes the condition into the subquery, or pulls the
  * subquery up: either way it becomes a condition on the base relation,
  * leakproof, and may be an index condition below the rules' filters, like
- * a comparison on a column disclosed in full; a join's, only once pulled
- * up, as a parameterized scan's (rewrite.c says when the subquery is).
+ * a comparison on a column disclosed in full.  A join's condition reaches
+ * the relation only once the subquery is pulled up (rewrite.c says when it
+ * may be), as the condition of a parameterized scan.
  *
  * src/enforce/implied.c
  *
