@@ -115,6 +115,13 @@ govshare_fullform_type(Oid typid)
 	return type != NULL && type->width == 8;
 }
 
+/* The elements of an array of an 8-byte national type (by value, 8 bytes). */
+static void
+deconstruct_forms(ArrayType *a, Datum **elems, bool **nulls, int *n)
+{
+	deconstruct_array(a, ARR_ELEMTYPE(a), 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, elems, nulls, n);
+}
+
 /*
  * Refuses arguments of any other type (the functions are polymorphic):
  * checked once per call site, remembered in fn_extra.
@@ -220,8 +227,7 @@ govshare_full_form_eq_any(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("function full_form_eq_any needs an array of its first argument's type")));
-	deconstruct_array(values, ARR_ELEMTYPE(values), 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &n);
+	deconstruct_forms(values, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 	{
 		if (nulls[i])
@@ -255,8 +261,7 @@ govshare_full_form_pick(PG_FUNCTION_ARGS)
 	int			first = -1;
 
 	check_type(fcinfo, ARR_ELEMTYPE(values));
-	deconstruct_array(values, ARR_ELEMTYPE(values), 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &n);
+	deconstruct_forms(values, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 	{
 		if (nulls[i])
@@ -303,14 +308,22 @@ govshare_full_form_lower(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(PG_INT64_MIN);
 }
 
+/* fn's name if it is a function of schema govshare, else NULL. */
+static char *
+govshare_function_name(Oid fn)
+{
+	if (get_func_namespace(fn) != get_namespace_oid("govshare", true))
+		return NULL;
+	return get_func_name(fn);
+}
+
 /* Which implication fn is, by its name in schema govshare. */
 static FullFormKind
 kind_of(Oid fn, int *strategy)
 {
-	char	   *name = get_func_name(fn);
-	Oid			nsp = get_func_namespace(fn);
+	char	   *name = govshare_function_name(fn);
 
-	if (name == NULL || nsp != get_namespace_oid("govshare", true))
+	if (name == NULL)
 		return FULL_FORM_NONE;
 	for (int i = 0; i < lengthof(kinds); i++)
 		if (strcmp(kinds[i].name, name) == 0)
@@ -386,8 +399,7 @@ all_value_forms(Const *c)
 	bool	   *nulls;
 	int			n;
 
-	deconstruct_array(a, ARR_ELEMTYPE(a), 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &n);
+	deconstruct_forms(a, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 		if (!nulls[i] && !value_form(elems[i]))
 			return false;
@@ -586,8 +598,7 @@ bound_kind(Node *other)
 	if (other == NULL || !IsA(other, FuncExpr))
 		return BOUND_NONE;
 	f = (FuncExpr *) other;
-	if (get_func_namespace(f->funcid) != get_namespace_oid("govshare", true) ||
-		(name = get_func_name(f->funcid)) == NULL)
+	if ((name = govshare_function_name(f->funcid)) == NULL)
 		return BOUND_NONE;
 	if (strcmp(name, "full_form_upper") == 0 && list_length(f->args) == 1)
 		return BOUND_UPPER;
