@@ -161,7 +161,10 @@ SELECT personal_id, full_name, phone FROM citizen WHERE personal_id = '079306700
 \echo '--- the lookup uses the primary key even though the id is masked in most rows: the'
 \echo '---     comparison of the disclosed value implies one on the stored id (docs/enforcement.md)'
 EXPLAIN (COSTS OFF) SELECT personal_id, full_name, phone FROM citizen WHERE personal_id = '079306700379';
-\echo '--- and a prepared lookup, with a generic plan, too'
+\echo '--- and a prepared lookup, with a generic plan, too; a signed request only reads (no'
+\echo '---     PREPARE, no SET), so MND ends it and begins an unsigned one for the same purpose'
+SELECT end_request();
+SELECT begin_request('military_service');
 SET plan_cache_mode = force_generic_plan;
 PREPARE conscript(personal_id) AS SELECT personal_id, full_name, phone FROM citizen WHERE personal_id = $1;
 EXPLAIN (COSTS OFF) EXECUTE conscript('079306700379');
