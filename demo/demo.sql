@@ -139,12 +139,12 @@ SELECT add_agency_key('MND', :'mnd_public') AS key_id;
 SELECT sign_request_token(:'mnd_private', 'MND', 'military_service', 'Lt. Nguyen Van An',
                           'Call-up order 2026/HCM-12') AS token \gset
 SET ROLE mnd_app;
+\echo '--- (first, a purpose MND has no agreement for is refused)'
+SELECT begin_request('tax_administration');
 SELECT begin_request_signed(:'token');
 SELECT agency, officer, purpose, reference, signed FROM current_request();
 \echo '--- the same token again is a replay'
 SELECT begin_request_signed(:'token');
-\echo '--- a purpose MND has no agreement for is refused'
-SELECT begin_request('tax_administration');
 \echo '--- MND may not read the rules catalog; it learns its rights from explain_access'
 SELECT count(*) FROM rule;
 
