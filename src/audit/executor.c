@@ -113,10 +113,25 @@ govshare_audit_statement_finish(AuditStatement *st, const char *outcome, const c
 		long		secs;
 		int			usecs;
 
+		double		ms;
+
 		TimestampDifference(st->exec_start, GetCurrentTimestamp(), &secs, &usecs);
-		st->detail = govshare_audit_detail_merge(st->detail, "usage",
-			psprintf("{\"time_ms\": %.3f, \"bytes\": " INT64_FORMAT "}",
-					 secs * 1000.0 + usecs / 1000.0, st->bytes));
+		ms = secs * 1000.0 + usecs / 1000.0;
+		if (st->detail == NULL)
+		{
+			/*
+			 * The usual case, the detail's only member: written in jsonb's
+			 * text form directly (keys ordered by length, a number as
+			 * written), not parsed and printed, which cost a consumer's
+			 * point lookup about 5% of its time.
+			 */
+			st->detail = psprintf("{\"usage\": {\"bytes\": " INT64_FORMAT ", \"time_ms\": %.3f}}",
+								  st->bytes, ms);
+			Assert(strcmp(st->detail, govshare_audit_detail_normalize(st->detail)) == 0);
+		}
+		else
+			st->detail = govshare_audit_detail_merge(st->detail, "usage",
+				psprintf("{\"time_ms\": %.3f, \"bytes\": " INT64_FORMAT "}", ms, st->bytes));
 		MemoryContextSwitchTo(old);
 	}
 	if (st->queued)

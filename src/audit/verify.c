@@ -4,11 +4,16 @@
  *	  Verification of the access log's chain, signed checkpoints, and the
  *	  canonical encoding as SQL.
  *
- * govshare.verify_log() walks the log in sequence order by its primary
- * key, recomputes every row's hash from its columns (chain.c)
+ * govshare.verify_log() walks the log in sequence order,
+ * recomputes every row's hash from its columns (chain.c)
  * and reports the first broken link: a missing sequence number, a
  * prev_hash that is not the previous row's hash, a hash that does not
- * match the row.  A chain can be rebuilt whole by someone who can write
+ * match the row.  A row's hash covers its own prev_hash, so each row can
+ * be checked apart from the others and the links afterwards: on a large
+ * log, parallel workers check the rows of the blocks they are handed and
+ * the leader then links the runs of consecutive rows they found.  Any
+ * doubt (a row that does not check, a gap, runs that do not link) and
+ * the walk in seq order runs instead, to name the first bad row exactly.  A chain can be rebuilt whole by someone who can write
  * the table and knows the encoding (unless it is HMAC-keyed and they
  * cannot read the key file); a checkpoint defeats that.
  * govshare.checkpoint() signs the last sequence number and hash with the
@@ -25,6 +30,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/parallel.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -35,6 +41,9 @@
 #include "executor/executor.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/paths.h"
+#include "storage/bufmgr.h"
+#include "storage/spin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -195,8 +204,11 @@ anchor_start(Verdict *v, int64 *from_seq, unsigned char *prev, bool *prev_known)
  * archived, from the seq after the anchor, the anchor's hash; from a later
  * seq, its prev_hash is taken as given.
  */
+static bool verify_parallel(Relation rel, int64 from_seq, int64 to_seq,
+							const unsigned char *prev, Verdict *v);
+
 static void
-verify_range(int64 from_seq, int64 to_seq, Verdict *v)
+verify_range(int64 from_seq, int64 to_seq, Verdict *v, bool parallel)
 {
 	Relation	rel = table_open(access_log_relid(), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -227,6 +239,14 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v)
 		return;
 	}
 	expect = from_seq;
+	/* the whole log (or all of it after the anchor): in parallel, if large */
+	if (parallel && prev_known && (to_seq == 0 || to_seq >= from_seq) &&
+		verify_parallel(rel, from_seq, to_seq, prev, v))
+	{
+		table_close(rel, AccessShareLock);
+		MemoryContextDelete(row_cxt);
+		return;
+	}
 
 	scan_begin(&scan, rel, from_seq);
 	slot = scan.slot;
@@ -344,6 +364,318 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v)
 	}
 }
 
+/*
+ * Parallel verification.  Each participant (the leader and its workers)
+ * reads the blocks a parallel heap scan hands it and checks each row on
+ * its own: a valid hash and prev_hash, the audit key it names, its hash
+ * recomputed over its own prev_hash.  Rows of consecutive seqs read one
+ * after the other, each prev_hash the hash before it, form a run; the
+ * leader sorts the runs of all participants and links them.  A
+ * participant that finds anything amiss says so and stops; the leader
+ * then gives up, and the walk in seq order finds and names the problem.
+ */
+#define VERIFY_KEY_SHARED	UINT64CONST(0x6753564552460001)
+#define VERIFY_KEY_SCAN		UINT64CONST(0x6753564552460002)
+/* runs at most, all participants together; more and the walk in order runs */
+#define VERIFY_MAX_RUNS		65536
+
+typedef struct ChainRun
+{
+	int64		first_seq;
+	int64		last_seq;
+	unsigned char first_prev[GOVSHARE_HASH_LEN];
+	unsigned char last_hash[GOVSHARE_HASH_LEN];
+} ChainRun;
+
+typedef struct VerifyShared
+{
+	Oid			relid;
+	int64		from_seq;
+	int64		to_seq;			/* 0: the end */
+	int64		want_seq;
+	slock_t		mutex;
+	/* the fields below under mutex */
+	bool		doubt;			/* a participant found something: walk in order */
+	bool		want_found;
+	unsigned char want_hash[GOVSHARE_HASH_LEN];
+	int64		checked;
+	int64		min_keyed;		/* the lowest seq hashed with the key; 0: none */
+	int64		max_plain;		/* the highest seq hashed without it; 0: none */
+	int			nruns;
+	ChainRun	runs[FLEXIBLE_ARRAY_MEMBER];
+} VerifyShared;
+
+/* A participant's share of the work: see above. */
+static void
+verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
+{
+	Relation	rel = table_open(sh->relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	TableScanDesc scan = table_beginscan_parallel(rel, pscan);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "govshare verify row",
+												  ALLOCSET_DEFAULT_SIZES);
+	int			cap = 64;
+	int			n = 0;
+	ChainRun   *runs = palloc(sizeof(ChainRun) * cap);
+	bool		doubt = false;
+	bool		want_found = false;
+	unsigned char want_hash[GOVSHARE_HASH_LEN];
+	int64		checked = 0;
+	int64		min_keyed = 0;
+	int64		max_plain = 0;
+	const char *key_id = NULL;
+	size_t		keylen = 0;
+	const unsigned char *hkey = NULL;
+	bool		key_read = false;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	while (!doubt && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		Datum	   *values;
+		bool	   *isnull;
+		int64		seq;
+		unsigned char stored_prev[GOVSHARE_HASH_LEN];
+		unsigned char stored[GOVSHARE_HASH_LEN];
+		unsigned char computed[GOVSHARE_HASH_LEN];
+		bool		keyed;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		/* another participant's doubt ends this one's work early */
+		if ((checked & 1023) == 0 && ((volatile VerifyShared *) sh)->doubt)
+			break;
+		slot_getallattrs(slot);
+		values = slot->tts_values;
+		isnull = slot->tts_isnull;
+		seq = DatumGetInt64(values[Anum_access_log_seq - 1]);
+		if (seq < sh->from_seq || (sh->to_seq > 0 && seq > sh->to_seq))
+			continue;
+		old = MemoryContextSwitchTo(row_cxt);
+		keyed = !isnull[Anum_access_log_hmac_key_id - 1];
+		if (keyed && !key_read)
+		{
+			MemoryContext k = MemoryContextSwitchTo(old);
+
+			hkey = govshare_chain_key(&key_id, &keylen);
+			key_read = true;
+			MemoryContextSwitchTo(k);
+		}
+		if (!hash_of(values[Anum_access_log_prev_hash - 1], isnull[Anum_access_log_prev_hash - 1],
+					 stored_prev) ||
+			!hash_of(values[Anum_access_log_hash - 1], isnull[Anum_access_log_hash - 1], stored) ||
+			(keyed && (hkey == NULL ||
+					   strcmp(TextDatumGetCString(values[Anum_access_log_hmac_key_id - 1]), key_id) != 0)))
+			doubt = true;
+		else
+		{
+			resetStringInfo(&buf);
+			appendBinaryStringInfo(&buf, (char *) stored_prev, GOVSHARE_HASH_LEN);
+			govshare_chain_encode_row(&buf, desc, values, isnull);
+			govshare_chain_hash(buf.data, buf.len, keyed ? hkey : NULL, keylen, computed);
+			doubt = memcmp(computed, stored, GOVSHARE_HASH_LEN) != 0;
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_cxt);
+		if (doubt)
+			break;
+		if (keyed && (min_keyed == 0 || seq < min_keyed))
+			min_keyed = seq;
+		if (!keyed && seq > max_plain)
+			max_plain = seq;
+		if (seq == sh->want_seq)
+		{
+			want_found = true;
+			memcpy(want_hash, stored, GOVSHARE_HASH_LEN);
+		}
+		if (n > 0 && seq == runs[n - 1].last_seq + 1)
+		{
+			/* a row that follows the last one read must link to it */
+			if (memcmp(stored_prev, runs[n - 1].last_hash, GOVSHARE_HASH_LEN) != 0)
+			{
+				doubt = true;
+				break;
+			}
+		}
+		else
+		{
+			if (n == VERIFY_MAX_RUNS)
+			{
+				doubt = true;
+				break;
+			}
+			if (n == cap)
+			{
+				cap *= 2;
+				runs = repalloc(runs, sizeof(ChainRun) * cap);
+			}
+			runs[n].first_seq = seq;
+			memcpy(runs[n].first_prev, stored_prev, GOVSHARE_HASH_LEN);
+			n++;
+		}
+		runs[n - 1].last_seq = seq;
+		memcpy(runs[n - 1].last_hash, stored, GOVSHARE_HASH_LEN);
+		checked++;
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+
+	SpinLockAcquire(&sh->mutex);
+	if (doubt || sh->nruns + n > VERIFY_MAX_RUNS)
+		sh->doubt = true;
+	else
+	{
+		memcpy(&sh->runs[sh->nruns], runs, sizeof(ChainRun) * n);
+		sh->nruns += n;
+		sh->checked += checked;
+		if (min_keyed != 0 && (sh->min_keyed == 0 || min_keyed < sh->min_keyed))
+			sh->min_keyed = min_keyed;
+		sh->max_plain = Max(sh->max_plain, max_plain);
+		if (want_found)
+		{
+			sh->want_found = true;
+			memcpy(sh->want_hash, want_hash, GOVSHARE_HASH_LEN);
+		}
+	}
+	SpinLockRelease(&sh->mutex);
+	MemoryContextDelete(row_cxt);
+	pfree(runs);
+	pfree(buf.data);
+}
+
+/* The entry point of a parallel worker of verify_log(). */
+PGDLLEXPORT void govshare_verify_worker(dsm_segment *seg, shm_toc *toc);
+
+void
+govshare_verify_worker(dsm_segment *seg, shm_toc *toc)
+{
+	VerifyShared *sh = shm_toc_lookup(toc, VERIFY_KEY_SHARED, false);
+	ParallelTableScanDesc pscan = shm_toc_lookup(toc, VERIFY_KEY_SCAN, false);
+
+	verify_participate(sh, pscan);
+}
+
+static int
+run_order(const void *a, const void *b)
+{
+	const ChainRun *x = a;
+	const ChainRun *y = b;
+
+	return (x->first_seq > y->first_seq) - (x->first_seq < y->first_seq);
+}
+
+/*
+ * The workers for a log of this size: none below min_parallel_table_scan_size,
+ * then one more each time it triples (the planner's rule for a table scan),
+ * up to max_parallel_maintenance_workers.
+ */
+static int
+verify_workers(Relation rel)
+{
+	BlockNumber blocks = RelationGetNumberOfBlocks(rel);
+	double		threshold = Max(min_parallel_table_scan_size, 1);
+	int			workers;
+
+	if (IsInParallelMode() || max_parallel_maintenance_workers <= 0 ||
+		blocks < (BlockNumber) min_parallel_table_scan_size)
+		return 0;
+	workers = 1;
+	while (blocks >= threshold * 3 && workers < max_parallel_maintenance_workers)
+	{
+		workers++;
+		threshold *= 3;
+	}
+	return workers;
+}
+
+/*
+ * Verifies the log from from_seq (the first row's prev_hash must be prev)
+ * to to_seq (0: the end) in parallel, and fills v when the whole range
+ * checks and links.  Returns false, v untouched, when the log is too small
+ * for workers or anything is in doubt: the caller then walks it in order.
+ */
+static bool
+verify_parallel(Relation rel, int64 from_seq, int64 to_seq, const unsigned char *prev, Verdict *v)
+{
+	int			nworkers = verify_workers(rel);
+	ParallelContext *pcxt;
+	Snapshot	snapshot = GetActiveSnapshot();
+	Size		shared_size = add_size(offsetof(VerifyShared, runs),
+									   mul_size(sizeof(ChainRun), VERIFY_MAX_RUNS));
+	Size		scan_size;
+	VerifyShared *sh;
+	ParallelTableScanDesc pscan;
+	bool		ok;
+
+	if (nworkers == 0)
+		return false;
+	EnterParallelMode();
+	pcxt = CreateParallelContext("govshare", "govshare_verify_worker", nworkers);
+	scan_size = table_parallelscan_estimate(rel, snapshot);
+	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, scan_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	InitializeParallelDSM(pcxt);
+
+	sh = shm_toc_allocate(pcxt->toc, shared_size);
+	memset(sh, 0, offsetof(VerifyShared, runs));
+	sh->relid = RelationGetRelid(rel);
+	sh->from_seq = from_seq;
+	sh->to_seq = to_seq;
+	sh->want_seq = v->want_seq;
+	SpinLockInit(&sh->mutex);
+	shm_toc_insert(pcxt->toc, VERIFY_KEY_SHARED, sh);
+	pscan = shm_toc_allocate(pcxt->toc, scan_size);
+	table_parallelscan_initialize(rel, pscan, snapshot);
+	shm_toc_insert(pcxt->toc, VERIFY_KEY_SCAN, pscan);
+
+	LaunchParallelWorkers(pcxt);
+	verify_participate(sh, pscan);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	/* link the runs, in seq order, from prev */
+	ok = !sh->doubt && !(sh->min_keyed != 0 && sh->max_plain > sh->min_keyed);
+	if (ok)
+	{
+		qsort(sh->runs, sh->nruns, sizeof(ChainRun), run_order);
+		for (int i = 0; i < sh->nruns && ok; i++)
+		{
+			int64		want = i == 0 ? from_seq : sh->runs[i - 1].last_seq + 1;
+			const unsigned char *link = i == 0 ? prev : sh->runs[i - 1].last_hash;
+
+			ok = sh->runs[i].first_seq == want &&
+				memcmp(sh->runs[i].first_prev, link, GOVSHARE_HASH_LEN) == 0;
+		}
+		/* the rows asked for are all there */
+		if (ok && to_seq > 0)
+			ok = sh->nruns > 0 && sh->runs[sh->nruns - 1].last_seq == to_seq;
+	}
+	ereport(DEBUG1,
+			(errmsg_internal("govshare: verify_log() in parallel: %d worker%s launched, %lld rows in %d runs%s",
+							 pcxt->nworkers_launched, pcxt->nworkers_launched == 1 ? "" : "s",
+							 (long long) sh->checked, sh->nruns,
+							 ok ? "" : "; in doubt, walking the log in seq order")));
+	if (ok)
+	{
+		v->checked = sh->checked;
+		if (sh->nruns > 0)
+		{
+			v->last_seq = sh->runs[sh->nruns - 1].last_seq;
+			memcpy(v->last_hash, sh->runs[sh->nruns - 1].last_hash, GOVSHARE_HASH_LEN);
+		}
+		if (sh->want_found)
+		{
+			v->want_found = true;
+			memcpy(v->want_hash, sh->want_hash, GOVSHARE_HASH_LEN);
+		}
+	}
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return ok;
+}
+
 /* The verdict as the OUT parameters of verify_log. */
 static Datum
 verdict_datum(FunctionCallInfo fcinfo, Verdict *v)
@@ -379,7 +711,7 @@ govshare_verify_log(PG_FUNCTION_ARGS)
 	Verdict		v;
 
 	v.want_seq = -1;
-	verify_range(PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), &v);
+	verify_range(PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), &v, true);
 	return verdict_datum(fcinfo, &v);
 }
 
@@ -393,7 +725,7 @@ govshare_verify_chain(int64 from_seq, int64 to_seq, char **problem)
 	Verdict		v;
 
 	v.want_seq = -1;
-	verify_range(from_seq, to_seq, &v);
+	verify_range(from_seq, to_seq, &v, false);
 	*problem = v.problem;
 	return v.ok;
 }
@@ -499,7 +831,7 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 		else if (govshare_archive_anchor(&anchor) && seq <= anchor.seq)
 		{
 			/* what the checkpoint covers was archived: only the anchor's seq is here */
-			verify_range(1, 0, &v);
+			verify_range(1, 0, &v, true);
 			if (v.ok && (seq != anchor.seq || strcmp(govshare_hex(anchor.hash, GOVSHARE_HASH_LEN), hash_hex) != 0))
 			{
 				v.ok = false;
@@ -511,7 +843,7 @@ govshare_verify_log_checkpoint(PG_FUNCTION_ARGS)
 		else
 		{
 			v.want_seq = seq;
-			verify_range(1, 0, &v);
+			verify_range(1, 0, &v, true);
 			if (v.ok && seq > v.last_seq)
 				fail(&v, v.last_seq + 1,
 					 psprintf("The log ends at seq %lld, but the checkpoint covers seq %lld: rows were removed from its end.",

@@ -33,8 +33,11 @@ system("openssl genpkey -algorithm ed25519 -out $keys/signing.pem 2>/dev/null") 
 chmod(0600, "$keys/signing.pem");
 my $archive_dir = PostgreSQL::Test::Utils::tempdir();
 
+# verify_log() in parallel however small the log (src/audit/verify.c):
+# from the anchor after an archive, as from seq 1 before it
 my $node = audit_node('archive', "govshare.signing_key_file = '$keys/signing.pem'",
-	"govshare.audit_text_budget = '1GB'");
+	"govshare.audit_text_budget = '1GB'", 'min_parallel_table_scan_size = 0',
+	'max_parallel_maintenance_workers = 1');
 $node->safe_psql('postgres', 'CREATE DATABASE base');
 sub sql { return $node->safe_psql('base', @_); }
 
@@ -272,7 +275,8 @@ $node->safe_psql('postgres', "DROP DATABASE $copy");
 # --- everything archived; the writer continues the chain after a restart
 reads(1, 5);
 # the last read's result row is written after the read returned
-$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
+$node->poll_query_until('base', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()')
+  or die 'the audit queue did not drain';
 my $end = sql('SELECT max(seq) FROM govshare.access_log');
 like(sql("SELECT govshare.archive_log($end)"), qr/"last_seq": $end/, 'the whole log is archived');
 $node->restart;
@@ -287,6 +291,23 @@ my ($jws1) = $lines[-1] =~ /"jws":"([^"]+)"/;
 my ($old_ok, $old_problem) = split /\|/, sql(qq{SELECT ok, problem FROM govshare.verify_log('{"jws":"$jws1"}'::jsonb)});
 is($old_ok, 'f', 'a checkpoint of archived records is not vouched for by the log');
 like($old_problem, qr/^Seq 200 was archived .*against the archive files with govshare-verify --archive/, '... it says to verify it against the archives');
+
+# --- the room of archived rows: the writer appends after the last row, so
+# the log stays in seq order on disk; CLUSTER gives the room back
+sql('VACUUM govshare.access_log');
+my $pages = sql(q{SELECT pg_relation_size('govshare.access_log') / 8192});
+reads(6, 10);
+is(sql(q{SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY ctid) AS before
+  FROM govshare.access_log) x WHERE seq < before}), '0',
+	'after an archive and a VACUUM, new rows still go after the last one on disk');
+cmp_ok(sql(q{SELECT min((ctid::text::point)[0]) FROM govshare.access_log WHERE seq > (SELECT max(seq) - 5 FROM govshare.access_log)}),
+	'>=', $pages - 1, '... not into the room the archived rows left');
+sql('CLUSTER govshare.access_log USING access_log_pkey');
+cmp_ok(sql(q{SELECT pg_relation_size('govshare.access_log') / 8192}), '<', $pages,
+	'CLUSTER by the primary key gives that room back');
+reads(11, 15);
+is(sql(q{SELECT ok || ' ' || coalesce(problem, '') FROM govshare.verify_log()}), 'true ',
+	'the log verifies after CLUSTER, and the writer went on after it');
 
 $node->stop;
 done_testing();
