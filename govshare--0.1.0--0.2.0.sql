@@ -556,6 +556,8 @@ COMMENT ON FUNCTION govshare.check_setup() IS
 -- so the chain continues across the update unchanged.
 ALTER TABLE govshare.access_log
 	ADD COLUMN detail jsonb CHECK (jsonb_typeof(detail) = 'object');
+-- issue 19: one or two rows a statement (src/sql/audit.sql)
+ALTER TABLE govshare.access_log ALTER COLUMN statement_id SET (n_distinct = -0.5);
 -- issue 20: the verify level, rule options, govshare.verify(), quotas and
 -- usage (src/sql/policy.sql, src/sql/usage.sql).  The new level cannot be
 -- used in this transaction, so nothing below names it outside function bodies.

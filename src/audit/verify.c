@@ -591,6 +591,33 @@ verify_workers(Relation rel)
 }
 
 /*
+ * A verification up to to_seq need not read the blocks after the one that
+ * holds it, as the log is in seq order on disk (writer.c): the parallel
+ * scan ends there, from the first block.  A row of the range beyond it
+ * (a log out of order) is then missing from the runs, which do not link,
+ * and the walk in order finds it.
+ */
+static void
+scan_up_to(Relation rel, ParallelBlockTableScanDesc pscan, int64 to_seq)
+{
+	LogScan		s;
+
+	if (rel->rd_tableam != GetHeapamTableAmRoutine())
+		return;
+	memset(&s, 0, sizeof(s));
+	s.rel = rel;
+	s.slot = table_slot_create(rel, NULL);
+	scan_by_index(&s, to_seq);
+	if (scan_next(&s) && DatumGetInt64(s.slot->tts_values[Anum_access_log_seq - 1]) == to_seq)
+	{
+		pscan->phs_nblocks = Min(pscan->phs_nblocks,
+								 ItemPointerGetBlockNumber(&s.slot->tts_tid) + 1);
+		pscan->base.phs_syncscan = false;
+	}
+	scan_end(&s);
+}
+
+/*
  * Verifies the log from from_seq (the first row's prev_hash must be prev)
  * to to_seq (0: the end) in parallel, and fills v when the whole range
  * checks and links.  Returns false, v untouched, when the log is too small
@@ -629,6 +656,8 @@ verify_parallel(Relation rel, int64 from_seq, int64 to_seq, const unsigned char 
 	shm_toc_insert(pcxt->toc, VERIFY_KEY_SHARED, sh);
 	pscan = shm_toc_allocate(pcxt->toc, scan_size);
 	table_parallelscan_initialize(rel, pscan, snapshot);
+	if (to_seq > 0)
+		scan_up_to(rel, (ParallelBlockTableScanDesc) pscan, to_seq);
 	shm_toc_insert(pcxt->toc, VERIFY_KEY_SCAN, pscan);
 
 	LaunchParallelWorkers(pcxt);

@@ -139,6 +139,8 @@ $call;});
 
 my $v = verdict('base', '');
 is("$v->{ok} $v->{checked} $v->{last} $v->{bad}", "t $n $n 0", 'the untampered log verifies');
+$v = verdict('base', '1, 20');
+is("$v->{ok} $v->{checked} $v->{last} $v->{bad}", 't 20 20 0', '... and so does its start, up to seq 20');
 
 # the checkpoint
 sql('base', qq{SELECT govshare.add_agency_key('MPS', \$k\$$signing_pub\$k\$)});
@@ -225,6 +227,10 @@ my $db = tampered('base', 'DELETE FROM govshare.access_log WHERE seq = 15;');
 $v = verdict($db, '');
 is("$v->{ok} $v->{bad}", 'f 15', 'a row deleted in the middle: verify_log() finds the gap at seq 15');
 like($v->{problem}, qr/Rows are missing before seq 16/, '... saying rows are missing');
+$v = verdict($db, '1, 14');
+is("$v->{ok} $v->{checked} $v->{last}", 't 14 14', '... the rows before the gap verify on their own');
+$v = verdict($db, '1, 20');
+is("$v->{ok} $v->{bad}", 'f 15', '... and a range across it does not');
 $v = verdict($db, $cparg);
 is($v->{ok}, 'f', '... and so does verify_log(checkpoint)');
 drop($db);
