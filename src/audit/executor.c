@@ -112,7 +112,6 @@ govshare_audit_statement_finish(AuditStatement *st, const char *outcome, const c
 		MemoryContext old = MemoryContextSwitchTo(st->cxt);
 		long		secs;
 		int			usecs;
-
 		double		ms;
 
 		TimestampDifference(st->exec_start, GetCurrentTimestamp(), &secs, &usecs);

@@ -4,18 +4,19 @@
  *	  Verification of the access log's chain, signed checkpoints, and the
  *	  canonical encoding as SQL.
  *
- * govshare.verify_log() walks the log in sequence order,
- * recomputes every row's hash from its columns (chain.c)
- * and reports the first broken link: a missing sequence number, a
- * prev_hash that is not the previous row's hash, a hash that does not
- * match the row.  A row's hash covers its own prev_hash, so each row can
- * be checked apart from the others and the links afterwards: on a large
- * log, parallel workers check the rows of the blocks they are handed and
- * the leader then links the runs of consecutive rows they found.  Any
- * doubt (a row that does not check, a gap, runs that do not link) and
- * the walk in seq order runs instead, to name the first bad row exactly.  A chain can be rebuilt whole by someone who can write
- * the table and knows the encoding (unless it is HMAC-keyed and they
- * cannot read the key file); a checkpoint defeats that.
+ * govshare.verify_log() walks the log in sequence order, recomputes
+ * every row's hash from its columns (chain.c) and reports the first
+ * broken link: a missing sequence number, a prev_hash that is not the
+ * previous row's hash, a hash that does not match the row.  A row's hash
+ * covers its own prev_hash, so each row can be checked apart from the
+ * others and the links afterwards: on a large log, parallel workers check
+ * the rows of the blocks they are handed and the leader then links the
+ * runs of consecutive rows they found.  At any doubt (a row that does not
+ * check, a gap, runs that do not link) the walk in seq order runs
+ * instead, to name the first bad row exactly.
+ * A chain can be rebuilt whole by someone who can write the table and
+ * knows the encoding (unless it is HMAC-keyed and they cannot read the key
+ * file); a checkpoint defeats that.
  * govshare.checkpoint() signs the last sequence number and hash with the
  * self agency's Ed25519 key (govshare.signing_key_file), and
  * verify_log(checkpoint) checks the signature against the self agency's
