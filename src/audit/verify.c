@@ -106,6 +106,24 @@ fail(Verdict *v, int64 seq, char *problem)
 }
 
 /*
+ * Does a row's stored hash match its contents, hashed over its own
+ * prev_hash, under key (NULL: plain SHA-256)?  buf is scratch room.
+ */
+static bool
+row_hash_matches(StringInfo buf, TupleDesc desc, Datum *values, bool *isnull,
+				 const unsigned char *stored_prev, const unsigned char *stored,
+				 const unsigned char *key, size_t keylen)
+{
+	unsigned char computed[GOVSHARE_HASH_LEN];
+
+	resetStringInfo(buf);
+	appendBinaryStringInfo(buf, (const char *) stored_prev, GOVSHARE_HASH_LEN);
+	govshare_chain_encode_row(buf, desc, values, isnull);
+	govshare_chain_hash(buf->data, buf->len, key, keylen, computed);
+	return memcmp(computed, stored, GOVSHARE_HASH_LEN) == 0;
+}
+
+/*
  * The rows of the log in sequence order.  The writer appends them in that
  * order, so a scan of the heap meets them in order, faster than through
  * the primary key; at the first row out of order (a row updated, moved or
@@ -260,7 +278,7 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v, bool parallel)
 		bool		isnull;
 		unsigned char stored_prev[GOVSHARE_HASH_LEN];
 		unsigned char stored[GOVSHARE_HASH_LEN];
-		unsigned char computed[GOVSHARE_HASH_LEN];
+		bool		matches;
 		Datum		keyd;
 
 		CHECK_FOR_INTERRUPTS();
@@ -330,13 +348,11 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v, bool parallel)
 			break;
 		}
 
-		resetStringInfo(&buf);
-		appendBinaryStringInfo(&buf, (char *) stored_prev, GOVSHARE_HASH_LEN);
-		govshare_chain_encode_row(&buf, desc, slot->tts_values, slot->tts_isnull);
-		govshare_chain_hash(buf.data, buf.len, isnull ? NULL : hkey, keylen, computed);
+		matches = row_hash_matches(&buf, desc, slot->tts_values, slot->tts_isnull,
+								   stored_prev, stored, isnull ? NULL : hkey, keylen);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_cxt);
-		if (memcmp(computed, stored, GOVSHARE_HASH_LEN) != 0)
+		if (!matches)
 		{
 			fail(v, seq, psprintf("The hash of seq %lld does not match its contents: the row was changed.",
 								  (long long) seq));
@@ -439,7 +455,6 @@ verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
 		int64		seq;
 		unsigned char stored_prev[GOVSHARE_HASH_LEN];
 		unsigned char stored[GOVSHARE_HASH_LEN];
-		unsigned char computed[GOVSHARE_HASH_LEN];
 		bool		keyed;
 		MemoryContext old;
 
@@ -457,11 +472,9 @@ verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
 		keyed = !isnull[Anum_access_log_hmac_key_id - 1];
 		if (keyed && !key_read)
 		{
-			MemoryContext k = MemoryContextSwitchTo(old);
-
+			/* read at the first keyed row: an unkeyed log needs no key file */
 			hkey = govshare_chain_key(&key_id, &keylen);
 			key_read = true;
-			MemoryContextSwitchTo(k);
 		}
 		if (!hash_of(values[Anum_access_log_prev_hash - 1], isnull[Anum_access_log_prev_hash - 1],
 					 stored_prev) ||
@@ -470,13 +483,8 @@ verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
 					   strcmp(TextDatumGetCString(values[Anum_access_log_hmac_key_id - 1]), key_id) != 0)))
 			doubt = true;
 		else
-		{
-			resetStringInfo(&buf);
-			appendBinaryStringInfo(&buf, (char *) stored_prev, GOVSHARE_HASH_LEN);
-			govshare_chain_encode_row(&buf, desc, values, isnull);
-			govshare_chain_hash(buf.data, buf.len, keyed ? hkey : NULL, keylen, computed);
-			doubt = memcmp(computed, stored, GOVSHARE_HASH_LEN) != 0;
-		}
+			doubt = !row_hash_matches(&buf, desc, values, isnull, stored_prev, stored,
+									  keyed ? hkey : NULL, keylen);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_cxt);
 		if (doubt)
