@@ -42,6 +42,7 @@
 #include "executor/executor.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "storage/bufmgr.h"
 #include "storage/spin.h"
@@ -418,13 +419,22 @@ typedef struct VerifyShared
 	int64		checked;
 	int64		min_keyed;		/* the lowest seq hashed with the key; 0: none */
 	int64		max_plain;		/* the highest seq hashed without it; 0: none */
+	int64		leader_checked; /* rows the leader checked itself */
+	int			max_runs;
 	int			nruns;
+	/* the leader's audit key (a worker reading the file could find another) */
+	bool		have_key;
+	char		key_id[GOVSHARE_HASH_LEN + 1];
+	size_t		keylen;
 	ChainRun	runs[FLEXIBLE_ARRAY_MEMBER];
+	/* then the key's keylen bytes */
 } VerifyShared;
+
+#define VERIFY_SHARED_KEY(sh) ((unsigned char *) &(sh)->runs[(sh)->max_runs])
 
 /* A participant's share of the work: see above. */
 static void
-verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
+verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan, bool leader)
 {
 	Relation	rel = table_open(sh->relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -441,10 +451,7 @@ verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
 	int64		checked = 0;
 	int64		min_keyed = 0;
 	int64		max_plain = 0;
-	const char *key_id = NULL;
-	size_t		keylen = 0;
-	const unsigned char *hkey = NULL;
-	bool		key_read = false;
+	const unsigned char *hkey = sh->have_key ? VERIFY_SHARED_KEY(sh) : NULL;
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -470,21 +477,15 @@ verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
 			continue;
 		old = MemoryContextSwitchTo(row_cxt);
 		keyed = !isnull[Anum_access_log_hmac_key_id - 1];
-		if (keyed && !key_read)
-		{
-			/* read at the first keyed row: an unkeyed log needs no key file */
-			hkey = govshare_chain_key(&key_id, &keylen);
-			key_read = true;
-		}
 		if (!hash_of(values[Anum_access_log_prev_hash - 1], isnull[Anum_access_log_prev_hash - 1],
 					 stored_prev) ||
 			!hash_of(values[Anum_access_log_hash - 1], isnull[Anum_access_log_hash - 1], stored) ||
 			(keyed && (hkey == NULL ||
-					   strcmp(TextDatumGetCString(values[Anum_access_log_hmac_key_id - 1]), key_id) != 0)))
+					   strcmp(TextDatumGetCString(values[Anum_access_log_hmac_key_id - 1]), sh->key_id) != 0)))
 			doubt = true;
 		else
 			doubt = !row_hash_matches(&buf, desc, values, isnull, stored_prev, stored,
-									  keyed ? hkey : NULL, keylen);
+									  keyed ? hkey : NULL, sh->keylen);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_cxt);
 		if (doubt)
@@ -509,7 +510,7 @@ verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
 		}
 		else
 		{
-			if (n == VERIFY_MAX_RUNS)
+			if (n == sh->max_runs)
 			{
 				doubt = true;
 				break;
@@ -532,13 +533,15 @@ verify_participate(VerifyShared *sh, ParallelTableScanDesc pscan)
 	table_close(rel, AccessShareLock);
 
 	SpinLockAcquire(&sh->mutex);
-	if (doubt || sh->nruns + n > VERIFY_MAX_RUNS)
+	if (doubt || sh->nruns + n > sh->max_runs)
 		sh->doubt = true;
 	else
 	{
 		memcpy(&sh->runs[sh->nruns], runs, sizeof(ChainRun) * n);
 		sh->nruns += n;
 		sh->checked += checked;
+		if (leader)
+			sh->leader_checked = checked;
 		if (min_keyed != 0 && (sh->min_keyed == 0 || min_keyed < sh->min_keyed))
 			sh->min_keyed = min_keyed;
 		sh->max_plain = Max(sh->max_plain, max_plain);
@@ -563,7 +566,7 @@ govshare_verify_worker(dsm_segment *seg, shm_toc *toc)
 	VerifyShared *sh = shm_toc_lookup(toc, VERIFY_KEY_SHARED, false);
 	ParallelTableScanDesc pscan = shm_toc_lookup(toc, VERIFY_KEY_SCAN, false);
 
-	verify_participate(sh, pscan);
+	verify_participate(sh, pscan, false);
 }
 
 static int
@@ -576,14 +579,13 @@ run_order(const void *a, const void *b)
 }
 
 /*
- * The workers for a log of this size: none below min_parallel_table_scan_size,
- * then one more each time it triples (the planner's rule for a table scan),
- * up to max_parallel_maintenance_workers.
+ * The workers for a log of blocks blocks: none below
+ * min_parallel_table_scan_size, then one more each time it triples (the
+ * planner's rule for a table scan), up to max_parallel_maintenance_workers.
  */
 static int
-verify_workers(Relation rel)
+verify_workers(BlockNumber blocks)
 {
-	BlockNumber blocks = RelationGetNumberOfBlocks(rel);
 	double		threshold = Max(min_parallel_table_scan_size, 1);
 	int			workers;
 
@@ -627,6 +629,34 @@ scan_up_to(Relation rel, ParallelBlockTableScanDesc pscan, int64 to_seq)
 }
 
 /*
+ * The audit key the walk in order would use (it reads it at the first
+ * keyed row), read now so that every participant uses this backend's: a
+ * worker reading the file itself could find another key there.  False
+ * when it cannot be read: the walk, which needs it only for keyed rows,
+ * then decides.
+ */
+static bool
+leader_key(const unsigned char **key, const char **key_id, size_t *len)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		*key = govshare_chain_key(key_id, len);
+	}
+	PG_CATCH();
+	{
+		/* the key file's reader holds no resource when it fails */
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
  * Verifies the log from from_seq (the first row's prev_hash must be prev)
  * to to_seq (0: the end) in parallel, and fills v when the whole range
  * checks and links.  Returns false, v untouched, when the log is too small
@@ -635,18 +665,25 @@ scan_up_to(Relation rel, ParallelBlockTableScanDesc pscan, int64 to_seq)
 static bool
 verify_parallel(Relation rel, int64 from_seq, int64 to_seq, const unsigned char *prev, Verdict *v)
 {
-	int			nworkers = verify_workers(rel);
+	BlockNumber blocks = RelationGetNumberOfBlocks(rel);
+	int			nworkers = verify_workers(blocks);
+	/* a run per chunk of blocks a participant is handed, in a log in order */
+	int			max_runs = (int) Min((BlockNumber) VERIFY_MAX_RUNS, blocks + 64);
+	const unsigned char *key = NULL;
+	const char *key_id = NULL;
+	size_t		keylen = 0;
 	ParallelContext *pcxt;
 	Snapshot	snapshot = GetActiveSnapshot();
-	Size		shared_size = add_size(offsetof(VerifyShared, runs),
-									   mul_size(sizeof(ChainRun), VERIFY_MAX_RUNS));
+	Size		shared_size;
 	Size		scan_size;
 	VerifyShared *sh;
 	ParallelTableScanDesc pscan;
 	bool		ok;
 
-	if (nworkers == 0)
+	if (nworkers == 0 || !leader_key(&key, &key_id, &keylen))
 		return false;
+	shared_size = add_size(add_size(offsetof(VerifyShared, runs),
+									mul_size(sizeof(ChainRun), max_runs)), keylen);
 	EnterParallelMode();
 	pcxt = CreateParallelContext("govshare", "govshare_verify_worker", nworkers);
 	scan_size = table_parallelscan_estimate(rel, snapshot);
@@ -661,6 +698,14 @@ verify_parallel(Relation rel, int64 from_seq, int64 to_seq, const unsigned char 
 	sh->from_seq = from_seq;
 	sh->to_seq = to_seq;
 	sh->want_seq = v->want_seq;
+	sh->max_runs = max_runs;
+	if (key != NULL)
+	{
+		sh->have_key = true;
+		strlcpy(sh->key_id, key_id, sizeof(sh->key_id));
+		sh->keylen = keylen;
+		memcpy(VERIFY_SHARED_KEY(sh), key, keylen);
+	}
 	SpinLockInit(&sh->mutex);
 	shm_toc_insert(pcxt->toc, VERIFY_KEY_SHARED, sh);
 	pscan = shm_toc_allocate(pcxt->toc, scan_size);
@@ -670,7 +715,9 @@ verify_parallel(Relation rel, int64 from_seq, int64 to_seq, const unsigned char 
 	shm_toc_insert(pcxt->toc, VERIFY_KEY_SCAN, pscan);
 
 	LaunchParallelWorkers(pcxt);
-	verify_participate(sh, pscan);
+	/* the leader checks its share too, unless told not to and it has help */
+	if (parallel_leader_participation || pcxt->nworkers_launched == 0)
+		verify_participate(sh, pscan, true);
 	WaitForParallelWorkersToFinish(pcxt);
 
 	/* link the runs, in seq order, from prev */
@@ -691,9 +738,9 @@ verify_parallel(Relation rel, int64 from_seq, int64 to_seq, const unsigned char 
 			ok = sh->nruns > 0 && sh->runs[sh->nruns - 1].last_seq == to_seq;
 	}
 	ereport(DEBUG1,
-			(errmsg_internal("govshare: verify_log() in parallel: %d worker%s launched, %lld rows in %d runs%s",
+			(errmsg_internal("govshare: verify_log() in parallel: %d worker%s launched, %lld rows in %d runs, %lld by the leader%s",
 							 pcxt->nworkers_launched, pcxt->nworkers_launched == 1 ? "" : "s",
-							 (long long) sh->checked, sh->nruns,
+							 (long long) sh->checked, sh->nruns, (long long) sh->leader_checked,
 							 ok ? "" : "; in doubt, walking the log in seq order")));
 	if (ok)
 	{
@@ -709,6 +756,8 @@ verify_parallel(Relation rel, int64 from_seq, int64 to_seq, const unsigned char 
 			memcpy(v->want_hash, sh->want_hash, GOVSHARE_HASH_LEN);
 		}
 	}
+	if (sh->have_key)
+		explicit_bzero(VERIFY_SHARED_KEY(sh), sh->keylen);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
 	return ok;

@@ -406,6 +406,34 @@ write_queued(StringInfo batch, int n, uint64 next, uint64 last, MemoryContext lo
 }
 
 /*
+ * Waits ms before the writer tries a failed batch again.  Backends set the
+ * writer's latch whenever they queue a record or find the queue full; that
+ * must not cut the wait short, or a full disk would be tried again, and
+ * logged, at every statement waiting for room (thousands of times a
+ * second).  SIGTERM ends the wait; a reload is taken on the way.
+ */
+static void
+retry_pause(int ms)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+	long		left;
+
+	while (!got_sigterm &&
+		   (left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until)) > 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
+
+/*
  * Main loop of the audit writer of one database: bgw_main_arg is the
  * queue's index, bgw_extra the database's OID.
  */
@@ -524,16 +552,14 @@ govshare_audit_writer_main(Datum main_arg)
 							n, failed_message)));
 			break;
 		}
-		/* wait before trying again, longer each time, and wake for SIGTERM */
+		/* wait before trying again, longer each time, and wake for SIGTERM only */
 		backoff_ms = backoff_ms == 0 ? WRITER_RETRY_FIRST : Min(backoff_ms * 2, WRITER_RETRY_MAX);
 		if (backoff_ms >= WRITER_RETRY_MAX || backoff_ms == WRITER_RETRY_FIRST)
 			ereport(LOG,
 					(errmsg("govshare audit writer could not write %d access records: %s",
 							n, failed_message),
 					 errdetail("The records stay queued; the writer tries again in %d ms.", backoff_ms)));
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, backoff_ms,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		retry_pause(backoff_ms);
 	}
 	proc_exit(0);
 }

@@ -165,6 +165,12 @@ like($out, qr/ROW:other:Citizen/, 'strict reads in another database are recorded
 is(sql('other', q{SELECT count(*) FROM govshare.access_log WHERE statement_text LIKE '%ROW:other:%'}), '1',
 	'... and its log has the record');
 
+# the writer's retries back off (100 ms, doubling to 30 s) although every
+# statement waiting for room wakes it: it logs the first failure and then
+# one at each 30 s retry, not one per wake-up
+my $failures = () = slurp_file($node->logfile) =~ /govshare audit writer could not write/g;
+cmp_ok($failures, '<=', 10, "the writer's failures are logged a few times, not at every wake-up ($failures)");
+
 # space returns: the writer resumes by itself
 unlink "$small/filler" or die "unlink: $!";
 $started = time;
