@@ -148,10 +148,30 @@ extern void govshare_chain_encode_row(StringInfo out, TupleDesc desc, Datum *val
 extern size_t govshare_chain_decode(const char *data, size_t len, TupleDesc desc, int first,
 									int last, Datum *values, bool *isnull);
 extern bool govshare_chain_check_columns(TupleDesc desc);
+extern bool govshare_chain_hash_of(Datum d, bool isnull, unsigned char *out);
+extern bool govshare_chain_row_matches(StringInfo buf, TupleDesc desc, Datum *values,
+									   bool *isnull, const unsigned char *stored_prev,
+									   const unsigned char *stored, const unsigned char *key,
+									   size_t keylen);
 extern void govshare_chain_tail(Relation rel, int64 *seq, unsigned char *hash);
 
 /* verify.c: the chain verified, documents signed by the self agency */
 extern bool govshare_verify_chain(int64 from_seq, int64 to_seq, char **problem);
+
+/* verify_parallel.c: the chain verified by parallel workers */
+typedef struct GovshareChainCheck
+{
+	int64		want_seq;		/* in: the seq whose hash is wanted, or -1 */
+	int64		checked;
+	int64		last_seq;		/* 0: no row in the range */
+	unsigned char last_hash[GOVSHARE_HASH_LEN];
+	bool		want_found;
+	unsigned char want_hash[GOVSHARE_HASH_LEN];
+} GovshareChainCheck;
+
+extern bool govshare_verify_parallel(Relation rel, int64 from_seq, int64 to_seq,
+									 BlockNumber blocks_to, const unsigned char *prev,
+									 GovshareChainCheck *out);
 extern char *govshare_audit_sign(const char *typ, const char *members, char **kid, char **time);
 
 /* archive.c: the anchor the log continues from after an archive */

@@ -128,6 +128,39 @@ govshare_chain_hash(const char *data, size_t len, const unsigned char *key, size
 		govshare_sha256(data, len, out);
 }
 
+/* The 32 bytes of a bytea Datum, or false when it is not 32 bytes. */
+bool
+govshare_chain_hash_of(Datum d, bool isnull, unsigned char *out)
+{
+	bytea	   *b;
+
+	if (isnull)
+		return false;
+	b = DatumGetByteaPP(d);
+	if (VARSIZE_ANY_EXHDR(b) != GOVSHARE_HASH_LEN)
+		return false;
+	memcpy(out, VARDATA_ANY(b), GOVSHARE_HASH_LEN);
+	return true;
+}
+
+/*
+ * Does a row's stored hash match its contents, hashed over its own
+ * prev_hash, under key (NULL: plain SHA-256)?  buf is scratch room.
+ */
+bool
+govshare_chain_row_matches(StringInfo buf, TupleDesc desc, Datum *values, bool *isnull,
+				 const unsigned char *stored_prev, const unsigned char *stored,
+				 const unsigned char *key, size_t keylen)
+{
+	unsigned char computed[GOVSHARE_HASH_LEN];
+
+	resetStringInfo(buf);
+	appendBinaryStringInfo(buf, (const char *) stored_prev, GOVSHARE_HASH_LEN);
+	govshare_chain_encode_row(buf, desc, values, isnull);
+	govshare_chain_hash(buf->data, buf->len, key, keylen, computed);
+	return memcmp(computed, stored, GOVSHARE_HASH_LEN) == 0;
+}
+
 /*
  * The encoders: one tag byte, then the value (docs/audit-format.md).
  * Each value takes its room at once (reserve), not a byte or a field at a
