@@ -11,9 +11,9 @@
  * covers its own prev_hash, so each row can be checked apart from the
  * others and the links afterwards: on a large log, parallel workers check
  * the rows of the blocks they are handed and the leader then links the
- * runs of consecutive rows they found.  At any doubt (a row that does not
- * check, a gap, runs that do not link) the walk in seq order runs
- * instead, to name the first bad row exactly.
+ * runs of consecutive rows they found (verify_parallel.c).  At any doubt
+ * (a row that does not check, a gap, runs that do not link) the walk in
+ * seq order runs instead, to name the first bad row exactly.
  * A chain can be rebuilt whole by someone who can write the table and
  * knows the encoding (unless it is HMAC-keyed and they cannot read the key
  * file); a checkpoint defeats that.
@@ -181,15 +181,15 @@ anchor_start(Verdict *v, int64 *from_seq, unsigned char *prev, bool *prev_known)
 	return true;
 }
 
+static bool verify_in_parallel(Relation rel, int64 from_seq, int64 to_seq,
+							   const unsigned char *prev, Verdict *v);
+
 /*
  * Walks the log from from_seq to to_seq (0: the end) and fills v.  From
  * seq 1, the first row's prev_hash must be zero, or, when records were
  * archived, from the seq after the anchor, the anchor's hash; from a later
  * seq, its prev_hash is taken as given.
  */
-static bool verify_in_parallel(Relation rel, int64 from_seq, int64 to_seq,
-							   const unsigned char *prev, Verdict *v);
-
 static void
 verify_range(int64 from_seq, int64 to_seq, Verdict *v, bool parallel)
 {
@@ -264,9 +264,9 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v, bool parallel)
 			break;
 		}
 		if (!govshare_chain_hash_of(slot->tts_values[Anum_access_log_prev_hash - 1],
-					 slot->tts_isnull[Anum_access_log_prev_hash - 1], stored_prev) ||
+									slot->tts_isnull[Anum_access_log_prev_hash - 1], stored_prev) ||
 			!govshare_chain_hash_of(slot->tts_values[Anum_access_log_hash - 1],
-					 slot->tts_isnull[Anum_access_log_hash - 1], stored))
+									slot->tts_isnull[Anum_access_log_hash - 1], stored))
 		{
 			fail(v, seq, psprintf("Seq %lld has no valid hash or prev_hash.", (long long) seq));
 			MemoryContextSwitchTo(old);
@@ -311,7 +311,7 @@ verify_range(int64 from_seq, int64 to_seq, Verdict *v, bool parallel)
 		}
 
 		matches = govshare_chain_row_matches(&buf, desc, slot->tts_values, slot->tts_isnull,
-								   stored_prev, stored, isnull ? NULL : hkey, keylen);
+											 stored_prev, stored, isnull ? NULL : hkey, keylen);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_cxt);
 		if (!matches)

@@ -410,7 +410,8 @@ write_queued(StringInfo batch, int n, uint64 next, uint64 last, MemoryContext lo
  * writer's latch whenever they queue a record or find the queue full; that
  * must not cut the wait short, or a full disk would be tried again, and
  * logged, at every statement waiting for room (thousands of times a
- * second).  SIGTERM ends the wait; a reload is taken on the way.
+ * second).  SIGTERM ends the wait; a reload is taken by the main loop
+ * after it, before the next try.
  */
 static void
 retry_pause(int ms)
@@ -425,11 +426,6 @@ retry_pause(int ms)
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
 	}
 }
 
