@@ -1123,6 +1123,21 @@ CREATE FUNCTION govshare.full_form_pick(vals anyarray) RETURNS anyelement
 COMMENT ON FUNCTION govshare.full_form_pick(anyarray) IS
 	'an element in a disclosure form if any, else the first non-null one: the bounds of = ANY of an array known at execution';
 
+-- issue 16: lookups by pseudonym; the national types' pseudonyms are now FF1
+-- The bounds of the raw column that a comparison with a pseudonym implies
+-- (src/enforce/pseudonym.c): they decipher the pseudonym, so they run only
+-- inside plans the enforcement builds, like govshare.pseudonym.
+CREATE FUNCTION govshare.pseudonym_lower(value anyelement, agency text) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_lower'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.pseudonym_lower(anyelement, text) IS
+	'the lowest raw value whose pseudonym for the agency can be value: an index scan''s lower bound; applied by the server only';
+CREATE FUNCTION govshare.pseudonym_upper(value anyelement, agency text) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_upper'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.pseudonym_upper(anyelement, text) IS
+	'the highest raw value whose pseudonym for the agency can be value: an index scan''s upper bound; applied by the server only';
+
 -- issue 19: audit on hot standbys (a standby's records submitted to the primary)
 -- Hot standbys (src/audit/standby.c): a standby's audit forwarder submits its
 -- access records to the primary, which chains them into its own log.  Only

@@ -43,6 +43,13 @@ extern void govshare_hmac_sha256(const unsigned char *key, size_t keylen,
 								 const void *data, size_t len, unsigned char *out);
 extern char *govshare_hex(const unsigned char *b, int n);
 
+/* ff1.c: format-preserving encryption (OpenSSL's EVP_CIPHER_CTX) */
+struct evp_cipher_ctx_st;
+extern struct evp_cipher_ctx_st *govshare_ff1_context(const unsigned char *key, int keylen);
+extern uint64 govshare_ff1(struct evp_cipher_ctx_st *aes, bool encrypt, unsigned radix, int n,
+						   const unsigned char *tweak, int t, uint64 x);
+extern void govshare_ff1_self_test(void);
+
 /* util.c: time, JSON strings, work as a relation's owner */
 extern int64 govshare_unix_now(void);
 extern TimestampTz govshare_from_unix(int64 t);

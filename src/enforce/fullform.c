@@ -668,6 +668,51 @@ disclosure_fraction(PlannerInfo *root, Node *anchor)
 	return f;
 }
 
+/*
+ * Which bound of a pseudonym (govshare.pseudonym_lower or _upper, written
+ * by implied.c) other is, or BOUND_NONE.
+ */
+static BoundKind
+pseudonym_bound_kind(Node *other)
+{
+	FuncExpr   *f = (FuncExpr *) other;
+	char	   *name;
+
+	if (other == NULL || !IsA(other, FuncExpr) || list_length(f->args) != 2 ||
+		(name = govshare_function_name(f->funcid)) == NULL)
+		return BOUND_NONE;
+	if (strcmp(name, "pseudonym_lower") == 0)
+		return BOUND_LOWER;
+	if (strcmp(name, "pseudonym_upper") == 0)
+		return BOUND_UPPER;
+	return BOUND_NONE;
+}
+
+/*
+ * The selectivity of one bound of an equality with an unknown value on
+ * the variable of vardata (see above): the upper bound every non-null
+ * row, the lower bound the rows equal to one value, plus the share f of
+ * probes whose bounds are the whole range.
+ */
+static Selectivity
+bound_equality_selectivity(VariableStatData *vardata, BoundKind wanted, double f)
+{
+	double		nullfrac = 0.0;
+	double		ndistinct;
+	bool		isdefault;
+	Selectivity s;
+
+	if (HeapTupleIsValid(vardata->statsTuple))
+		nullfrac = ((Form_pg_statistic) GETSTRUCT(vardata->statsTuple))->stanullfrac;
+	ndistinct = get_variable_numdistinct(vardata, &isdefault);
+	if (wanted == BOUND_UPPER)
+		s = 1.0 - nullfrac;
+	else
+		s = (1.0 - nullfrac) * (f + (1.0 - f) / Max(ndistinct, 1.0));
+	CLAMP_PROBABILITY(s);
+	return s;
+}
+
 static Datum
 bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
 {
@@ -679,6 +724,24 @@ bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
 	bool		varonleft;
 
 	/*
+	 * A pseudonym's bound (implied.c): estimated as an equality with an
+	 * unknown value, from the raw column's statistics alone.  The bound
+	 * itself is never computed here: it is the deciphered value, and an
+	 * estimate made from it (a histogram's bucket, the column's actual
+	 * extremes) would be shaped by a value the consumer may not know.
+	 */
+	if (list_length(args) == 2 && pseudonym_bound_kind(lsecond(args)) == wanted)
+	{
+		Selectivity s = DEFAULT_INEQ_SEL;
+
+		examine_variable(root, linitial(args), varRelid, &vardata);
+		if (govshare_fullform_type(vardata.vartype))
+			s = bound_equality_selectivity(&vardata, wanted, 0.0);
+		ReleaseVariableStats(vardata);
+		PG_RETURN_FLOAT8((float8) s);
+	}
+
+	/*
 	 * The bound is the right operand (implied.c and index_conditions() write
 	 * the raw column on the left): any other comparison goes straight to the
 	 * built-in estimator, which examines the variable itself.
@@ -688,24 +751,11 @@ bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
 	{
 		if (varonleft && govshare_fullform_type(vardata.vartype) && bound_kind(other) == wanted)
 		{
-			double		nullfrac = 0.0;
-			double		ndistinct;
-			bool		isdefault;
-			Selectivity s;
+			double		f = wanted == BOUND_LOWER ?
+				disclosure_fraction(root, linitial(((FuncExpr *) other)->args)) : 0.0;
+			Selectivity s = bound_equality_selectivity(&vardata, wanted, f);
 
-			if (HeapTupleIsValid(vardata.statsTuple))
-				nullfrac = ((Form_pg_statistic) GETSTRUCT(vardata.statsTuple))->stanullfrac;
-			ndistinct = get_variable_numdistinct(&vardata, &isdefault);
 			ReleaseVariableStats(vardata);
-			if (wanted == BOUND_UPPER)
-				s = 1.0 - nullfrac;
-			else
-			{
-				double		f = disclosure_fraction(root, linitial(((FuncExpr *) other)->args));
-
-				s = (1.0 - nullfrac) * (f + (1.0 - f) / Max(ndistinct, 1.0));
-			}
-			CLAMP_PROBABILITY(s);
 			PG_RETURN_FLOAT8((float8) s);
 		}
 		ReleaseVariableStats(vardata);

@@ -49,7 +49,9 @@
 
 #include "access/stratnum.h"
 #include "access/sysattr.h"
+#include "access/relation.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -57,7 +59,10 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
+#include "utils/array.h"
 #include "utils/lsyscache.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
 
 #include "common/gs_common.h"
 #include "enforce/enforce_internal.h"
@@ -69,6 +74,7 @@ typedef struct Comparison
 	int			strategy;		/* btree strategy, column on the left */
 	bool		any;			/* column = ANY(value) */
 	Node	   *value;
+	Node	   *agency;			/* disclosed as pseudonym(col, agency): the agency */
 } Comparison;
 
 /* Most elements of an IN list of parameters turned into one OR. */
@@ -101,6 +107,68 @@ form_separated(Node *expr, AttrNumber attno)
 	if (c->defresult != NULL && IsA(c->defresult, Var))
 		raw |= ((Var *) c->defresult)->varattno == attno;
 	return raw;
+}
+
+/*
+ * Is expr the keyed pseudonym of attribute attno, "pseudonym(col, agency)"
+ * as mask.c builds it, of an 8-byte national type?  Returns the agency's
+ * constant, else NULL.
+ */
+static Node *
+pseudonym_call_agency(Node *expr, AttrNumber attno)
+{
+	FuncExpr   *f = (FuncExpr *) expr;
+	Node	   *col;
+	char	   *name;
+
+	if (expr == NULL || !IsA(expr, FuncExpr) || f->funcformat != COERCE_SQL_SYNTAX ||
+		list_length(f->args) != 2 || !govshare_fullform_type(f->funcresulttype))
+		return NULL;
+	col = linitial(f->args);
+	if (!IsA(col, Var) || ((Var *) col)->varattno != attno || !IsA(lsecond(f->args), Const))
+		return NULL;
+	name = get_func_name(f->funcid);
+	if (name == NULL || strcmp(name, "pseudonym") != 0 ||
+		get_func_namespace(f->funcid) != get_namespace_oid("govshare", true))
+		return NULL;
+	return lsecond(f->args);
+}
+
+/*
+ * Is expr, the disclosure expression of attribute attno, the keyed
+ * pseudonym of the raw column wherever it is disclosed: the call itself
+ * (a rule without filter), or a CASE over the rows whose every result is
+ * that call, for one agency, or NULL (rules with filters)?  Returns the
+ * agency's constant, else NULL.  Such a pseudonym names its value
+ * (src/enforce/pseudonym.c), so an equality with it implies bounds on the
+ * raw column (pseudonym_conditions).
+ */
+static Node *
+pseudonym_agency(Node *expr, AttrNumber attno)
+{
+	CaseExpr   *c = (CaseExpr *) expr;
+	Node	   *agency = NULL;
+	List	   *results = NIL;
+	ListCell   *lc;
+
+	if (expr == NULL || !IsA(expr, CaseExpr))
+		return pseudonym_call_agency(expr, attno);
+	foreach(lc, c->args)
+		results = lappend(results, ((CaseWhen *) lfirst(lc))->result);
+	results = lappend(results, c->defresult);
+	foreach(lc, results)
+	{
+		Node	   *r = lfirst(lc);
+		Node	   *a;
+
+		if (r == NULL || (IsA(r, Const) && ((Const *) r)->constisnull))
+			continue;
+		a = pseudonym_call_agency(r, attno);
+		if (a == NULL || (agency != NULL && !equal(a, agency)))
+			return NULL;
+		agency = a;
+	}
+	return agency;
 }
 
 /* value_ok's walker: true on anything a value may not hold. */
@@ -210,10 +278,14 @@ read_comparison(Node *conjunct, Index rti, Query *sub, Comparison *cmp)
 	if (cmp->attno < 0 || !OidIsValid(opno) || !value_ok(right, rti))
 		return false;
 	tle = list_nth(sub->targetList, cmp->attno - 1);
-	if (!form_separated((Node *) tle->expr, cmp->attno))
+	cmp->agency = pseudonym_agency((Node *) tle->expr, cmp->attno);
+	if (cmp->agency == NULL && !form_separated((Node *) tle->expr, cmp->attno))
 		return false;
 	cmp->strategy = strategy_of(opno, exprType(left));
 	if (cmp->strategy == 0 || (cmp->any && cmp->strategy != BTEqualStrategyNumber))
+		return false;
+	/* pseudonyms keep no order: only equality implies anything */
+	if (cmp->agency != NULL && cmp->strategy != BTEqualStrategyNumber)
 		return false;
 	if (exprType(right) != (cmp->any ? get_array_type(exprType(left)) : exprType(left)))
 		return false;
@@ -355,6 +427,115 @@ any_bounds(Node *raw, Node *values)
 	return (Node *) makeBoolExpr(OR_EXPR, list_make2(listed, make_andclause(range)), -1);
 }
 
+/*
+ * Could bounds on column attno of relid prune partitions?  The bounds of
+ * a pseudonym are the deciphered value: partitions pruned by it, which
+ * EXPLAIN (COSTS OFF) shows, would tell the consumer in which partition's
+ * range the value lies.  So no implied condition on a column of the
+ * partition key; a relation with sub-partitions, or with expressions in
+ * its key, counts as keyed on every column.
+ */
+static bool
+prunes_partitions(Oid relid, AttrNumber attno)
+{
+	Relation	rel;
+	PartitionKey key;
+	List	   *children;
+	ListCell   *lc;
+	bool		prunes = false;
+
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+		return false;
+	children = find_inheritance_children(relid, NoLock);
+	foreach(lc, children)
+		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_PARTITIONED_TABLE)
+			return true;
+	rel = relation_open(relid, NoLock);	/* locked by the parser */
+	key = RelationGetPartitionKey(rel);
+	prunes = key == NULL || key->partexprs != NIL;
+	for (int i = 0; key != NULL && i < key->partnatts; i++)
+		prunes |= key->partattrs[i] == attno;
+	relation_close(rel, NoLock);
+	return prunes;
+}
+
+/*
+ * The implication of "pseudonym(col, agency) = value", or of "= ANY" of an
+ * IN list or an array constant (at most IMPLIED_MAX_OR elements): for each
+ * value v,
+ *
+ *	raw >= pseudonym_lower(v, agency) AND raw <= pseudonym_upper(v, agency)
+ *
+ * ORed over the values.  The bounds are the value v enciphers when v is a
+ * pseudonym of a value form, the range of the values whose pseudonyms are
+ * HMACs when v is one of those, and empty when v is no pseudonym
+ * (src/enforce/pseudonym.c): a row whose pseudonym is v lies between
+ * them.  NULL when nothing is implied (an array known at execution only,
+ * a column of the partition key).
+ */
+static Node *
+pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
+{
+	Oid			two[2] = {ANYELEMENTOID, TEXTOID};
+	Oid			lower = LookupFuncName(list_make2(makeString("govshare"), makeString("pseudonym_lower")),
+									   2, two, true);
+	Oid			upper = LookupFuncName(list_make2(makeString("govshare"), makeString("pseudonym_upper")),
+									   2, two, true);
+	RangeTblEntry *inner = linitial_node(RangeTblEntry, rte->subquery->rtable);
+	List	   *values = NIL;
+	List	   *arms = NIL;
+	ListCell   *lc;
+	Node	   *raw;
+
+	if (!OidIsValid(lower) || !OidIsValid(upper))
+		return NULL;
+	if (!c->any)
+		values = list_make1(c->value);
+	else if (IsA(c->value, ArrayExpr) && !((ArrayExpr *) c->value)->multidims)
+		values = ((ArrayExpr *) c->value)->elements;
+	else if (IsA(c->value, Const) && !((Const *) c->value)->constisnull)
+	{
+		ArrayType  *a = DatumGetArrayTypeP(((Const *) c->value)->constvalue);
+		Oid			elemtype = ARR_ELEMTYPE(a);
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		deconstruct_array(a, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+		for (int i = 0; i < n && i <= IMPLIED_MAX_OR; i++)
+			values = lappend(values, makeConst(elemtype, -1, InvalidOid, typlen, elems[i],
+											   nulls[i], typbyval));
+	}
+	if (values == NIL || list_length(values) > IMPLIED_MAX_OR ||
+		prunes_partitions(inner->relid, c->attno))
+		return NULL;
+	raw = (Node *) raw_column(rte, rti, c->attno);
+	foreach(lc, values)
+	{
+		Node	   *v = lfirst(lc);
+		Expr	   *ge;
+		Expr	   *le;
+
+		/* the mark pseudonym.c looks for, as on govshare.pseudonym() */
+		ge = govshare_fullform_comparison(BTGreaterEqualStrategyNumber, false, raw,
+										  (Node *) makeFuncExpr(lower, exprType(raw),
+																list_make2(copyObject(v), copyObject(c->agency)),
+																InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
+		le = govshare_fullform_comparison(BTLessEqualStrategyNumber, false, raw,
+										  (Node *) makeFuncExpr(upper, exprType(raw),
+																list_make2(copyObject(v), copyObject(c->agency)),
+																InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
+		if (ge == NULL || le == NULL)
+			return NULL;
+		arms = lappend(arms, make_andclause(list_make2(ge, le)));
+	}
+	return list_length(arms) == 1 ? linitial(arms) : (Node *) makeBoolExpr(OR_EXPR, arms, -1);
+}
+
 /* Is value an array constant, or an ARRAY[] of constants (an IN list)? */
 static bool
 constant_array(Node *value)
@@ -392,6 +573,12 @@ implications(RangeTblEntry *rte, Index rti, Comparison *cmps, int n)
 		Node	   *raw;
 		Node	   *cond = NULL;
 
+		if (c->agency != NULL)
+		{
+			if ((cond = pseudonym_conditions(rte, rti, c)) != NULL)
+				implied = lappend(implied, cond);
+			continue;
+		}
 		if (!c->any && (c->strategy == BTGreaterStrategyNumber ||
 						c->strategy == BTGreaterEqualStrategyNumber))
 		{

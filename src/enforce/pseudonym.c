@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * pseudonym.c
- *	  Keyed pseudonyms: HMAC-SHA256 of a value's canonical form under a key
- *	  of the consumer agency.
+ *	  Keyed pseudonyms: a keyed permutation (FF1) of a national value's
+ *	  encoding, or HMAC-SHA256 of a text, under a key of the consumer
+ *	  agency; and the bounds that turn a consumer's comparison with a
+ *	  pseudonym into a lookup of the value in the column's index.
  *
  * The server keeps one secret, in the file named by
  * govshare.pseudonym_key_file (at least 32 bytes, readable by the server
@@ -19,6 +21,18 @@
  * enforcement (src/enforce.c) builds the call with funcformat
  * COERCE_SQL_SYNTAX, which the parser sets only for special SQL syntax of
  * pg_catalog functions.  Called any other way it raises an error.
+ *
+ * A value of an 8-byte national type in value form, whose 61-bit payload
+ * is below 2^59 (every valid value's is), has as pseudonym payload its
+ * payload enciphered with FF1 (radix 2, 59 bits, AES-256 under a key
+ * derived from the agency's, the tweak naming the type): bit 59 clear.
+ * Anything else the column may hold (a disclosure form stored as such)
+ * gets 59 bits of the HMAC, bit 59 set.  So a pseudonym names its value:
+ * the server can decipher it, which govshare.pseudonym_lower() and
+ * govshare.pseudonym_upper() do for the enforcement (src/enforce/implied.c)
+ * so that "pseudonym(col) = x" reaches the index of col.  They are
+ * guarded like govshare.pseudonym(): their result is a value the consumer
+ * may not see.
  *
  * src/pseudonym.c
  *
@@ -43,6 +57,11 @@
 #define SECRET_MAX		1024
 /* Bytes of the HMAC a text pseudonym keeps: 120 bits, 24 base32 digits. */
 #define TEXT_PSEUDONYM_BYTES 15
+/* The bits FF1 enciphers; bit 59 of a pseudonym marks the HMAC ones. */
+#define KEYED_BITS		(GS_PSEUDONYM_BITS - 1)
+#define HMAC_MARK		(UINT64_C(1) << KEYED_BITS)
+/* Bytes of the FF1 tweak: a digest of the type's name. */
+#define TWEAK_BYTES		8
 
 /* The secret as read, and the file it was read from. */
 static unsigned char secret[SECRET_MAX];
@@ -54,10 +73,13 @@ typedef struct AgencyKey
 {
 	char	   *agency;
 	unsigned char key[32];
+	struct evp_cipher_ctx_st *ff1;	/* AES for FF1, keyed from key; NULL until used */
 	struct AgencyKey *next;
 } AgencyKey;
 
 static AgencyKey *agency_keys = NULL;
+
+static AgencyKey *agency_key(const char *agency);
 
 
 /*
@@ -73,6 +95,8 @@ govshare_pseudonym_forget_keys(void)
 
 		agency_keys = k->next;
 		explicit_bzero(k->key, sizeof(k->key));
+		if (k->ff1 != NULL)
+			EVP_CIPHER_CTX_free(k->ff1);
 		pfree(k->agency);
 		pfree(k);
 	}
@@ -111,13 +135,20 @@ load_secret(void)
 const unsigned char *
 govshare_pseudonym_key(const char *agency)
 {
+	return agency_key(agency)->key;
+}
+
+/* The derived key of agency, made on first use (see govshare_pseudonym_key). */
+static AgencyKey *
+agency_key(const char *agency)
+{
 	static const char label[] = "govshare pseudonym key";
 	AgencyKey  *k;
 	StringInfoData input;
 
 	for (k = agency_keys; k != NULL; k = k->next)
 		if (strcmp(k->agency, agency) == 0)
-			return k->key;
+			return k;
 	load_secret();
 	initStringInfo(&input);
 	appendBinaryStringInfo(&input, label, sizeof(label));	/* with its NUL */
@@ -128,7 +159,57 @@ govshare_pseudonym_key(const char *agency)
 	k->agency = MemoryContextStrdup(TopMemoryContext, agency);
 	k->next = agency_keys;
 	agency_keys = k;
-	return k->key;
+	return k;
+}
+
+/*
+ * The AES context of agency's FF1 key: HMAC-SHA256(agency's key, "govshare
+ * pseudonym ff1"), so that no key serves both HMAC and AES.
+ */
+static struct evp_cipher_ctx_st *
+agency_ff1(const char *agency)
+{
+	static const char label[] = "govshare pseudonym ff1";
+	AgencyKey  *k = agency_key(agency);
+	unsigned char ff1_key[32];
+
+	if (k->ff1 != NULL)
+		return k->ff1;
+	govshare_ff1_self_test();
+	govshare_hmac_sha256(k->key, sizeof(k->key), label, sizeof(label) - 1, ff1_key);
+	k->ff1 = govshare_ff1_context(ff1_key, sizeof(ff1_key));
+	explicit_bzero(ff1_key, sizeof(ff1_key));
+	return k->ff1;
+}
+
+/*
+ * The FF1 tweak of a type: the first TWEAK_BYTES of SHA-256 of its name,
+ * kept for the few types seen.
+ */
+static void
+type_tweak(const gs_type *type, unsigned char *tweak)
+{
+	static struct
+	{
+		const gs_type *type;
+		unsigned char tweak[TWEAK_BYTES];
+	}			seen[8];
+	static int	nseen = 0;
+	unsigned char digest[GOVSHARE_HASH_LEN];
+
+	for (int i = 0; i < nseen; i++)
+		if (seen[i].type == type)
+		{
+			memcpy(tweak, seen[i].tweak, TWEAK_BYTES);
+			return;
+		}
+	govshare_sha256(type->name, strlen(type->name), digest);
+	memcpy(tweak, digest, TWEAK_BYTES);
+	if (nseen < lengthof(seen))
+	{
+		seen[nseen].type = type;
+		memcpy(seen[nseen++].tweak, digest, TWEAK_BYTES);
+	}
 }
 
 /* Can values of typid be pseudonymised? */
@@ -161,9 +242,37 @@ value_hmac(const char *agency, const char *typname, const char *bytes, size_t le
 	pfree(input.data);
 }
 
+/*
+ * The 60 bits of the pseudonym of v, an 8-byte value of type, for agency:
+ * FF1 of its payload when it is a value form below 2^59, else 59 bits of
+ * the HMAC of its encoding with bit 59 set.
+ */
+static uint64
+pseudonym_bits(const char *agency, const gs_type *type, uint64 v)
+{
+	unsigned char mac[32];
+	char		bytes[8];
+	uint64		bits = 0;
+
+	if (GS_FORM(v) == GS_FORM_VALUE && GS_PAYLOAD(v) < HMAC_MARK)
+	{
+		unsigned char tweak[TWEAK_BYTES];
+
+		type_tweak(type, tweak);
+		return govshare_ff1(agency_ff1(agency), true, 2, KEYED_BITS, tweak, TWEAK_BYTES,
+							GS_PAYLOAD(v));
+	}
+	for (int i = 0; i < 8; i++)
+		bytes[i] = (char) (v >> (56 - 8 * i));
+	value_hmac(agency, type->name, bytes, 8, mac);
+	for (int i = 0; i < 8; i++)
+		bits = (bits << 8) | mac[i];
+	return HMAC_MARK | (bits >> (64 - KEYED_BITS));
+}
+
 /* Has this call been checked: the mark, and the agency of the session? */
 static void
-check_call(FunctionCallInfo fcinfo, const char *agency)
+check_call(FunctionCallInfo fcinfo, const char *agency, const char *what)
 {
 	FuncExpr   *call = (FuncExpr *) fcinfo->flinfo->fn_expr;
 
@@ -172,7 +281,7 @@ check_call(FunctionCallInfo fcinfo, const char *agency)
 	if (call == NULL || !IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("govshare.pseudonym() cannot be called directly"),
+				 errmsg("%s cannot be called directly", what),
 				 errdetail("Pseudonyms are computed by the server for the columns a sharing rule discloses as pseudonyms."),
 				 errhint("Read the column: the sharing rules decide its form.")));
 	if (!govshare_consumer_is(agency))
@@ -198,7 +307,7 @@ govshare_pseudonym(PG_FUNCTION_ARGS)
 	unsigned char mac[32];
 	const gs_type *type;
 
-	check_call(fcinfo, agency);
+	check_call(fcinfo, agency, "govshare.pseudonym()");
 	if (typid == TEXTOID || typid == VARCHAROID)
 	{
 		text	   *t = PG_GETARG_TEXT_PP(0);
@@ -227,17 +336,80 @@ govshare_pseudonym(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("type %s has no pseudonyms", format_type_be(typid))));
-	{
-		uint64		v = govshare_type_getarg(fcinfo, 0, type);
-		char		bytes[8];
-		uint64		bits = 0;
+	return govshare_type_datum(type, GS_MAKE(GS_FORM_PSEUDONYM,
+											 pseudonym_bits(agency, type,
+															govshare_type_getarg(fcinfo, 0, type))));
+}
 
-		for (int i = 0; i < 8; i++)
-			bytes[i] = (char) (v >> (56 - 8 * i));
-		value_hmac(agency, type->name, bytes, 8, mac);
-		for (int i = 0; i < 8; i++)
-			bits = (bits << 8) | mac[i];
-		bits >>= 64 - GS_PSEUDONYM_BITS;
-		return govshare_type_datum(type, GS_MAKE(GS_FORM_PSEUDONYM, bits));
+/*
+ * The bounds on a raw column of an 8-byte type that "pseudonym(col) = x"
+ * implies, for agency (int64 encodings, lower > upper when nothing
+ * matches): the value x enciphers, twice, when x is a pseudonym with bit
+ * 59 clear; every encoding from 2^59 up (the values whose pseudonyms are
+ * keyed by the HMAC) when it is set; nothing when x is no pseudonym.
+ */
+static void
+pseudonym_bounds(FunctionCallInfo fcinfo, int64 *lower, int64 *upper)
+{
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	const gs_type *type = govshare_type_lookup(typid);
+	unsigned char tweak[TWEAK_BYTES];
+	uint64		x;
+	uint64		bits;
+
+	check_call(fcinfo, agency, "govshare.pseudonym_lower() or pseudonym_upper()");
+	if (type == NULL || type->width != 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type %s has no pseudonyms", format_type_be(typid))));
+	x = govshare_type_getarg(fcinfo, 0, type);
+	bits = GS_PAYLOAD(x);
+	if (GS_FORM(x) != GS_FORM_PSEUDONYM || (bits >> GS_PSEUDONYM_BITS) != 0)
+	{
+		*lower = PG_INT64_MAX;
+		*upper = PG_INT64_MIN;
+		return;
 	}
+	if (bits & HMAC_MARK)
+	{
+		*lower = (int64) GS_MAKE(GS_FORM_VALUE, HMAC_MARK);
+		*upper = PG_INT64_MAX;
+		return;
+	}
+	type_tweak(type, tweak);
+	*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE,
+									  govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
+												   tweak, TWEAK_BYTES, bits));
+}
+
+/*
+ * govshare.pseudonym_lower(value anyelement, agency text) returns anyelement
+ * govshare.pseudonym_upper(value anyelement, agency text) returns anyelement
+ *
+ * The lower and upper bound of pseudonym_bounds(): index conditions of
+ * the raw column, written by the enforcement only (implied.c).  STABLE, so
+ * that no plan holds the value they return; LEAKPROOF, since they read
+ * only their arguments, the consumer's own value and its agency.
+ */
+PG_FUNCTION_INFO_V1(govshare_pseudonym_lower);
+Datum
+govshare_pseudonym_lower(PG_FUNCTION_ARGS)
+{
+	int64		lower;
+	int64		upper;
+
+	pseudonym_bounds(fcinfo, &lower, &upper);
+	PG_RETURN_INT64(lower);
+}
+
+PG_FUNCTION_INFO_V1(govshare_pseudonym_upper);
+Datum
+govshare_pseudonym_upper(PG_FUNCTION_ARGS)
+{
+	int64		lower;
+	int64		upper;
+
+	pseudonym_bounds(fcinfo, &lower, &upper);
+	PG_RETURN_INT64(upper);
 }

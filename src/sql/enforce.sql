@@ -16,6 +16,20 @@ CREATE FUNCTION govshare.pseudonym(anyelement, text) RETURNS anyelement
 COMMENT ON FUNCTION govshare.pseudonym(anyelement, text) IS
 	'the keyed pseudonym of a value for an agency; applied by the server only, never callable directly';
 
+-- The bounds of the raw column that a comparison with a pseudonym implies
+-- (src/enforce/pseudonym.c): they decipher the pseudonym, so they run only
+-- inside plans the enforcement builds, like govshare.pseudonym.
+CREATE FUNCTION govshare.pseudonym_lower(value anyelement, agency text) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_lower'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.pseudonym_lower(anyelement, text) IS
+	'the lowest raw value whose pseudonym for the agency can be value: an index scan''s lower bound; applied by the server only';
+CREATE FUNCTION govshare.pseudonym_upper(value anyelement, agency text) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_upper'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.pseudonym_upper(anyelement, text) IS
+	'the highest raw value whose pseudonym for the agency can be value: an index scan''s upper bound; applied by the server only';
+
 CREATE FUNCTION govshare.is_governed(rel regclass) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'govshare_is_governed' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION govshare.is_governed(regclass) IS

@@ -273,4 +273,22 @@ SELECT adv.rows('SELECT count(*) FROM ledger_note WHERE note OPERATOR(mnd.<<<<) 
 SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELECT FROM mnd.seen),
           '103 leaky operator with estimators on a column in full everywhere, no filter: statistics of deleted rows stay unseen');
 
+-- 104-106. a pseudonym names its value (FF1): the bounds that decipher it
+-- run only in the enforcement's plans, and a lookup by pseudonym shows
+-- nothing more than the pseudonymised rows
+SELECT phone::text AS shown_phone FROM citizen WHERE phone IS NOT NULL LIMIT 1 \gset
+SELECT ok(adv.refused(adv.rows(format('SELECT pseudonym_lower(%L::phone_number, ''ADV_MND'')', :'shown_phone'))),
+          '104 pseudonym_lower() called directly, to decipher a pseudonym');
+SELECT ok(adv.refused(adv.rows(format('SELECT count(*) FROM citizen WHERE phone >= pseudonym_upper(%L::phone_number, ''ADV_MND'')',
+                                      :'shown_phone'))),
+          '105 pseudonym_upper() inside a query over the governed table');
+DELETE FROM mnd.seen;
+SELECT is(adv.rows(format('SELECT count(*) FROM citizen WHERE phone = %L AND mnd.peek(phone::text) AND mnd.peek(full_name)',
+                          :'shown_phone')), '(1)',
+          '106 a lookup by pseudonym finds its row');
+SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELECT FROM mnd.seen)
+          AND NOT adv.leaks(adv.rows(format('EXPLAIN (COSTS OFF) SELECT full_name FROM citizen WHERE phone = %L',
+                                            :'shown_phone'))),
+          '106 ... its leaky functions and its plan see pseudonyms and masked values only');
+
 SELECT * FROM finish();

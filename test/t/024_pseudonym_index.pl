@@ -1,0 +1,288 @@
+# test/t/024_pseudonym_index.pl — lookups by pseudonym use the index (issue 16).
+#
+# A column disclosed as a pseudonym for every row compares pseudonyms.  The
+# pseudonym of a national value is FF1 of its encoding under the agency's
+# key (src/enforce/pseudonym.c), so the enforcement adds to "col = x" the
+# bounds of the raw column x deciphers (src/enforce/implied.c):
+#
+#  - plans: "=" with a constant, a parameter of a generic plan, an IN list
+#    and a join to the consumer's own table of pseudonyms use the index, on
+#    a plain table and on one partitioned by another column (each
+#    partition's index, no partition pruned); a table partitioned by the
+#    column gets no implied condition (pruning would tell the partition of
+#    the deciphered value);
+#  - answers: every form returns exactly the rows whose pseudonym is
+#    compared, taken from a read of the whole table without predicate, for
+#    pseudonyms of visible rows (in any letter case), of rows the filter
+#    hides, of another agency, of a raw value stored in a disclosure form,
+#    full values, masked forms, pseudonyms of no row and NULL, with index
+#    scans enabled and disabled;
+#  - a one-row lookup notes one data subject;
+#  - the bounds cannot be called from SQL, by the consumer's login or a
+#    superuser.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('pseudonym_index');
+$node->init;
+my $key = $node->data_dir . '/pseudonym.key';
+open(my $fh, '>', $key) or die "cannot write $key: $!";
+print $fh "a secret of thirty-two bytes or more for the test\n";
+close($fh);
+chmod(0600, $key);
+$node->append_conf('postgresql.conf', join("\n",
+	"shared_preload_libraries = 'govshare'",
+	"govshare.pseudonym_key_file = '$key'",
+	"govshare.audit_mode = 'strict'",
+	"govshare.audit_timeout = '60s'") . "\n");
+$node->start;
+
+# 6,000 citizens; one more row whose raw id is stored masked (its
+# pseudonym is keyed by the HMAC, not FF1).  pcitizen is partitioned by
+# personal_id, rcitizen by residence.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION govshare;
+SET search_path = public, govshare;
+CREATE TABLE citizen (personal_id personal_id NOT NULL, full_name text NOT NULL,
+                      residence admin_unit NOT NULL, phone phone_number);
+INSERT INTO citizen
+SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), ((y / 100 - 19) * 2 + i % 2)::text,
+              lpad((y % 100)::text, 2, '0'), lpad((i::bigint * 7919 % 1000000)::text, 6, '0'))::personal_id,
+       format('Citizen %s', i),
+       format('2025:%s', CASE WHEN i % 3 = 0 THEN '79' ELSE '01' END)::admin_unit,
+       format('+8491%s', lpad((i::bigint * 104729 % 10000000)::text, 7, '0'))::phone_number
+FROM generate_series(1, 6000) AS i,
+     LATERAL (SELECT (ARRAY[1, 79, 48])[1 + (i / 3) % 3] AS p, 1950 + i % 58 AS y) AS s;
+INSERT INTO citizen VALUES ('079*******45', 'Citizen stored masked', '2025:79', NULL);
+ALTER TABLE citizen ADD PRIMARY KEY (personal_id);
+CREATE INDEX ON citizen (phone);
+CREATE TABLE pcitizen (LIKE citizen) PARTITION BY RANGE (personal_id);
+CREATE TABLE pcitizen_001 PARTITION OF pcitizen FOR VALUES FROM ('001000000000') TO ('002000000000');
+CREATE TABLE pcitizen_048 PARTITION OF pcitizen FOR VALUES FROM ('048000000000') TO ('049000000000');
+CREATE TABLE pcitizen_079 PARTITION OF pcitizen FOR VALUES FROM ('079000000000') TO (MAXVALUE);
+ALTER TABLE pcitizen ADD PRIMARY KEY (personal_id);
+CREATE TABLE rcitizen (LIKE citizen) PARTITION BY LIST (residence);
+CREATE TABLE rcitizen_01 PARTITION OF rcitizen FOR VALUES IN ('2025:01');
+CREATE TABLE rcitizen_79 PARTITION OF rcitizen FOR VALUES IN ('2025:79');
+CREATE INDEX ON rcitizen (personal_id);
+INSERT INTO pcitizen SELECT * FROM citizen;
+INSERT INTO rcitizen SELECT * FROM citizen;
+ANALYZE citizen;
+ANALYZE pcitizen;
+ANALYZE rcitizen;
+SELECT add_agency('MPS', 'Ministry of Public Security', is_self => true),
+       add_agency('MND', 'Ministry of National Defence'),
+       add_agency('MOH', 'Ministry of Health'),
+       add_purpose('all', 'Every citizen', 'Test law'),
+       add_purpose('some', 'Residents of 79', 'Test law');
+CREATE ROLE mnd_app LOGIN;
+CREATE ROLE moh_app LOGIN;
+SELECT bind_role('mnd_app', 'MND'), bind_role('moh_app', 'MOH');
+SELECT classify(t, 'personal_id', 'person.personal_id'), classify(t, 'full_name', 'person.full_name'),
+       classify(t, 'residence', 'person.permanent_residence_unit'), classify(t, 'phone', 'person.phone'),
+       govern(t)
+  FROM unnest(ARRAY['citizen', 'pcitizen', 'rcitizen']::regclass[]) AS t;
+SELECT share(a, '{all}', '{person.personal_id, person.phone}', 'pseudonym') FROM unnest(ARRAY['MND', 'MOH']) AS a;
+SELECT share(a, '{all}', '{person.full_name, person.permanent_residence_unit}', 'full') FROM unnest(ARRAY['MND', 'MOH']) AS a;
+SELECT share('MND', '{some}', '{person.personal_id, person.phone}', 'pseudonym', relation => t,
+             row_filter => 'admin_unit_province_code(residence) = ''79''')
+  FROM unnest(ARRAY['citizen', 'pcitizen', 'rcitizen']::regclass[]) AS t;
+SELECT share('MND', '{some}', '{person.full_name, person.permanent_residence_unit}', 'full', relation => t,
+             row_filter => 'admin_unit_province_code(residence) = ''79''')
+  FROM unnest(ARRAY['citizen', 'pcitizen', 'rcitizen']::regclass[]) AS t;
+GRANT USAGE, CREATE ON SCHEMA public TO mnd_app;
+ALTER DATABASE postgres SET search_path = public, govshare;
+});
+
+# runs SQL as a consumer's own login within a request context
+sub consumer
+{
+	my ($sql, $purpose, $role) = @_;
+	$purpose //= 'all';
+	$role //= 'mnd_app';
+	my ($ret, $stdout, $stderr) = $node->psql('postgres',
+		"SELECT govshare.begin_request('$purpose') \\g /dev/null\n$sql",
+		extra_params => [ '-U', $role ]);
+	diag($stderr) if $ret != 0;
+	return $stdout;
+}
+
+# the disclosed rows, read whole without predicate: name => pseudonyms
+my %id_of;
+my %phone_of;
+for (split /\n/, consumer('SELECT full_name, personal_id, coalesce(phone::text, \'\') FROM citizen'))
+{
+	my ($name, $id, $phone) = split /\|/;
+	$id_of{$name} = $id;
+	$phone_of{$name} = $phone;
+}
+is(scalar(keys %id_of), 6001, 'the consumer reads every row');
+is(scalar(grep { /^~[0-9A-Z]{12}$/ } values %id_of), 6001, '... each id a pseudonym');
+my %name_of = reverse %id_of;
+is(scalar(keys %name_of), 6001, '... all distinct');
+my $visible = $id_of{'Citizen 3'};		# resides in 79
+my $hidden = $id_of{'Citizen 1'};		# resides in 01: hidden under purpose "some"
+my $stored_masked = $id_of{'Citizen stored masked'};
+my $moh = (split /\|/, (grep { /^Citizen 3\|/ } split /\n/,
+	consumer('SELECT full_name, personal_id FROM citizen', 'all', 'moh_app'))[0])[1];
+isnt($moh, $visible, "another agency's pseudonym of the same row differs");
+my $real = $node->safe_psql('postgres', "SELECT personal_id FROM citizen WHERE full_name = 'Citizen 3'");
+my $masked = $node->safe_psql('postgres', "SELECT govshare.mask(personal_id) FROM citizen WHERE full_name = 'Citizen 3'");
+my $none = '~' . ('0' x 12);
+$none = '~' . ('1' x 12) if exists $name_of{$none};
+my @probes = ($visible, lc($visible), $id_of{'Citizen 4000'}, $hidden, $stored_masked, $moh, $real,
+	$masked, $none, 'NULL');
+sub lit { my ($v) = @_; return $v eq 'NULL' ? 'NULL' : "'$v'"; }
+
+# the expected answer: the names of the rows (visible under the purpose)
+# whose pseudonym is one of the values
+sub expected
+{
+	my ($purpose, @values) = @_;
+	my %want = map { uc($_) => 1 } grep { $_ ne 'NULL' } @values;
+	my @names = grep { $want{ $id_of{$_} } } keys %id_of;
+	@names = grep { /^Citizen (\d+)$/ ? $1 % 3 == 0 : 1 } @names if $purpose eq 'some';
+	return join(',', sort @names);
+}
+
+my $agg = "coalesce(string_agg(full_name, ',' ORDER BY full_name), '')";
+for my $table ('citizen', 'pcitizen', 'rcitizen')
+{
+	for my $purpose ('all', 'some')
+	{
+		for my $mode ('index', 'noindex')
+		{
+			my $set = $mode eq 'index' ? ''
+			  : "SET enable_indexscan = off; SET enable_bitmapscan = off;\n";
+			my $what = "$table, $purpose, $mode";
+
+			# "=" with constants
+			my @sql = map { "SELECT $agg FROM $table WHERE personal_id = " . lit($_) . ";" } @probes;
+			my @got = split /\n/, consumer($set . join("\n", @sql), $purpose), -1;
+			for my $i (0 .. $#probes)
+			{
+				is($got[$i] // '<none>', expected($purpose, $probes[$i]), "$what: = $probes[$i]");
+			}
+
+			# an IN list
+			my $list = join(', ', map { lit($_) } @probes);
+			is(consumer($set . "SELECT $agg FROM $table WHERE personal_id IN ($list)", $purpose),
+				expected($purpose, @probes), "$what: IN list");
+
+			# a generic plan's parameter
+			@sql = ("SET plan_cache_mode = force_generic_plan;",
+				"PREPARE p(personal_id) AS SELECT $agg FROM $table WHERE personal_id = \$1;",
+				map { "EXECUTE p(" . lit($_) . ");" } @probes);
+			@got = split /\n/, consumer($set . join("\n", @sql), $purpose), -1;
+			for my $i (0 .. $#probes)
+			{
+				is($got[$i] // '<none>', expected($purpose, $probes[$i]), "$what: generic = \$1, $probes[$i]");
+			}
+
+			# a phone number, by its own pseudonym
+			my $phone = $phone_of{'Citizen 3'};
+			is(consumer($set . "SELECT $agg FROM $table WHERE phone = '$phone'", $purpose),
+				'Citizen 3', "$what: = a phone number's pseudonym");
+		}
+	}
+
+	# plans
+	my $plan = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id = '$visible'");
+	my $generic = consumer("SET plan_cache_mode = force_generic_plan;
+PREPARE p(personal_id) AS SELECT full_name FROM $table WHERE personal_id = \$1;
+EXPLAIN (COSTS OFF) EXECUTE p('$visible')");
+	my $in = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id IN ('$visible', '$hidden')");
+	note("$table:\n$plan\n$generic\n$in");
+	if ($table eq 'pcitizen')
+	{
+		for ([ $plan, '= constant' ], [ $generic, 'generic = $1' ], [ $in, 'IN list' ])
+		{
+			unlike($_->[0], qr/pseudonym_lower|Index Cond|Subplans Removed/,
+				"$table: $_->[1]: no implied condition on the partition key");
+			is(scalar(() = $_->[0] =~ /Seq Scan on pcitizen_0\d\d/g), 3, "$table: $_->[1]: every partition scanned");
+		}
+		next;
+	}
+	for ([ $plan, '= constant' ], [ $generic, 'generic = $1' ], [ $in, 'IN list' ])
+	{
+		like($_->[0], qr/Index (Only )?Scan .*\n.*Index Cond: \(\(personal_id >= pseudonym_lower\(/,
+			"$table: $_->[1]: an index scan bounded by the pseudonym");
+		unlike($_->[0], qr/Seq Scan|Subplans Removed/, "$table: $_->[1]: no sequential scan, nothing pruned");
+		unlike($_->[0], qr/0[0-9]{11}/, "$table: $_->[1]: no identity number in the plan");
+	}
+	my $some = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id = '$visible'", 'some');
+	note($some);
+	like($some, qr/Index Cond: \(\(personal_id >= pseudonym_lower\(/,
+		"$table: under a rule with a row filter too");
+	like($plan, qr/pseudonym_lower\('$visible'::personal_id, 'MND'::text\)/,
+		"$table: the bound is computed at execution from the consumer's value");
+	$plan = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE phone = '$phone_of{'Citizen 3'}'");
+	like($plan, qr/Index Cond: \(\(phone >= pseudonym_lower\(/, "$table: a phone number's index too")
+	  if $table eq 'citizen';
+}
+
+# a join from the consumer's own table of pseudonyms
+consumer("CREATE TABLE mine (id personal_id);
+INSERT INTO mine SELECT personal_id FROM citizen WHERE full_name IN ('Citizen 3', 'Citizen 6', 'Citizen 1', 'Citizen stored masked');
+INSERT INTO mine VALUES ('$moh'), ('$none'), ('$real'), ('$masked'), (NULL);
+ANALYZE mine;");
+for my $table ('citizen', 'rcitizen')
+{
+	for my $purpose ('all', 'some')
+	{
+		for my $mode ('index', 'noindex')
+		{
+			my $set = $mode eq 'index' ? ''
+			  : "SET enable_indexscan = off; SET enable_bitmapscan = off;\n";
+			is(consumer($set . "SELECT $agg FROM mine JOIN $table c ON c.personal_id = mine.id", $purpose),
+				expected($purpose, @id_of{ 'Citizen 3', 'Citizen 6', 'Citizen 1', 'Citizen stored masked' }),
+				"$table, $purpose, $mode: join to the consumer's pseudonyms");
+		}
+	}
+	my $plan = consumer("SET enable_hashjoin = off; SET enable_mergejoin = off;
+EXPLAIN (COSTS OFF) SELECT full_name FROM mine JOIN $table c ON c.personal_id = mine.id");
+	note($plan);
+	like($plan, qr/Nested Loop.*Index Cond: \(\(personal_id >= pseudonym_lower\(mine\.id, 'MND'::text\)\)/s,
+		"$table: the join probes the index per pseudonym");
+}
+
+# data subjects are the rows examined
+my $before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
+is(consumer("SELECT full_name FROM citizen WHERE personal_id = '$visible'"), 'Citizen 3',
+	'a lookup by pseudonym');
+ok($node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()'),
+	'the audit queue drains');
+is($node->safe_psql('postgres', "SELECT r.subject_count FROM govshare.access_log a
+	JOIN govshare.access_log r ON r.statement_id = a.statement_id AND r.subject_count IS NOT NULL
+	WHERE a.seq > $before AND a.kind = 'access' AND a.statement_text LIKE '%FROM citizen WHERE personal_id%'"),
+	'1', '... notes one data subject');
+
+# the bounds decipher: nobody calls them from SQL
+for my $role ('mnd_app', 'postgres')
+{
+	my ($ret, $stdout, $stderr) = $node->psql('postgres',
+		"SELECT govshare.begin_request('all') WHERE current_user = 'mnd_app';
+SELECT govshare.pseudonym_lower('$visible'::govshare.personal_id, 'MND');",
+		extra_params => [ '-U', $role ]);
+	isnt($ret, 0, "$role: pseudonym_lower() from SQL fails");
+	like($stderr, qr/pseudonym_lower\(\) or pseudonym_upper\(\) cannot be called directly/, '... saying so');
+	unlike($stdout, qr/\d{12}/, '... and returns nothing');
+}
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+	"SELECT govshare.begin_request('all') \\g /dev/null
+SELECT 1 FROM citizen WHERE personal_id >= govshare.pseudonym_upper('$visible'::govshare.personal_id, 'MND');",
+	extra_params => [ '-U', 'mnd_app' ]);
+like($stderr, qr/cannot be called directly/, 'nor inside a query over the governed table');
+
+# the same pseudonyms after a restart, and the index still finds them
+$node->restart;
+is(consumer("SELECT personal_id FROM citizen WHERE full_name = 'Citizen 3'"), $visible,
+	'the same pseudonym after a restart');
+is(consumer("SELECT full_name FROM citizen WHERE personal_id = '$visible'"), 'Citizen 3',
+	'... found by it');
+
+$node->stop;
+done_testing();
