@@ -154,9 +154,9 @@ govshare_ff1(EVP_CIPHER_CTX *aes, bool encrypt, unsigned radix, int n,
 		for (int j = 0; j < 16; j++)
 			q[j] ^= ep[j];
 		aes_block(aes, q, r);
-		/* y = NUM(S), S the first d bytes of R, reduced modulo radix^m */
+		/* y = NUM(S), S the first d bytes of R, reduced modulo radix^m (< 2^56) */
 		for (int j = 0; j < d; j++)
-			y = (uint64) (((unsigned __int128) y * 256 + r[j]) % m_pow);
+			y = (y * 256 + r[j]) % m_pow;
 		if (encrypt)
 		{
 			uint64		c = (a % m_pow + y) % m_pow;

@@ -428,12 +428,19 @@ any_bounds(Node *raw, Node *values)
 }
 
 /*
+ * Has the rewrite given a column of a partition key a pseudonym's bounds
+ * since the planner hook last asked?  Then the statement is planned
+ * without partition pruning (govshare_implied_take_unprunable).
+ */
+static bool unprunable = false;
+
+/*
  * Could bounds on column attno of relid prune partitions?  The bounds of
- * a pseudonym are the deciphered value: partitions pruned by it, which
- * EXPLAIN (COSTS OFF) shows, would tell the consumer in which partition's
- * range the value lies.  So no implied condition on a column of the
- * partition key; a relation with sub-partitions, or with expressions in
- * its key, counts as keyed on every column.
+ * a pseudonym are the deciphered value: partitions pruned by them, which
+ * EXPLAIN (COSTS OFF) shows ("Subplans Removed", the partitions left),
+ * would tell the consumer in which partition's range the value lies.  A
+ * relation with sub-partitions, or with expressions in its key, counts as
+ * keyed on every column.
  */
 static bool
 prunes_partitions(Oid relid, AttrNumber attno)
@@ -470,8 +477,9 @@ prunes_partitions(Oid relid, AttrNumber attno)
  * pseudonym of a value form, the range of the values whose pseudonyms are
  * HMACs when v is one of those, and empty when v is no pseudonym
  * (src/enforce/pseudonym.c): a row whose pseudonym is v lies between
- * them.  NULL when nothing is implied (an array known at execution only,
- * a column of the partition key).
+ * them.  NULL when nothing is implied (an array known at execution only).
+ * On a column of a partition key the statement is then planned without
+ * pruning (prunes_partitions says why): each partition's index is probed.
  */
 static Node *
 pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
@@ -510,9 +518,10 @@ pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 			values = lappend(values, makeConst(elemtype, -1, InvalidOid, typlen, elems[i],
 											   nulls[i], typbyval));
 	}
-	if (values == NIL || list_length(values) > IMPLIED_MAX_OR ||
-		prunes_partitions(inner->relid, c->attno))
+	if (values == NIL || list_length(values) > IMPLIED_MAX_OR)
 		return NULL;
+	if (prunes_partitions(inner->relid, c->attno))
+		unprunable = true;
 	raw = (Node *) raw_column(rte, rti, c->attno);
 	foreach(lc, values)
 	{
@@ -704,4 +713,18 @@ govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte)
 					  govshare_query_selected_cols(rte->subquery, inner)))
 		return;
 	imply_in_joins((Node *) q->jointree, rte, rti);
+}
+
+/*
+ * Must the statement just rewritten be planned without partition pruning
+ * (a pseudonym's bounds on a partition key column)?  Answers once: the
+ * planner hook asks before and after each rewrite.
+ */
+bool
+govshare_implied_take_unprunable(void)
+{
+	bool		was = unprunable;
+
+	unprunable = false;
+	return was;
 }

@@ -79,6 +79,15 @@ typedef struct AgencyKey
 
 static AgencyKey *agency_keys = NULL;
 
+/*
+ * The last pseudonym deciphered, and its value: the lower and the upper
+ * bound of one lookup ask for the same one, one after the other.
+ */
+static const AgencyKey *deciphered_key = NULL;
+static const gs_type *deciphered_type = NULL;
+static uint64 deciphered_pseudonym;
+static uint64 deciphered_value;
+
 static AgencyKey *agency_key(const char *agency);
 
 
@@ -100,6 +109,7 @@ govshare_pseudonym_forget_keys(void)
 		pfree(k->agency);
 		pfree(k);
 	}
+	deciphered_key = NULL;
 	explicit_bzero(secret, sizeof(secret));
 	secret_len = 0;
 	if (secret_path)
@@ -355,6 +365,7 @@ pseudonym_bounds(FunctionCallInfo fcinfo, int64 *lower, int64 *upper)
 	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	const gs_type *type = govshare_type_lookup(typid);
 	unsigned char tweak[TWEAK_BYTES];
+	const AgencyKey *key;
 	uint64		x;
 	uint64		bits;
 
@@ -377,10 +388,17 @@ pseudonym_bounds(FunctionCallInfo fcinfo, int64 *lower, int64 *upper)
 		*upper = PG_INT64_MAX;
 		return;
 	}
-	type_tweak(type, tweak);
-	*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE,
-									  govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
-												   tweak, TWEAK_BYTES, bits));
+	key = agency_key(agency);
+	if (deciphered_key != key || deciphered_type != type || deciphered_pseudonym != bits)
+	{
+		type_tweak(type, tweak);
+		deciphered_value = govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
+										tweak, TWEAK_BYTES, bits);
+		deciphered_key = key;
+		deciphered_type = type;
+		deciphered_pseudonym = bits;
+	}
+	*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE, deciphered_value);
 }
 
 /*
