@@ -1124,6 +1124,8 @@ COMMENT ON FUNCTION govshare.full_form_pick(anyarray) IS
 	'an element in a disclosure form if any, else the first non-null one: the bounds of = ANY of an array known at execution';
 
 -- issue 16: lookups by pseudonym; the national types' pseudonyms are now FF1
+-- (a pseudonym costs some fifty operators: see src/sql/enforce.sql)
+ALTER FUNCTION govshare.pseudonym(anyelement, text) COST 50;
 -- The bounds of the raw column that a comparison with a pseudonym implies
 -- (src/enforce/pseudonym.c): they decipher the pseudonym, so they run only
 -- inside plans the enforcement builds, like govshare.pseudonym.
