@@ -478,8 +478,9 @@ prunes_partitions(Oid relid, AttrNumber attno)
  * HMACs when v is one of those, and empty when v is no pseudonym
  * (src/enforce/pseudonym.c): a row whose pseudonym is v lies between
  * them.  NULL when nothing is implied (an array known at execution only).
- * On a column of a partition key the statement is then planned without
- * pruning (prunes_partitions says why): each partition's index is probed.
+ * On a column of a partition key, compared with constants or parameters,
+ * the statement is then planned without pruning (prunes_partitions says
+ * why): each partition's index is probed.
  */
 static Node *
 pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
@@ -520,7 +521,14 @@ pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 	}
 	if (values == NIL || list_length(values) > IMPLIED_MAX_OR)
 		return NULL;
-	if (prunes_partitions(inner->relid, c->attno))
+	/*
+	 * Bounds over constants and the statement's parameters prune when the
+	 * executor starts, which EXPLAIN shows; bounds over a column of another
+	 * relation (a join, a correlated subquery) prune at each rescan of a
+	 * nested loop, which no EXPLAIN without ANALYZE (refused to consumers)
+	 * runs: those may prune.
+	 */
+	if (!contain_var_clause(c->value) && prunes_partitions(inner->relid, c->attno))
 		unprunable = true;
 	raw = (Node *) raw_column(rte, rti, c->attno);
 	foreach(lc, values)
