@@ -1126,9 +1126,15 @@ COMMENT ON FUNCTION govshare.full_form_pick(anyarray) IS
 -- issue 16: lookups by pseudonym; the national types' pseudonyms are now FF1
 -- (a pseudonym costs some fifty operators: see src/sql/enforce.sql)
 ALTER FUNCTION govshare.pseudonym(anyelement, text) COST 50;
--- The bounds of the raw column that a comparison with a pseudonym implies
--- (src/enforce/pseudonym.c): they decipher the pseudonym, so they run only
--- inside plans the enforcement builds, like govshare.pseudonym.
+-- What a comparison with a pseudonym implies on the raw column
+-- (src/enforce/pseudonym.c, implied.c): pseudonym_eq and the bounds its
+-- support function offers to an index.  They decipher the pseudonym, so
+-- they run only inside plans the enforcement builds, like
+-- govshare.pseudonym.
+CREATE FUNCTION govshare.pseudonym_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_support' LANGUAGE C STRICT;
+COMMENT ON FUNCTION govshare.pseudonym_support(internal) IS
+	'planner support of pseudonym_eq: the bounds as index conditions, an equality''s selectivity';
 CREATE FUNCTION govshare.pseudonym_lower(value anyelement, agency text) RETURNS anyelement
 	AS 'MODULE_PATHNAME', 'govshare_pseudonym_lower'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
@@ -1139,6 +1145,11 @@ CREATE FUNCTION govshare.pseudonym_upper(value anyelement, agency text) RETURNS 
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION govshare.pseudonym_upper(anyelement, text) IS
 	'the highest raw value whose pseudonym for the agency can be value: an index scan''s upper bound; applied by the server only';
+CREATE FUNCTION govshare.pseudonym_eq(raw anyelement, value anyelement, agency text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_eq'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.pseudonym_support;
+COMMENT ON FUNCTION govshare.pseudonym_eq(anyelement, anyelement, text) IS
+	'true when raw lies within the bounds of value: implied by pseudonym(raw, agency) = value; applied by the server only';
 
 -- issue 19: audit on hot standbys (a standby's records submitted to the primary)
 -- Hot standbys (src/audit/standby.c): a standby's audit forwarder submits its

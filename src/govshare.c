@@ -26,7 +26,6 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "optimizer/cost.h"
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
@@ -153,20 +152,9 @@ static PlannedStmt *
 govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 				 ParamListInfo boundParams)
 {
-	GovsharePlanKind kind;
+	GovsharePlanKind kind = govshare_enforce_query(parse, query_string);
 	bool		planning;
-	bool		unprunable;
-	bool		pruning = enable_partition_pruning;
 	PlannedStmt *volatile result;
-
-	(void) govshare_implied_take_unprunable();
-	kind = govshare_enforce_query(parse, query_string);
-
-	/*
-	 * A pseudonym's bounds on a partition key column are the deciphered
-	 * value: no partition may be pruned by them (src/enforce/implied.c)
-	 */
-	unprunable = govshare_implied_take_unprunable();
 
 	/* a cursor WITH HOLD would keep a consumer's rows past its request */
 	if (kind == GOVSHARE_PLAN_CONSUMER && (cursorOptions & CURSOR_OPT_HOLD))
@@ -175,8 +163,6 @@ govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 	planning = govshare_enforce_planning_begin();
 	PG_TRY();
 	{
-		if (unprunable)
-			enable_partition_pruning = false;
 		if (prev_planner)
 			result = prev_planner(parse, query_string, cursorOptions, boundParams);
 		else
@@ -184,7 +170,6 @@ govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 	}
 	PG_FINALLY();
 	{
-		enable_partition_pruning = pruning;
 		govshare_enforce_planning_end(planning);
 	}
 	PG_END_TRY();

@@ -177,7 +177,7 @@ govshare_ff1(EVP_CIPHER_CTX *aes, bool encrypt, unsigned radix, int n,
 
 /*
  * Checks govshare_ff1() against the samples of NIST's FF1 examples
- * (AES-128, radix 10): a wrong permutation would give every consumer
+ * (AES-128 and AES-256, radix 10): a wrong permutation would give every consumer
  * pseudonyms the server cannot turn back, and lookups by pseudonym would
  * find nothing.  Raises an error on a mismatch.
  */
@@ -189,6 +189,12 @@ govshare_ff1_self_test(void)
 		0x2B, 0x7E, 0x15, 0x16, 0x28, 0xAE, 0xD2, 0xA6,
 		0xAB, 0xF7, 0x15, 0x88, 0x09, 0xCF, 0x4F, 0x3C
 	};
+	static const unsigned char key256[32] = {
+		0x2B, 0x7E, 0x15, 0x16, 0x28, 0xAE, 0xD2, 0xA6,
+		0xAB, 0xF7, 0x15, 0x88, 0x09, 0xCF, 0x4F, 0x3C,
+		0xEF, 0x43, 0x59, 0xD8, 0xD5, 0x80, 0xAA, 0x4F,
+		0x7F, 0x03, 0x6D, 0x6F, 0x04, 0xFC, 0x6A, 0x94
+	};
 	static const unsigned char tweak[10] = {
 		0x39, 0x38, 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31, 0x30
 	};
@@ -196,6 +202,7 @@ govshare_ff1_self_test(void)
 	uint64		y1;
 	uint64		y2;
 	uint64		back;
+	uint64		y7;
 
 	if (passed)
 		return;
@@ -204,12 +211,16 @@ govshare_ff1_self_test(void)
 	y2 = govshare_ff1(aes, true, 10, 10, tweak, sizeof(tweak), UINT64CONST(123456789));
 	back = govshare_ff1(aes, false, 10, 10, tweak, sizeof(tweak), y2);
 	EVP_CIPHER_CTX_free(aes);	/* (an error above leaks it: AES fails only when broken) */
+	/* AES-256, as the pseudonyms use: NIST's sample 7 */
+	aes = govshare_ff1_context(key256, sizeof(key256));
+	y7 = govshare_ff1(aes, true, 10, 10, NULL, 0, UINT64CONST(123456789));
+	EVP_CIPHER_CTX_free(aes);
 	if (y1 != UINT64CONST(2433477484) || y2 != UINT64CONST(6124200773) ||
-		back != UINT64CONST(123456789))
+		back != UINT64CONST(123456789) || y7 != UINT64CONST(6657667009))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("govshare: the FF1 self-test failed"),
-				 errdetail("NIST's samples gave %llu and %llu, not 2433477484 and 6124200773.",
-						   (unsigned long long) y1, (unsigned long long) y2)));
+				 errdetail("NIST's samples 1, 2 and 7 gave %llu, %llu and %llu, not 2433477484, 6124200773 and 6657667009.",
+						   (unsigned long long) y1, (unsigned long long) y2, (unsigned long long) y7)));
 	passed = true;
 }

@@ -574,8 +574,9 @@ govshare_full_form_support(PG_FUNCTION_ARGS)
  * pair is an equality with x when x is a value form and true otherwise,
  * so it is estimated as an equality with an unknown value: the upper
  * bound as every non-null row, the lower bound as the rows equal to one
- * value; PostgreSQL adds the two as a range (lower + upper - 1 + the null
- * fraction), which gives that equality's selectivity.  When x is a join's
+ * value; PostgreSQL multiplies the two (it pairs bounds into a range only
+ * for its own scalar estimators), which gives that equality's selectivity
+ * times the non-null fraction once more.  When x is a join's
  * other side, the lower bound also counts the share of its values in
  * disclosure forms (disclosure_fraction), whose probes read every row.  An upper bound
  * alone (from "disclosed <= x") thus restricts nothing in the estimate,

@@ -38,8 +38,6 @@ extern int	govshare_on_denied_column;
 /* rewrite.c: the planner hook's rewrite */
 extern GovsharePlanKind govshare_enforce_query(Query *parse, const char *query_string);
 extern void govshare_enforce_statement_start(void);
-/* implied.c: plan the statement just rewritten without partition pruning? */
-extern bool govshare_implied_take_unprunable(void);
 
 /*
  * plancheck.c: the plan's invariant at executor start and run; what the

@@ -49,9 +49,7 @@
 
 #include "access/stratnum.h"
 #include "access/sysattr.h"
-#include "access/relation.h"
 #include "catalog/pg_am.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -61,8 +59,6 @@
 #include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
-#include "utils/partcache.h"
-#include "utils/rel.h"
 
 #include "common/gs_common.h"
 #include "enforce/enforce_internal.h"
@@ -75,6 +71,7 @@ typedef struct Comparison
 	bool		any;			/* column = ANY(value) */
 	Node	   *value;
 	Node	   *agency;			/* disclosed as pseudonym(col, agency): the agency */
+	Var		   *column;			/* the consumer's reference to the column */
 } Comparison;
 
 /* Most elements of an IN list of parameters turned into one OR. */
@@ -277,6 +274,7 @@ read_comparison(Node *conjunct, Index rti, Query *sub, Comparison *cmp)
 	cmp->attno = column_of(left, rti);
 	if (cmp->attno < 0 || !OidIsValid(opno) || !value_ok(right, rti))
 		return false;
+	cmp->column = (Var *) left;
 	tle = list_nth(sub->targetList, cmp->attno - 1);
 	cmp->agency = pseudonym_agency((Node *) tle->expr, cmp->attno);
 	if (cmp->agency == NULL && !form_separated((Node *) tle->expr, cmp->attno))
@@ -294,11 +292,26 @@ read_comparison(Node *conjunct, Index rti, Query *sub, Comparison *cmp)
 }
 
 /*
- * The raw column attno of the subquery of entry rti, as a Var of the outer
- * query: a resjunk output of the subquery, added once per column.
+ * raw, nulled by the outer joins that null column, the consumer's
+ * reference beside which it is used (PostgreSQL 16 marks each Var with
+ * the outer joins below it that can make it NULL, and checks the marks).
  */
 static Var *
-raw_column(RangeTblEntry *rte, Index rti, AttrNumber attno)
+nulled_like(Var *raw, Var *column)
+{
+#if PG_VERSION_NUM >= 160000
+	raw->varnullingrels = bms_copy(column->varnullingrels);
+#endif
+	return raw;
+}
+
+/*
+ * The raw column attno of the subquery of entry rti, as a Var of the outer
+ * query beside column: a resjunk output of the subquery, added once per
+ * column.
+ */
+static Var *
+raw_column(RangeTblEntry *rte, Index rti, AttrNumber attno, Var *column)
 {
 	Query	   *sub = rte->subquery;
 	TargetEntry *src = list_nth(sub->targetList, attno - 1);
@@ -313,13 +326,13 @@ raw_column(RangeTblEntry *rte, Index rti, AttrNumber attno)
 	{
 		tle = lfirst(lc);
 		if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varattno == attno)
-			return makeVar(rti, tle->resno, typid, typmod, collid, 0);
+			return nulled_like(makeVar(rti, tle->resno, typid, typmod, collid, 0), column);
 	}
 	raw = makeVar(1, attno, typid, typmod, collid, 0);
 	tle = makeTargetEntry((Expr *) raw, list_length(sub->targetList) + 1,
 						  psprintf("govshare raw %s", src->resname), false);
 	sub->targetList = lappend(sub->targetList, tle);
-	return makeVar(rti, tle->resno, typid, typmod, collid, 0);
+	return nulled_like(makeVar(rti, tle->resno, typid, typmod, collid, 0), column);
 }
 
 /* A call of govshare.<name> on args, returning boolean, or NULL if missing. */
@@ -428,75 +441,28 @@ any_bounds(Node *raw, Node *values)
 }
 
 /*
- * Has the rewrite given a column of a partition key a pseudonym's bounds
- * since the planner hook last asked?  Then the statement is planned
- * without partition pruning (govshare_implied_take_unprunable).
- */
-static bool unprunable = false;
-
-/*
- * Could bounds on column attno of relid prune partitions?  The bounds of
- * a pseudonym are the deciphered value: partitions pruned by them, which
- * EXPLAIN (COSTS OFF) shows ("Subplans Removed", the partitions left),
- * would tell the consumer in which partition's range the value lies.  A
- * relation with sub-partitions, or with expressions in its key, counts as
- * keyed on every column.
- */
-static bool
-prunes_partitions(Oid relid, AttrNumber attno)
-{
-	Relation	rel;
-	PartitionKey key;
-	List	   *children;
-	ListCell   *lc;
-	bool		prunes = false;
-
-	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
-		return false;
-	children = find_inheritance_children(relid, NoLock);
-	foreach(lc, children)
-		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_PARTITIONED_TABLE)
-			return true;
-	rel = relation_open(relid, NoLock);	/* locked by the parser */
-	key = RelationGetPartitionKey(rel);
-	prunes = key == NULL || key->partexprs != NIL;
-	for (int i = 0; key != NULL && i < key->partnatts; i++)
-		prunes |= key->partattrs[i] == attno;
-	relation_close(rel, NoLock);
-	return prunes;
-}
-
-/*
  * The implication of "pseudonym(col, agency) = value", or of "= ANY" of an
  * IN list or an array constant (at most IMPLIED_MAX_OR elements): for each
- * value v,
- *
- *	raw >= pseudonym_lower(v, agency) AND raw <= pseudonym_upper(v, agency)
- *
- * ORed over the values.  The bounds are the value v enciphers when v is a
- * pseudonym of a value form, the range of the values whose pseudonyms are
- * HMACs when v is one of those, and empty when v is no pseudonym
- * (src/enforce/pseudonym.c): a row whose pseudonym is v lies between
- * them.  NULL when nothing is implied (an array known at execution only).
- * On a column of a partition key, compared with constants or parameters,
- * the statement is then planned without pruning (prunes_partitions says
- * why): each partition's index is probed.
+ * value v, govshare.pseudonym_eq(raw, v, agency), ORed over the values.
+ * It is true when raw lies between the bounds of v, which are the value v
+ * enciphers when v is a pseudonym of a value form, every encoding when v
+ * is one of the HMAC pseudonyms, and nothing when v is no pseudonym
+ * (src/enforce/pseudonym.c): true on every row whose pseudonym is v.  Its
+ * support function offers the bounds to the column's index.  NULL when
+ * nothing is implied (an array known at execution only).
  */
 static Node *
 pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 {
-	Oid			two[2] = {ANYELEMENTOID, TEXTOID};
-	Oid			lower = LookupFuncName(list_make2(makeString("govshare"), makeString("pseudonym_lower")),
-									   2, two, true);
-	Oid			upper = LookupFuncName(list_make2(makeString("govshare"), makeString("pseudonym_upper")),
-									   2, two, true);
-	RangeTblEntry *inner = linitial_node(RangeTblEntry, rte->subquery->rtable);
+	Oid			three[3] = {ANYELEMENTOID, ANYELEMENTOID, TEXTOID};
+	Oid			eq = LookupFuncName(list_make2(makeString("govshare"), makeString("pseudonym_eq")),
+									3, three, true);
 	List	   *values = NIL;
 	List	   *arms = NIL;
 	ListCell   *lc;
 	Node	   *raw;
 
-	if (!OidIsValid(lower) || !OidIsValid(upper))
+	if (!OidIsValid(eq))
 		return NULL;
 	if (!c->any)
 		values = list_make1(c->value);
@@ -521,34 +487,14 @@ pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 	}
 	if (values == NIL || list_length(values) > IMPLIED_MAX_OR)
 		return NULL;
-	/*
-	 * Bounds over constants and the statement's parameters prune when the
-	 * executor starts, which EXPLAIN shows; bounds over a column of another
-	 * relation (a join, a correlated subquery) prune at each rescan of a
-	 * nested loop, which no EXPLAIN without ANALYZE (refused to consumers)
-	 * runs: those may prune.
-	 */
-	if (!contain_var_clause(c->value) && prunes_partitions(inner->relid, c->attno))
-		unprunable = true;
-	raw = (Node *) raw_column(rte, rti, c->attno);
+	raw = (Node *) raw_column(rte, rti, c->attno, c->column);
 	foreach(lc, values)
 	{
-		Node	   *v = lfirst(lc);
-		Expr	   *ge;
-		Expr	   *le;
-
 		/* the mark pseudonym.c looks for, as on govshare.pseudonym() */
-		ge = govshare_fullform_comparison(BTGreaterEqualStrategyNumber, false, raw,
-										  (Node *) makeFuncExpr(lower, exprType(raw),
-																list_make2(copyObject(v), copyObject(c->agency)),
-																InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
-		le = govshare_fullform_comparison(BTLessEqualStrategyNumber, false, raw,
-										  (Node *) makeFuncExpr(upper, exprType(raw),
-																list_make2(copyObject(v), copyObject(c->agency)),
-																InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
-		if (ge == NULL || le == NULL)
-			return NULL;
-		arms = lappend(arms, make_andclause(list_make2(ge, le)));
+		arms = lappend(arms, makeFuncExpr(eq, BOOLOID,
+										  list_make3(copyObject(raw), copyObject(lfirst(lc)),
+													 copyObject(c->agency)),
+										  InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
 	}
 	return list_length(arms) == 1 ? linitial(arms) : (Node *) makeBoolExpr(OR_EXPR, arms, -1);
 }
@@ -606,7 +552,7 @@ implications(RangeTblEntry *rte, Index rti, Comparison *cmps, int n)
 			if (anchor == NULL)
 				continue;
 		}
-		raw = (Node *) raw_column(rte, rti, c->attno);
+		raw = (Node *) raw_column(rte, rti, c->attno, c->column);
 
 		if (c->any && constant_array(c->value))
 		{
@@ -723,16 +669,3 @@ govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte)
 	imply_in_joins((Node *) q->jointree, rte, rti);
 }
 
-/*
- * Must the statement just rewritten be planned without partition pruning
- * (a pseudonym's bounds on a partition key column)?  Answers once: the
- * planner hook asks before and after each rewrite.
- */
-bool
-govshare_implied_take_unprunable(void)
-{
-	bool		was = unprunable;
-
-	unprunable = false;
-	return was;
-}

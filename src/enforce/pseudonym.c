@@ -43,9 +43,21 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "access/stratnum.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
 #include "nodes/primnodes.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
+#include "utils/lsyscache.h"
+#include "utils/selfuncs.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -79,15 +91,6 @@ typedef struct AgencyKey
 
 static AgencyKey *agency_keys = NULL;
 
-/*
- * The last pseudonym deciphered, and its value: the lower and the upper
- * bound of one lookup ask for the same one, one after the other.
- */
-static const AgencyKey *deciphered_key = NULL;
-static const gs_type *deciphered_type = NULL;
-static uint64 deciphered_pseudonym;
-static uint64 deciphered_value;
-
 static AgencyKey *agency_key(const char *agency);
 
 
@@ -109,7 +112,6 @@ govshare_pseudonym_forget_keys(void)
 		pfree(k->agency);
 		pfree(k);
 	}
-	deciphered_key = NULL;
 	explicit_bzero(secret, sizeof(secret));
 	secret_len = 0;
 	if (secret_path)
@@ -264,7 +266,7 @@ pseudonym_bits(const char *agency, const gs_type *type, uint64 v)
 	char		bytes[8];
 	uint64		bits = 0;
 
-	if (GS_FORM(v) == GS_FORM_VALUE && GS_PAYLOAD(v) < HMAC_MARK)
+	if (v < HMAC_MARK)			/* a value form below 2^59, bit 63 clear */
 	{
 		unsigned char tweak[TWEAK_BYTES];
 
@@ -280,14 +282,29 @@ pseudonym_bits(const char *agency, const gs_type *type, uint64 v)
 	return HMAC_MARK | (bits >> (64 - KEYED_BITS));
 }
 
-/* Has this call been checked: the mark, and the agency of the session? */
-static void
+/*
+ * What a call site keeps (fn_extra): that it was checked, and the last
+ * value whose bounds it computed (pseudonym_bounds).
+ */
+typedef struct PseudonymCall
+{
+	bool		known;			/* lower, upper are those of value */
+	uint64		value;
+	int64		lower;
+	int64		upper;
+} PseudonymCall;
+
+/*
+ * Checks a call once per call site: the mark, and the agency of the
+ * session.  Returns the call site's cache.
+ */
+static PseudonymCall *
 check_call(FunctionCallInfo fcinfo, const char *agency, const char *what)
 {
 	FuncExpr   *call = (FuncExpr *) fcinfo->flinfo->fn_expr;
 
 	if (fcinfo->flinfo->fn_extra != NULL)
-		return;
+		return (PseudonymCall *) fcinfo->flinfo->fn_extra;
 	if (call == NULL || !IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -298,7 +315,9 @@ check_call(FunctionCallInfo fcinfo, const char *agency, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("pseudonyms of agency \"%s\" are not for this session", agency)));
-	fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
+	fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+													  sizeof(PseudonymCall));
+	return (PseudonymCall *) fcinfo->flinfo->fn_extra;
 }
 
 /*
@@ -354,59 +373,65 @@ govshare_pseudonym(PG_FUNCTION_ARGS)
 /*
  * The bounds on a raw column of an 8-byte type that "pseudonym(col) = x"
  * implies, for agency (int64 encodings, lower > upper when nothing
- * matches): the value x enciphers, twice, when x is a pseudonym with bit
- * 59 clear; every encoding from 2^59 up (the values whose pseudonyms are
- * keyed by the HMAC) when it is set; nothing when x is no pseudonym.
+ * matches), argument value_arg being x: the value x enciphers, twice,
+ * when x is a pseudonym with bit 59 clear; every encoding when it is set
+ * (the values whose pseudonyms are HMACs: the encodings from 2^59 up, and
+ * the negative ones that no valid value has); nothing when x is no
+ * pseudonym.  Kept per call site: a scan evaluates them with one x.
  */
 static void
-pseudonym_bounds(FunctionCallInfo fcinfo, int64 *lower, int64 *upper)
+pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *upper,
+				 const char *what)
 {
-	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, value_arg);
 	const gs_type *type = govshare_type_lookup(typid);
+	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
+	PseudonymCall *site = check_call(fcinfo, agency, what);
 	unsigned char tweak[TWEAK_BYTES];
-	const AgencyKey *key;
 	uint64		x;
 	uint64		bits;
 
-	check_call(fcinfo, agency, "govshare.pseudonym_lower() or pseudonym_upper()");
 	if (type == NULL || type->width != 8)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("type %s has no pseudonyms", format_type_be(typid))));
-	x = govshare_type_getarg(fcinfo, 0, type);
+	x = govshare_type_getarg(fcinfo, value_arg, type);
+	if (site->known && site->value == x)
+	{
+		*lower = site->lower;
+		*upper = site->upper;
+		return;
+	}
 	bits = GS_PAYLOAD(x);
 	if (GS_FORM(x) != GS_FORM_PSEUDONYM || (bits >> GS_PSEUDONYM_BITS) != 0)
 	{
 		*lower = PG_INT64_MAX;
 		*upper = PG_INT64_MIN;
-		return;
 	}
-	if (bits & HMAC_MARK)
+	else if (bits & HMAC_MARK)
 	{
-		*lower = (int64) GS_MAKE(GS_FORM_VALUE, HMAC_MARK);
+		*lower = PG_INT64_MIN;
 		*upper = PG_INT64_MAX;
-		return;
 	}
-	key = agency_key(agency);
-	if (deciphered_key != key || deciphered_type != type || deciphered_pseudonym != bits)
+	else
 	{
 		type_tweak(type, tweak);
-		deciphered_value = govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
-										tweak, TWEAK_BYTES, bits);
-		deciphered_key = key;
-		deciphered_type = type;
-		deciphered_pseudonym = bits;
+		*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE,
+										  govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
+													   tweak, TWEAK_BYTES, bits));
 	}
-	*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE, deciphered_value);
+	site->known = true;
+	site->value = x;
+	site->lower = *lower;
+	site->upper = *upper;
 }
 
 /*
  * govshare.pseudonym_lower(value anyelement, agency text) returns anyelement
  * govshare.pseudonym_upper(value anyelement, agency text) returns anyelement
  *
- * The lower and upper bound of pseudonym_bounds(): index conditions of
- * the raw column, written by the enforcement only (implied.c).  STABLE, so
+ * The lower and upper bound of pseudonym_bounds(): the index conditions
+ * that pseudonym_support() offers for govshare.pseudonym_eq.  STABLE, so
  * that no plan holds the value they return; LEAKPROOF, since they read
  * only their arguments, the consumer's own value and its agency.
  */
@@ -417,7 +442,7 @@ govshare_pseudonym_lower(PG_FUNCTION_ARGS)
 	int64		lower;
 	int64		upper;
 
-	pseudonym_bounds(fcinfo, &lower, &upper);
+	pseudonym_bounds(fcinfo, 0, &lower, &upper, "govshare.pseudonym_lower()");
 	PG_RETURN_INT64(lower);
 }
 
@@ -428,6 +453,150 @@ govshare_pseudonym_upper(PG_FUNCTION_ARGS)
 	int64		lower;
 	int64		upper;
 
-	pseudonym_bounds(fcinfo, &lower, &upper);
+	pseudonym_bounds(fcinfo, 0, &lower, &upper, "govshare.pseudonym_upper()");
 	PG_RETURN_INT64(upper);
+}
+
+/*
+ * govshare.pseudonym_eq(raw anyelement, value anyelement, agency text) returns boolean
+ *
+ * Does raw lie within the bounds of value (pseudonym_bounds)?  True
+ * whenever the pseudonym of raw for agency is value: the condition the
+ * rewrite adds to a consumer's "pseudonym(col) = value" (implied.c).  One
+ * boolean, both bounds compared without short-circuit, so that its time
+ * on a row does not depend on where raw sorts against the deciphered
+ * value; and a function call, which PostgreSQL never uses to prune
+ * partitions.  Its support function offers the bounds to the column's
+ * index.
+ */
+PG_FUNCTION_INFO_V1(govshare_pseudonym_eq);
+Datum
+govshare_pseudonym_eq(PG_FUNCTION_ARGS)
+{
+	int64		raw = PG_GETARG_INT64(0);
+	int64		lower;
+	int64		upper;
+
+	pseudonym_bounds(fcinfo, 1, &lower, &upper, "govshare.pseudonym_eq()");
+	PG_RETURN_BOOL((raw >= lower) & (raw <= upper));
+}
+
+/* A call of govshare.<name>(value, agency), with the mark check_call wants. */
+static Node *
+bound_call(const char *name, Oid typid, Node *value, Node *agency)
+{
+	Oid			args[2] = {ANYELEMENTOID, TEXTOID};
+	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString(pstrdup(name))),
+									2, args, true);
+
+	if (!OidIsValid(fn))
+		return NULL;
+	return (Node *) makeFuncExpr(fn, typid, list_make2(copyObject(value), copyObject(agency)),
+								 InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
+}
+
+/*
+ * SupportRequestIndexCondition for pseudonym_eq(raw, value, agency) on a
+ * btree index of raw: "raw >= pseudonym_lower(value, agency) AND raw <=
+ * pseudonym_upper(value, agency)", the bounds computed when the scan
+ * starts (value is a constant, a parameter or a column of another
+ * relation: a nested loop's parameter).  Exact, but marked lossy all the
+ * same: pseudonym_eq is checked again on the rows found.
+ */
+static List *
+pseudonym_index_conditions(SupportRequestIndexCondition *req)
+{
+	FuncExpr   *call = (FuncExpr *) req->node;
+	Node	   *raw;
+	Node	   *value;
+	Node	   *agency;
+	Oid			typid;
+	Oid			opclass;
+	Oid			ge;
+	Oid			le;
+	Node	   *low;
+	Node	   *high;
+	Expr	   *conds[2];
+
+	if (!IsA(call, FuncExpr) || req->indexarg != 0 || list_length(call->args) != 3)
+		return NIL;
+	raw = linitial(call->args);
+	value = lsecond(call->args);
+	agency = lthird(call->args);
+	typid = exprType(raw);
+	opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
+	if (!govshare_fullform_type(typid) || req->index->relam != BTREE_AM_OID ||
+		!OidIsValid(opclass) || req->opfamily != get_opclass_family(opclass))
+		return NIL;
+	/* the value must be known before the scan: no Var of the indexed rel */
+	if (bms_is_member(req->index->rel->relid, pull_varnos(req->root, value)) ||
+		contain_volatile_functions(value))
+		return NIL;
+	ge = get_opfamily_member(req->opfamily, typid, typid, BTGreaterEqualStrategyNumber);
+	le = get_opfamily_member(req->opfamily, typid, typid, BTLessEqualStrategyNumber);
+	low = bound_call("pseudonym_lower", typid, value, agency);
+	high = bound_call("pseudonym_upper", typid, value, agency);
+	if (!OidIsValid(ge) || !OidIsValid(le) || low == NULL || high == NULL)
+		return NIL;
+	conds[0] = make_opclause(ge, BOOLOID, false, (Expr *) copyObject(raw), (Expr *) low,
+							 InvalidOid, InvalidOid);
+	conds[1] = make_opclause(le, BOOLOID, false, (Expr *) copyObject(raw), (Expr *) high,
+							 InvalidOid, InvalidOid);
+	((OpExpr *) conds[0])->opfuncid = get_opcode(ge);
+	((OpExpr *) conds[1])->opfuncid = get_opcode(le);
+	req->lossy = true;
+	return list_make2(conds[0], conds[1]);
+}
+
+/*
+ * The selectivity of pseudonym_eq: an equality of raw with an unknown
+ * value, from raw's statistics alone.  The bounds are never computed
+ * here: they are the deciphered value, and an estimate made from it (an
+ * MCV, a histogram's bucket) would shape the plan by a value the
+ * consumer may not know.
+ */
+static Selectivity
+pseudonym_selectivity(SupportRequestSelectivity *req)
+{
+	VariableStatData vardata;
+	double		nullfrac = 0.0;
+	double		ndistinct;
+	bool		isdefault;
+	Selectivity s;
+
+	examine_variable(req->root, linitial(req->args), req->is_join ? 0 : req->varRelid, &vardata);
+	if (HeapTupleIsValid(vardata.statsTuple))
+		nullfrac = ((Form_pg_statistic) GETSTRUCT(vardata.statsTuple))->stanullfrac;
+	ndistinct = get_variable_numdistinct(&vardata, &isdefault);
+	ReleaseVariableStats(vardata);
+	s = (1.0 - nullfrac) / Max(ndistinct, 1.0);
+	CLAMP_PROBABILITY(s);
+	return s;
+}
+
+/*
+ * govshare.pseudonym_support(internal) returns internal
+ *
+ * The planner support function of pseudonym_eq: index conditions and the
+ * selectivity.  Nothing is simplified: a constant value stays a call, so
+ * that no plan holds what it deciphers to.
+ */
+PG_FUNCTION_INFO_V1(govshare_pseudonym_support);
+Datum
+govshare_pseudonym_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(rawreq, SupportRequestIndexCondition))
+		PG_RETURN_POINTER(pseudonym_index_conditions((SupportRequestIndexCondition *) rawreq));
+	if (IsA(rawreq, SupportRequestSelectivity))
+	{
+		SupportRequestSelectivity *req = (SupportRequestSelectivity *) rawreq;
+
+		if (list_length(req->args) != 3)
+			PG_RETURN_POINTER(NULL);
+		req->selectivity = pseudonym_selectivity(req);
+		PG_RETURN_POINTER(req);
+	}
+	PG_RETURN_POINTER(NULL);
 }
