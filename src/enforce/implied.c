@@ -41,6 +41,13 @@
  * the relation only once the subquery is pulled up (rewrite.c says when it
  * may be), as the condition of a parameterized scan.
  *
+ * A column disclosed as the keyed pseudonym wherever it is disclosed
+ * ("pseudonym(col, agency)") compares pseudonyms, which the server can
+ * decipher (src/enforce/pseudonym.c): "col = x" and IN lists of
+ * pseudonyms get govshare.pseudonym_eq(<raw col>, x, agency), whose
+ * support function offers the deciphered bounds to the column's index
+ * (pseudonym_conditions).
+ *
  * src/enforce/implied.c
  *
  *-------------------------------------------------------------------------
@@ -668,4 +675,3 @@ govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte)
 		return;
 	imply_in_joins((Node *) q->jointree, rte, rti);
 }
-

@@ -288,6 +288,7 @@ pseudonym_bits(const char *agency, const gs_type *type, uint64 v)
  */
 typedef struct PseudonymCall
 {
+	const gs_type *type;		/* of the value argument, once known */
 	bool		known;			/* lower, upper are those of value */
 	uint64		value;
 	int64		lower;
@@ -383,19 +384,25 @@ static void
 pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *upper,
 				 const char *what)
 {
-	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, value_arg);
-	const gs_type *type = govshare_type_lookup(typid);
-	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
-	PseudonymCall *site = check_call(fcinfo, agency, what);
+	PseudonymCall *site = (PseudonymCall *) fcinfo->flinfo->fn_extra;
+	char	   *agency = NULL;
 	unsigned char tweak[TWEAK_BYTES];
 	uint64		x;
 	uint64		bits;
 
-	if (type == NULL || type->width != 8)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("type %s has no pseudonyms", format_type_be(typid))));
-	x = govshare_type_getarg(fcinfo, value_arg, type);
+	if (site == NULL)
+	{
+		Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, value_arg);
+
+		agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
+		site = check_call(fcinfo, agency, what);
+		site->type = govshare_type_lookup(typid);
+		if (site->type == NULL || site->type->width != 8)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("type %s has no pseudonyms", format_type_be(typid))));
+	}
+	x = govshare_type_getarg(fcinfo, value_arg, site->type);
 	if (site->known && site->value == x)
 	{
 		*lower = site->lower;
@@ -415,7 +422,9 @@ pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *up
 	}
 	else
 	{
-		type_tweak(type, tweak);
+		if (agency == NULL)
+			agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
+		type_tweak(site->type, tweak);
 		*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE,
 										  govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
 													   tweak, TWEAK_BYTES, bits));
