@@ -180,6 +180,16 @@ SELECT length(statement_text) AS kept,
                                             || :'long' || ''';', 'UTF8')) AS hash_of_all
   FROM access_log WHERE seq = (SELECT max(seq) FROM access_log WHERE kind = 'access');
 
+-- a request refused when it begins is a denial too: a purpose never
+-- declared, and one without an agreement, each with its reference
+SELECT govshare.add_purpose('tax_audit', 'Tax audit', 'Law on Tax Administration 38/2019/QH14') IS NULL AS added;
+\c govshare_audit aud_mnd
+SELECT govshare.begin_request('no_such_purpose', reference => 'Order 2026/15');
+SELECT govshare.begin_request('tax_audit', reference => 'Order 2026/16');
+SELECT govshare.audit_flush();
+\c govshare_audit postgres
+SET search_path = public, govshare;
+
 SELECT max(seq) AS mark FROM access_log \gset
 
 -- 6. the log is append-only for everyone, superuser and owner included

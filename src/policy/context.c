@@ -540,6 +540,36 @@ text_arg(FunctionCallInfo fcinfo, int n)
 }
 
 /* govshare.begin_request(purpose text, officer text, reference text) returns void */
+/*
+ * In a PG_CATCH of a request's beginning: a consumer's refused token (28000),
+ * purpose (unknown, 42704) or request (not shared, a required signature,
+ * an officer not its own: 42501) is a denial, recorded by the audit with
+ * the claims as presented (claimed) before the error is raised again.
+ * Other errors (a NULL argument, a usage error) are raised as they are.
+ */
+static void
+request_refused(MemoryContext cxt, bool consumer, const char *agency,
+				const GovshareRequest *claimed)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	if (consumer && (edata->sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION ||
+					 edata->sqlerrcode == ERRCODE_UNDEFINED_OBJECT ||
+					 edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE))
+	{
+		FlushErrorState();
+		if (denial_recorder != NULL)
+			denial_recorder(agency, claimed, InvalidOid, NULL, NULL,
+							edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+							: edata->message);
+		ReThrowError(edata);
+	}
+	FreeErrorData(edata);
+	PG_RE_THROW();
+}
+
 PG_FUNCTION_INFO_V1(govshare_begin_request);
 Datum
 govshare_begin_request(PG_FUNCTION_ARGS)
@@ -551,28 +581,43 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 	bool		consumer;
 	const char *agency = session_agency(policy, &consumer);
 	GovshareRequest *r;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	check_scope("govshare.begin_request()");
-	if (consumer && govshare_require_signed_requests)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("agency \"%s\" must prove its requests with a signed token", agency),
-				 errdetail("govshare.require_signed_requests is on."),
-				 errhint("Call govshare.begin_request_signed(token) with a token signed by the agency's registered key.")));
-	if (consumer && signed_binding())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("agency \"%s\" may not replace a signed request context with an unsigned one", agency),
-				 errdetail("A context proved by a token binds the transaction it is used in, so that a query sent within the request cannot name another purpose or officer."),
-				 errhint("Begin the new context in a new transaction, or with govshare.begin_request_signed(token).")));
-	if (purpose == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a request needs a purpose")));
-	check_field("officer", officer);
-	check_field("reference", reference);
-	govshare_officer_check(policy, officer);
-	check_purpose(policy, agency, consumer, purpose);
+	/* a consumer's refused request is a denial, and recorded as one */
+	PG_TRY();
+	{
+		if (consumer && govshare_require_signed_requests)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("agency \"%s\" must prove its requests with a signed token", agency),
+					 errdetail("govshare.require_signed_requests is on."),
+					 errhint("Call govshare.begin_request_signed(token) with a token signed by the agency's registered key.")));
+		if (consumer && signed_binding())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("agency \"%s\" may not replace a signed request context with an unsigned one", agency),
+					 errdetail("A context proved by a token binds the transaction it is used in, so that a query sent within the request cannot name another purpose or officer."),
+					 errhint("Begin the new context in a new transaction, or with govshare.begin_request_signed(token).")));
+		if (purpose == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("a request needs a purpose")));
+		check_field("officer", officer);
+		check_field("reference", reference);
+		govshare_officer_check(policy, officer);
+		check_purpose(policy, agency, consumer, purpose);
+	}
+	PG_CATCH();
+	{
+		GovshareRequest claimed = {0};
+
+		claimed.officer = officer;
+		claimed.purpose = purpose;
+		claimed.reference = reference;
+		request_refused(cxt, consumer, agency, &claimed);
+	}
+	PG_END_TRY();
 
 	r = MemoryContextAllocZero(TopMemoryContext, sizeof(GovshareRequest));
 	r->agency = top_strdup(agency);
@@ -752,31 +797,15 @@ govshare_begin_request_signed(PG_FUNCTION_ARGS)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		GovshareRequest claimed = {0};
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		/* the token (28000), or its purpose: unknown (42704) or not shared (42501) */
-		if (consumer && (edata->sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION ||
-						 edata->sqlerrcode == ERRCODE_UNDEFINED_OBJECT ||
-						 edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE))
-		{
-			GovshareRequest claimed = {0};
-
-			FlushErrorState();
-			/* the claims as presented, unverified: who tried, and with which token */
-			claimed.officer = tok.sub;
-			claimed.purpose = tok.purpose;
-			claimed.reference = tok.ref;
-			claimed.token_id = tok.jti;
-			claimed.consumer_role = tok.role;
-			if (denial_recorder != NULL)
-				denial_recorder(agency, &claimed, InvalidOid, NULL, NULL,
-								edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
-								: edata->message);
-			ReThrowError(edata);
-		}
-		PG_RE_THROW();
+		/* the claims as presented, unverified: who tried, and with which token */
+		claimed.officer = tok.sub;
+		claimed.purpose = tok.purpose;
+		claimed.reference = tok.ref;
+		claimed.token_id = tok.jti;
+		claimed.consumer_role = tok.role;
+		request_refused(cxt, consumer, agency, &claimed);
 	}
 	PG_END_TRY();
 
