@@ -112,7 +112,8 @@ like($s_out, qr/ROW:again2:Citizen/, 'once the writer goes on, the same session 
 sql('SELECT govshare.audit_flush(60000)');
 # the kept session's last result row lands after its read returned
 $node->poll_query_until('postgres', q{SELECT count(*) FILTER (WHERE kind = 'result') >=
-  count(*) FILTER (WHERE kind = 'access' AND outcome = 'allowed') FROM govshare.access_log});
+  count(*) FILTER (WHERE kind = 'access' AND outcome = 'allowed') FROM govshare.access_log})
+  or die 'timed out waiting for the server';
 is(sql(q{SELECT string_agg(m || ' ' || kinds, ', ' ORDER BY m) FROM (
   SELECT substring(a.statement_text FROM 'ROW:([a-z_0-9]+):') AS m,
          string_agg(l.kind || '/' || l.outcome, ' ' ORDER BY l.seq) AS kinds

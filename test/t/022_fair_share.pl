@@ -116,7 +116,8 @@ ok($flooding > 0, '... while the flood still runs');
 $_->kill_kill for @flood;
 sql(q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mnd_flood'});
 $node->poll_query_until('postgres',
-	q{SELECT queued = 0 FROM govshare.audit_status() WHERE database = 'postgres'}, 't');
+	q{SELECT queued = 0 FROM govshare.audit_status() WHERE database = 'postgres'}, 't')
+  or die 'timed out waiting for the server';
 is(sql(q{SELECT count(*) FROM govshare.access_log l WHERE l.kind = 'access' AND l.agency = 'MOF'
           AND l.statement_text ~ 'ROW:(mof[0-9]+|mof_async|warm):'}), '12', 'MOF\'s twelve reads are recorded');
 is(sql(q{SELECT ok::text || ' ' || coalesce(problem, '') FROM govshare.verify_log()}), 'true ',

@@ -311,14 +311,16 @@ unlike($out, qr/full_form|Index Cond/, '... without an implied condition');
 # data subjects are the rows examined
 my $before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
 consumer("SELECT full_name FROM citizen WHERE personal_id = '$inside[1]'");
-$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
+$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()')
+  or die 'timed out waiting for the server';
 is($node->safe_psql('postgres', "SELECT r.subject_count FROM govshare.access_log a
 	JOIN govshare.access_log r ON r.statement_id = a.statement_id AND r.subject_count IS NOT NULL
 	WHERE a.seq > $before AND a.kind = 'access' AND a.statement_text LIKE '%FROM citizen WHERE personal_id%'"),
 	'1', 'a one-row lookup by id notes one data subject');
 $before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
 consumer("SELECT full_name FROM pcitizen WHERE personal_id = '$inside[1]'");
-$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
+$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()')
+  or die 'timed out waiting for the server';
 is($node->safe_psql('postgres', "SELECT r.subject_count FROM govshare.access_log a
 	JOIN govshare.access_log r ON r.statement_id = a.statement_id AND r.subject_count IS NOT NULL
 	WHERE a.seq > $before AND a.kind = 'access' AND a.statement_text LIKE '%FROM pcitizen WHERE personal_id%'"),
@@ -327,7 +329,8 @@ is($node->safe_psql('postgres', "SELECT r.subject_count FROM govshare.access_log
 $before = $node->safe_psql('postgres', 'SELECT max(seq) FROM govshare.access_log');
 is(consumer("SELECT count(*) FROM citizen WHERE personal_id = '$outside[0]'"), '0',
 	'an id stored where it is masked is not found by its full value');
-$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
+$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()')
+  or die 'timed out waiting for the server';
 is($node->safe_psql('postgres', "SELECT r.rows || '/' || r.subject_count FROM govshare.access_log a
 	JOIN govshare.access_log r ON r.statement_id = a.statement_id AND r.subject_count IS NOT NULL
 	WHERE a.seq > $before AND a.kind = 'access' AND a.statement_text LIKE '%count(*) FROM citizen WHERE personal_id%'"),

@@ -152,7 +152,8 @@ is($node->safe_psql('postgres', q{SELECT rows_today FROM govshare.quotas WHERE c
 	$base + 255, '... after the rows up to the quota were sent');
 
 # every refusal is a denial, naming the quota (written after the refusal)
-$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
+$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()')
+  or die 'timed out waiting for the server';
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(q || '=' || n, ' ' ORDER BY q) FROM (
 	  SELECT substring(reason FROM 'quota (\w+)') AS q, count(*) AS n
@@ -190,7 +191,8 @@ is($node->safe_psql('postgres',
 	extra_params => [ '-U', 'mnd_app' ]), "\n3", 'a raised quota applies at the next statement');
 
 # the usage of the day agrees with the counters (once every record is written)
-$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()');
+$node->poll_query_until('postgres', 'SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()')
+  or die 'timed out waiting for the server';
 my $rows = $node->safe_psql('postgres', q{SELECT rows_today FROM govshare.quotas WHERE consumer = 'MND'});
 is($node->safe_psql('postgres', q{
 	SELECT agency, purpose, rows, verify_calls, denials, bytes > 0, exec_seconds > 0

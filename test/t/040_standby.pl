@@ -192,7 +192,8 @@ $primary->wait_for_catchup($standby);
 my $last = $primary->safe_psql('w', 'SELECT max(seq) FROM govshare.access_log');
 $primary->stop;
 $standby->promote;
-$standby->poll_query_until('w', 'SELECT NOT pg_is_in_recovery()');
+$standby->poll_query_until('w', 'SELECT NOT pg_is_in_recovery()')
+  or die 'timed out waiting for the server';
 # (it may have written records still queued for the old primary since)
 is($standby->safe_psql('w', "SELECT count(*) FROM govshare.access_log WHERE seq <= $last"), $last,
 	'the promoted standby has the replicated log');

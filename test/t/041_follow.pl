@@ -80,7 +80,8 @@ $node->psql('w', 'SELECT full_name FROM public.citizen /* no context */',
 	extra_params => [ '-U', 'mnd_app' ]);
 sql('SELECT govshare.audit_flush()');
 # the other sessions' last records land after their reads returned
-$node->poll_query_until('w', 'SELECT max(seq) >= 11 FROM govshare.access_log');
+$node->poll_query_until('w', 'SELECT max(seq) >= 11 FROM govshare.access_log')
+  or die 'timed out waiting for the server';
 my $n = sql('SELECT max(seq) FROM govshare.access_log');
 is($n, '11', 'the log: five strict reads and a denial');
 
