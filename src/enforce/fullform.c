@@ -670,8 +670,8 @@ disclosure_fraction(PlannerInfo *root, Node *anchor)
 }
 
 /*
- * Which bound of a pseudonym (govshare.pseudonym_lower or _upper, written
- * by implied.c) other is, or BOUND_NONE.
+ * Which bound of a pseudonym (govshare.pseudonym_lower or _upper, the
+ * index conditions of govshare.pseudonym_eq) other is, or BOUND_NONE.
  */
 static BoundKind
 pseudonym_bound_kind(Node *other)
@@ -731,14 +731,20 @@ bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
 	 * estimate made from it (a histogram's bucket, the column's actual
 	 * extremes) would be shaped by a value the consumer may not know.
 	 */
-	if (list_length(args) == 2 && pseudonym_bound_kind(lsecond(args)) == wanted)
+	if (list_length(args) == 2 &&
+		(pseudonym_bound_kind(linitial(args)) != BOUND_NONE ||
+		 pseudonym_bound_kind(lsecond(args)) != BOUND_NONE))
 	{
 		Selectivity s = DEFAULT_INEQ_SEL;
 
-		examine_variable(root, linitial(args), varRelid, &vardata);
-		if (govshare_fullform_type(vardata.vartype))
-			s = bound_equality_selectivity(&vardata, wanted, 0.0);
-		ReleaseVariableStats(vardata);
+		/* anywhere else than as written (a commuted clause): the default */
+		if (pseudonym_bound_kind(lsecond(args)) == wanted)
+		{
+			examine_variable(root, linitial(args), varRelid, &vardata);
+			if (govshare_fullform_type(vardata.vartype))
+				s = bound_equality_selectivity(&vardata, wanted, 0.0);
+			ReleaseVariableStats(vardata);
+		}
 		PG_RETURN_FLOAT8((float8) s);
 	}
 

@@ -28,11 +28,12 @@
  * derived from the agency's, the tweak naming the type): bit 59 clear.
  * Anything else the column may hold (a disclosure form stored as such)
  * gets 59 bits of the HMAC, bit 59 set.  So a pseudonym names its value:
- * the server can decipher it, which govshare.pseudonym_lower() and
- * govshare.pseudonym_upper() do for the enforcement (src/enforce/implied.c)
- * so that "pseudonym(col) = x" reaches the index of col.  They are
- * guarded like govshare.pseudonym(): their result is a value the consumer
- * may not see.
+ * the server can decipher it, so that "pseudonym(col) = x" reaches the
+ * index of col.  The enforcement (src/enforce/implied.c) adds
+ * govshare.pseudonym_eq(<raw col>, x, agency), whose support function
+ * offers the index the bounds govshare.pseudonym_lower() and
+ * govshare.pseudonym_upper() compute.  All three are guarded like
+ * govshare.pseudonym(): they decipher what the consumer may not see.
  *
  * src/pseudonym.c
  *
@@ -91,6 +92,15 @@ typedef struct AgencyKey
 
 static AgencyKey *agency_keys = NULL;
 
+/*
+ * The last pseudonym deciphered in this backend and its value: the call
+ * sites of a lookup (its two bounds, and pseudonym_eq) each ask for it.
+ */
+static const AgencyKey *deciphered_key = NULL;
+static const gs_type *deciphered_type = NULL;
+static uint64 deciphered_bits;
+static uint64 deciphered_value;
+
 static AgencyKey *agency_key(const char *agency);
 
 
@@ -112,6 +122,7 @@ govshare_pseudonym_forget_keys(void)
 		pfree(k->agency);
 		pfree(k);
 	}
+	deciphered_key = NULL;
 	explicit_bzero(secret, sizeof(secret));
 	secret_len = 0;
 	if (secret_path)
@@ -296,8 +307,9 @@ typedef struct PseudonymCall
 } PseudonymCall;
 
 /*
- * Checks a call once per call site: the mark, and the agency of the
- * session.  Returns the call site's cache.
+ * Checks a call once per call site: the mark, the agency (the last
+ * argument, a constant, as the enforcement writes it) and that it is the
+ * session's.  Returns the call site's cache.
  */
 static PseudonymCall *
 check_call(FunctionCallInfo fcinfo, const char *agency, const char *what)
@@ -306,7 +318,8 @@ check_call(FunctionCallInfo fcinfo, const char *agency, const char *what)
 
 	if (fcinfo->flinfo->fn_extra != NULL)
 		return (PseudonymCall *) fcinfo->flinfo->fn_extra;
-	if (call == NULL || !IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX)
+	if (call == NULL || !IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX ||
+		!get_fn_expr_arg_stable(fcinfo->flinfo, list_length(call->args) - 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("%s cannot be called directly", what),
@@ -393,14 +406,15 @@ pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *up
 	if (site == NULL)
 	{
 		Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, value_arg);
+		const gs_type *type = govshare_type_lookup(typid);
 
-		agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
-		site = check_call(fcinfo, agency, what);
-		site->type = govshare_type_lookup(typid);
-		if (site->type == NULL || site->type->width != 8)
+		if (type == NULL || type->width != 8)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("type %s has no pseudonyms", format_type_be(typid))));
+		agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
+		site = check_call(fcinfo, agency, what);
+		site->type = type;
 	}
 	x = govshare_type_getarg(fcinfo, value_arg, site->type);
 	if (site->known && site->value == x)
@@ -422,12 +436,22 @@ pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *up
 	}
 	else
 	{
+		AgencyKey  *key;
+
 		if (agency == NULL)
 			agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
-		type_tweak(site->type, tweak);
-		*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE,
-										  govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
-													   tweak, TWEAK_BYTES, bits));
+		key = agency_key(agency);
+		/* the lower bound, the upper one and pseudonym_eq ask for the same x */
+		if (deciphered_key != key || deciphered_type != site->type || deciphered_bits != bits)
+		{
+			type_tweak(site->type, tweak);
+			deciphered_value = govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
+											tweak, TWEAK_BYTES, bits);
+			deciphered_key = key;
+			deciphered_type = site->type;
+			deciphered_bits = bits;
+		}
+		*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE, deciphered_value);
 	}
 	site->known = true;
 	site->value = x;
@@ -539,7 +563,7 @@ pseudonym_index_conditions(SupportRequestIndexCondition *req)
 		return NIL;
 	/* the value must be known before the scan: no Var of the indexed rel */
 	if (bms_is_member(req->index->rel->relid, pull_varnos(req->root, value)) ||
-		contain_volatile_functions(value))
+		contain_volatile_functions(value) || !IsA(agency, Const))
 		return NIL;
 	ge = get_opfamily_member(req->opfamily, typid, typid, BTGreaterEqualStrategyNumber);
 	le = get_opfamily_member(req->opfamily, typid, typid, BTLessEqualStrategyNumber);

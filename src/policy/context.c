@@ -539,7 +539,6 @@ text_arg(FunctionCallInfo fcinfo, int n)
 	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
-/* govshare.begin_request(purpose text, officer text, reference text) returns void */
 /*
  * In a PG_CATCH of a request's beginning: a consumer's refused token (28000),
  * purpose (unknown, 42704) or request (not shared, a required signature,
@@ -547,6 +546,9 @@ text_arg(FunctionCallInfo fcinfo, int n)
  * the claims as presented (claimed) before the error is raised again.
  * Other errors (a NULL argument, a usage error) are raised as they are.
  */
+static void request_refused(MemoryContext cxt, bool consumer, const char *agency,
+							const GovshareRequest *claimed) pg_attribute_noreturn();
+
 static void
 request_refused(MemoryContext cxt, bool consumer, const char *agency,
 				const GovshareRequest *claimed)
@@ -560,16 +562,38 @@ request_refused(MemoryContext cxt, bool consumer, const char *agency,
 					 edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE))
 	{
 		FlushErrorState();
-		if (denial_recorder != NULL)
-			denial_recorder(agency, claimed, InvalidOid, NULL, NULL,
-							edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
-							: edata->message);
+
+		/*
+		 * The refusal is what the caller sees, even if its record cannot be
+		 * made (the audit queue full, a cancel while waiting for room): that
+		 * failure goes to the server log.
+		 */
+		PG_TRY();
+		{
+			if (denial_recorder != NULL)
+				denial_recorder(agency, claimed, InvalidOid, NULL, NULL,
+								edata->detail ? psprintf("%s: %s", edata->message, edata->detail)
+								: edata->message);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *failed;
+
+			MemoryContextSwitchTo(cxt);
+			failed = CopyErrorData();
+			FlushErrorState();
+			ereport(LOG,
+					(errmsg("govshare: the denial of a request of agency \"%s\" could not be recorded: %s",
+							agency, failed->message)));
+		}
+		PG_END_TRY();
 		ReThrowError(edata);
 	}
 	FreeErrorData(edata);
 	PG_RE_THROW();
 }
 
+/* govshare.begin_request(purpose text, officer text, reference text) returns void */
 PG_FUNCTION_INFO_V1(govshare_begin_request);
 Datum
 govshare_begin_request(PG_FUNCTION_ARGS)
@@ -603,6 +627,7 @@ govshare_begin_request(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("a request needs a purpose")));
+		check_field("purpose", purpose);
 		check_field("officer", officer);
 		check_field("reference", reference);
 		govshare_officer_check(policy, officer);
