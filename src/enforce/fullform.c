@@ -590,6 +590,9 @@ typedef enum BoundKind
 	BOUND_UPPER					/* full_form_upper(x) */
 } BoundKind;
 
+static Selectivity bound_equality_selectivity(VariableStatData *vardata, BoundKind wanted,
+											  double f);
+
 static BoundKind
 bound_kind(Node *other)
 {
@@ -673,6 +676,16 @@ disclosure_fraction(PlannerInfo *root, Node *anchor)
  * Which bound of a pseudonym (govshare.pseudonym_lower or _upper, the
  * index conditions of govshare.pseudonym_eq) other is, or BOUND_NONE.
  */
+/*
+ * The selectivity of an equality of vardata's variable with an unknown
+ * value: also pseudonym.c's estimate of pseudonym_eq.
+ */
+Selectivity
+govshare_fullform_unknown_equality(VariableStatData *vardata)
+{
+	return bound_equality_selectivity(vardata, BOUND_LOWER, 0.0);
+}
+
 static BoundKind
 pseudonym_bound_kind(Node *other)
 {
@@ -725,7 +738,8 @@ bound_selectivity(FunctionCallInfo fcinfo, PGFunction builtin, BoundKind wanted)
 	bool		varonleft;
 
 	/*
-	 * A pseudonym's bound (implied.c): estimated as an equality with an
+	 * A pseudonym's bound (the index conditions of pseudonym_eq, offered by
+	 * pseudonym.c's support function): estimated as an equality with an
 	 * unknown value, from the raw column's statistics alone.  The bound
 	 * itself is never computed here: it is the deciphered value, and an
 	 * estimate made from it (a histogram's bucket, the column's actual

@@ -46,7 +46,6 @@
 
 #include "access/stratnum.h"
 #include "catalog/pg_am.h"
-#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
@@ -592,18 +591,11 @@ static Selectivity
 pseudonym_selectivity(SupportRequestSelectivity *req)
 {
 	VariableStatData vardata;
-	double		nullfrac = 0.0;
-	double		ndistinct;
-	bool		isdefault;
 	Selectivity s;
 
 	examine_variable(req->root, linitial(req->args), req->is_join ? 0 : req->varRelid, &vardata);
-	if (HeapTupleIsValid(vardata.statsTuple))
-		nullfrac = ((Form_pg_statistic) GETSTRUCT(vardata.statsTuple))->stanullfrac;
-	ndistinct = get_variable_numdistinct(&vardata, &isdefault);
+	s = govshare_fullform_unknown_equality(&vardata);
 	ReleaseVariableStats(vardata);
-	s = (1.0 - nullfrac) / Max(ndistinct, 1.0);
-	CLAMP_PROBABILITY(s);
 	return s;
 }
 
