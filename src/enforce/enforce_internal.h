@@ -67,6 +67,8 @@ extern Node *govshare_mask_expr(Var *var, const FormData_pg_attribute *att,
 /* fullform.c and implied.c: conditions on raw columns, for their indexes */
 extern bool govshare_fullform_type(Oid typid);
 extern Expr *govshare_fullform_comparison(int strategy, bool any, Node *raw, Node *value);
+extern void govshare_fullform_deconstruct(struct ArrayType *a, Datum **elems, bool **nulls,
+										  int *n);
 struct VariableStatData;
 extern double govshare_fullform_unknown_equality(struct VariableStatData *vardata);
 extern void govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte);

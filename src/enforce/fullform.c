@@ -115,9 +115,12 @@ govshare_fullform_type(Oid typid)
 	return type != NULL && type->width == 8;
 }
 
-/* The elements of an array of an 8-byte national type (by value, 8 bytes). */
-static void
-deconstruct_forms(ArrayType *a, Datum **elems, bool **nulls, int *n)
+/*
+ * The elements of an array of an 8-byte national type (by value, 8 bytes).
+ * Public to the enforcement: implied.c reads IN lists of pseudonyms.
+ */
+void
+govshare_fullform_deconstruct(ArrayType *a, Datum **elems, bool **nulls, int *n)
 {
 	deconstruct_array(a, ARR_ELEMTYPE(a), 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, elems, nulls, n);
 }
@@ -227,7 +230,7 @@ govshare_full_form_eq_any(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("function full_form_eq_any needs an array of its first argument's type")));
-	deconstruct_forms(values, &elems, &nulls, &n);
+	govshare_fullform_deconstruct(values, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 	{
 		if (nulls[i])
@@ -261,7 +264,7 @@ govshare_full_form_pick(PG_FUNCTION_ARGS)
 	int			first = -1;
 
 	check_type(fcinfo, ARR_ELEMTYPE(values));
-	deconstruct_forms(values, &elems, &nulls, &n);
+	govshare_fullform_deconstruct(values, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 	{
 		if (nulls[i])
@@ -399,7 +402,7 @@ all_value_forms(Const *c)
 	bool	   *nulls;
 	int			n;
 
-	deconstruct_forms(a, &elems, &nulls, &n);
+	govshare_fullform_deconstruct(a, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 		if (!nulls[i] && !value_form(elems[i]))
 			return false;

@@ -478,19 +478,14 @@ pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 	else if (IsA(c->value, Const) && !((Const *) c->value)->constisnull)
 	{
 		ArrayType  *a = DatumGetArrayTypeP(((Const *) c->value)->constvalue);
-		Oid			elemtype = ARR_ELEMTYPE(a);
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
 		Datum	   *elems;
 		bool	   *nulls;
 		int			n;
 
-		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-		deconstruct_array(a, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+		govshare_fullform_deconstruct(a, &elems, &nulls, &n);
 		for (int i = 0; i < n && i <= IMPLIED_MAX_OR; i++)
-			values = lappend(values, makeConst(elemtype, -1, InvalidOid, typlen, elems[i],
-											   nulls[i], typbyval));
+			values = lappend(values, makeConst(ARR_ELEMTYPE(a), -1, InvalidOid, 8, elems[i],
+											   nulls[i], FLOAT8PASSBYVAL));
 	}
 	if (values == NIL || list_length(values) > IMPLIED_MAX_OR)
 		return NULL;

@@ -102,7 +102,6 @@ static uint64 deciphered_value;
 
 static AgencyKey *agency_key(const char *agency);
 
-
 /*
  * Forgets the secret and the derived keys: govshare.pseudonym_key_file
  * changed (its assign hook, src/guc.c).
