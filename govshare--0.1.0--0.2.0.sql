@@ -1134,7 +1134,7 @@ ALTER FUNCTION govshare.pseudonym(anyelement, text) COST 50;
 CREATE FUNCTION govshare.pseudonym_support(internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'govshare_pseudonym_support' LANGUAGE C STRICT;
 COMMENT ON FUNCTION govshare.pseudonym_support(internal) IS
-	'planner support of pseudonym_eq: the bounds as index conditions, an equality''s selectivity';
+	'planner support of pseudonym_eq and pseudonym_any: the index conditions, an equality''s selectivity';
 CREATE FUNCTION govshare.pseudonym_lower(value anyelement, agency text) RETURNS anyelement
 	AS 'MODULE_PATHNAME', 'govshare_pseudonym_lower'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
@@ -1150,6 +1150,19 @@ CREATE FUNCTION govshare.pseudonym_eq(raw anyelement, value anyelement, agency t
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.pseudonym_support;
 COMMENT ON FUNCTION govshare.pseudonym_eq(anyelement, anyelement, text) IS
 	'true when raw lies within the bounds of value: implied by pseudonym(raw, agency) = value; applied by the server only';
+-- An IN list of pseudonyms: one index scan of the values they name.
+-- pseudonym_values is VOLATILE so that no estimate computes it (an "=
+-- ANY" of a STABLE array is estimated by evaluating it).
+CREATE FUNCTION govshare.pseudonym_values(pseudonyms anyarray, agency text) RETURNS anyarray
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_values'
+	LANGUAGE C VOLATILE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.pseudonym_values(anyarray, text) IS
+	'the values the pseudonyms name for the agency: an index scan''s array; applied by the server only';
+CREATE FUNCTION govshare.pseudonym_any(raw anyelement, pseudonyms anyarray, agency text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_any'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.pseudonym_support;
+COMMENT ON FUNCTION govshare.pseudonym_any(anyelement, anyarray, text) IS
+	'true when raw is a value one of the pseudonyms names: implied by pseudonym(raw, agency) IN (pseudonyms); applied by the server only';
 
 -- issue 19: audit on hot standbys (a standby's records submitted to the primary)
 -- Hot standbys (src/audit/standby.c): a standby's audit forwarder submits its

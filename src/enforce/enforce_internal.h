@@ -77,4 +77,15 @@ extern void govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte);
 extern const unsigned char *govshare_pseudonym_key(const char *agency);
 extern bool govshare_pseudonym_supported(Oid typid);
 
+/* What a pseudonym of an 8-byte type names (govshare_pseudonym_names). */
+typedef enum GsPseudonymNames
+{
+	GS_NAMES_NOTHING,			/* no pseudonym */
+	GS_NAMES_VALUE,				/* the one value form FF1 deciphers it to */
+	GS_NAMES_ANY				/* an HMAC pseudonym: any encoding */
+} GsPseudonymNames;
+
+extern GsPseudonymNames govshare_pseudonym_names(uint64 x);
+extern bool govshare_pseudonyms_name_any(struct ArrayType *a);
+
 #endif							/* GS_ENFORCE_INTERNAL_H */

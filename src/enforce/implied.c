@@ -448,6 +448,63 @@ any_bounds(Node *raw, Node *values)
 }
 
 /*
+ * The implication of "pseudonym(col, agency) = ANY" of constants values,
+ * when none of them is an HMAC pseudonym (which would imply nothing):
+ * govshare.pseudonym_any(raw, <the pseudonyms of value forms among
+ * values>, agency), true when raw is a value one of them names, which
+ * every row whose pseudonym is one of values has; the others (NULLs, what
+ * is no pseudonym) name no row.  Its support function offers the index
+ * one scan of "raw = ANY" of the values they name, where an OR of
+ * pseudonym_eq would be one index scan per value.  NULL otherwise.
+ */
+static Node *
+pseudonym_any(Node *raw, List *values, Node *agency)
+{
+	Oid			three[3] = {ANYELEMENTOID, ANYARRAYOID, TEXTOID};
+	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString("pseudonym_any")),
+									3, three, true);
+	Oid			typid = exprType(raw);
+	Oid			arraytype = get_array_type(typid);
+	Datum	   *named = palloc(sizeof(Datum) * list_length(values));
+	int			n = 0;
+	ListCell   *lc;
+
+	if (!OidIsValid(fn) || !OidIsValid(arraytype))
+		return NULL;
+	foreach(lc, values)
+	{
+		Const	   *v = (Const *) lfirst(lc);
+
+		if (!IsA(v, Const) || v->consttype != typid)
+			return NULL;
+		if (v->constisnull)
+			continue;
+		switch (govshare_pseudonym_names((uint64) DatumGetInt64(v->constvalue)))
+		{
+			case GS_NAMES_NOTHING:
+				break;
+			case GS_NAMES_ANY:
+				return NULL;
+			case GS_NAMES_VALUE:
+				named[n++] = v->constvalue;
+				break;
+		}
+	}
+	if (n < 2)
+		return NULL;
+	/* the mark pseudonym.c looks for, as on govshare.pseudonym() */
+	return (Node *) makeFuncExpr(fn, BOOLOID,
+								 list_make3(copyObject(raw),
+											makeConst(arraytype, -1, InvalidOid, -1,
+													  PointerGetDatum(construct_array(named, n, typid, 8,
+																					  FLOAT8PASSBYVAL,
+																					  TYPALIGN_DOUBLE)),
+													  false, false),
+											copyObject(agency)),
+								 InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
+}
+
+/*
  * The implication of "pseudonym(col, agency) = value", or of "= ANY" of an
  * IN list or an array constant (at most IMPLIED_MAX_OR elements): for each
  * value v, govshare.pseudonym_eq(raw, v, agency), ORed over the values.
@@ -455,8 +512,10 @@ any_bounds(Node *raw, Node *values)
  * enciphers when v is a pseudonym of a value form, every encoding when v
  * is one of the HMAC pseudonyms, and nothing when v is no pseudonym
  * (src/enforce/pseudonym.c): true on every row whose pseudonym is v.  Its
- * support function offers the bounds to the column's index.  NULL when
- * nothing is implied (an array known at execution only).
+ * support function offers the bounds to the column's index.  An IN list
+ * of at least two pseudonyms of value forms gets one pseudonym_any
+ * instead (above).  NULL when nothing is implied (an array known at
+ * execution only).
  */
 static Node *
 pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
@@ -468,6 +527,7 @@ pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 	List	   *arms = NIL;
 	ListCell   *lc;
 	Node	   *raw;
+	Node	   *any;
 
 	if (!OidIsValid(eq))
 		return NULL;
@@ -490,6 +550,8 @@ pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 	if (values == NIL || list_length(values) > IMPLIED_MAX_OR)
 		return NULL;
 	raw = (Node *) raw_column(rte, rti, c->attno, c->column);
+	if (list_length(values) > 1 && (any = pseudonym_any(raw, values, c->agency)) != NULL)
+		return any;
 	foreach(lc, values)
 	{
 		/* the mark pseudonym.c looks for, as on govshare.pseudonym() */

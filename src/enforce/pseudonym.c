@@ -32,8 +32,11 @@
  * index of col.  The enforcement (src/enforce/implied.c) adds
  * govshare.pseudonym_eq(<raw col>, x, agency), whose support function
  * offers the index the bounds govshare.pseudonym_lower() and
- * govshare.pseudonym_upper() compute.  All three are guarded like
- * govshare.pseudonym(): they decipher what the consumer may not see.
+ * govshare.pseudonym_upper() compute; for an IN list of pseudonyms,
+ * govshare.pseudonym_any(<raw col>, xs, agency), whose support function
+ * offers "<raw col> = ANY(govshare.pseudonym_values(xs, agency))".  All
+ * of them are guarded like govshare.pseudonym(): they decipher what the
+ * consumer may not see.
  *
  * src/pseudonym.c
  *
@@ -56,6 +59,7 @@
 #include "nodes/supportnodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
+#include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/selfuncs.h"
 #include "utils/builtins.h"
@@ -100,6 +104,16 @@ static const gs_type *deciphered_type = NULL;
 static uint64 deciphered_bits;
 static uint64 deciphered_value;
 
+/*
+ * The last array of pseudonyms deciphered in this backend
+ * (pseudonym_values), in its own memory context: the index scans of a
+ * partitioned table's partitions each ask for the same array.
+ */
+static MemoryContext deciphered_array_cxt = NULL;
+static const AgencyKey *deciphered_array_key = NULL;
+static ArrayType *deciphered_array_of = NULL;	/* the pseudonyms */
+static ArrayType *deciphered_array = NULL;	/* their values */
+
 static AgencyKey *agency_key(const char *agency);
 
 /*
@@ -121,6 +135,9 @@ govshare_pseudonym_forget_keys(void)
 		pfree(k);
 	}
 	deciphered_key = NULL;
+	deciphered_array_key = NULL;
+	if (deciphered_array_cxt != NULL)
+		MemoryContextReset(deciphered_array_cxt);
 	explicit_bzero(secret, sizeof(secret));
 	secret_len = 0;
 	if (secret_path)
@@ -302,6 +319,11 @@ typedef struct PseudonymCall
 	uint64		value;
 	int64		lower;
 	int64		upper;
+	/* pseudonym_any: the array last seen (a copy), and what it names */
+	ArrayType  *array_of;
+	int64	   *values;
+	int			nvalues;
+	bool		names_any;
 } PseudonymCall;
 
 /*
@@ -383,13 +405,86 @@ govshare_pseudonym(PG_FUNCTION_ARGS)
 }
 
 /*
+ * What the pseudonym x (an 8-byte encoding) names: one value form, which
+ * FF1 deciphers (bit 59 clear); any encoding at all, for the HMAC ones
+ * (the encodings from 2^59 up, and the negative ones that no valid value
+ * has); or nothing, when x is no pseudonym.
+ */
+GsPseudonymNames
+govshare_pseudonym_names(uint64 x)
+{
+	uint64		bits = GS_PAYLOAD(x);
+
+	if (GS_FORM(x) != GS_FORM_PSEUDONYM || (bits >> GS_PSEUDONYM_BITS) != 0)
+		return GS_NAMES_NOTHING;
+	return (bits & HMAC_MARK) ? GS_NAMES_ANY : GS_NAMES_VALUE;
+}
+
+/* Does one of the elements of a, an array of an 8-byte type, name any encoding? */
+bool
+govshare_pseudonyms_name_any(ArrayType *a)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	bool		any = false;
+
+	govshare_fullform_deconstruct(a, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i] && govshare_pseudonym_names((uint64) DatumGetInt64(elems[i])) == GS_NAMES_ANY)
+			any = true;
+	pfree(elems);
+	pfree(nulls);
+	return any;
+}
+
+/*
+ * The value form the pseudonym x (naming one: GS_NAMES_VALUE) of type
+ * deciphers to for agency.  The last one is kept: the lower bound, the
+ * upper one and pseudonym_eq of a lookup ask for the same x.
+ */
+static uint64
+decipher(const char *agency, const gs_type *type, uint64 x)
+{
+	AgencyKey  *key = agency_key(agency);
+	uint64		bits = GS_PAYLOAD(x);
+	unsigned char tweak[TWEAK_BYTES];
+
+	if (deciphered_key != key || deciphered_type != type || deciphered_bits != bits)
+	{
+		type_tweak(type, tweak);
+		deciphered_value = govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
+										tweak, TWEAK_BYTES, bits);
+		deciphered_key = key;
+		deciphered_type = type;
+		deciphered_bits = bits;
+	}
+	return GS_MAKE(GS_FORM_VALUE, deciphered_value);
+}
+
+/* The national type of argument argno of an 8-byte type, or an error. */
+static const gs_type *
+pseudonym_arg_type(FunctionCallInfo fcinfo, int argno, bool array)
+{
+	Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	const gs_type *type;
+
+	if (array)
+		typid = get_element_type(typid);
+	type = govshare_type_lookup(typid);
+	if (type == NULL || type->width != 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type %s has no pseudonyms", format_type_be(typid))));
+	return type;
+}
+
+/*
  * The bounds on a raw column of an 8-byte type that "pseudonym(col) = x"
  * implies, for agency (int64 encodings, lower > upper when nothing
- * matches), argument value_arg being x: the value x enciphers, twice,
- * when x is a pseudonym with bit 59 clear; every encoding when it is set
- * (the values whose pseudonyms are HMACs: the encodings from 2^59 up, and
- * the negative ones that no valid value has); nothing when x is no
- * pseudonym.  Kept per call site: a scan evaluates them with one x.
+ * matches), argument value_arg being x: the value x names, twice, or
+ * every encoding, or nothing (govshare_pseudonym_names).  Kept per call
+ * site: a scan evaluates them with one x.
  */
 static void
 pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *upper,
@@ -397,19 +492,12 @@ pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *up
 {
 	PseudonymCall *site = (PseudonymCall *) fcinfo->flinfo->fn_extra;
 	char	   *agency = NULL;
-	unsigned char tweak[TWEAK_BYTES];
 	uint64		x;
-	uint64		bits;
 
 	if (site == NULL)
 	{
-		Oid			typid = get_fn_expr_argtype(fcinfo->flinfo, value_arg);
-		const gs_type *type = govshare_type_lookup(typid);
+		const gs_type *type = pseudonym_arg_type(fcinfo, value_arg, false);
 
-		if (type == NULL || type->width != 8)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("type %s has no pseudonyms", format_type_be(typid))));
 		agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
 		site = check_call(fcinfo, agency, what);
 		site->type = type;
@@ -421,35 +509,21 @@ pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *up
 		*upper = site->upper;
 		return;
 	}
-	bits = GS_PAYLOAD(x);
-	if (GS_FORM(x) != GS_FORM_PSEUDONYM || (bits >> GS_PSEUDONYM_BITS) != 0)
+	switch (govshare_pseudonym_names(x))
 	{
-		*lower = PG_INT64_MAX;
-		*upper = PG_INT64_MIN;
-	}
-	else if (bits & HMAC_MARK)
-	{
-		*lower = PG_INT64_MIN;
-		*upper = PG_INT64_MAX;
-	}
-	else
-	{
-		AgencyKey  *key;
-
-		if (agency == NULL)
-			agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
-		key = agency_key(agency);
-		/* the lower bound, the upper one and pseudonym_eq ask for the same x */
-		if (deciphered_key != key || deciphered_type != site->type || deciphered_bits != bits)
-		{
-			type_tweak(site->type, tweak);
-			deciphered_value = govshare_ff1(agency_ff1(agency), false, 2, KEYED_BITS,
-											tweak, TWEAK_BYTES, bits);
-			deciphered_key = key;
-			deciphered_type = site->type;
-			deciphered_bits = bits;
-		}
-		*lower = *upper = (int64) GS_MAKE(GS_FORM_VALUE, deciphered_value);
+		case GS_NAMES_NOTHING:
+			*lower = PG_INT64_MAX;
+			*upper = PG_INT64_MIN;
+			break;
+		case GS_NAMES_ANY:
+			*lower = PG_INT64_MIN;
+			*upper = PG_INT64_MAX;
+			break;
+		case GS_NAMES_VALUE:
+			if (agency == NULL)
+				agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
+			*lower = *upper = (int64) decipher(agency, site->type, x);
+			break;
 	}
 	site->known = true;
 	site->value = x;
@@ -512,6 +586,174 @@ govshare_pseudonym_eq(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL((raw >= lower) & (raw <= upper));
 }
 
+/*
+ * What the pseudonyms of the array a, of type, name for agency: the value
+ * forms they decipher to (*n of them, in the current memory context), the
+ * NULLs and what is no pseudonym left out; *names_any tells whether one
+ * of them is an HMAC pseudonym, which names any encoding.
+ */
+static int64 *
+decipher_array(const char *agency, const gs_type *type, ArrayType *a, int *n, bool *names_any)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			count;
+	int64	   *values;
+	unsigned char tweak[TWEAK_BYTES];
+	struct evp_cipher_ctx_st *ff1 = NULL;
+
+	govshare_fullform_deconstruct(a, &elems, &nulls, &count);
+	values = palloc(sizeof(int64) * Max(count, 1));
+	*n = 0;
+	*names_any = false;
+	type_tweak(type, tweak);
+	for (int i = 0; i < count; i++)
+	{
+		uint64		x;
+
+		if (nulls[i])
+			continue;
+		x = (uint64) DatumGetInt64(elems[i]);
+		switch (govshare_pseudonym_names(x))
+		{
+			case GS_NAMES_NOTHING:
+				break;
+			case GS_NAMES_ANY:
+				*names_any = true;
+				break;
+			case GS_NAMES_VALUE:
+				if (ff1 == NULL)
+					ff1 = agency_ff1(agency);
+				values[(*n)++] = (int64) GS_MAKE(GS_FORM_VALUE,
+												 govshare_ff1(ff1, false, 2, KEYED_BITS, tweak,
+															  TWEAK_BYTES, GS_PAYLOAD(x)));
+				break;
+		}
+	}
+	pfree(elems);
+	pfree(nulls);
+	return values;
+}
+
+/* Are two arrays the same bytes (their element type included)? */
+static bool
+same_array(ArrayType *a, ArrayType *b)
+{
+	return a != NULL && b != NULL && VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+}
+
+/*
+ * govshare.pseudonym_any(raw anyelement, values anyarray, agency text) returns boolean
+ *
+ * Is raw one of the values the pseudonyms of values name (or does one of
+ * them name any encoding)?  True whenever the pseudonym of raw for agency
+ * is one of values: the condition the rewrite adds to a consumer's
+ * "pseudonym(col) IN (...)" (implied.c).  Every value is compared, found
+ * or not, so that its time on a row does not depend on raw.  Its support
+ * function offers the index "raw = ANY(pseudonym_values(values, agency))".
+ */
+PG_FUNCTION_INFO_V1(govshare_pseudonym_any);
+Datum
+govshare_pseudonym_any(PG_FUNCTION_ARGS)
+{
+	int64		raw = PG_GETARG_INT64(0);
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
+	PseudonymCall *site = (PseudonymCall *) fcinfo->flinfo->fn_extra;
+	bool		found;
+
+	if (site == NULL)
+	{
+		const gs_type *type = pseudonym_arg_type(fcinfo, 1, true);
+
+		site = check_call(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(2)),
+						  "govshare.pseudonym_any()");
+		site->type = type;
+	}
+	if (!same_array(site->array_of, a))
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (site->array_of != NULL)
+		{
+			pfree(site->array_of);
+			pfree(site->values);
+			site->array_of = NULL;
+		}
+		site->values = decipher_array(text_to_cstring(PG_GETARG_TEXT_PP(2)), site->type, a,
+									  &site->nvalues, &site->names_any);
+		site->array_of = (ArrayType *) palloc(VARSIZE(a));
+		memcpy(site->array_of, a, VARSIZE(a));
+		MemoryContextSwitchTo(old);
+	}
+	found = site->names_any;
+	for (int i = 0; i < site->nvalues; i++)
+		found |= (raw == site->values[i]);
+	PG_RETURN_BOOL(found);
+}
+
+/*
+ * govshare.pseudonym_values(values anyarray, agency text) returns anyarray
+ *
+ * The values the pseudonyms of values name for agency, which must all be
+ * pseudonyms of value forms, NULLs or no pseudonyms (those two are left
+ * out): the array of the index condition pseudonym_support() offers for
+ * pseudonym_any.  VOLATILE, unlike its siblings: PostgreSQL estimates "=
+ * ANY" of a STABLE array by computing it (scalararraysel), and a plan must
+ * not depend on what the consumer's pseudonyms decipher to.  Evaluated
+ * when an index scan starts; the last array is kept for the backend, so
+ * that the scans of a partitioned table's partitions decipher it once.
+ */
+PG_FUNCTION_INFO_V1(govshare_pseudonym_values);
+Datum
+govshare_pseudonym_values(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	PseudonymCall *site = (PseudonymCall *) fcinfo->flinfo->fn_extra;
+	AgencyKey  *key;
+
+	if (site == NULL)
+	{
+		const gs_type *type = pseudonym_arg_type(fcinfo, 0, true);
+
+		site = check_call(fcinfo, agency, "govshare.pseudonym_values()");
+		site->type = type;
+	}
+	key = agency_key(agency);
+	if (deciphered_array_key != key || !same_array(deciphered_array_of, a))
+	{
+		int			n;
+		bool		names_any;
+		int64	   *values;
+		Datum	   *elems;
+		MemoryContext old;
+
+		if (deciphered_array_cxt == NULL)
+			deciphered_array_cxt = AllocSetContextCreate(TopMemoryContext,
+														 "govshare deciphered pseudonyms",
+														 ALLOCSET_SMALL_SIZES);
+		deciphered_array_key = NULL;
+		MemoryContextReset(deciphered_array_cxt);
+		values = decipher_array(agency, site->type, a, &n, &names_any);
+		/* pseudonym_support offers the condition for no such array */
+		if (names_any)
+			elog(ERROR, "an array holding HMAC pseudonyms has no index condition");
+		elems = palloc(sizeof(Datum) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+			elems[i] = Int64GetDatum(values[i]);
+		old = MemoryContextSwitchTo(deciphered_array_cxt);
+		deciphered_array = n == 0 ? construct_empty_array(ARR_ELEMTYPE(a)) :
+			construct_array(elems, n, ARR_ELEMTYPE(a), 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+		deciphered_array_of = (ArrayType *) palloc(VARSIZE(a));
+		memcpy(deciphered_array_of, a, VARSIZE(a));
+		MemoryContextSwitchTo(old);
+		deciphered_array_key = key;
+		pfree(elems);
+		pfree(values);
+	}
+	PG_RETURN_ARRAYTYPE_P(DatumGetArrayTypePCopy(PointerGetDatum(deciphered_array)));
+}
+
 /* A call of govshare.<name>(value, agency), with the mark check_call wants. */
 static Node *
 bound_call(const char *name, Oid typid, Node *value, Node *agency)
@@ -524,6 +766,43 @@ bound_call(const char *name, Oid typid, Node *value, Node *agency)
 		return NULL;
 	return (Node *) makeFuncExpr(fn, typid, list_make2(copyObject(value), copyObject(agency)),
 								 InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
+}
+
+/*
+ * SupportRequestIndexCondition for pseudonym_any(raw, values, agency):
+ * "raw = ANY(pseudonym_values(values, agency))", one index scan over the
+ * values the pseudonyms name, computed when the scan starts.  Only for a
+ * constant array (an IN list) none of whose pseudonyms is an HMAC one,
+ * which would name every encoding: the enforcement writes no other
+ * (implied.c).  Lossy, as pseudonym_eq's.
+ */
+static List *
+pseudonym_any_conditions(SupportRequestIndexCondition *req, Oid typid, Node *raw, Node *values,
+						 Node *agency)
+{
+	Oid			arg_types[2] = {ANYARRAYOID, TEXTOID};
+	Oid			fn = LookupFuncName(list_make2(makeString("govshare"),
+											   makeString("pseudonym_values")),
+									2, arg_types, true);
+	Oid			eq = get_opfamily_member(req->opfamily, typid, typid, BTEqualStrategyNumber);
+	Const	   *c = (Const *) values;
+	ScalarArrayOpExpr *saop;
+
+	if (!OidIsValid(fn) || !OidIsValid(eq) || !IsA(c, Const) || c->constisnull ||
+		govshare_pseudonyms_name_any(DatumGetArrayTypeP(c->constvalue)))
+		return NIL;
+	saop = makeNode(ScalarArrayOpExpr);
+	saop->opno = eq;
+	saop->opfuncid = get_opcode(eq);
+	saop->useOr = true;
+	saop->inputcollid = InvalidOid;
+	saop->args = list_make2(copyObject(raw),
+							makeFuncExpr(fn, c->consttype,
+										 list_make2(copyObject(values), copyObject(agency)),
+										 InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
+	saop->location = -1;
+	req->lossy = true;
+	return list_make1(saop);
 }
 
 /*
@@ -563,6 +842,8 @@ pseudonym_index_conditions(SupportRequestIndexCondition *req)
 	if (bms_is_member(req->index->rel->relid, pull_varnos(req->root, value)) ||
 		contain_volatile_functions(value) || !IsA(agency, Const))
 		return NIL;
+	if (type_is_array(exprType(value)))
+		return pseudonym_any_conditions(req, typid, raw, value, agency);
 	ge = get_opfamily_member(req->opfamily, typid, typid, BTGreaterEqualStrategyNumber);
 	le = get_opfamily_member(req->opfamily, typid, typid, BTLessEqualStrategyNumber);
 	low = bound_call("pseudonym_lower", typid, value, agency);
@@ -581,20 +862,34 @@ pseudonym_index_conditions(SupportRequestIndexCondition *req)
 
 /*
  * The selectivity of pseudonym_eq: an equality of raw with an unknown
- * value, from raw's statistics alone.  The bounds are never computed
- * here: they are the deciphered value, and an estimate made from it (an
- * MCV, a histogram's bucket) would shape the plan by a value the
- * consumer may not know.
+ * value, from raw's statistics alone; of pseudonym_any, one such equality
+ * per element.  The bounds are never computed here: they are the
+ * deciphered value, and an estimate made from it (an MCV, a histogram's
+ * bucket) would shape the plan by a value the consumer may not know.
  */
 static Selectivity
 pseudonym_selectivity(SupportRequestSelectivity *req)
 {
 	VariableStatData vardata;
 	Selectivity s;
+	Node	   *values = lsecond(req->args);
+	int			n = 1;
 
+	/* pseudonym_any: as many equalities as the array has elements */
+	if (type_is_array(exprType(values)))
+	{
+		n = 10;					/* PostgreSQL's guess for an array it cannot see */
+		if (IsA(values, Const) && !((Const *) values)->constisnull)
+		{
+			ArrayType  *a = DatumGetArrayTypeP(((Const *) values)->constvalue);
+
+			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+		}
+	}
 	examine_variable(req->root, linitial(req->args), req->is_join ? 0 : req->varRelid, &vardata);
-	s = govshare_fullform_unknown_equality(&vardata);
+	s = govshare_fullform_unknown_equality(&vardata) * n;
 	ReleaseVariableStats(vardata);
+	CLAMP_PROBABILITY(s);
 	return s;
 }
 

@@ -291,4 +291,23 @@ SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELEC
                                             :'shown_phone'))),
           '106 ... its leaky functions and its plan see pseudonyms and masked values only');
 
+-- 107. an IN list of pseudonyms: one index scan of what they decipher to,
+-- computed when the scan starts, never by an estimate nor from SQL
+SELECT string_agg(quote_literal(phone::text), ', ') AS shown_phones,
+       '{' || string_agg(phone::text, ',') || '}' AS shown_array
+  FROM (SELECT phone FROM citizen WHERE phone IS NOT NULL LIMIT 2) p \gset
+SELECT ok(adv.refused(adv.rows(format('SELECT pseudonym_values(%L::phone_number[], ''ADV_MND'')', :'shown_array'))),
+          '107 pseudonym_values() called directly, to decipher an array of pseudonyms');
+SELECT ok(adv.refused(adv.rows(format('SELECT count(*) FROM citizen WHERE pseudonym_any(phone, %L::phone_number[], ''ADV_MND'')',
+                                      :'shown_array'))),
+          '107 pseudonym_any() inside a query over the governed table');
+DELETE FROM mnd.seen;
+SELECT is(adv.rows(format('SELECT count(*) FROM citizen WHERE phone IN (%s) AND mnd.peek(phone::text) AND mnd.peek(full_name)',
+                          :'shown_phones')), '(2)',
+          '107 a lookup by an IN list of pseudonyms finds its rows');
+SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELECT FROM mnd.seen)
+          AND NOT adv.leaks(adv.rows(format('EXPLAIN SELECT full_name FROM citizen WHERE phone IN (%s)',
+                                            :'shown_phones'))),
+          '107 ... its leaky functions and its plan see pseudonyms and masked values only');
+
 SELECT * FROM finish();

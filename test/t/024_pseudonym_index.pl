@@ -169,10 +169,19 @@ for my $table ('citizen', 'pcitizen', 'rcitizen')
 				is($got[$i] // '<none>', expected($purpose, $probes[$i]), "$what: = $probes[$i]");
 			}
 
-			# an IN list
+			# an IN list: with the pseudonym of a raw value stored in a
+			# disclosure form (an HMAC one), the bounds of each value; without
+			# it, one scan of the values the list names (pseudonym_any)
 			my $list = join(', ', map { lit($_) } @probes);
 			is(consumer($set . "SELECT $agg FROM $table WHERE personal_id IN ($list)", $purpose),
 				expected($purpose, @probes), "$what: IN list");
+			my @named = grep { $_ ne $stored_masked } @probes;
+			$list = join(', ', map { lit($_) } @named);
+			is(consumer($set . "SELECT $agg FROM $table WHERE personal_id IN ($list)", $purpose),
+				expected($purpose, @named), "$what: IN list of pseudonyms that name values");
+			my $array = join(',', map { $_ eq 'NULL' ? 'NULL' : "\"$_\"" } @named);
+			is(consumer($set . "SELECT $agg FROM $table WHERE personal_id = ANY ('{$array}')", $purpose),
+				expected($purpose, @named), "$what: = ANY of an array constant");
 
 			# a generic plan's parameter
 			@sql = ("SET plan_cache_mode = force_generic_plan;",
@@ -197,10 +206,19 @@ for my $table ('citizen', 'pcitizen', 'rcitizen')
 PREPARE p(personal_id) AS SELECT full_name FROM $table WHERE personal_id = \$1;
 EXPLAIN (COSTS OFF) EXECUTE p('$visible')");
 	my $in = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id IN ('$visible', '$hidden')");
-	note("$table:\n$plan\n$generic\n$in");
-	for ([ $plan, '= constant' ], [ $generic, 'generic = $1' ], [ $in, 'IN list' ])
+	my $in_hmac = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id IN ('$visible', '$stored_masked')");
+	note("$table:\n$plan\n$generic\n$in\n$in_hmac");
+	for ([ $plan, '= constant' ], [ $generic, 'generic = $1' ], [ $in, 'IN list' ],
+		[ $in_hmac, 'IN list with an HMAC pseudonym' ])
 	{
-		like($_->[0], qr/Index (Only )?Scan .*\n.*Index Cond: \(\(personal_id >= pseudonym_lower\(/,
+		# an IN list of pseudonyms that name values is one scan of "= ANY"
+		# of what they decipher to, computed when the scan starts (planning
+		# would fail if an estimate computed it: it is refused in a call
+		# the planner makes)
+		my $cond = $_->[1] eq 'IN list'
+		  ? qr/Index Cond: \(personal_id = ANY \(pseudonym_values\('\{[^}]*\}'::personal_id\[\], 'MND'::text\)\)\)/
+		  : qr/Index Cond: \(\(personal_id >= pseudonym_lower\(/;
+		like($_->[0], qr/(Index (Only )?Scan|Bitmap Index Scan) .*\n.*$cond/,
 			"$table: $_->[1]: an index scan bounded by the pseudonym");
 		unlike($_->[0], qr/Seq Scan|Subplans Removed/, "$table: $_->[1]: no sequential scan, nothing pruned");
 		unlike($_->[0], qr/0[0-9]{11}/, "$table: $_->[1]: no identity number in the plan");
@@ -230,6 +248,15 @@ EXPLAIN (COSTS OFF) EXECUTE p('$visible')");
 		is(scalar(() = $owner =~ /on pcitizen_0\d\d/g), 1, "$table: the owner's lookup still prunes");
 		is(consumer("SHOW enable_partition_pruning"), 'on', "$table: the consumer's setting is left as it was");
 	}
+	# the estimate of an IN list does not depend on what it deciphers to:
+	# the plan with costs is the same for rows that exist and for none
+	my $none2 = $none =~ /0/ ? '~' . ('2' x 12) : '~' . ('3' x 12);
+	my @costed = map {
+		my $p = consumer("EXPLAIN SELECT full_name FROM $table WHERE personal_id IN ($_)");
+		$p =~ s/'\{[^}]*\}'//g;
+		$p
+	} ("'$visible', '$hidden'", "'$none', '$none2'");
+	is($costed[0], $costed[1], "$table: an IN list's plan and estimates are the same for pseudonyms of rows and of none");
 	my $some = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id = '$visible'", 'some');
 	note($some);
 	like($some, qr/Index Cond: \(\(personal_id >= pseudonym_lower\(/,
@@ -306,6 +333,19 @@ SELECT govshare.pseudonym_lower('$visible'::govshare.personal_id, 'MND');",
 SELECT govshare.pseudonym_eq('$real'::govshare.personal_id, '$visible'::govshare.personal_id, 'MND');",
 		extra_params => [ '-U', $role ]);
 	like($stderr, qr/pseudonym_eq\(\) cannot be called directly/, "$role: pseudonym_eq() from SQL fails");
+	unlike($stdout, qr/^[tf]$/m, '... and answers nothing');
+	# nor their array forms
+	($ret, $stdout, $stderr) = $node->psql('postgres',
+		"SELECT govshare.begin_request('all') WHERE current_user = 'mnd_app';
+SELECT govshare.pseudonym_values(ARRAY['$visible', '$hidden']::govshare.personal_id[], 'MND');",
+		extra_params => [ '-U', $role ]);
+	like($stderr, qr/pseudonym_values\(\) cannot be called directly/, "$role: pseudonym_values() from SQL fails");
+	unlike($stdout, qr/\d{12}/, '... and returns nothing');
+	($ret, $stdout, $stderr) = $node->psql('postgres',
+		"SELECT govshare.begin_request('all') WHERE current_user = 'mnd_app';
+SELECT govshare.pseudonym_any('$real'::govshare.personal_id, ARRAY['$visible', '$hidden']::govshare.personal_id[], 'MND');",
+		extra_params => [ '-U', $role ]);
+	like($stderr, qr/pseudonym_any\(\) cannot be called directly/, "$role: pseudonym_any() from SQL fails");
 	unlike($stdout, qr/^[tf]$/m, '... and answers nothing');
 }
 my ($ret, $stdout, $stderr) = $node->psql('postgres',
