@@ -153,6 +153,14 @@ SELECT begin_request('health_care');
 SELECT count(*) AS rows, count(*) FILTER (WHERE disclosure_form(personal_id) = 'pseudonym') AS pseudonymous
 FROM citizen;
 SELECT count(*) AS linkable FROM citizen c JOIN work.pseudonyms p ON c.phone = p.phone;
+-- its own pseudonyms, as an IN list and an array: one index scan of the
+-- values they name (pseudonym_any, pseudonym_values)
+SELECT string_agg(quote_literal(personal_id::text), ', ') AS moh_ids
+FROM (SELECT personal_id FROM citizen LIMIT 2) c \gset
+SET enable_seqscan = off;
+SELECT count(*) AS found_by_in_list FROM citizen WHERE personal_id IN (:moh_ids);
+SELECT count(*) AS found_by_array FROM citizen WHERE personal_id = ANY (ARRAY[:moh_ids, NULL]::personal_id[]);
+RESET enable_seqscan;
 -- and the purpose must be one the agency has rules for
 SELECT begin_request('military_service');
 SELECT count(*) FROM citizen;
