@@ -1150,7 +1150,8 @@ CREATE FUNCTION govshare.pseudonym_eq(raw anyelement, value anyelement, agency t
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.pseudonym_support;
 COMMENT ON FUNCTION govshare.pseudonym_eq(anyelement, anyelement, text) IS
 	'true when raw lies within the bounds of value: implied by pseudonym(raw, agency) = value; applied by the server only';
--- An IN list of pseudonyms: one index scan of the values they name.
+-- An IN list or an array of pseudonyms: one index scan of the values they
+-- name.
 -- pseudonym_values is VOLATILE so that no estimate computes it (an "=
 -- ANY" of a STABLE array is estimated by evaluating it).
 CREATE FUNCTION govshare.pseudonym_values(pseudonyms anyarray, agency text) RETURNS anyarray
@@ -1162,7 +1163,13 @@ CREATE FUNCTION govshare.pseudonym_any(raw anyelement, pseudonyms anyarray, agen
 	AS 'MODULE_PATHNAME', 'govshare_pseudonym_any'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF SUPPORT govshare.pseudonym_support;
 COMMENT ON FUNCTION govshare.pseudonym_any(anyelement, anyarray, text) IS
-	'true when raw is a value one of the pseudonyms names: implied by pseudonym(raw, agency) IN (pseudonyms); applied by the server only';
+	'true when raw is a value one of the pseudonyms of values deciphers to: implied, with pseudonym_eq of pseudonym_hmac_pick, by pseudonym(raw, agency) = ANY (pseudonyms); applied by the server only';
+-- It reads bit 59 of the consumer's own values only: callable by anyone.
+CREATE FUNCTION govshare.pseudonym_hmac_pick(pseudonyms anyarray) RETURNS anyelement
+	AS 'MODULE_PATHNAME', 'govshare_pseudonym_hmac_pick'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION govshare.pseudonym_hmac_pick(anyarray) IS
+	'an HMAC pseudonym among the pseudonyms (one that any raw value may have), or NULL';
 
 -- issue 19: audit on hot standbys (a standby's records submitted to the primary)
 -- Hot standbys (src/audit/standby.c): a standby's audit forwarder submits its

@@ -86,6 +86,5 @@ typedef enum GsPseudonymNames
 } GsPseudonymNames;
 
 extern GsPseudonymNames govshare_pseudonym_names(uint64 x);
-extern bool govshare_pseudonyms_name_any(struct ArrayType *a);
 
 #endif							/* GS_ENFORCE_INTERNAL_H */

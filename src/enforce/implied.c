@@ -447,61 +447,106 @@ any_bounds(Node *raw, Node *values)
 	return (Node *) makeBoolExpr(OR_EXPR, list_make2(listed, make_andclause(range)), -1);
 }
 
+/* govshare.<name>(args), with the mark pseudonym.c looks for, as on govshare.pseudonym(). */
+static Node *
+marked_call(const char *name, int nargs, Oid *argtypes, Oid rettype, List *args)
+{
+	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString(pstrdup(name))),
+									nargs, argtypes, true);
+
+	if (!OidIsValid(fn))
+		return NULL;
+	return (Node *) makeFuncExpr(fn, rettype, args, InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
+}
+
 /*
- * The implication of "pseudonym(col, agency) = ANY" of constants values,
- * when none of them is an HMAC pseudonym (which would imply nothing):
- * govshare.pseudonym_any(raw, <the pseudonyms of value forms among
- * values>, agency), true when raw is a value one of them names, which
- * every row whose pseudonym is one of values has; the others (NULLs, what
- * is no pseudonym) name no row.  Its support function offers the index
- * one scan of "raw = ANY" of the values they name, where an OR of
- * pseudonym_eq would be one index scan per value.  NULL otherwise.
+ * The implication of "pseudonym(col, agency) = ANY(values)", values an
+ * array: govshare.pseudonym_any(raw, values, agency), true when raw is a
+ * value form that a pseudonym of a value form in values deciphers to, ORed
+ * with govshare.pseudonym_eq(raw, h, agency), h an HMAC pseudonym in
+ * values (which names every encoding), when there may be one.  A row whose
+ * pseudonym is an element e of values has e of one of the two kinds:
+ * pseudonyms are either (src/enforce/pseudonym.c).  The support functions
+ * offer the index one scan of "raw = ANY" of the values the first names,
+ * where an OR of pseudonym_eq would be one index scan per element, and the
+ * bounds of h, every encoding or nothing.
+ *
+ * For constants (elements, Consts of raw's type, as an IN list has them),
+ * the array is of the pseudonyms of value forms among them (NULLs and what
+ * is no pseudonym name no row), and h the first HMAC one if any; NULL
+ * when none is a pseudonym of a value form.  For an array known only at
+ * execution (array, with elements NIL), h is
+ * govshare.pseudonym_hmac_pick(array), NULL when it holds no HMAC
+ * pseudonym, whose bounds then find nothing.
  */
 static Node *
-pseudonym_any(Node *raw, List *values, Node *agency)
+pseudonym_any(Node *raw, Node *array, List *elements, Node *agency)
 {
-	Oid			three[3] = {ANYELEMENTOID, ANYARRAYOID, TEXTOID};
-	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString("pseudonym_any")),
-									3, three, true);
+	Oid			any_args[3] = {ANYELEMENTOID, ANYARRAYOID, TEXTOID};
+	Oid			eq_args[3] = {ANYELEMENTOID, ANYELEMENTOID, TEXTOID};
+	Oid			pick_arg = ANYARRAYOID;
 	Oid			typid = exprType(raw);
 	Oid			arraytype = get_array_type(typid);
-	Datum	   *named = palloc(sizeof(Datum) * list_length(values));
-	int			n = 0;
-	ListCell   *lc;
+	Node	   *hmac = NULL;
+	Node	   *arms[2];
 
-	if (!OidIsValid(fn) || !OidIsValid(arraytype))
+	if (!OidIsValid(arraytype))
 		return NULL;
-	foreach(lc, values)
+	if (array == NULL)
 	{
-		Const	   *v = (Const *) lfirst(lc);
+		Datum	   *named = palloc(sizeof(Datum) * Max(list_length(elements), 1));
+		int			n = 0;
+		ListCell   *lc;
 
-		if (!IsA(v, Const) || v->consttype != typid)
-			return NULL;
-		if (v->constisnull)
-			continue;
-		switch (govshare_pseudonym_names((uint64) DatumGetInt64(v->constvalue)))
+		foreach(lc, elements)
 		{
-			case GS_NAMES_NOTHING:
-				break;
-			case GS_NAMES_ANY:
+			Const	   *v = (Const *) lfirst(lc);
+
+			if (!IsA(v, Const) || v->consttype != typid)
 				return NULL;
-			case GS_NAMES_VALUE:
-				named[n++] = v->constvalue;
-				break;
+			if (v->constisnull)
+				continue;
+			switch (govshare_pseudonym_names((uint64) DatumGetInt64(v->constvalue)))
+			{
+				case GS_NAMES_NOTHING:
+					break;
+				case GS_NAMES_ANY:
+					if (hmac == NULL)
+						hmac = (Node *) v;
+					break;
+				case GS_NAMES_VALUE:
+					named[n++] = v->constvalue;
+					break;
+			}
 		}
+		if (n == 0)
+			return NULL;
+		array = (Node *) makeConst(arraytype, -1, InvalidOid, -1,
+								   PointerGetDatum(construct_array(named, n, typid, 8,
+																   FLOAT8PASSBYVAL,
+																   TYPALIGN_DOUBLE)),
+								   false, false);
 	}
-	if (n < 2)
+	else
+	{
+		Oid			pick = LookupFuncName(list_make2(makeString("govshare"),
+													 makeString("pseudonym_hmac_pick")),
+										  1, &pick_arg, true);
+
+		if (!OidIsValid(pick))
+			return NULL;
+		hmac = (Node *) makeFuncExpr(pick, typid, list_make1(copyObject(array)),
+									 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	}
+	arms[0] = marked_call("pseudonym_any", 3, any_args, BOOLOID,
+						  list_make3(copyObject(raw), copyObject(array), copyObject(agency)));
+	if (arms[0] == NULL || hmac == NULL)
+		return arms[0];
+	arms[1] = marked_call("pseudonym_eq", 3, eq_args, BOOLOID,
+						  list_make3(copyObject(raw), copyObject(hmac), copyObject(agency)));
+	if (arms[1] == NULL)
 		return NULL;
-	/* the mark pseudonym.c looks for, as on govshare.pseudonym() */
-	return (Node *) makeFuncExpr(fn, BOOLOID,
-								 list_make3(copyObject(raw),
-											makeConst(arraytype, -1, InvalidOid, -1,
-													  PointerGetDatum(construct_array(named, n, typid, 8,
-																					  FLOAT8PASSBYVAL,
-																					  TYPALIGN_DOUBLE)),
-													  false, false),
-											copyObject(agency)),
-								 InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
+	return (Node *) makeBoolExpr(OR_EXPR, list_make2(arms[0], arms[1]), -1);
 }
 
 /*
@@ -513,9 +558,8 @@ pseudonym_any(Node *raw, List *values, Node *agency)
  * is one of the HMAC pseudonyms, and nothing when v is no pseudonym
  * (src/enforce/pseudonym.c): true on every row whose pseudonym is v.  Its
  * support function offers the bounds to the column's index.  An IN list
- * of at least two pseudonyms of value forms gets one pseudonym_any
- * instead (above).  NULL when nothing is implied (an array known at
- * execution only).
+ * of at least two values, one of them a pseudonym of a value form, and an
+ * array known only at execution get pseudonym_any instead (above).
  */
 static Node *
 pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
@@ -547,10 +591,16 @@ pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 			values = lappend(values, makeConst(ARR_ELEMTYPE(a), -1, InvalidOid, 8, elems[i],
 											   nulls[i], FLOAT8PASSBYVAL));
 	}
+	else
+	{
+		/* an array known only at execution */
+		raw = (Node *) raw_column(rte, rti, c->attno, c->column);
+		return pseudonym_any(raw, c->value, NIL, c->agency);
+	}
 	if (values == NIL || list_length(values) > IMPLIED_MAX_OR)
 		return NULL;
 	raw = (Node *) raw_column(rte, rti, c->attno, c->column);
-	if (list_length(values) > 1 && (any = pseudonym_any(raw, values, c->agency)) != NULL)
+	if (list_length(values) > 1 && (any = pseudonym_any(raw, NULL, values, c->agency)) != NULL)
 		return any;
 	foreach(lc, values)
 	{

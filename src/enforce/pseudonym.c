@@ -116,6 +116,21 @@ static ArrayType *deciphered_array = NULL;	/* their values */
 
 static AgencyKey *agency_key(const char *agency);
 
+/* Empties the cache of pseudonym_values, its values zeroed first. */
+static void
+forget_deciphered_array(void)
+{
+	deciphered_array_key = NULL;
+	if (deciphered_array != NULL)
+		explicit_bzero(ARR_DATA_PTR(deciphered_array),
+					   ArrayGetNItems(ARR_NDIM(deciphered_array), ARR_DIMS(deciphered_array)) *
+					   sizeof(int64));
+	deciphered_array = NULL;
+	deciphered_array_of = NULL;
+	if (deciphered_array_cxt != NULL)
+		MemoryContextReset(deciphered_array_cxt);
+}
+
 /*
  * Forgets the secret and the derived keys: govshare.pseudonym_key_file
  * changed (its assign hook, src/guc.c).
@@ -135,9 +150,8 @@ govshare_pseudonym_forget_keys(void)
 		pfree(k);
 	}
 	deciphered_key = NULL;
-	deciphered_array_key = NULL;
-	if (deciphered_array_cxt != NULL)
-		MemoryContextReset(deciphered_array_cxt);
+	deciphered_value = 0;
+	forget_deciphered_array();
 	explicit_bzero(secret, sizeof(secret));
 	secret_len = 0;
 	if (secret_path)
@@ -323,7 +337,6 @@ typedef struct PseudonymCall
 	ArrayType  *array_of;
 	int64	   *values;
 	int			nvalues;
-	bool		names_any;
 } PseudonymCall;
 
 /*
@@ -418,24 +431,6 @@ govshare_pseudonym_names(uint64 x)
 	if (GS_FORM(x) != GS_FORM_PSEUDONYM || (bits >> GS_PSEUDONYM_BITS) != 0)
 		return GS_NAMES_NOTHING;
 	return (bits & HMAC_MARK) ? GS_NAMES_ANY : GS_NAMES_VALUE;
-}
-
-/* Does one of the elements of a, an array of an 8-byte type, name any encoding? */
-bool
-govshare_pseudonyms_name_any(ArrayType *a)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	bool		any = false;
-
-	govshare_fullform_deconstruct(a, &elems, &nulls, &n);
-	for (int i = 0; i < n; i++)
-		if (!nulls[i] && govshare_pseudonym_names((uint64) DatumGetInt64(elems[i])) == GS_NAMES_ANY)
-			any = true;
-	pfree(elems);
-	pfree(nulls);
-	return any;
 }
 
 /*
@@ -587,13 +582,12 @@ govshare_pseudonym_eq(PG_FUNCTION_ARGS)
 }
 
 /*
- * What the pseudonyms of the array a, of type, name for agency: the value
- * forms they decipher to (*n of them, in the current memory context), the
- * NULLs and what is no pseudonym left out; *names_any tells whether one
- * of them is an HMAC pseudonym, which names any encoding.
+ * The value forms the pseudonyms of value forms in the array a, of type,
+ * decipher to for agency (*n of them, in the current memory context); the
+ * NULLs, the HMAC pseudonyms and what is no pseudonym are left out.
  */
 static int64 *
-decipher_array(const char *agency, const gs_type *type, ArrayType *a, int *n, bool *names_any)
+decipher_array(const char *agency, const gs_type *type, ArrayType *a, int *n)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -605,7 +599,6 @@ decipher_array(const char *agency, const gs_type *type, ArrayType *a, int *n, bo
 	govshare_fullform_deconstruct(a, &elems, &nulls, &count);
 	values = palloc(sizeof(int64) * Max(count, 1));
 	*n = 0;
-	*names_any = false;
 	type_tweak(type, tweak);
 	for (int i = 0; i < count; i++)
 	{
@@ -614,21 +607,13 @@ decipher_array(const char *agency, const gs_type *type, ArrayType *a, int *n, bo
 		if (nulls[i])
 			continue;
 		x = (uint64) DatumGetInt64(elems[i]);
-		switch (govshare_pseudonym_names(x))
-		{
-			case GS_NAMES_NOTHING:
-				break;
-			case GS_NAMES_ANY:
-				*names_any = true;
-				break;
-			case GS_NAMES_VALUE:
-				if (ff1 == NULL)
-					ff1 = agency_ff1(agency);
-				values[(*n)++] = (int64) GS_MAKE(GS_FORM_VALUE,
-												 govshare_ff1(ff1, false, 2, KEYED_BITS, tweak,
-															  TWEAK_BYTES, GS_PAYLOAD(x)));
-				break;
-		}
+		if (govshare_pseudonym_names(x) != GS_NAMES_VALUE)
+			continue;
+		if (ff1 == NULL)
+			ff1 = agency_ff1(agency);
+		values[(*n)++] = (int64) GS_MAKE(GS_FORM_VALUE,
+										 govshare_ff1(ff1, false, 2, KEYED_BITS, tweak,
+													  TWEAK_BYTES, GS_PAYLOAD(x)));
 	}
 	pfree(elems);
 	pfree(nulls);
@@ -645,12 +630,14 @@ same_array(ArrayType *a, ArrayType *b)
 /*
  * govshare.pseudonym_any(raw anyelement, values anyarray, agency text) returns boolean
  *
- * Is raw one of the values the pseudonyms of values name (or does one of
- * them name any encoding)?  True whenever the pseudonym of raw for agency
- * is one of values: the condition the rewrite adds to a consumer's
- * "pseudonym(col) IN (...)" (implied.c).  Every value is compared, found
- * or not, so that its time on a row does not depend on raw.  Its support
- * function offers the index "raw = ANY(pseudonym_values(values, agency))".
+ * Is raw one of the value forms the pseudonyms of value forms among
+ * values decipher to?  True whenever the pseudonym of raw for agency is
+ * one of those: with pseudonym_eq of an HMAC pseudonym among values
+ * (pseudonym_hmac_pick), the condition the rewrite adds to a consumer's
+ * "pseudonym(col) IN (...)" or "= ANY($1)" (implied.c).  Every value is
+ * compared, found or not, so that its time on a row does not depend on
+ * raw.  Its support function offers the index "raw =
+ * ANY(pseudonym_values(values, agency))", the same values.
  */
 PG_FUNCTION_INFO_V1(govshare_pseudonym_any);
 Datum
@@ -680,12 +667,12 @@ govshare_pseudonym_any(PG_FUNCTION_ARGS)
 			site->array_of = NULL;
 		}
 		site->values = decipher_array(text_to_cstring(PG_GETARG_TEXT_PP(2)), site->type, a,
-									  &site->nvalues, &site->names_any);
+									  &site->nvalues);
 		site->array_of = (ArrayType *) palloc(VARSIZE(a));
 		memcpy(site->array_of, a, VARSIZE(a));
 		MemoryContextSwitchTo(old);
 	}
-	found = site->names_any;
+	found = false;
 	for (int i = 0; i < site->nvalues; i++)
 		found |= (raw == site->values[i]);
 	PG_RETURN_BOOL(found);
@@ -694,10 +681,9 @@ govshare_pseudonym_any(PG_FUNCTION_ARGS)
 /*
  * govshare.pseudonym_values(values anyarray, agency text) returns anyarray
  *
- * The values the pseudonyms of values name for agency, which must all be
- * pseudonyms of value forms, NULLs or no pseudonyms (those two are left
- * out): the array of the index condition pseudonym_support() offers for
- * pseudonym_any.  VOLATILE, unlike its siblings: PostgreSQL estimates "=
+ * The value forms the pseudonyms of value forms among values decipher to
+ * for agency (decipher_array): the array of the index condition
+ * pseudonym_support() offers for pseudonym_any.  VOLATILE, unlike its siblings: PostgreSQL estimates "=
  * ANY" of a STABLE array by computing it (scalararraysel), and a plan must
  * not depend on what the consumer's pseudonyms decipher to.  Evaluated
  * when an index scan starts; the last array is kept for the backend, so
@@ -723,7 +709,6 @@ govshare_pseudonym_values(PG_FUNCTION_ARGS)
 	if (deciphered_array_key != key || !same_array(deciphered_array_of, a))
 	{
 		int			n;
-		bool		names_any;
 		int64	   *values;
 		Datum	   *elems;
 		MemoryContext old;
@@ -732,12 +717,8 @@ govshare_pseudonym_values(PG_FUNCTION_ARGS)
 			deciphered_array_cxt = AllocSetContextCreate(TopMemoryContext,
 														 "govshare deciphered pseudonyms",
 														 ALLOCSET_SMALL_SIZES);
-		deciphered_array_key = NULL;
-		MemoryContextReset(deciphered_array_cxt);
-		values = decipher_array(agency, site->type, a, &n, &names_any);
-		/* pseudonym_support offers the condition for no such array */
-		if (names_any)
-			elog(ERROR, "an array holding HMAC pseudonyms has no index condition");
+		forget_deciphered_array();
+		values = decipher_array(agency, site->type, a, &n);
 		elems = palloc(sizeof(Datum) * Max(n, 1));
 		for (int i = 0; i < n; i++)
 			elems[i] = Int64GetDatum(values[i]);
@@ -752,6 +733,32 @@ govshare_pseudonym_values(PG_FUNCTION_ARGS)
 		pfree(values);
 	}
 	PG_RETURN_ARRAYTYPE_P(DatumGetArrayTypePCopy(PointerGetDatum(deciphered_array)));
+}
+
+/*
+ * govshare.pseudonym_hmac_pick(values anyarray) returns anyelement
+ *
+ * An HMAC pseudonym among values, or NULL: the value of the pseudonym_eq
+ * that the rewrite ORs with pseudonym_any for an array known only at
+ * execution, whose bounds are then every encoding (or nothing, NULL).  It
+ * reads only bit 59 of the consumer's own values, which the pseudonym
+ * shows, and deciphers nothing: callable by anyone.
+ */
+PG_FUNCTION_INFO_V1(govshare_pseudonym_hmac_pick);
+Datum
+govshare_pseudonym_hmac_pick(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	(void) pseudonym_arg_type(fcinfo, 0, true);
+	govshare_fullform_deconstruct(a, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i] && govshare_pseudonym_names((uint64) DatumGetInt64(elems[i])) == GS_NAMES_ANY)
+			PG_RETURN_DATUM(elems[i]);
+	PG_RETURN_NULL();
 }
 
 /* A call of govshare.<name>(value, agency), with the mark check_call wants. */
@@ -771,10 +778,8 @@ bound_call(const char *name, Oid typid, Node *value, Node *agency)
 /*
  * SupportRequestIndexCondition for pseudonym_any(raw, values, agency):
  * "raw = ANY(pseudonym_values(values, agency))", one index scan over the
- * values the pseudonyms name, computed when the scan starts.  Only for a
- * constant array (an IN list) none of whose pseudonyms is an HMAC one,
- * which would name every encoding: the enforcement writes no other
- * (implied.c).  Lossy, as pseudonym_eq's.
+ * values the pseudonyms name, computed when the scan starts.  Exact, but
+ * lossy as pseudonym_eq's.
  */
 static List *
 pseudonym_any_conditions(SupportRequestIndexCondition *req, Oid typid, Node *raw, Node *values,
@@ -785,11 +790,19 @@ pseudonym_any_conditions(SupportRequestIndexCondition *req, Oid typid, Node *raw
 											   makeString("pseudonym_values")),
 									2, arg_types, true);
 	Oid			eq = get_opfamily_member(req->opfamily, typid, typid, BTEqualStrategyNumber);
-	Const	   *c = (Const *) values;
 	ScalarArrayOpExpr *saop;
 
-	if (!OidIsValid(fn) || !OidIsValid(eq) || !IsA(c, Const) || c->constisnull ||
-		govshare_pseudonyms_name_any(DatumGetArrayTypeP(c->constvalue)))
+#if PG_VERSION_NUM < 170000
+	/*
+	 * Before PostgreSQL 17 a btree scan with "= ANY" on a column after the
+	 * first returns its rows by array element, and the planner, which sees
+	 * our function call rather than an "= ANY", would take them to be in
+	 * the index's order (build_index_paths).
+	 */
+	if (req->indexcol != 0)
+		return NIL;
+#endif
+	if (!OidIsValid(fn) || !OidIsValid(eq))
 		return NIL;
 	saop = makeNode(ScalarArrayOpExpr);
 	saop->opno = eq;
@@ -797,7 +810,7 @@ pseudonym_any_conditions(SupportRequestIndexCondition *req, Oid typid, Node *raw
 	saop->useOr = true;
 	saop->inputcollid = InvalidOid;
 	saop->args = list_make2(copyObject(raw),
-							makeFuncExpr(fn, c->consttype,
+							makeFuncExpr(fn, exprType(values),
 										 list_make2(copyObject(values), copyObject(agency)),
 										 InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
 	saop->location = -1;
@@ -828,11 +841,21 @@ pseudonym_index_conditions(SupportRequestIndexCondition *req)
 	Node	   *high;
 	Expr	   *conds[2];
 
-	if (!IsA(call, FuncExpr) || req->indexarg != 0 || list_length(call->args) != 3)
+	/*
+	 * Only the enforcement's own calls: the conditions below are marked, so
+	 * that they run, and offering them for a call the consumer wrote (over
+	 * an indexed table of its own, its own call refused only when a row
+	 * reaches it) would decipher a pseudonym of its choice.
+	 */
+	if (!IsA(call, FuncExpr) || call->funcformat != COERCE_SQL_SYNTAX ||
+		req->indexarg != 0 || list_length(call->args) != 3)
 		return NIL;
 	raw = linitial(call->args);
 	value = lsecond(call->args);
 	agency = lthird(call->args);
+	if (!IsA(agency, Const) || ((Const *) agency)->constisnull ||
+		!govshare_consumer_is(TextDatumGetCString(((Const *) agency)->constvalue)))
+		return NIL;
 	typid = exprType(raw);
 	opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
 	if (!govshare_fullform_type(typid) || req->index->relam != BTREE_AM_OID ||

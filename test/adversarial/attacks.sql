@@ -310,4 +310,24 @@ SELECT ok(NOT EXISTS (SELECT FROM mnd.seen WHERE adv.leaks(v)) AND EXISTS (SELEC
                                             :'shown_phones'))),
           '107 ... its leaky functions and its plan see pseudonyms and masked values only');
 
+-- 108. the consumer's own pseudonym_eq/pseudonym_any over an indexed table
+-- of candidate phone numbers, behind a filter false on every row: no index
+-- condition that deciphers, so EXPLAIN ANALYZE's counts tell nothing
+CREATE TABLE mnd.guesses (v phone_number, hit boolean);
+INSERT INTO mnd.guesses SELECT format('+8491%s', lpad(g::text, 7, '0'))::phone_number, false
+  FROM generate_series(1, 2000) g;
+CREATE INDEX ON mnd.guesses (v);
+ANALYZE mnd.guesses;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT ok(adv.rows(format('EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT 1 FROM mnd.guesses
+                             WHERE hit AND pseudonym_eq(v, %L::phone_number, ''ADV_MND'')', :'shown_phone'))
+          ~ 'Rows Removed by Filter: 2000' AND
+          adv.rows(format('EXPLAIN (COSTS OFF) SELECT 1 FROM mnd.guesses
+                             WHERE hit AND pseudonym_any(v, %L::phone_number[], ''ADV_MND'')', :'shown_array'))
+          !~ 'pseudonym_(lower|upper|values)|^ERROR',
+          '108 own pseudonym_eq/pseudonym_any over an indexed table of candidates: nothing deciphered by an index scan');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+
 SELECT * FROM finish();

@@ -5,8 +5,8 @@
 # key (src/enforce/pseudonym.c), so the enforcement adds to "col = x" the
 # bounds of the raw column x deciphers (src/enforce/implied.c):
 #
-#  - plans: "=" with a constant, a parameter of a generic plan, an IN list
-#    and a join to the consumer's own table of pseudonyms use the index, on
+#  - plans: "=" with a constant, a parameter of a generic plan, an IN list,
+#    "= ANY" of a generic plan's array and a join to the consumer's own table of pseudonyms use the index, on
 #    a plain table and on one partitioned by another column (each
 #    partition's index, no partition pruned); on a table partitioned by
 #    the column no partition is pruned by the deciphered value (EXPLAIN
@@ -72,6 +72,15 @@ CREATE TABLE rcitizen_79 PARTITION OF rcitizen FOR VALUES IN ('2025:79');
 CREATE INDEX ON rcitizen (personal_id);
 INSERT INTO pcitizen SELECT * FROM citizen;
 INSERT INTO rcitizen SELECT * FROM citizen;
+-- household: one member 1,000 times, 1,000 others once (statistics with
+-- a most common value)
+CREATE TABLE household (member personal_id NOT NULL);
+INSERT INTO household SELECT c.personal_id FROM citizen c CROSS JOIN generate_series(1, 1000)
+  WHERE c.full_name = 'Citizen 3';
+INSERT INTO household SELECT personal_id FROM citizen
+  WHERE full_name ~ '^Citizen \d+$' AND full_name <> 'Citizen 3' LIMIT 1000;
+CREATE INDEX ON household (member);
+ANALYZE household;
 ANALYZE citizen;
 ANALYZE pcitizen;
 ANALYZE rcitizen;
@@ -87,6 +96,7 @@ SELECT classify(t, 'personal_id', 'person.personal_id'), classify(t, 'full_name'
        classify(t, 'residence', 'person.permanent_residence_unit'), classify(t, 'phone', 'person.phone'),
        govern(t)
   FROM unnest(ARRAY['citizen', 'pcitizen', 'rcitizen']::regclass[]) AS t;
+SELECT classify('household', 'member', 'person.personal_id'), govern('household');
 SELECT share(a, '{all}', '{person.personal_id, person.phone}', 'pseudonym') FROM unnest(ARRAY['MND', 'MOH']) AS a;
 SELECT share(a, '{all}', '{person.full_name, person.permanent_residence_unit}', 'full') FROM unnest(ARRAY['MND', 'MOH']) AS a;
 SELECT share('MND', '{some}', '{person.personal_id, person.phone}', 'pseudonym', relation => t,
@@ -193,6 +203,18 @@ for my $table ('citizen', 'pcitizen', 'rcitizen')
 				is($got[$i] // '<none>', expected($purpose, $probes[$i]), "$what: generic = \$1, $probes[$i]");
 			}
 
+			# a generic plan's array parameter, with and without an HMAC
+			# pseudonym: pseudonym_any of the parameter, ORed with the bounds
+			# of the HMAC pseudonym it holds, if any
+			my $all = join(',', map { $_ eq 'NULL' ? 'NULL' : "\"$_\"" } @probes);
+			@sql = ("SET plan_cache_mode = force_generic_plan;",
+				"PREPARE pa(personal_id[]) AS SELECT $agg FROM $table WHERE personal_id = ANY (\$1);",
+				"EXECUTE pa('{$array}');", "EXECUTE pa('{$all}');", "EXECUTE pa('{}');");
+			@got = split /\n/, consumer($set . join("\n", @sql), $purpose), -1;
+			is($got[0] // '<none>', expected($purpose, @named), "$what: generic = ANY(\$1) of pseudonyms that name values");
+			is($got[1] // '<none>', expected($purpose, @probes), "$what: generic = ANY(\$1) with an HMAC pseudonym");
+			is($got[2] // '<none>', '', "$what: generic = ANY(\$1) of an empty array");
+
 			# a phone number, by its own pseudonym
 			my $phone = $phone_of{'Citizen 3'};
 			is(consumer($set . "SELECT $agg FROM $table WHERE phone = '$phone'", $purpose),
@@ -207,7 +229,17 @@ PREPARE p(personal_id) AS SELECT full_name FROM $table WHERE personal_id = \$1;
 EXPLAIN (COSTS OFF) EXECUTE p('$visible')");
 	my $in = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id IN ('$visible', '$hidden')");
 	my $in_hmac = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id IN ('$visible', '$stored_masked')");
-	note("$table:\n$plan\n$generic\n$in\n$in_hmac");
+	my $generic_any = consumer("SET plan_cache_mode = force_generic_plan;
+PREPARE pa(personal_id[]) AS SELECT full_name FROM $table WHERE personal_id = ANY (\$1);
+EXPLAIN (COSTS OFF) EXECUTE pa('{$visible,$hidden}')");
+	note("$table:\n$plan\n$generic\n$in\n$in_hmac\n$generic_any");
+	like($generic_any, qr/Bitmap Index Scan .*\n.*Index Cond: \(personal_id = ANY \(pseudonym_values\(\$1, 'MND'::text\)\)\)/,
+		"$table: generic = ANY(\$1): one index scan of the values the parameter names");
+	like($generic_any, qr/Bitmap Index Scan .*\n.*Index Cond: \(\(personal_id >= pseudonym_lower\(pseudonym_hmac_pick\(\$1\), 'MND'::text\)\)/,
+		"$table: ... ORed with the bounds of an HMAC pseudonym it may hold");
+	like($in_hmac, qr/Index Cond: \(personal_id = ANY \(pseudonym_values\('\{$visible\}'::personal_id\[\], 'MND'::text\)\)\)/,
+		"$table: an IN list with an HMAC pseudonym: one scan of the values the others name");
+	unlike($generic_any, qr/Seq Scan|Subplans Removed|0[0-9]{11}/, "$table: generic = ANY(\$1): no sequential scan, nothing pruned or printed");
 	for ([ $plan, '= constant' ], [ $generic, 'generic = $1' ], [ $in, 'IN list' ],
 		[ $in_hmac, 'IN list with an HMAC pseudonym' ])
 	{
@@ -248,15 +280,6 @@ EXPLAIN (COSTS OFF) EXECUTE p('$visible')");
 		is(scalar(() = $owner =~ /on pcitizen_0\d\d/g), 1, "$table: the owner's lookup still prunes");
 		is(consumer("SHOW enable_partition_pruning"), 'on', "$table: the consumer's setting is left as it was");
 	}
-	# the estimate of an IN list does not depend on what it deciphers to:
-	# the plan with costs is the same for rows that exist and for none
-	my $none2 = $none =~ /0/ ? '~' . ('2' x 12) : '~' . ('3' x 12);
-	my @costed = map {
-		my $p = consumer("EXPLAIN SELECT full_name FROM $table WHERE personal_id IN ($_)");
-		$p =~ s/'\{[^}]*\}'//g;
-		$p
-	} ("'$visible', '$hidden'", "'$none', '$none2'");
-	is($costed[0], $costed[1], "$table: an IN list's plan and estimates are the same for pseudonyms of rows and of none");
 	my $some = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE personal_id = '$visible'", 'some');
 	note($some);
 	like($some, qr/Index Cond: \(\(personal_id >= pseudonym_lower\(/,
@@ -266,6 +289,60 @@ EXPLAIN (COSTS OFF) EXECUTE p('$visible')");
 	$plan = consumer("EXPLAIN (COSTS OFF) SELECT full_name FROM $table WHERE phone = '$phone_of{'Citizen 3'}'");
 	like($plan, qr/Index Cond: \(\(phone >= pseudonym_lower\(/, "$table: a phone number's index too")
 	  if $table eq 'citizen';
+}
+
+# The estimate of an IN list does not depend on what it deciphers to.
+# A consumer may not EXPLAIN with costs, but the plan's shape follows the
+# estimates: on household, the owner's plan for its most common member
+# (1,000 rows) differs from its plan for members of no row, while the
+# consumer's plans for that member's pseudonym and for pseudonyms of no
+# row are the same.
+{
+	my @owner = map {
+		$node->safe_psql('postgres', "EXPLAIN (COSTS OFF) SELECT 1 FROM household WHERE member IN ($_)")
+	} ("'$real', '001000000000'", "'001000000000', '001000000001'");
+	s/'\{[^}]*\}'|'\d{12}'//g for @owner;
+	isnt($owner[0], $owner[1], "household: the owner's plan follows the estimate of its common member")
+	  or diag(join("\n", @owner));
+	my $none2 = '~' . ('2' x 12);
+	$none2 = '~' . ('3' x 12) if exists $name_of{$none2};
+	my @plans = map {
+		my $p = consumer("EXPLAIN (COSTS OFF) SELECT 1 FROM household WHERE member IN ($_)");
+		like($p, qr/Index Cond: \(member = ANY \(pseudonym_values\(/, "household: IN ($_): one scan of the values named")
+		  or diag($p);
+		$p =~ s/'\{[^}]*\}'//g;
+		$p
+	} ("'$visible', '$id_of{'Citizen 4000'}'", "'$none', '$none2'");
+	is($plans[0], $plans[1],
+		"household: the consumer's plan is the same for the common member's pseudonym and for none");
+	is(consumer("SELECT count(*) FROM household WHERE member IN ('$visible', '$none')"), '1000',
+		'household: ... and the lookup finds the member\'s rows');
+}
+
+# A consumer's own call of pseudonym_eq or pseudonym_any over an indexed
+# table of its own gets no index condition: the support function offers
+# its marked (deciphering) conditions to the enforcement's calls only.
+# Were it offered, the scan would decipher the pseudonym, a false filter
+# placed first would keep the consumer's call from running, and EXPLAIN
+# ANALYZE's "Rows Removed" would tell which candidates equal the value.
+consumer("CREATE TABLE guesses (v personal_id, hit boolean);
+INSERT INTO guesses SELECT personal_id, false FROM citizen WHERE full_name <> 'Citizen stored masked';
+CREATE INDEX ON guesses (v);
+ANALYZE guesses;");
+is(consumer("SELECT count(*) FROM guesses"), '6000', "the consumer's own table of candidate values");
+for my $call ("pseudonym_eq(v, '$visible'::personal_id, 'MND')",
+	"pseudonym_any(v, ARRAY['$visible', '$hidden']::personal_id[], 'MND')")
+{
+	my $sql = "SET enable_seqscan = off; SET enable_bitmapscan = off;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT 1 FROM guesses WHERE hit AND govshare.$call";
+	my ($ret, $stdout, $stderr) = $node->psql('postgres',
+		"SELECT govshare.begin_request('all') \\g /dev/null\n$sql", extra_params => [ '-U', 'mnd_app' ]);
+	note($stdout, $stderr);
+	is($ret, 0, "a consumer's own $call over its indexed table: EXPLAIN ANALYZE runs") or diag($stderr);
+	like($stdout, qr/Filter: \(?hit/, '... its false filter first');
+	unlike($stdout, qr/Index Cond:.*pseudonym_(lower|upper|values)/,
+		"a consumer's own $call over its indexed table: no deciphering index condition");
+	like($stdout, qr/Rows Removed by Filter: 6000\b/, '... which reads every candidate alike, telling nothing');
 }
 
 # a join from the consumer's own table of pseudonyms
@@ -353,6 +430,19 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres',
 SELECT 1 FROM citizen WHERE personal_id >= govshare.pseudonym_upper('$visible'::govshare.personal_id, 'MND');",
 	extra_params => [ '-U', 'mnd_app' ]);
 like($stderr, qr/cannot be called directly/, 'nor inside a query over the governed table');
+
+# "= ANY" on the second column of an index: before PostgreSQL 17 its rows
+# come by array element, so no such condition is offered there, and an
+# order by the first column stays right
+{
+	my @pair = sort { $a cmp $b } ('Citizen 3', 'Citizen 6', 'Citizen 9', 'Citizen 12', 'Citizen 15');
+	$node->safe_psql('postgres', 'CREATE INDEX citizen_name_id ON citizen (full_name, personal_id)');
+	my $list = join(', ', map { "'$id_of{$_}'" } @pair);
+	my $q = "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off;
+SELECT string_agg(full_name, ',') FROM (SELECT full_name FROM citizen WHERE personal_id IN ($list) ORDER BY full_name) s";
+	is(consumer($q), join(',', @pair), 'an IN list of pseudonyms ordered by another index column: in order');
+	$node->safe_psql('postgres', 'DROP INDEX citizen_name_id');
+}
 
 # the same pseudonyms after a restart, and the index still finds them
 $node->restart;
