@@ -72,6 +72,8 @@ extern void govshare_fullform_deconstruct(struct ArrayType *a, Datum **elems, bo
 struct VariableStatData;
 extern double govshare_fullform_unknown_equality(struct VariableStatData *vardata);
 extern void govshare_implied_add(Query *q, Index rti, RangeTblEntry *rte);
+extern Node *govshare_enforce_call(const char *name, Oid *argtypes, Oid rettype, List *args,
+								   CoercionForm format);
 
 /* pseudonym.c: keyed pseudonyms */
 extern const unsigned char *govshare_pseudonym_key(const char *agency);

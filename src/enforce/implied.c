@@ -342,21 +342,33 @@ raw_column(RangeTblEntry *rte, Index rti, AttrNumber attno, Var *column)
 	return nulled_like(makeVar(rti, tle->resno, typid, typmod, collid, 0), column);
 }
 
+/*
+ * A call of govshare.<name>(args), its arguments of types argtypes,
+ * returning rettype, shown as format (COERCE_SQL_SYNTAX, the mark that
+ * the functions which decipher pseudonyms want: src/enforce/pseudonym.c);
+ * NULL when the install script has no such function.
+ */
+Node *
+govshare_enforce_call(const char *name, Oid *argtypes, Oid rettype, List *args,
+					  CoercionForm format)
+{
+	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString(pstrdup(name))),
+									list_length(args), argtypes, true);
+
+	if (!OidIsValid(fn))
+		return NULL;
+	return (Node *) makeFuncExpr(fn, rettype, args, InvalidOid, InvalidOid, format);
+}
+
 /* A call of govshare.<name> on args, returning boolean, or NULL if missing. */
 static Node *
 implication(const char *name, List *args)
 {
 	Oid			argtypes[3] = {ANYELEMENTOID, ANYELEMENTOID, ANYELEMENTOID};
-	Oid			fn;
 
 	if (strcmp(name, "full_form_eq_any") == 0)
 		argtypes[1] = ANYARRAYOID;
-	fn = LookupFuncName(list_make2(makeString("govshare"), makeString(pstrdup(name))),
-						list_length(args), argtypes, true);
-	if (!OidIsValid(fn))
-		return NULL;
-	return (Node *) makeFuncExpr(fn, BOOLOID, args, InvalidOid, InvalidOid,
-								 COERCE_EXPLICIT_CALL);
+	return govshare_enforce_call(name, argtypes, BOOLOID, args, COERCE_EXPLICIT_CALL);
 }
 
 /*
@@ -376,20 +388,17 @@ bounds(Node *raw, int strategy, Node *value, Node *anchor)
 {
 	Oid			typid = exprType(raw);
 	Oid			two[2] = {ANYELEMENTOID, ANYELEMENTOID};
-	Oid			lower = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_lower")),
-									   2, two, true);
-	Oid			upper = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_upper")),
-									   1, two, true);
 	List	   *conds = NIL;
 	Node	   *bound;
 	Expr	   *cond;
 
-	if (!OidIsValid(lower) || !OidIsValid(upper))
-		return NIL;
 	if (strategy >= BTEqualStrategyNumber)
 	{
-		bound = (Node *) makeFuncExpr(lower, typid, list_make2(copyObject(value), copyObject(anchor)),
-									  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		bound = govshare_enforce_call("full_form_lower", two, typid,
+									  list_make2(copyObject(value), copyObject(anchor)),
+									  COERCE_EXPLICIT_CALL);
+		if (bound == NULL)
+			return NIL;
 		cond = govshare_fullform_comparison(strategy == BTGreaterStrategyNumber ?
 											BTGreaterStrategyNumber : BTGreaterEqualStrategyNumber,
 											false, raw, bound);
@@ -398,8 +407,10 @@ bounds(Node *raw, int strategy, Node *value, Node *anchor)
 	}
 	if (strategy <= BTEqualStrategyNumber)
 	{
-		bound = (Node *) makeFuncExpr(upper, typid, list_make1(copyObject(value)),
-									  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		bound = govshare_enforce_call("full_form_upper", two, typid, list_make1(copyObject(value)),
+									  COERCE_EXPLICIT_CALL);
+		if (bound == NULL)
+			return NIL;
 		cond = govshare_fullform_comparison(strategy == BTLessStrategyNumber ?
 											BTLessStrategyNumber : BTLessEqualStrategyNumber,
 											false, raw, bound);
@@ -430,33 +441,18 @@ static Node *
 any_bounds(Node *raw, Node *values)
 {
 	Oid			array = ANYARRAYOID;
-	Oid			pick = LookupFuncName(list_make2(makeString("govshare"), makeString("full_form_pick")),
-									  1, &array, true);
-	Node	   *picked;
+	Node	   *picked = govshare_enforce_call("full_form_pick", &array, exprType(raw),
+											   list_make1(copyObject(values)), COERCE_EXPLICIT_CALL);
 	Expr	   *listed;
 	List	   *range;
 
-	if (!OidIsValid(pick))
+	if (picked == NULL)
 		return NULL;
 	listed = govshare_fullform_comparison(BTEqualStrategyNumber, true, raw, values);
-	picked = (Node *) makeFuncExpr(pick, exprType(raw), list_make1(copyObject(values)),
-								   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 	range = bounds(raw, BTEqualStrategyNumber, picked, picked);
 	if (listed == NULL || list_length(range) != 2)
 		return NULL;
 	return (Node *) makeBoolExpr(OR_EXPR, list_make2(listed, make_andclause(range)), -1);
-}
-
-/* govshare.<name>(args), with the mark pseudonym.c looks for, as on govshare.pseudonym(). */
-static Node *
-marked_call(const char *name, int nargs, Oid *argtypes, Oid rettype, List *args)
-{
-	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString(pstrdup(name))),
-									nargs, argtypes, true);
-
-	if (!OidIsValid(fn))
-		return NULL;
-	return (Node *) makeFuncExpr(fn, rettype, args, InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
 }
 
 /*
@@ -529,21 +525,20 @@ pseudonym_any(Node *raw, Node *array, List *elements, Node *agency)
 	}
 	else
 	{
-		Oid			pick = LookupFuncName(list_make2(makeString("govshare"),
-													 makeString("pseudonym_hmac_pick")),
-										  1, &pick_arg, true);
-
-		if (!OidIsValid(pick))
+		hmac = govshare_enforce_call("pseudonym_hmac_pick", &pick_arg, typid,
+									 list_make1(copyObject(array)), COERCE_EXPLICIT_CALL);
+		if (hmac == NULL)
 			return NULL;
-		hmac = (Node *) makeFuncExpr(pick, typid, list_make1(copyObject(array)),
-									 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 	}
-	arms[0] = marked_call("pseudonym_any", 3, any_args, BOOLOID,
-						  list_make3(copyObject(raw), copyObject(array), copyObject(agency)));
+	/* the mark pseudonym.c looks for, as on govshare.pseudonym() */
+	arms[0] = govshare_enforce_call("pseudonym_any", any_args, BOOLOID,
+									list_make3(copyObject(raw), copyObject(array), copyObject(agency)),
+									COERCE_SQL_SYNTAX);
 	if (arms[0] == NULL || hmac == NULL)
 		return arms[0];
-	arms[1] = marked_call("pseudonym_eq", 3, eq_args, BOOLOID,
-						  list_make3(copyObject(raw), copyObject(hmac), copyObject(agency)));
+	arms[1] = govshare_enforce_call("pseudonym_eq", eq_args, BOOLOID,
+									list_make3(copyObject(raw), copyObject(hmac), copyObject(agency)),
+									COERCE_SQL_SYNTAX);
 	if (arms[1] == NULL)
 		return NULL;
 	return (Node *) makeBoolExpr(OR_EXPR, list_make2(arms[0], arms[1]), -1);
@@ -565,16 +560,12 @@ static Node *
 pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 {
 	Oid			three[3] = {ANYELEMENTOID, ANYELEMENTOID, TEXTOID};
-	Oid			eq = LookupFuncName(list_make2(makeString("govshare"), makeString("pseudonym_eq")),
-									3, three, true);
 	List	   *values = NIL;
 	List	   *arms = NIL;
 	ListCell   *lc;
 	Node	   *raw;
 	Node	   *any;
 
-	if (!OidIsValid(eq))
-		return NULL;
 	if (!c->any)
 		values = list_make1(c->value);
 	else if (IsA(c->value, ArrayExpr) && !((ArrayExpr *) c->value)->multidims)
@@ -605,10 +596,14 @@ pseudonym_conditions(RangeTblEntry *rte, Index rti, Comparison *c)
 	foreach(lc, values)
 	{
 		/* the mark pseudonym.c looks for, as on govshare.pseudonym() */
-		arms = lappend(arms, makeFuncExpr(eq, BOOLOID,
-										  list_make3(copyObject(raw), copyObject(lfirst(lc)),
-													 copyObject(c->agency)),
-										  InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
+		Node	   *eq = govshare_enforce_call("pseudonym_eq", three, BOOLOID,
+											   list_make3(copyObject(raw), copyObject(lfirst(lc)),
+														  copyObject(c->agency)),
+											   COERCE_SQL_SYNTAX);
+
+		if (eq == NULL)
+			return NULL;
+		arms = lappend(arms, eq);
 	}
 	return list_length(arms) == 1 ? linitial(arms) : (Node *) makeBoolExpr(OR_EXPR, arms, -1);
 }

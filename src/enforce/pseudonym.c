@@ -58,7 +58,6 @@
 #include "nodes/primnodes.h"
 #include "nodes/supportnodes.h"
 #include "optimizer/optimizer.h"
-#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/selfuncs.h"
@@ -766,13 +765,9 @@ static Node *
 bound_call(const char *name, Oid typid, Node *value, Node *agency)
 {
 	Oid			args[2] = {ANYELEMENTOID, TEXTOID};
-	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString(pstrdup(name))),
-									2, args, true);
 
-	if (!OidIsValid(fn))
-		return NULL;
-	return (Node *) makeFuncExpr(fn, typid, list_make2(copyObject(value), copyObject(agency)),
-								 InvalidOid, InvalidOid, COERCE_SQL_SYNTAX);
+	return govshare_enforce_call(name, args, typid, list_make2(copyObject(value), copyObject(agency)),
+								 COERCE_SQL_SYNTAX);
 }
 
 /*
@@ -786,10 +781,8 @@ pseudonym_any_conditions(SupportRequestIndexCondition *req, Oid typid, Node *raw
 						 Node *agency)
 {
 	Oid			arg_types[2] = {ANYARRAYOID, TEXTOID};
-	Oid			fn = LookupFuncName(list_make2(makeString("govshare"),
-											   makeString("pseudonym_values")),
-									2, arg_types, true);
 	Oid			eq = get_opfamily_member(req->opfamily, typid, typid, BTEqualStrategyNumber);
+	Node	   *deciphered;
 	ScalarArrayOpExpr *saop;
 
 #if PG_VERSION_NUM < 170000
@@ -802,17 +795,19 @@ pseudonym_any_conditions(SupportRequestIndexCondition *req, Oid typid, Node *raw
 	if (req->indexcol != 0)
 		return NIL;
 #endif
-	if (!OidIsValid(fn) || !OidIsValid(eq))
+	if (!OidIsValid(eq))
+		return NIL;
+	deciphered = govshare_enforce_call("pseudonym_values", arg_types, exprType(values),
+									   list_make2(copyObject(values), copyObject(agency)),
+									   COERCE_SQL_SYNTAX);
+	if (deciphered == NULL)
 		return NIL;
 	saop = makeNode(ScalarArrayOpExpr);
 	saop->opno = eq;
 	saop->opfuncid = get_opcode(eq);
 	saop->useOr = true;
 	saop->inputcollid = InvalidOid;
-	saop->args = list_make2(copyObject(raw),
-							makeFuncExpr(fn, exprType(values),
-										 list_make2(copyObject(values), copyObject(agency)),
-										 InvalidOid, InvalidOid, COERCE_SQL_SYNTAX));
+	saop->args = list_make2(copyObject(raw), deciphered);
 	saop->location = -1;
 	req->lossy = true;
 	return list_make1(saop);
