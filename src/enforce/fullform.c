@@ -593,9 +593,6 @@ typedef enum BoundKind
 	BOUND_UPPER					/* full_form_upper(x) */
 } BoundKind;
 
-static Selectivity bound_equality_selectivity(VariableStatData *vardata, BoundKind wanted,
-											  double f);
-
 static BoundKind
 bound_kind(Node *other)
 {
@@ -679,16 +676,6 @@ disclosure_fraction(PlannerInfo *root, Node *anchor)
  * Which bound of a pseudonym (govshare.pseudonym_lower or _upper, the
  * index conditions of govshare.pseudonym_eq) other is, or BOUND_NONE.
  */
-/*
- * The selectivity of an equality of vardata's variable with an unknown
- * value: also pseudonym.c's estimate of pseudonym_eq.
- */
-Selectivity
-govshare_fullform_unknown_equality(VariableStatData *vardata)
-{
-	return bound_equality_selectivity(vardata, BOUND_LOWER, 0.0);
-}
-
 static BoundKind
 pseudonym_bound_kind(Node *other)
 {
@@ -728,6 +715,16 @@ bound_equality_selectivity(VariableStatData *vardata, BoundKind wanted, double f
 		s = (1.0 - nullfrac) * (f + (1.0 - f) / Max(ndistinct, 1.0));
 	CLAMP_PROBABILITY(s);
 	return s;
+}
+
+/*
+ * The selectivity of an equality of vardata's variable with an unknown
+ * value: also pseudonym.c's estimate of pseudonym_eq.
+ */
+Selectivity
+govshare_fullform_unknown_equality(VariableStatData *vardata)
+{
+	return bound_equality_selectivity(vardata, BOUND_LOWER, 0.0);
 }
 
 static Datum

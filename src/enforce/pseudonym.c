@@ -474,6 +474,26 @@ pseudonym_arg_type(FunctionCallInfo fcinfo, int argno, bool array)
 }
 
 /*
+ * The call site of a function whose argument argno is a value of an
+ * 8-byte type (an array of them when array) and argument agency_arg its
+ * agency: checked on its first call (check_call), its type kept.
+ */
+static PseudonymCall *
+checked_site(FunctionCallInfo fcinfo, int argno, bool array, int agency_arg, const char *what)
+{
+	PseudonymCall *site = (PseudonymCall *) fcinfo->flinfo->fn_extra;
+
+	if (site == NULL)
+	{
+		const gs_type *type = pseudonym_arg_type(fcinfo, argno, array);
+
+		site = check_call(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(agency_arg)), what);
+		site->type = type;
+	}
+	return site;
+}
+
+/*
  * The bounds on a raw column of an 8-byte type that "pseudonym(col) = x"
  * implies, for agency (int64 encodings, lower > upper when nothing
  * matches), argument value_arg being x: the value x names, twice, or
@@ -484,18 +504,9 @@ static void
 pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *upper,
 				 const char *what)
 {
-	PseudonymCall *site = (PseudonymCall *) fcinfo->flinfo->fn_extra;
-	char	   *agency = NULL;
+	PseudonymCall *site = checked_site(fcinfo, value_arg, false, value_arg + 1, what);
 	uint64		x;
 
-	if (site == NULL)
-	{
-		const gs_type *type = pseudonym_arg_type(fcinfo, value_arg, false);
-
-		agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
-		site = check_call(fcinfo, agency, what);
-		site->type = type;
-	}
 	x = govshare_type_getarg(fcinfo, value_arg, site->type);
 	if (site->known && site->value == x)
 	{
@@ -514,9 +525,8 @@ pseudonym_bounds(FunctionCallInfo fcinfo, int value_arg, int64 *lower, int64 *up
 			*upper = PG_INT64_MAX;
 			break;
 		case GS_NAMES_VALUE:
-			if (agency == NULL)
-				agency = text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1));
-			*lower = *upper = (int64) decipher(agency, site->type, x);
+			*lower = *upper = (int64) decipher(text_to_cstring(PG_GETARG_TEXT_PP(value_arg + 1)),
+											   site->type, x);
 			break;
 	}
 	site->known = true;
@@ -644,17 +654,9 @@ govshare_pseudonym_any(PG_FUNCTION_ARGS)
 {
 	int64		raw = PG_GETARG_INT64(0);
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
-	PseudonymCall *site = (PseudonymCall *) fcinfo->flinfo->fn_extra;
+	PseudonymCall *site = checked_site(fcinfo, 1, true, 2, "govshare.pseudonym_any()");
 	bool		found;
 
-	if (site == NULL)
-	{
-		const gs_type *type = pseudonym_arg_type(fcinfo, 1, true);
-
-		site = check_call(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(2)),
-						  "govshare.pseudonym_any()");
-		site->type = type;
-	}
 	if (!same_array(site->array_of, a))
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
@@ -694,17 +696,9 @@ govshare_pseudonym_values(PG_FUNCTION_ARGS)
 {
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
 	char	   *agency = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	PseudonymCall *site = (PseudonymCall *) fcinfo->flinfo->fn_extra;
-	AgencyKey  *key;
+	PseudonymCall *site = checked_site(fcinfo, 0, true, 1, "govshare.pseudonym_values()");
+	AgencyKey  *key = agency_key(agency);
 
-	if (site == NULL)
-	{
-		const gs_type *type = pseudonym_arg_type(fcinfo, 0, true);
-
-		site = check_call(fcinfo, agency, "govshare.pseudonym_values()");
-		site->type = type;
-	}
-	key = agency_key(agency);
 	if (deciphered_array_key != key || !same_array(deciphered_array_of, a))
 	{
 		int			n;
