@@ -12,6 +12,11 @@
 # personal id and the full name with MND in full.  Each test creates and
 # binds its own consumer roles.
 #
+# citizens_sql(N) returns a SELECT of N rows for a table (personal_id,
+# full_name, residence, phone), the index tests' citizens: valid ids of
+# provinces 001, 079 and 048, born 1950-2007, "Citizen i", every third
+# residing in 79 (2025:79, the others in 2025:01), distinct phones.
+#
 # b64url_encode and b64url_decode: base64url without padding, for the
 # tests that take JWS checkpoints apart.
 package GovshareAudit;
@@ -20,7 +25,7 @@ use warnings;
 use Exporter 'import';
 use MIME::Base64;
 use PostgreSQL::Test::Cluster;
-our @EXPORT = qw(audit_node citizen_sql b64url_encode b64url_decode audit_drained);
+our @EXPORT = qw(audit_node citizen_sql citizens_sql b64url_encode b64url_decode audit_drained);
 
 sub audit_node
 {
@@ -68,6 +73,19 @@ SELECT classify('citizen', 'personal_id', 'person.personal_id'),
        add_purpose('military_service', 'Military service call-up', 'Law 78/2015/QH13');
 SELECT share('MND', '{military_service}', '{person.personal_id, person.full_name}', 'full');
 };
+}
+
+sub citizens_sql
+{
+	my ($rows) = @_;
+	return qq{
+SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), ((y / 100 - 19) * 2 + i % 2)::text,
+              lpad((y % 100)::text, 2, '0'), lpad((i::bigint * 7919 % 1000000)::text, 6, '0'))::personal_id,
+       format('Citizen %s', i),
+       format('2025:%s', CASE WHEN i % 3 = 0 THEN '79' ELSE '01' END)::admin_unit,
+       format('+8491%s', lpad((i::bigint * 104729 % 10000000)::text, 7, '0'))::phone_number
+FROM generate_series(1, $rows) AS i,
+     LATERAL (SELECT (ARRAY[1, 79, 48])[1 + (i / 3) % 3] AS p, 1950 + i % 58 AS y) AS s};
 }
 
 sub b64url_decode

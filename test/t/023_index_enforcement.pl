@@ -29,6 +29,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use GovshareAudit;
 
 my $node = PostgreSQL::Test::Cluster->new('index');
 $node->init;
@@ -46,14 +49,7 @@ CREATE EXTENSION govshare;
 SET search_path = public, govshare;
 CREATE TABLE citizen (personal_id personal_id PRIMARY KEY, full_name text NOT NULL,
                       residence admin_unit, phone phone_number);
-INSERT INTO citizen
-SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), ((y / 100 - 19) * 2 + i % 2)::text,
-              lpad((y % 100)::text, 2, '0'), lpad((i::bigint * 7919 % 1000000)::text, 6, '0'))::personal_id,
-       format('Citizen %s', i),
-       format('2025:%s', CASE WHEN i % 3 = 0 THEN '79' ELSE '01' END)::admin_unit,
-       format('+8491%s', lpad((i::bigint * 104729 % 10000000)::text, 7, '0'))::phone_number
-FROM generate_series(1, 20000) AS i,
-     LATERAL (SELECT (ARRAY[1, 79, 48])[1 + (i / 3) % 3] AS p, 1950 + i % 58 AS y) AS s;
+INSERT INTO citizen } . citizens_sql(20000) . q{;
 CREATE TABLE pcitizen (personal_id personal_id NOT NULL, full_name text NOT NULL,
                        residence admin_unit, phone phone_number) PARTITION BY RANGE (personal_id);
 CREATE TABLE pcitizen_001 PARTITION OF pcitizen FOR VALUES FROM ('001000000000') TO ('002000000000');

@@ -27,6 +27,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use GovshareAudit;
 
 my $node = PostgreSQL::Test::Cluster->new('pseudonym_index');
 $node->init;
@@ -50,14 +53,7 @@ CREATE EXTENSION govshare;
 SET search_path = public, govshare;
 CREATE TABLE citizen (personal_id personal_id NOT NULL, full_name text NOT NULL,
                       residence admin_unit NOT NULL, phone phone_number);
-INSERT INTO citizen
-SELECT format('%s%s%s%s', lpad(p::text, 3, '0'), ((y / 100 - 19) * 2 + i % 2)::text,
-              lpad((y % 100)::text, 2, '0'), lpad((i::bigint * 7919 % 1000000)::text, 6, '0'))::personal_id,
-       format('Citizen %s', i),
-       format('2025:%s', CASE WHEN i % 3 = 0 THEN '79' ELSE '01' END)::admin_unit,
-       format('+8491%s', lpad((i::bigint * 104729 % 10000000)::text, 7, '0'))::phone_number
-FROM generate_series(1, 6000) AS i,
-     LATERAL (SELECT (ARRAY[1, 79, 48])[1 + (i / 3) % 3] AS p, 1950 + i % 58 AS y) AS s;
+INSERT INTO citizen } . citizens_sql(6000) . q{;
 INSERT INTO citizen VALUES ('079*******45', 'Citizen stored masked', '2025:79', NULL);
 ALTER TABLE citizen ADD PRIMARY KEY (personal_id);
 CREATE INDEX ON citizen (phone);
