@@ -184,7 +184,9 @@ COMMIT;
 SELECT govshare.begin_request_signed(:'t3');
 RESET ROLE;
 
--- used token ids are kept, with their expiry
+-- used token ids are kept, with their expiry (written by the audit writer:
+-- audit_flush() waits for this session's)
+SELECT govshare.audit_flush();
 SELECT issuer, count(*) FROM govshare.token_use GROUP BY issuer;
 
 -- with require_signed_requests, signed requests still work

@@ -235,6 +235,11 @@ govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 	govshare_audit_executor_start(queryDesc, eflags);
+	/*
+	 * a token's use is durable before governed data is read under it (under
+	 * strict audit, the access record just waited for covers it)
+	 */
+	govshare_context_spend_before(queryDesc->plannedstmt);
 }
 
 /*
@@ -334,7 +339,7 @@ _PG_init(void)
 	govshare_consumer_init();
 	govshare_context_init();
 	govshare_context_set_denial_recorder(govshare_audit_denial);
-	govshare_context_set_token_recorder(govshare_audit_token_use);
+	govshare_context_set_token_recorder(govshare_audit_token_use, govshare_audit_token_durable);
 	govshare_audit_init();
 	govshare_mask_init();
 

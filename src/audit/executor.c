@@ -234,8 +234,7 @@ govshare_audit_executor_start(QueryDesc *qd, int eflags)
 	}
 	else
 	{
-		if (govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_NONE || !OidIsValid(policy->rule_relid) ||
-			!list_member_oid(plan->relationOids, policy->rule_relid))
+		if (govshare_audit_internal == GOVSHARE_AUDIT_INTERNAL_NONE || !govshare_plan_reads_governed(plan))
 			return;				/* reads no governed relation */
 		agency = NULL;
 		r = govshare_context_current();

@@ -576,6 +576,17 @@ govshare_audit_queue_lost(void)
 }
 
 /*
+ * Is the record with ticket (of the queue this backend last queued in)
+ * committed by the writer?  Never waits.
+ */
+bool
+govshare_audit_queue_durable(uint64 ticket)
+{
+	Assert(put_queue >= 0);
+	return pg_atomic_read_u64(&shared->queues[put_queue].durable) > ticket;
+}
+
+/*
  * Waits until the record with ticket is committed by the writer, or
  * timeout_ms passes.  Returns true when it is durable; otherwise false
  * with a sentence saying why in *why.

@@ -754,27 +754,39 @@ govshare_audit_token_decode(const char *data, uint32 len, GovshareTokenUse *use)
 /*
  * The token recorder (src/policy/context.c): queues the use of a request
  * token for the audit writer, which adds it to govshare.token_use in its
- * own transaction, and waits until that is committed (whatever
- * govshare.audit_mode says: this is the replay guard, not the audit).
- * Returns true once it is durable; false, with why, when it cannot be
- * within govshare.audit_timeout.
+ * own transaction (whatever govshare.audit_mode says: this is the replay
+ * guard, not the audit), and wakes the writer.  Returns the record's
+ * ticket, or 0 with why when the queue cannot take it.
  */
-bool
+uint64
 govshare_audit_token_use(const GovshareTokenUse *use, char **why)
 {
 	StringInfoData buf;
 	uint64		ticket;
-	bool		durable;
 
 	initStringInfo(&buf);
 	encode_token_use(&buf, use);
 	ticket = govshare_audit_queue_put(buf.data, buf.len, use->issuer, govshare_audit_timeout, true,
 									  false, NULL);
 	pfree(buf.data);
-	durable = ticket != 0 && govshare_audit_queue_wait(ticket, govshare_audit_timeout, why);
 	if (ticket == 0)
 		*why = pstrdup("The audit queue could not take the record.");
-	return durable;
+	else
+		last_ticket = ticket;	/* audit_flush() waits for it too */
+	return ticket;
+}
+
+/*
+ * The token waiter: is the token use queued with ticket durable?  With
+ * wait, waits up to govshare.audit_timeout for it; returns false, with
+ * why, when it is not durable by then.
+ */
+bool
+govshare_audit_token_durable(uint64 ticket, bool wait, char **why)
+{
+	if (!wait)
+		return govshare_audit_queue_durable(ticket);
+	return govshare_audit_queue_wait(ticket, govshare_audit_timeout, why);
 }
 
 /*

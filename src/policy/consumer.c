@@ -271,3 +271,19 @@ govshare_plan_is_consumer(PlannedStmt *plan)
 			return true;
 	return false;
 }
+
+/*
+ * Does plan read a governed relation, as a consumer's or with internal
+ * access (govshare_plan_stamp lists the rules' relation among its
+ * relations)?
+ */
+bool
+govshare_plan_reads_governed(PlannedStmt *plan)
+{
+	GovsharePolicy *policy;
+
+	if (govshare_plan_is_consumer(plan))
+		return true;
+	policy = govshare_policy();
+	return OidIsValid(policy->rule_relid) && list_member_oid(plan->relationOids, policy->rule_relid);
+}

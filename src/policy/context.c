@@ -28,13 +28,17 @@
  *
  * A token is spent when it is presented, for good, unlike the context:
  * whether the caller's transaction commits or rolls back, and whether its
- * backend lives on or crashes, the same token is refused afterwards.  Its
- * id is claimed in shared memory (spent.c: one of two sessions presenting
- * it at once passes), looked up in govshare.token_use, and then written
- * there by the audit writer, in a transaction of the writer's own, before
- * begin_request_signed() returns (the recorder the audit registers at
- * init: calls go down only).  Nothing is written in the caller's
- * transaction.
+ * backend lives on or crashes once it has read under the token, the same
+ * token is refused afterwards.  Its id is claimed in shared memory
+ * (spent.c: one of two sessions presenting it at once passes), looked up
+ * in govshare.token_use, and queued for the audit writer, which writes it
+ * there in a transaction of the writer's own (the recorder the audit
+ * registers at init: calls go down only).  Nothing is written in the
+ * caller's transaction.  The session reads no governed data until that
+ * write is durable (govshare_context_spend_before, at each executor
+ * start): under strict audit the wait for the statement's own access
+ * record, queued after the id, covers it, so a request waits for the
+ * writer once, not twice.
  *
  * A consumer's context rests on its role's binding to the agency, on the
  * agency's rules for the purpose and, when signed, on the signing key.
@@ -56,6 +60,7 @@
 #include "lib/stringinfo.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
@@ -86,10 +91,23 @@ static GovshareDenialRecorder denial_recorder = NULL;
 
 /*
  * Who records a token as used, durably and outside the caller's
- * transaction: the audit's writer, registered at init
- * (govshare_context_set_token_recorder).
+ * transaction, and says when it is durable: the audit's writer, registered
+ * at init (govshare_context_set_token_recorder).
  */
 static GovshareTokenRecorder token_recorder = NULL;
+static GovshareTokenWaiter token_waiter = NULL;
+
+/*
+ * Tokens this session presented whose use is queued and not yet known to
+ * be durable: their claims' keys, and the latest ticket (the writer
+ * commits in the order of the tickets).  Their claims are released once
+ * it is.
+ */
+#define MAX_PENDING_SPENDS 8
+static unsigned char pending_keys[MAX_PENDING_SPENDS][GOVSHARE_HASH_LEN];
+static int	npending = 0;
+static uint64 pending_ticket = 0;
+static bool pending_exit_registered = false;
 
 static GovshareRequest *current = NULL;
 
@@ -263,9 +281,10 @@ govshare_context_set_denial_recorder(GovshareDenialRecorder recorder)
 
 /* Sets who records used token ids (the audit writer); from _PG_init. */
 void
-govshare_context_set_token_recorder(GovshareTokenRecorder recorder)
+govshare_context_set_token_recorder(GovshareTokenRecorder recorder, GovshareTokenWaiter waiter)
 {
 	token_recorder = recorder;
+	token_waiter = waiter;
 }
 
 /* Registers the callbacks; called from _PG_init. */
@@ -718,10 +737,60 @@ token_key(const GovshareToken *tok, unsigned char *key)
 }
 
 /*
+ * Releases the claims of the pending token uses once they are durable;
+ * with wait, waits for that (up to govshare.audit_timeout) and raises an
+ * error when it cannot be, keeping them pending.
+ */
+static void
+spend_settle(bool wait)
+{
+	char	   *why = NULL;
+
+	if (npending == 0)
+		return;
+	if (!token_waiter(pending_ticket, wait, &why))
+	{
+		if (!wait)
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the use of the request token could not be recorded"),
+				 why ? errdetail_internal("%s", why) : 0,
+				 errhint("No governed data is read under a token before its use is durable; the token stays used. govshare.audit_status() shows the audit writer.")));
+	}
+	for (int i = 0; i < npending; i++)
+		govshare_spent_release(pending_keys[i]);
+	npending = 0;
+}
+
+/*
+ * At each executor start, after the audit's: before a plan that reads
+ * governed data, waits until the uses of the tokens presented are durable,
+ * so that no governed row is read under a token whose use a crash could
+ * forget (under strict audit the statement's access record, queued after
+ * them and waited for already, covers them); before any other plan, only
+ * releases the claims of those already durable.
+ */
+void
+govshare_context_spend_before(PlannedStmt *plan)
+{
+	if (npending > 0)
+		spend_settle(govshare_plan_reads_governed(plan));
+}
+
+/* At backend exit, releases the claims of pending uses already durable. */
+static void
+spend_settle_at_exit(int code, Datum arg)
+{
+	spend_settle(false);
+}
+
+/*
  * Spends the token: errors if it was presented before, in any session,
- * committed or not; otherwise returns once its id is durable in
- * govshare.token_use, written by the audit writer outside the caller's
- * transaction.  A token whose use could not be made durable stays claimed
+ * committed or not; otherwise queues its id for govshare.token_use,
+ * written by the audit writer outside the caller's transaction, and keeps
+ * the claim until that is durable (spend_settle).  A
+ * token whose use could not be queued or made durable stays claimed
  * (spent) until it expires.
  */
 static void
@@ -730,6 +799,7 @@ consume_token_id(const GovshareToken *tok)
 	unsigned char key[GOVSHARE_HASH_LEN];
 	GovshareTokenUse use;
 	char	   *why = NULL;
+	uint64		ticket;
 
 	token_key(tok, key);
 	/* being presented by another session right now, or lately and not recorded */
@@ -740,18 +810,28 @@ consume_token_id(const GovshareToken *tok)
 	if (govshare_token_use_recorded(tok->iss, tok->jti))
 		reject_token("The token has been used before (its jti was already presented).",
 					 "Mint a new token, with a fresh jti, for every request.");
+	/* room for one more pending use (several tokens in one statement) */
+	if (npending == MAX_PENDING_SPENDS)
+		spend_settle(true);
 	use.issuer = tok->iss;
 	use.jti = tok->jti;
 	use.expires_at = govshare_from_unix(tok->exp);
 	use.used_at = GetCurrentTimestamp();
 	use.used_by = GetUserNameFromId(GetSessionUserId(), false);
-	if (token_recorder == NULL || !token_recorder(&use, &why))
+	ticket = token_recorder != NULL ? token_recorder(&use, &why) : 0;
+	if (ticket == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the use of the request token could not be recorded"),
 				 why ? errdetail_internal("%s", why) : 0,
 				 errhint("The token stays used; mint a new one when govshare.audit_status() shows the audit writer working.")));
-	govshare_spent_release(key);
+	if (!pending_exit_registered)
+	{
+		on_shmem_exit(spend_settle_at_exit, (Datum) 0);
+		pending_exit_registered = true;
+	}
+	memcpy(pending_keys[npending++], key, GOVSHARE_HASH_LEN);
+	pending_ticket = ticket;
 }
 
 /* govshare.begin_request_signed(token text) returns void */

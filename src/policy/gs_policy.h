@@ -185,11 +185,16 @@ extern bool govshare_context_binds(void);
 extern void govshare_officer_check(GovsharePolicy *policy, const char *officer);
 
 /*
- * Who records a used token id durably, outside the caller's transaction;
- * returns true once it is durable, false with a sentence in *why.
+ * Who records a used token id durably, outside the caller's transaction:
+ * the recorder queues it and returns a ticket (0, with a sentence in *why,
+ * when it cannot); the waiter says whether the ticket is durable, waiting
+ * for it when asked to (false, with a sentence in *why, when it is not).
  */
-typedef bool (*GovshareTokenRecorder) (const GovshareTokenUse *use, char **why);
-extern void govshare_context_set_token_recorder(GovshareTokenRecorder recorder);
+typedef uint64 (*GovshareTokenRecorder) (const GovshareTokenUse *use, char **why);
+typedef bool (*GovshareTokenWaiter) (uint64 ticket, bool wait, char **why);
+extern void govshare_context_set_token_recorder(GovshareTokenRecorder recorder,
+												GovshareTokenWaiter waiter);
+extern void govshare_context_spend_before(PlannedStmt *plan);
 
 /* consumer.c: who the session acts for; the epoch of consumer plans */
 typedef enum GovsharePlanKind
@@ -208,6 +213,7 @@ extern void govshare_epoch_refresh(GovsharePolicy *policy, TimestampTz now);
 extern void govshare_epoch_limit(TimestampTz until);
 extern void govshare_plan_stamp(PlannedStmt *plan, GovsharePlanKind kind);
 extern bool govshare_plan_is_consumer(PlannedStmt *plan);
+extern bool govshare_plan_reads_governed(PlannedStmt *plan);
 extern bool govshare_plan_fits(PlannedStmt *plan, bool *stamped);
 
 #endif							/* GS_POLICY_H */

@@ -7,15 +7,16 @@
  * A token is spent when it is presented (context.c): its id goes into
  * govshare.token_use, written by the audit writer in a transaction of its
  * own, so that no rollback of the caller's transaction and no crash after
- * begin_request_signed() returns brings it back.  Between the check of
+ * the session read under the token brings it back.  Between the check of
  * that table and the writer's commit another session could present the
  * same token and find it missing there too; this set closes that window.
  * A backend claims the token here first, under one lock (check and insert
  * together); a second claim of the same token fails.  Once the writer has
- * committed the id, the backend releases its claim: from then on the
- * table answers, for every session, with the latest snapshot.  A claim
- * whose record could not be made durable is kept until the token expires
- * (with the clock skew), when no session would accept it anyway.
+ * committed the id, the backend releases its claim (at its next executor
+ * start, or when it exits): from then on the table answers, for every
+ * session, with the latest snapshot.  A claim whose record could not be
+ * made durable is kept until the token expires (with the clock skew),
+ * when no session would accept it anyway.
  *
  * A token is known by the SHA-256 of its database, issuer and id: one
  * fixed-size key, and govshare.token_use is per database too.  After a
@@ -47,8 +48,9 @@ static HTAB *spent = NULL;
 static LWLock *spent_lock = NULL;
 
 /*
- * Claims at most: each backend holds one while it waits for the writer,
- * and claims that could not be recorded stay until their tokens expire.
+ * Claims at most: each backend holds those whose ids the writer has not
+ * yet committed (usually one, at most eight), and claims that could not
+ * be recorded stay until their tokens expire.
  */
 static long
 spent_max(void)

@@ -1,8 +1,9 @@
 # test/t/016_token_spent.pl — a request token is spent when it is presented,
 # for good: whether the transaction that presented it commits or rolls
-# back, whether its backend is killed, whether the server restarts or
-# crashes; and of two sessions presenting one token at once, exactly one
-# passes.
+# back, whether its backend is killed once it has read, whether the server
+# restarts or crashes; of two sessions presenting one token at once,
+# exactly one passes; and nothing governed is read under a token before
+# its use is durable.
 #
 # Tokens are minted in SQL (govshare.make_test_key, sign_request_token) and
 # presented by a real login bound to the consumer agency.
@@ -85,34 +86,39 @@ $rr->query("SELECT govshare.begin_request_signed('$t')");
 like($rr->{stderr}, qr/The token has been used before/,
 	'... and refused in a REPEATABLE READ transaction whose snapshot is older');
 $rr->quit;
-is($node->safe_psql('postgres', 'SELECT count(*) = count(DISTINCT jti) AND count(*) = 4 FROM govshare.token_use'),
-	't', 'each id is in govshare.token_use once, written by the audit writer, not the caller');
+ok($node->poll_query_until('postgres', 'SELECT count(*) = count(DISTINCT jti) AND count(*) = 4 FROM govshare.token_use'),
+	'each id is in govshare.token_use once, written by the audit writer, not the caller');
 
-# a crash: kill -9 of the backend after it presented a token, its
-# transaction still open
+# a crash: kill -9 of the backend after it presented a token and read
+# with it, its transaction still open
 $t = token();
 my $s = $node->background_psql('postgres', extra_params => [ '-U', 'mnd_app' ]);
 my $pid = $s->query_safe('SELECT pg_backend_pid()');
-$s->query_safe("BEGIN; SELECT govshare.begin_request_signed('$t')");
+$s->query_safe("BEGIN; SELECT govshare.begin_request_signed('$t'); $read");
 kill 'KILL', $pid;
 eval { $s->quit; };
 $node->poll_query_until('postgres', 'SELECT true') or die 'the server did not come back';
 ($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
-like($err, $replay, 'a token presented by a backend killed with SIGKILL (crash restart) stays spent');
+like($err, $replay, 'a token read with by a backend killed with SIGKILL (crash restart) stays spent');
 
-# a clean restart and an immediate stop, after presenting in a transaction
-# that rolled back
+# a clean restart, after presenting in a transaction that rolled back,
+# with and without a read (a clean shutdown lets the writer empty its
+# queue); an immediate stop after a read
 $t = token();
 mnd("BEGIN; SELECT govshare.begin_request_signed('$t'); $read; ROLLBACK;");
+my $t2 = token();
+mnd("BEGIN; SELECT govshare.begin_request_signed('$t2'); ROLLBACK;");
 $node->restart;
 ($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
-like($err, $replay, 'a token presented in a rolled-back transaction stays spent after a restart');
+like($err, $replay, 'a token read with in a rolled-back transaction stays spent after a restart');
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t2')");
+like($err, $replay, '... and one presented without a read');
 $t = token();
-mnd("BEGIN; SELECT govshare.begin_request_signed('$t'); ROLLBACK;");
+mnd("BEGIN; SELECT govshare.begin_request_signed('$t'); $read; ROLLBACK;");
 $node->stop('immediate');
 $node->start;
 ($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
-like($err, $replay, '... and after an immediate shutdown');
+like($err, $replay, '... and, read with, after an immediate shutdown');
 
 # two sessions present one token at once: exactly one passes, every time
 my $tokens = $node->safe_psql('postgres', q{
@@ -144,26 +150,65 @@ for my $tok (split / /, $tokens)
 }
 is("$passed $refused $other", '20 20 0', 'two sessions presenting one token at once: exactly one passes (20 tokens)');
 
-# the window the shared-memory claim closes: the first session waits for
-# the writer (held back by a lock on govshare.token_use), the second comes
+# the writer held back (by a lock on govshare.token_use): a token is
+# presented at once, and the first read under it waits until its use is
+# durable; meanwhile the shared-memory claim refuses a second session
 $t = token();
 my $locker = $node->background_psql('postgres');
 $locker->query_safe('BEGIN; LOCK govshare.token_use IN SHARE MODE');
 my %first = (out => '', err => '');
 $first{h} = IPC::Run::start(
 	[ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-U', 'mnd_app',
-	  '-c', "SELECT govshare.begin_request_signed('$t'); SELECT 'passed'" ],
+	  '-c', "SELECT govshare.begin_request_signed('$t')", '-c', "SELECT 'presented'",
+	  '-c', 'SELECT full_name FROM citizen ORDER BY 1' ],
 	'<', \undef, '>', \$first{out}, '2>', \$first{err},
 	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
 ok( $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
 	WHERE backend_type = 'govshare audit writer' AND wait_event_type = 'Lock'}),
-	'the first session waits for the writer, which waits for the lock');
+	'the writer waits for the lock');
+ok( $node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+	WHERE usename = 'mnd_app' AND query LIKE 'SELECT full_name%' AND wait_event_type = 'Extension'}),
+	'the token was presented without waiting; its first read waits for the writer');
 ($ret, $out, $err) = mnd("SET lock_timeout = '10s'; SELECT govshare.begin_request_signed('$t')");
 like($err, $replay, 'meanwhile a second session presenting the same token is refused at once');
 $locker->query_safe('COMMIT');
 $locker->quit;
 eval { $first{h}->finish; };
-like($first{out}, qr/passed/, 'the first one passes once the writer has recorded the id') or diag($first{err});
+is($first{out}, "\npresented\nN***** V** A*\nT*** T** B***\n",
+	'the read returns its rows once the writer has recorded the id') or diag($first{err});
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, '... and the token stays spent');
+
+# a read that times out waiting: no row, the token stays spent; and a crash
+# while the use is not durable forgets it, with nothing read under it
+$node->safe_psql('postgres', "ALTER ROLE mnd_app SET govshare.audit_timeout = '1s'; ALTER ROLE mnd_app SET govshare.audit_mode = 'async'");
+$t = token();
+$locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK govshare.token_use IN SHARE MODE');
+($ret, $out, $err) = $node->psql('postgres', "SELECT govshare.begin_request_signed('$t');\n$read;\n$read;",
+	on_error_stop => 0,
+	extra_params => [ '-U', 'mnd_app' ]);
+is($out, '', 'reads under a token whose use is not durable return no row (async audit)');
+my @refusals = $err =~ /the use of the request token could not be recorded\nDETAIL:  The audit writer .*? has not committed the record within 1000 ms/g;
+is(scalar @refusals, 2, '... each says why') or diag($err);
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, '... and the token stays spent');
+$node->safe_psql('postgres', "ALTER ROLE mnd_app RESET govshare.audit_mode");
+$t2 = token();
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t2'); $read");
+like($err, qr/access to governed data by agency "MND" could not be recorded/,
+	'under strict audit the wait for the access record, which comes after the use, fails first');
+$node->stop('immediate');
+eval { $locker->quit; };
+$node->start;
+$node->safe_psql('postgres', "ALTER ROLE mnd_app RESET govshare.audit_timeout");
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t2')");
+is($ret, 0, '... and that token too is accepted again') or diag($err);
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t'); $read");
+is("$ret $out", "0 \n2", 'after a crash that lost its use, a token nothing was read under is accepted again')
+	or diag($err);
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t')");
+like($err, $replay, '... once');
 
 # the denials of replayed tokens are in the audit log
 ok($node->poll_query_until('postgres', q{SELECT count(*) >= 21 FROM govshare.access_log
