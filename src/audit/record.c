@@ -308,8 +308,9 @@ govshare_audit_detail_normalize(const char *json)
 }
 
 /*
- * detail (normalised, or NULL) with member key set to value (JSON text),
- * normalised, in the current memory context.
+ * detail (a JSON object, or NULL) with member key set to value (JSON
+ * text), normalised, in the current memory context.  Errors as
+ * govshare_audit_detail_normalize on a detail that is not a JSON object.
  */
 char *
 govshare_audit_detail_merge(const char *detail, const char *key, const char *value)
@@ -323,8 +324,15 @@ govshare_audit_detail_merge(const char *detail, const char *key, const char *val
 	appendStringInfo(&obj, ":%s}", value);
 	add = DirectFunctionCall1(jsonb_in, CStringGetDatum(obj.data));
 	if (detail != NULL)
-		add = DirectFunctionCall2(jsonb_concat,
-								  DirectFunctionCall1(jsonb_in, CStringGetDatum(detail)), add);
+	{
+		Datum		jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(detail));
+
+		if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(jb)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the detail of an access record must be a JSON object")));
+		add = DirectFunctionCall2(jsonb_concat, jb, add);
+	}
 	return JsonbToCString(NULL, &DatumGetJsonbP(add)->root, VARSIZE(DatumGetJsonbP(add)));
 }
 

@@ -166,7 +166,8 @@ submitted_detail(const char *data, uint32 len)
 	if (len < 5 || data[0] != 'S' ||
 		(n = get_be32((const unsigned char *) data + 1)) != len - 5)
 		elog(ERROR, "malformed detail");
-	return govshare_audit_detail_normalize(pnstrdup(data + 5, n));
+	/* checked (a JSON object) and normalised by govshare_audit_detail_merge */
+	return pnstrdup(data + 5, n);
 }
 
 /*
@@ -251,6 +252,7 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 	char	   *why = NULL;
 	char	   *share_name;
 	StringInfoData record;
+	MemoryContext per_record;
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -278,9 +280,17 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(rel);
 	(void) govshare_chain_check_columns(desc);
 	initStringInfo(&record);
+	/*
+	 * what checking one record allocates (its decoded columns, the JSON
+	 * parser's state) is freed before the next: a batch of 2,000 would
+	 * otherwise take fresh memory for each
+	 */
+	per_record = AllocSetContextCreate(CurrentMemoryContext, "govshare submitted record",
+									   ALLOCSET_DEFAULT_SIZES);
 	while (p < end)
 	{
 		uint32		len;
+		MemoryContext old;
 
 		if (end - p < 4 || (len = get_be32(p)) > (uint32) (end - p - 4))
 			ereport(ERROR,
@@ -288,7 +298,10 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 					 errmsg("the batch of access records submitted by node \"%s\" is truncated", node),
 					 errdetail("Record %d claims more bytes than the batch has.", n + 1)));
 		resetStringInfo(&record);
+		old = MemoryContextSwitchTo(per_record);
 		take_submitted((const char *) p + 4, len, desc, n, node, &record);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_record);
 		/* a standby's records take a share of the queue of their own (share.c) */
 		ticket = govshare_audit_queue_put(record.data, record.len, share_name,
 										  govshare_audit_timeout, p + 4 + len == end, false, NULL);

@@ -789,9 +789,9 @@ spend_settle_at_exit(int code, Datum arg)
  * Spends the token: errors if it was presented before, in any session,
  * committed or not; otherwise queues its id for govshare.token_use,
  * written by the audit writer outside the caller's transaction, and keeps
- * the claim until that is durable (spend_settle).  A
- * token whose use could not be queued or made durable stays claimed
- * (spent) until it expires.
+ * the claim until that is durable (spend_settle).  A token whose use
+ * could not be queued or made durable stays claimed (spent) until it
+ * expires.
  */
 static void
 consume_token_id(const GovshareToken *tok)
