@@ -124,6 +124,9 @@ govshare_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	govshare_enforce_signed_utility(pstmt->utilityStmt);
 	/* a consumer's COPY relation TO becomes COPY (SELECT ...) TO */
 	pstmt = govshare_enforce_utility(pstmt);
+	/* an internal COPY relation TO reads without a plan: a token's use first */
+	if (IsA(pstmt->utilityStmt, CopyStmt) && !((CopyStmt *) pstmt->utilityStmt)->is_from)
+		govshare_context_spend_before_copy();
 	/*
 	 * DROP DATABASE and the like stop the database's audit writer first; an
 	 * internal COPY of a governed relation is recorded

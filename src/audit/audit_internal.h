@@ -239,7 +239,9 @@ extern void govshare_audit_queue_reserve(Size len, const char *agency, int timeo
 extern void govshare_audit_queue_unreserve(GovshareAuditReservation *res);
 extern uint64 govshare_audit_queue_lost(void);
 extern bool govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why);
-extern bool govshare_audit_queue_durable(uint64 ticket);
+extern bool govshare_audit_queue_wait_at(int qi, uint64 ticket, int timeout_ms, char **why);
+extern bool govshare_audit_queue_durable_at(int qi, uint64 ticket);
+extern int	govshare_audit_queue_last_put(void);
 extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);
 extern void govshare_audit_queue_detach(GovshareAuditQueue *q, bool release);
 extern bool govshare_audit_queue_retire(GovshareAuditQueue *q);

@@ -86,8 +86,9 @@ extern void govshare_audit_utility_end(void *handle, QueryCompletion *qc);
 /* record.c: denials, used request tokens, and outgoing requests */
 extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, Oid relid,
 								  const char *column, const char *element, const char *reason);
-extern uint64 govshare_audit_token_use(const GovshareTokenUse *use, char **why);
-extern bool govshare_audit_token_durable(uint64 ticket, bool wait, char **why);
+extern bool govshare_audit_token_use(const GovshareTokenUse *use, GovshareTokenTicket *t,
+									 char **why);
+extern bool govshare_audit_token_durable(const GovshareTokenTicket *t, bool wait, char **why);
 
 /*
  * record.c: the detail of a record, column detail of the log (format

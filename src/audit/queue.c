@@ -575,33 +575,47 @@ govshare_audit_queue_lost(void)
 	return n;
 }
 
-/*
- * Is the record with ticket (of the queue this backend last queued in)
- * committed by the writer?  Never waits.
- */
-bool
-govshare_audit_queue_durable(uint64 ticket)
+/* The index of the queue this backend last queued a record in. */
+int
+govshare_audit_queue_last_put(void)
 {
 	Assert(put_queue >= 0);
-	return pg_atomic_read_u64(&shared->queues[put_queue].durable) > ticket;
+	return put_queue;
 }
 
 /*
- * Waits until the record with ticket is committed by the writer, or
- * timeout_ms passes.  Returns true when it is durable; otherwise false
- * with a sentence saying why in *why.
+ * Is the record with ticket in queue qi committed by the writer?  Never
+ * waits.  A queue's tickets and durable mark only grow, across the
+ * databases it serves in turn, and a queue is given up only when empty.
+ */
+bool
+govshare_audit_queue_durable_at(int qi, uint64 ticket)
+{
+	return pg_atomic_read_u64(&shared->queues[qi].durable) > ticket;
+}
+
+/*
+ * Waits until the record with ticket (of the queue this backend last
+ * queued in) is committed by the writer, or timeout_ms passes.  Returns
+ * true when it is durable; otherwise false with a sentence saying why in
+ * *why.
  */
 bool
 govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why)
 {
-	GovshareAuditQueue *q;
+	Assert(put_queue >= 0);
+	return govshare_audit_queue_wait_at(put_queue, ticket, timeout_ms, why);
+}
+
+/* The same, for the record with ticket in queue qi. */
+bool
+govshare_audit_queue_wait_at(int qi, uint64 ticket, int timeout_ms, char **why)
+{
+	GovshareAuditQueue *q = &shared->queues[qi];
 	TimestampTz start = GetCurrentTimestamp();
 	bool		sleeping = false;
 	Latch	   *writer;
 
-	/* the ticket is of the queue this backend last queued in */
-	Assert(put_queue >= 0);
-	q = &shared->queues[put_queue];
 	if (pg_atomic_read_u64(&q->durable) > ticket)
 		return true;
 	/* the record may have been queued without waking the writer */

@@ -763,11 +763,11 @@ govshare_audit_token_decode(const char *data, uint32 len, GovshareTokenUse *use)
  * The token recorder (src/policy/context.c): queues the use of a request
  * token for the audit writer, which adds it to govshare.token_use in its
  * own transaction (whatever govshare.audit_mode says: this is the replay
- * guard, not the audit), and wakes the writer.  Returns the record's
- * ticket, or 0 with why when the queue cannot take it.
+ * guard, not the audit), and wakes the writer.  Sets *t to where it was
+ * queued; returns false, with why, when the queue cannot take it.
  */
-uint64
-govshare_audit_token_use(const GovshareTokenUse *use, char **why)
+bool
+govshare_audit_token_use(const GovshareTokenUse *use, GovshareTokenTicket *t, char **why)
 {
 	StringInfoData buf;
 	uint64		ticket;
@@ -778,23 +778,27 @@ govshare_audit_token_use(const GovshareTokenUse *use, char **why)
 									  false, NULL);
 	pfree(buf.data);
 	if (ticket == 0)
+	{
 		*why = pstrdup("The audit queue could not take the record.");
-	else
-		last_ticket = ticket;	/* audit_flush() waits for it too */
-	return ticket;
+		return false;
+	}
+	last_ticket = ticket;		/* audit_flush() waits for it too */
+	t->queue = govshare_audit_queue_last_put();
+	t->ticket = ticket;
+	return true;
 }
 
 /*
- * The token waiter: is the token use queued with ticket durable?  With
- * wait, waits up to govshare.audit_timeout for it; returns false, with
- * why, when it is not durable by then.
+ * The token waiter: is the token use queued at t durable?  With wait,
+ * waits up to govshare.audit_timeout for it; returns false, with why,
+ * when it is not durable by then.
  */
 bool
-govshare_audit_token_durable(uint64 ticket, bool wait, char **why)
+govshare_audit_token_durable(const GovshareTokenTicket *t, bool wait, char **why)
 {
 	if (!wait)
-		return govshare_audit_queue_durable(ticket);
-	return govshare_audit_queue_wait(ticket, govshare_audit_timeout, why);
+		return govshare_audit_queue_durable_at(t->queue, t->ticket);
+	return govshare_audit_queue_wait_at(t->queue, t->ticket, govshare_audit_timeout, why);
 }
 
 /*

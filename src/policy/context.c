@@ -99,14 +99,18 @@ static GovshareTokenWaiter token_waiter = NULL;
 
 /*
  * Tokens this session presented whose use is queued and not yet known to
- * be durable: their claims' keys, and the latest ticket (the writer
- * commits in the order of the tickets).  Their claims are released once
- * it is.
+ * be durable: their claims' keys and where their ids were queued, oldest
+ * first.  Their claims are released once the ids are durable.
  */
 #define MAX_PENDING_SPENDS 8
-static unsigned char pending_keys[MAX_PENDING_SPENDS][GOVSHARE_HASH_LEN];
+typedef struct PendingSpend
+{
+	unsigned char key[GOVSHARE_HASH_LEN];
+	GovshareTokenTicket queued;
+} PendingSpend;
+
+static PendingSpend pending[MAX_PENDING_SPENDS];
 static int	npending = 0;
-static uint64 pending_ticket = 0;
 static bool pending_exit_registered = false;
 
 static GovshareRequest *current = NULL;
@@ -285,6 +289,7 @@ govshare_context_set_token_recorder(GovshareTokenRecorder recorder, GovshareToke
 {
 	token_recorder = recorder;
 	token_waiter = waiter;
+	govshare_spent_set_waiter(waiter);
 }
 
 /* Registers the callbacks; called from _PG_init. */
@@ -744,12 +749,12 @@ token_key(const GovshareToken *tok, unsigned char *key)
 static void
 spend_settle(bool wait)
 {
-	char	   *why = NULL;
-
-	if (npending == 0)
-		return;
-	if (!token_waiter(pending_ticket, wait, &why))
+	for (int i = 0; i < npending; i++)
 	{
+		char	   *why = NULL;
+
+		if (token_waiter(&pending[i].queued, wait, &why))
+			continue;
 		if (!wait)
 			return;
 		ereport(ERROR,
@@ -759,7 +764,7 @@ spend_settle(bool wait)
 				 errhint("No governed data is read under a token before its use is durable; the token stays used. govshare.audit_status() shows the audit writer.")));
 	}
 	for (int i = 0; i < npending; i++)
-		govshare_spent_release(pending_keys[i]);
+		govshare_spent_release(pending[i].key);
 	npending = 0;
 }
 
@@ -776,6 +781,18 @@ govshare_context_spend_before(PlannedStmt *plan)
 {
 	if (npending > 0)
 		spend_settle(govshare_plan_reads_governed(plan));
+}
+
+/*
+ * Before a command that reads without a plan (an internal role's COPY
+ * relation TO): waits, as govshare_context_spend_before for a plan that
+ * reads governed data.
+ */
+void
+govshare_context_spend_before_copy(void)
+{
+	if (npending > 0)
+		spend_settle(true);
 }
 
 /* At backend exit, releases the claims of pending uses already durable. */
@@ -799,8 +816,11 @@ consume_token_id(const GovshareToken *tok)
 	unsigned char key[GOVSHARE_HASH_LEN];
 	GovshareTokenUse use;
 	char	   *why = NULL;
-	uint64		ticket;
+	GovshareTokenTicket queued;
 
+	/* room for one more pending use (several tokens in one statement) */
+	if (npending == MAX_PENDING_SPENDS)
+		spend_settle(true);
 	token_key(tok, key);
 	/* being presented by another session right now, or lately and not recorded */
 	if (!govshare_spent_claim(key, govshare_from_unix(tok->exp + govshare_token_clock_skew)))
@@ -810,16 +830,12 @@ consume_token_id(const GovshareToken *tok)
 	if (govshare_token_use_recorded(tok->iss, tok->jti))
 		reject_token("The token has been used before (its jti was already presented).",
 					 "Mint a new token, with a fresh jti, for every request.");
-	/* room for one more pending use (several tokens in one statement) */
-	if (npending == MAX_PENDING_SPENDS)
-		spend_settle(true);
 	use.issuer = tok->iss;
 	use.jti = tok->jti;
 	use.expires_at = govshare_from_unix(tok->exp);
 	use.used_at = GetCurrentTimestamp();
 	use.used_by = GetUserNameFromId(GetSessionUserId(), false);
-	ticket = token_recorder != NULL ? token_recorder(&use, &why) : 0;
-	if (ticket == 0)
+	if (token_recorder == NULL || !token_recorder(&use, &queued, &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the use of the request token could not be recorded"),
@@ -830,8 +846,9 @@ consume_token_id(const GovshareToken *tok)
 		on_shmem_exit(spend_settle_at_exit, (Datum) 0);
 		pending_exit_registered = true;
 	}
-	memcpy(pending_keys[npending++], key, GOVSHARE_HASH_LEN);
-	pending_ticket = ticket;
+	govshare_spent_queued(key, &queued);
+	memcpy(pending[npending].key, key, GOVSHARE_HASH_LEN);
+	pending[npending++].queued = queued;
 }
 
 /* govshare.begin_request_signed(token text) returns void */

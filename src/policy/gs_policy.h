@@ -97,10 +97,30 @@ extern void govshare_context_discard(void);
 extern uint64 govshare_context_serial(void);
 extern const char *govshare_context_ended(GovsharePolicy *policy, TimestampTz now);
 
+/*
+ * Where a token's use waits to be written: the audit queue (its index
+ * among the queues) and the record's ticket there.  Tickets grow for as
+ * long as the server runs, whichever database a queue serves.
+ */
+typedef struct GovshareTokenTicket
+{
+	int			queue;
+	uint64		ticket;
+} GovshareTokenTicket;
+
+/*
+ * Is the token use queued at t durable?  With wait, waits for it; returns
+ * false, with a sentence in *why, when it is not (never with why NULL:
+ * without wait, why is not used).
+ */
+typedef bool (*GovshareTokenWaiter) (const GovshareTokenTicket *t, bool wait, char **why);
+
 /* spent.c: tokens being spent, in shared memory */
 extern void govshare_spent_shmem_request(void);
 extern void govshare_spent_shmem_startup(void);
+extern void govshare_spent_set_waiter(GovshareTokenWaiter waiter);
 extern bool govshare_spent_claim(const unsigned char *key, TimestampTz until);
+extern void govshare_spent_queued(const unsigned char *key, const GovshareTokenTicket *t);
 extern void govshare_spent_release(const unsigned char *key);
 
 /* counters.c: what consumers used of their quotas, in shared memory */
@@ -186,15 +206,15 @@ extern void govshare_officer_check(GovsharePolicy *policy, const char *officer);
 
 /*
  * Who records a used token id durably, outside the caller's transaction:
- * the recorder queues it and returns a ticket (0, with a sentence in *why,
- * when it cannot); the waiter says whether the ticket is durable, waiting
- * for it when asked to (false, with a sentence in *why, when it is not).
+ * the recorder queues it and says where (false, with a sentence in *why,
+ * when it cannot); the waiter (above) says when it is durable.
  */
-typedef uint64 (*GovshareTokenRecorder) (const GovshareTokenUse *use, char **why);
-typedef bool (*GovshareTokenWaiter) (uint64 ticket, bool wait, char **why);
+typedef bool (*GovshareTokenRecorder) (const GovshareTokenUse *use, GovshareTokenTicket *t,
+									   char **why);
 extern void govshare_context_set_token_recorder(GovshareTokenRecorder recorder,
 												GovshareTokenWaiter waiter);
 extern void govshare_context_spend_before(PlannedStmt *plan);
+extern void govshare_context_spend_before_copy(void);
 
 /* consumer.c: who the session acts for; the epoch of consumer plans */
 typedef enum GovsharePlanKind

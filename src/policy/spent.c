@@ -14,9 +14,11 @@
  * together); a second claim of the same token fails.  Once the writer has
  * committed the id, the backend releases its claim (at its next executor
  * start, or when it exits): from then on the table answers, for every
- * session, with the latest snapshot.  A claim whose record could not be
- * made durable is kept until the token expires (with the clock skew),
- * when no session would accept it anyway.
+ * session, with the latest snapshot.  A claim knows where its id was
+ * queued, so that one whose backend is gone is dropped as soon as the id
+ * is durable, when the set needs room.  A claim whose record could not
+ * be queued or made durable is kept until the token expires (with the
+ * clock skew), when no session would accept it anyway.
  *
  * A token is known by the SHA-256 of its database, issuer and id: one
  * fixed-size key, and govshare.token_use is per database too.  After a
@@ -37,15 +39,22 @@
 
 #include "policy/gs_policy.h"
 
-/* A claim: the token's key, and until when it holds if never released. */
+/*
+ * A claim: the token's key, until when it holds if never released, and
+ * where its id was queued (ticket 0 until it is).
+ */
 typedef struct SpentEntry
 {
 	unsigned char key[GOVSHARE_HASH_LEN];
 	TimestampTz until;
+	GovshareTokenTicket queued;
 } SpentEntry;
 
 static HTAB *spent = NULL;
 static LWLock *spent_lock = NULL;
+
+/* Says when a queued id is durable (the audit's, through context.c). */
+static GovshareTokenWaiter waiter = NULL;
 
 /*
  * Claims at most: each backend holds those whose ids the writer has not
@@ -82,7 +91,18 @@ govshare_spent_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Removes the claims that have lapsed; called with the lock held exclusively. */
+/* Sets who says when a queued id is durable; from _PG_init. */
+void
+govshare_spent_set_waiter(GovshareTokenWaiter w)
+{
+	waiter = w;
+}
+
+/*
+ * Removes the claims that have lapsed, and those whose ids are durable in
+ * govshare.token_use (their backends exited before releasing them); called
+ * with the lock held exclusively.
+ */
 static void
 purge(TimestampTz now)
 {
@@ -91,7 +111,8 @@ purge(TimestampTz now)
 
 	hash_seq_init(&status, spent);
 	while ((e = hash_seq_search(&status)) != NULL)
-		if (e->until <= now)
+		if (e->until <= now ||
+			(e->queued.ticket != 0 && waiter != NULL && waiter(&e->queued, false, NULL)))
 			(void) hash_search(spent, e->key, HASH_REMOVE, NULL);
 }
 
@@ -126,7 +147,11 @@ govshare_spent_claim(const unsigned char *key, TimestampTz until)
 	{
 		e = hash_search(spent, key, HASH_ENTER_NULL, &found);
 		if (e != NULL)
+		{
 			e->until = until;
+			e->queued.queue = 0;
+			e->queued.ticket = 0;
+		}
 		full = e == NULL;
 	}
 	LWLockRelease(spent_lock);
@@ -137,6 +162,19 @@ govshare_spent_claim(const unsigned char *key, TimestampTz until)
 				 errdetail("%ld tokens are waiting to be recorded as used, or could not be.", spent_max()),
 				 errhint("govshare.audit_status() shows whether the audit writer, which records them, is working.")));
 	return true;
+}
+
+/* Notes where the id of the token claimed with key was queued. */
+void
+govshare_spent_queued(const unsigned char *key, const GovshareTokenTicket *t)
+{
+	SpentEntry *e;
+
+	LWLockAcquire(spent_lock, LW_EXCLUSIVE);
+	e = hash_search(spent, key, HASH_FIND, NULL);
+	if (e != NULL)
+		e->queued = *t;
+	LWLockRelease(spent_lock);
 }
 
 /* Releases the claim on a token whose use is durable in govshare.token_use. */
