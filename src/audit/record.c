@@ -290,6 +290,22 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
 }
 
 /*
+ * json parsed as jsonb: errors with 22P02 on text that is not JSON, 22023
+ * on JSON that is not an object.
+ */
+static Jsonb *
+detail_object(const char *json)
+{
+	Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the detail of an access record must be a JSON object")));
+	return jb;
+}
+
+/*
  * jsonb's own text form of json, a JSON object: what the log's column
  * detail stores and the chain hashes (keys sorted, no insignificant
  * space).  Errors with 22P02 on text that is not JSON, 22023 on JSON
@@ -298,12 +314,8 @@ encode(StringInfo out, AuditStatement *st, bool result, bool whole, const char *
 char *
 govshare_audit_detail_normalize(const char *json)
 {
-	Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	Jsonb	   *jb = detail_object(json);
 
-	if (!JB_ROOT_IS_OBJECT(jb))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the detail of an access record must be a JSON object")));
 	return JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 }
 
@@ -324,15 +336,7 @@ govshare_audit_detail_merge(const char *detail, const char *key, const char *val
 	appendStringInfo(&obj, ":%s}", value);
 	add = DirectFunctionCall1(jsonb_in, CStringGetDatum(obj.data));
 	if (detail != NULL)
-	{
-		Datum		jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(detail));
-
-		if (!JB_ROOT_IS_OBJECT(DatumGetJsonbP(jb)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the detail of an access record must be a JSON object")));
-		add = DirectFunctionCall2(jsonb_concat, jb, add);
-	}
+		add = DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(detail_object(detail)), add);
 	return JsonbToCString(NULL, &DatumGetJsonbP(add)->root, VARSIZE(DatumGetJsonbP(add)));
 }
 
