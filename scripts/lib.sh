@@ -112,8 +112,9 @@ private_install() {
 	fi
 	chmod 755 "$GOVSHARE_ROOT"
 	say "building govshare (installed into $GOVSHARE_ROOT)"
-	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$sys_bin/pg_config" >/dev/null
-	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$sys_bin/pg_config" DESTDIR="$GOVSHARE_ROOT" install >/dev/null
+	# a failed build stops here: never test what an earlier build installed
+	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$sys_bin/pg_config" >/dev/null || return 1
+	make -s -C "$GOVSHARE_SRC" PG_CONFIG="$sys_bin/pg_config" DESTDIR="$GOVSHARE_ROOT" install >/dev/null || return 1
 	PG_BIN=$GOVSHARE_ROOT$sys_bin
 	export PATH="$PG_BIN:$PATH"
 }

@@ -121,6 +121,7 @@ extern void govshare_audit_receipt_note(const AuditStatement *st, uint64 ticket)
 #define Anum_access_log_seq					1
 #define Anum_access_log_logged_at			2
 #define Anum_access_log_kind				3
+#define Anum_access_log_statement_id		4
 #define Anum_access_log_subject_overflow	28
 #define Anum_access_log_receipt_seq			29
 #define Anum_access_log_receipt_hash		30
@@ -240,6 +241,7 @@ extern void govshare_audit_queue_unreserve(GovshareAuditReservation *res);
 extern uint64 govshare_audit_queue_lost(void);
 extern bool govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why);
 extern bool govshare_audit_queue_wait_at(int qi, uint64 ticket, int timeout_ms, char **why);
+extern bool govshare_audit_queue_wait_all(int timeout_ms, char **why);
 extern bool govshare_audit_queue_durable_at(int qi, uint64 ticket);
 extern int	govshare_audit_queue_last_put(void);
 extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);

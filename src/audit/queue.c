@@ -665,6 +665,28 @@ govshare_audit_queue_wait_at(int qi, uint64 ticket, int timeout_ms, char **why)
 }
 
 /*
+ * Waits until every record queued so far in the current database's queue
+ * is committed by the writer, or timeout_ms passes: as
+ * govshare_audit_queue_wait_at for the last ticket handed out.
+ */
+bool
+govshare_audit_queue_wait_all(int timeout_ms, char **why)
+{
+	GovshareAuditQueue *q = my_database_queue(false);
+	uint64		last;
+	bool		none;
+
+	LWLockAcquire(q->lock, LW_SHARED);
+	last = q->next_ticket - 1;
+	/* nothing queued yet, or only records discarded with another database's queue */
+	none = last == 0 || last < q->discarded;
+	LWLockRelease(q->lock);
+	if (none)
+		return true;
+	return govshare_audit_queue_wait_at(q - shared->queues, last, timeout_ms, why);
+}
+
+/*
  * The writer's side.  Attaches the calling process as queue qi's writer
  * for dboid; returns the queue, or NULL when it serves another database or
  * has a writer already.
@@ -743,16 +765,13 @@ govshare_audit_queue_hand_over(GovshareAuditQueue *q)
 	ConditionVariableBroadcast(&q->cv);
 }
 
-/* The last seq the writer of this backend's last queue committed. */
+/* The last seq the writer of the current database's queue committed. */
 int64
 govshare_audit_queue_last_seq(void)
 {
-	GovshareAuditQueue *q;
+	GovshareAuditQueue *q = my_database_queue(false);
 	int64		seq;
 
-	if (put_queue < 0)
-		return 0;
-	q = &shared->queues[put_queue];
 	LWLockAcquire(q->lock, LW_SHARED);
 	seq = q->last_seq;
 	LWLockRelease(q->lock);

@@ -34,6 +34,8 @@
 
 #include <unistd.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -41,6 +43,7 @@
 #include "catalog/namespace.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
+#include "common/hashfn.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -49,15 +52,19 @@
 #include "postmaster/postmaster.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "audit/audit_internal.h"
 
@@ -78,6 +85,9 @@ char	   *govshare_node_name = NULL;
 
 /* A connection attempt to the primary gives up after this long, in ms. */
 #define FORWARD_CONNECT_TIMEOUT 5000
+
+/* The last field of the advisory lock tag of a node's submission (SQL's are 1 and 2). */
+#define GOVSHARE_SUBMIT_LOCK_FIELD4 0x4753
 
 /* An idle forwarder exits and frees its queue after this long, in ms. */
 #define FORWARD_IDLE_EXIT (5 * 60 * 1000)
@@ -171,22 +181,37 @@ submitted_detail(const char *data, uint32 len)
 }
 
 /*
+ * A submitted record, checked and ready to queue: where its bytes are in
+ * the batch being built, and what identifies an access record in the log
+ * (token uses need nothing: their table ignores an id it has).
+ */
+typedef struct Submitted
+{
+	int			off;
+	int			len;
+	bool		token;
+	pg_uuid_t	statement_id;
+	char		kind[8];		/* "access", "result" or "remote" */
+} Submitted;
+
+/*
  * Checks that a submitted record is one the standby's backends could have
  * queued: a token use, or the canonical encoding of an access record's
  * columns and its detail (what the writer will decode), and appends it to
  * out as it is to be queued here: an access record with member "node" of
- * its detail set to node.  Raises a data error naming the record's place
- * in the batch otherwise.
+ * its detail set to node.  Fills *sub.  Raises a data error naming the
+ * record's place in the batch otherwise.
  */
 static void
 take_submitted(const char *data, uint32 len, TupleDesc desc, int i, const char *node,
-			   StringInfo out)
+			   StringInfo out, Submitted *sub)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
 	bool		ok = true;
 
+	sub->off = out->len;
 	PG_TRY();
 	{
 		if (len > 0 && data[0] == GOVSHARE_AUDIT_TOKEN_TAG)
@@ -195,6 +220,7 @@ take_submitted(const char *data, uint32 len, TupleDesc desc, int i, const char *
 
 			govshare_audit_token_decode(data, len, &use);
 			appendBinaryStringInfo(out, data, len);
+			sub->token = true;
 		}
 		else
 		{
@@ -207,6 +233,12 @@ take_submitted(const char *data, uint32 len, TupleDesc desc, int i, const char *
 			escape_json(&name, node);
 			appendBinaryStringInfo(out, data, fixed);
 			govshare_chain_put_text(out, govshare_audit_detail_merge(detail, "node", name.data));
+			sub->token = false;
+			/* both NOT NULL columns: the decoder refused a record without them */
+			memcpy(&sub->statement_id, DatumGetUUIDP(values[Anum_access_log_statement_id - 1]),
+				   sizeof(pg_uuid_t));
+			text_to_cstring_buffer(DatumGetTextPP(values[Anum_access_log_kind - 1]),
+								   sub->kind, sizeof(sub->kind));
 		}
 	}
 	PG_CATCH();
@@ -222,19 +254,84 @@ take_submitted(const char *data, uint32 len, TupleDesc desc, int i, const char *
 				 errmsg("access record %d submitted by node \"%s\" is malformed", i + 1, node),
 				 errdetail("It is not the canonical encoding of an access record (docs/audit-format.md) or a token use."),
 				 errhint("Standby and primary must run the same version of govshare.")));
+	sub->len = out->len - sub->off;
 	pfree(values);
 	pfree(isnull);
 }
 
 /*
- * govshare.audit_submit(node text, records bytea) returns bigint
+ * Is sub, an access record node submitted, in the log already (committed,
+ * as seen by snapshot)?  A statement has one record of each kind, so its
+ * statement id, kind and node name it.
+ */
+static bool
+already_logged(Relation rel, Oid index, Snapshot snapshot, const Submitted *sub, const char *node)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+	Datum		node_key = CStringGetTextDatum("node");
+
+	ScanKeyInit(&key, Anum_access_log_statement_id, BTEqualStrategyNumber, F_UUID_EQ,
+				UUIDPGetDatum(&sub->statement_id));
+	scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
+	while (!found && (tuple = systable_getnext(scan)) != NULL)
+	{
+		bool		isnull;
+		Datum		kind = heap_getattr(tuple, Anum_access_log_kind, RelationGetDescr(rel), &isnull);
+		Datum		detail;
+		Datum		name;
+
+		if (isnull || strcmp(TextDatumGetCString(kind), sub->kind) != 0)
+			continue;
+		detail = heap_getattr(tuple, Anum_access_log_detail, RelationGetDescr(rel), &isnull);
+		if (isnull)
+			continue;
+		name = DirectFunctionCall2(jsonb_object_field_text, detail, node_key);
+		found = name != (Datum) 0 && strcmp(TextDatumGetCString(name), node) == 0;
+	}
+	systable_endscan(scan);
+	return found;
+}
+
+/*
+ * Takes the lock that lets one submission of node run at a time in this
+ * database (until the transaction ends), or raises an error at once.  An
+ * advisory lock tag whose last field no SQL function uses.
+ */
+static void
+lock_node(const char *node)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hash_bytes((const unsigned char *) node, strlen(node)),
+						 0, GOVSHARE_SUBMIT_LOCK_FIELD4);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("access records of node \"%s\" are being submitted already", node),
+				 errdetail("An earlier submission of the node has not ended."),
+				 errhint("The standby's forwarder submits them again once it has.")));
+}
+
+/*
+ * govshare.audit_submit(node text, records bytea, again boolean) returns bigint
  *
  * The entry point of standbys' forwarders: records is a batch of queued
  * access records, each a 4-byte big-endian length and the record's bytes.
- * Each is checked, given its node, and queued in this database's audit
+ * All are checked, given their node, and queued in this database's audit
  * queue; returns once the last is committed by the writer (so all are),
  * with the log's last seq at that moment.  Fails, and none of the batch is
- * acknowledged, when that does not happen within govshare.audit_timeout.
+ * acknowledged, when that does not happen within govshare.audit_timeout;
+ * a malformed batch is refused before any of it is queued.
+ *
+ * Each record is recorded once however often it is submitted: a forwarder
+ * that cannot know whether an earlier submission was recorded (it failed,
+ * or its answer was lost, or the forwarder is new) says again, and then
+ * the records already in the log are skipped, after everything queued
+ * before (an earlier submission's records among it) is committed.  One
+ * submission of a node runs at a time.
  */
 PG_FUNCTION_INFO_V1(govshare_audit_submit);
 Datum
@@ -242,6 +339,7 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 {
 	char	   *node = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bytea	   *records = PG_GETARG_BYTEA_PP(1);
+	bool		again = PG_GETARG_BOOL(2);
 	const unsigned char *p = (const unsigned char *) VARDATA_ANY(records);
 	const unsigned char *end = p + VARSIZE_ANY_EXHDR(records);
 	Oid			nsp = get_namespace_oid("govshare", false);
@@ -249,9 +347,12 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	uint64		ticket = 0;
 	int			n = 0;
+	int			queued = 0;
 	char	   *why = NULL;
 	char	   *share_name;
-	StringInfoData record;
+	StringInfoData taken;
+	Submitted  *subs;
+	int			room = 64;
 	MemoryContext per_record;
 
 	if (RecoveryInProgress())
@@ -274,12 +375,14 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 				 errmsg("invalid node name in submitted access records"),
 				 errdetail("A node name is 1 to %d letters, digits, \"_\", \".\", \":\" or \"-\".",
 						   NODE_NAME_MAX)));
+	lock_node(node);
 
 	share_name = psprintf("standby %s", node);
 	rel = table_open(get_relname_relid("access_log", nsp), AccessShareLock);
 	desc = RelationGetDescr(rel);
 	(void) govshare_chain_check_columns(desc);
-	initStringInfo(&record);
+	initStringInfo(&taken);
+	subs = palloc(sizeof(Submitted) * room);
 	/*
 	 * what checking one record allocates (its decoded columns, the JSON
 	 * parser's state) is freed before the next: a batch of 2,000 would
@@ -287,6 +390,7 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 	 */
 	per_record = AllocSetContextCreate(CurrentMemoryContext, "govshare submitted record",
 									   ALLOCSET_DEFAULT_SIZES);
+	/* all checked before any is queued */
 	while (p < end)
 	{
 		uint32		len;
@@ -297,19 +401,51 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 					 errmsg("the batch of access records submitted by node \"%s\" is truncated", node),
 					 errdetail("Record %d claims more bytes than the batch has.", n + 1)));
-		resetStringInfo(&record);
+		if (n == room)
+		{
+			room *= 2;
+			subs = repalloc(subs, sizeof(Submitted) * room);
+		}
 		old = MemoryContextSwitchTo(per_record);
-		take_submitted((const char *) p + 4, len, desc, n, node, &record);
+		take_submitted((const char *) p + 4, len, desc, n, node, &taken, &subs[n]);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_record);
-		/* a standby's records take a share of the queue of their own (share.c) */
-		ticket = govshare_audit_queue_put(record.data, record.len, share_name,
-										  govshare_audit_timeout, p + 4 + len == end, false, NULL);
 		p += 4 + len;
 		n++;
 	}
+	if (again && n > 0)
+	{
+		Oid			index = get_relname_relid("access_log_statement", nsp);
+		Snapshot	snapshot;
+
+		if (!OidIsValid(index))
+			elog(ERROR, "govshare: index govshare.access_log_statement is missing");
+		/* an earlier submission's records may still be queued: let them be written */
+		if (!govshare_audit_queue_wait_all(govshare_audit_timeout, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("the %d access records submitted by node \"%s\" could not be recorded", n, node),
+					 errdetail("The records queued before them are not committed: %s", why),
+					 errhint("The standby keeps them queued and submits them again; govshare.audit_status() shows the audit writer.")));
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		for (int i = 0; i < n; i++)
+			if (!subs[i].token && already_logged(rel, index, snapshot, &subs[i], node))
+				subs[i].len = -1;
+		UnregisterSnapshot(snapshot);
+	}
+	for (int i = 0; i < n; i++)
+		if (subs[i].len >= 0)
+			queued = i + 1;
+	for (int i = 0; i < queued; i++)
+	{
+		if (subs[i].len < 0)
+			continue;
+		/* a standby's records take a share of the queue of their own (share.c) */
+		ticket = govshare_audit_queue_put(taken.data + subs[i].off, subs[i].len, share_name,
+										  govshare_audit_timeout, i + 1 == queued, false, NULL);
+	}
 	table_close(rel, AccessShareLock);
-	if (n > 0 && !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why))
+	if (queued > 0 && !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the %d access records submitted by node \"%s\" could not be recorded", n, node),
@@ -446,18 +582,20 @@ batch_to_wire(const StringInfo batch, int n, StringInfo wire)
 
 /*
  * Submits the n records of batch to the primary and waits for its answer:
- * the primary's audit_timeout and a margin.  Returns NULL once the primary
- * committed them, with its log's last seq in *last_seq; otherwise why not
- * (the connection is then closed, to be made again).
+ * the primary's audit_timeout and a margin.  again says that some of them
+ * may have been recorded by an earlier submission (the primary skips
+ * those).  Returns NULL once the primary committed them, with its log's
+ * last seq in *last_seq; otherwise why not (the connection is then closed,
+ * to be made again).
  */
 static char *
-submit(const char *dbname, const StringInfo batch, int n, int64 *last_seq)
+submit(const char *dbname, const StringInfo batch, int n, bool again, int64 *last_seq)
 {
 	StringInfoData wire;
-	const char *params[2];
-	int			lengths[2];
-	int			formats[2] = {0, 1};
-	Oid			types[2] = {TEXTOID, BYTEAOID};
+	const char *params[3];
+	int			lengths[3];
+	int			formats[3] = {0, 1, 0};
+	Oid			types[3] = {TEXTOID, BYTEAOID, BOOLOID};
 	TimestampTz deadline;
 	PGresult   *res;
 	char	   *failed = NULL;
@@ -470,9 +608,11 @@ submit(const char *dbname, const StringInfo batch, int n, int64 *last_seq)
 	lengths[0] = strlen(params[0]);
 	params[1] = wire.data;
 	lengths[1] = wire.len;
+	params[2] = again ? "true" : "false";
+	lengths[2] = strlen(params[2]);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										   govshare_audit_timeout + FORWARD_CONNECT_TIMEOUT);
-	if (!PQsendQueryParams(conn, "SELECT govshare.audit_submit($1, $2)", 2, types, params,
+	if (!PQsendQueryParams(conn, "SELECT govshare.audit_submit($1, $2, $3)", 3, types, params,
 						   lengths, formats, 0))
 	{
 		failed = conn_error("could not send access records to the primary");
@@ -557,6 +697,8 @@ govshare_audit_forwarder_main(Datum main_arg)
 	StringInfoData batch;
 	int			backoff_ms = 0;
 	TimestampTz idle_since = 0;
+	/* may the primary have recorded some of what is queued? (a forwarder before this one may have sent it) */
+	bool		again = true;
 
 	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -626,14 +768,17 @@ govshare_audit_forwarder_main(Datum main_arg)
 		}
 		idle_since = 0;
 		pgstat_report_activity(STATE_RUNNING, "submitting access records to the primary");
-		failed = submit(dbname, &batch, n, &last_seq);
+		failed = submit(dbname, &batch, n, again, &last_seq);
 		pgstat_report_activity(STATE_IDLE, NULL);
 		if (failed == NULL)
 		{
 			govshare_audit_queue_done(queue, next, last, n, last_seq);
 			backoff_ms = 0;
+			again = false;
 			continue;
 		}
+		/* the primary may have queued them, or committed them and lost the answer */
+		again = true;
 		govshare_audit_queue_error(queue, failed);
 		if (got_sigterm)
 		{

@@ -283,9 +283,9 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION govshare.audit_submit(node text, records bytea) RETURNS bigint
+CREATE FUNCTION govshare.audit_submit(node text, records bytea, again boolean DEFAULT false) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'govshare_audit_submit' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION govshare.audit_submit(text, bytea) IS
-	'a standby''s access records, queued for this primary''s chain; returns once they are committed, with the log''s last seq';
-REVOKE EXECUTE ON FUNCTION govshare.audit_submit(text, bytea) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION govshare.audit_submit(text, bytea) TO govshare_standby;
+COMMENT ON FUNCTION govshare.audit_submit(text, bytea, boolean) IS
+	'a standby''s access records, queued for this primary''s chain (with again, less those an earlier submission recorded); returns once they are committed, with the log''s last seq';
+REVOKE EXECUTE ON FUNCTION govshare.audit_submit(text, bytea, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.audit_submit(text, bytea, boolean) TO govshare_standby;

@@ -7,7 +7,10 @@
 # forwarder and govshare.audit_submit(), with the standby's node name, in
 # the primary's one chain.  Only a replication role in govshare_standby may
 # submit: a consumer, and a member of govshare_standby without REPLICATION,
-# are refused, and so is a malformed batch.  With the primary stopped, a
+# are refused, and so is a malformed batch; one submission of a node runs at
+# a time.  A standby refuses to spend a request token (only the primary
+# can spend one once).  A batch the primary queued but could not confirm (its writer held
+# back) is submitted again, and each record is in the log once.  With the primary stopped, a
 # strict read on the standby fails closed with the clear error and returns
 # no row, while async reads go on and their records wait in the standby's
 # queue; once the primary is back they arrive.  Finally the standby is
@@ -41,6 +44,8 @@ $primary->safe_psql('w', citizen_sql(rows => 100) . q{
 SELECT bind_role('mnd_app', 'MND'), bind_role('mnd_async', 'MND');
 GRANT SELECT ON citizen TO mnd_app, mnd_async;
 GRANT govshare_standby TO forwarder, not_a_standby;
+CREATE TABLE test_key AS SELECT * FROM govshare.make_test_key();
+SELECT add_agency_key('MND', public_key) FROM test_key;
 });
 $primary->backup('b');
 
@@ -133,6 +138,25 @@ is($primary->safe_psql('w', q{SELECT count(*) FROM govshare.access_log
 	'each record once');
 is(chain_ok($primary), 't', "the primary's chain verifies");
 
+# --- request tokens are spent on the primary only ---
+# (a standby sees the primary's uses late and other standbys' never)
+my $token = $primary->safe_psql('w', q{
+SELECT govshare.sign_request_token(private_key, 'MND', 'military_service', 'Officer A') FROM test_key});
+($rc, $rows, $err) = $standby->psql('w', qq{
+SELECT govshare.begin_request_signed('$token');
+SELECT 'ROW:' || full_name FROM public.citizen /* signed-1 */ LIMIT 1},
+	extra_params => [ '-U', 'mnd_app', '-v', 'ON_ERROR_STOP=1' ]);
+like($err, qr/a request token cannot be spent on a hot standby\nDETAIL:  .*only on the primary/,
+	'a standby refuses a signed request, whose token only the primary can spend once');
+is($rows, '', 'and nothing is returned');
+($rc, $rows, $err) = $primary->psql('w', qq{
+SET search_path = public, govshare;
+SELECT govshare.begin_request_signed('$token');
+SELECT 'ROW:' || full_name FROM public.citizen /* signed-2 */ WHERE personal_id = '001090100001'},
+	extra_params => [ '-U', 'mnd_app', '-v', 'ON_ERROR_STOP=1' ]);
+is($rc, 0, 'the token refused on the standby was not spent: the primary takes it') or diag $err;
+is(join(',', $rows =~ /ROW:(\S+ \d+)/g), 'Citizen 1', 'and returns the row');
+
 # --- who may submit ---
 ($rc, $rows, $err) = $primary->psql('w', q{SELECT govshare.audit_submit('forged', '\x')},
 	extra_params => [ '-U', 'mnd_app' ]);
@@ -157,6 +181,44 @@ like($err, qr/invalid node name/, 'and a node name that is not one');
 like($err, qr/cannot be submitted to a standby/, 'a standby takes no records');
 is($primary->safe_psql('w', q{SELECT count(*) FROM govshare.access_log WHERE detail->>'node' = 'forged'}),
 	'0', 'no forged record is in the log');
+
+# one submission of a node at a time: an open one holds the node's lock
+my $holder = $primary->background_psql('w', extra_params => [ '-U', 'forwarder' ]);
+$holder->query_safe(q{BEGIN; SELECT govshare.audit_submit('held', '\x')});
+($rc, $rows, $err) = $primary->psql('w', q{SELECT govshare.audit_submit('held', '\x', true)},
+	extra_params => [ '-U', 'forwarder' ]);
+like($err, qr/access records of node "held" are being submitted already/,
+	'a second submission of a node is refused while the first is open');
+$holder->query_safe('COMMIT');
+$holder->quit;
+
+# --- a batch the primary queued but could not confirm is recorded once ---
+# The primary's writer is held back (a lock on its log) and the forwarder's
+# audit_timeout there is 1 s: audit_submit queues the standby's records,
+# cannot confirm them in time and fails; the forwarder submits them again,
+# and again, until the writer is free.  Each record is in the log once.
+$primary->safe_psql('postgres', q{ALTER ROLE forwarder SET govshare.audit_timeout = '1s'});
+$primary->safe_psql('w', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  WHERE application_name = 'govshare audit forwarder'});
+my $locker = $primary->background_psql('w');
+$locker->query_safe('BEGIN; LOCK govshare.access_log IN SHARE MODE');
+for my $i (1 .. 3)
+{
+	($rc, $rows, $err) = consumer($standby, 'mnd_async', 1, "again-$i");
+	is($rc, 0, "async read $i with the primary's writer held back") or diag $err;
+}
+ok($standby->poll_query_until('w', q{SELECT last_error LIKE '%queued before them are not committed%'
+  FROM govshare.audit_status() WHERE database = 'w'}),
+	'the forwarder submitted the records again while the first submission was still queued');
+$locker->query_safe('COMMIT');
+$locker->quit;
+wait_records($primary, "again-$_", 'access/allowed/replica-hn1') for 1 .. 3;
+$standby->poll_query_until('w', q{SELECT queued = 0 FROM govshare.audit_status() WHERE database = 'w'})
+  or diag 'the standby still has records queued';
+is(records($primary, "again-$_"), 'access/allowed/replica-hn1', "record $_ is in the log once")
+  for 1 .. 3;
+$primary->safe_psql('postgres', q{ALTER ROLE forwarder RESET govshare.audit_timeout});
+is(chain_ok($primary), 't', "the primary's chain verifies");
 
 # --- the primary stopped ---
 my $before = $primary->safe_psql('w', 'SELECT max(seq) FROM govshare.access_log');
