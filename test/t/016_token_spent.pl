@@ -198,6 +198,19 @@ $t2 = token();
 ($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t2'); $read");
 like($err, qr/access to governed data by agency "MND" could not be recorded/,
 	'under strict audit the wait for the access record, which comes after the use, fails first');
+# an internal role's COPY relation TO, which reads without a plan, waits
+# for its token's use the same way: no row before it is durable
+$node->safe_psql('postgres', q{
+	CREATE TABLE mps_key AS SELECT * FROM govshare.make_test_key();
+	SELECT govshare.add_agency_key('MPS', public_key) FROM mps_key});
+my $t3 = $node->safe_psql('postgres', q{
+	SELECT govshare.sign_request_token(private_key, 'MPS', 'military_service', 'Officer B') FROM mps_key});
+($ret, $out, $err) = $node->psql('postgres', qq{
+	SET govshare.audit_mode = 'async'; SET govshare.audit_timeout = '1s';
+	SELECT govshare.begin_request_signed('$t3');
+	COPY citizen TO STDOUT;}, on_error_stop => 1);
+is($out, '', "an internal COPY under a token whose use is not durable copies no row");
+like($err, qr/the use of the request token could not be recorded/, '... and says why') or diag($err);
 $node->stop('immediate');
 eval { $locker->quit; };
 $node->start;
