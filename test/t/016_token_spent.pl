@@ -228,5 +228,39 @@ ok($node->poll_query_until('postgres', q{SELECT count(*) >= 21 FROM govshare.acc
 	WHERE outcome = 'denied' AND reason LIKE '%has been used before%'}),
 	'refused replays are recorded as denials');
 
+# claims left by sessions that exited before their tokens' uses were
+# durable fill the shared-memory set; once the writer has recorded the
+# ids, the set drops those claims when it needs room
+my $max = $node->safe_psql('postgres', q{SELECT 1024 + 8 * (current_setting('max_connections')::int
+	+ current_setting('autovacuum_max_workers')::int + 1 + current_setting('max_worker_processes')::int
+	+ current_setting('max_wal_senders')::int)});
+my @tokens = split /\n/, $node->safe_psql('postgres', qq{
+	SELECT govshare.sign_request_token(private_key, 'MND', 'military_service', 'Officer A')
+	FROM test_key, generate_series(1, $max + 64)});
+$locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK govshare.token_use IN SHARE MODE');
+my ($presented, $full) = (0, '');
+while (!$full && (my @batch = splice(@tokens, 0, 8)))
+{
+	# eight uses pending at most per session: none waits, and the claims stay at exit
+	($ret, $out, $err) = mnd(join('', map { "SELECT govshare.begin_request_signed('$_');\n" } @batch));
+	if ($err =~ /too many request tokens are being presented at once/) { $full = $err; }
+	elsif ($ret == 0) { $presented += @batch; }
+	else { diag($err); last; }
+}
+ok($presented > $max - 64, "$presented tokens presented by sessions that exited before their uses were recorded");
+like($full, qr/too many request tokens are being presented at once\nDETAIL:  $max tokens are waiting/,
+	'until the set of claims was full');
+my $t4 = token();
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t4')");
+like($err, qr/too many request tokens are being presented at once/, '... and stays full while the writer is held back');
+$locker->query_safe('COMMIT');
+$locker->quit;
+ok($node->poll_query_until('postgres', "SELECT count(*) >= $max FROM govshare.token_use"),
+	'the writer records their uses');
+$t4 = token();
+($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t4')");
+is($ret, 0, 'then the claims of recorded uses make room for a new token') or diag($err);
+
 $node->stop;
 done_testing();
