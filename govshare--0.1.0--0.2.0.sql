@@ -1185,12 +1185,13 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION govshare.audit_submit(node text, records bytea, again boolean DEFAULT false) RETURNS bigint
+CREATE FUNCTION govshare.audit_submit(node text, records bytea, again boolean DEFAULT false,
+                                      pipelined boolean DEFAULT false) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'govshare_audit_submit' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION govshare.audit_submit(text, bytea, boolean) IS
-	'a standby''s access records, queued for this primary''s chain (with again, less those an earlier submission recorded); returns once they are committed, with the log''s last seq';
-REVOKE EXECUTE ON FUNCTION govshare.audit_submit(text, bytea, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION govshare.audit_submit(text, bytea, boolean) TO govshare_standby;
+COMMENT ON FUNCTION govshare.audit_submit(text, bytea, boolean, boolean) IS
+	'a standby''s access records, queued for this primary''s chain (with again, less those an earlier submission recorded); returns once they are committed (pipelined: once those of the session''s previous pipelined submission are), with the log''s last seq';
+REVOKE EXECUTE ON FUNCTION govshare.audit_submit(text, bytea, boolean, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION govshare.audit_submit(text, bytea, boolean, boolean) TO govshare_standby;
 
 -- issue 16: a consumer's prepared lookup by id keeps its generic plan.  The
 -- types' <, <=, > and >= estimate the bounds of an implied equality whose

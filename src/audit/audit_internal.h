@@ -247,7 +247,7 @@ extern int	govshare_audit_queue_last_put(void);
 extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);
 extern void govshare_audit_queue_detach(GovshareAuditQueue *q, bool release);
 extern bool govshare_audit_queue_retire(GovshareAuditQueue *q);
-extern int	govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_records,
+extern int	govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_records, uint64 from,
 									  uint64 *next, uint64 *last, bool *stop);
 extern void govshare_audit_queue_done(GovshareAuditQueue *q, uint64 next, uint64 last, int n,
 									  int64 last_seq);

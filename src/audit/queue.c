@@ -803,12 +803,13 @@ govshare_audit_queue_retire(GovshareAuditQueue *q)
 }
 
 /*
- * Copies up to max_records records from the head of q into batch (each as
- * its uint32 length and payload).  Returns the number copied, and sets
- * *next to the ring position after them and *last to the last ticket.
+ * Copies up to max_records records from the oldest of q, or (from > 0)
+ * from ring position from, into batch (each as its uint32 length and
+ * payload).  Returns the number copied, and sets *next to the ring
+ * position after them and *last to the last ticket.
  */
 int
-govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_records,
+govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_records, uint64 from,
 						  uint64 *next, uint64 *last, bool *stop)
 {
 	uint64		pos;
@@ -821,7 +822,7 @@ govshare_audit_queue_peek(GovshareAuditQueue *q, StringInfo batch, int max_recor
 	 * the lock is held just to read where they end.
 	 */
 	LWLockAcquire(q->lock, LW_SHARED);
-	pos = q->tail;
+	pos = Max(q->tail, from);
 	head = q->head;
 	*stop = q->stop;
 	LWLockRelease(q->lock);

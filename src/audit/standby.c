@@ -89,11 +89,27 @@ char	   *govshare_node_name = NULL;
 /* The last field of the advisory lock tag of a node's submission (SQL's are 1 and 2). */
 #define GOVSHARE_SUBMIT_LOCK_FIELD4 0x4753
 
+/* A batch of this many records or more is submitted pipelined (audit_submit). */
+#define FORWARD_PIPELINE_MIN 32
+
 /* An idle forwarder exits and frees its queue after this long, in ms. */
 #define FORWARD_IDLE_EXIT (5 * 60 * 1000)
 
 static GovshareAuditQueue *queue = NULL;
 static PGconn *conn = NULL;
+
+/*
+ * The primary's side: where the last record of this session's previous
+ * pipelined submission was queued, until the next submission has waited
+ * for it (ticket 0: none).
+ */
+typedef struct QueuedAt
+{
+	int			queue;
+	uint64		ticket;
+} QueuedAt;
+
+static QueuedAt unconfirmed = {0, 0};
 static volatile sig_atomic_t got_sigterm = false;
 
 /*
@@ -316,7 +332,8 @@ lock_node(const char *node)
 }
 
 /*
- * govshare.audit_submit(node text, records bytea, again boolean) returns bigint
+ * govshare.audit_submit(node text, records bytea, again boolean,
+ *						 pipelined boolean) returns bigint
  *
  * The entry point of standbys' forwarders: records is a batch of queued
  * access records, each a 4-byte big-endian length and the record's bytes.
@@ -325,6 +342,11 @@ lock_node(const char *node)
  * with the log's last seq at that moment.  Fails, and none of the batch is
  * acknowledged, when that does not happen within govshare.audit_timeout;
  * a malformed batch is refused before any of it is queued.
+ *
+ * Pipelined, it returns once the records of the session's previous
+ * pipelined submission are committed instead, and leaves its own to the
+ * next submission, which may be empty: so the writer writes one batch
+ * while this backend checks the next.  A forwarder under load submits so.
  *
  * Each record is recorded once however often it is submitted: a forwarder
  * that cannot know whether an earlier submission was recorded (it failed,
@@ -340,6 +362,8 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 	char	   *node = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bytea	   *records = PG_GETARG_BYTEA_PP(1);
 	bool		again = PG_GETARG_BOOL(2);
+	bool		pipelined = PG_GETARG_BOOL(3);
+	QueuedAt	previous = unconfirmed;
 	const unsigned char *p = (const unsigned char *) VARDATA_ANY(records);
 	const unsigned char *end = p + VARSIZE_ANY_EXHDR(records);
 	Oid			nsp = get_namespace_oid("govshare", false);
@@ -376,6 +400,8 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 				 errdetail("A node name is 1 to %d letters, digits, \"_\", \".\", \":\" or \"-\".",
 						   NODE_NAME_MAX)));
 	lock_node(node);
+	/* a submission that fails leaves nothing to confirm: its forwarder starts again */
+	unconfirmed.ticket = 0;
 
 	share_name = psprintf("standby %s", node);
 	rel = table_open(get_relname_relid("access_log", nsp), AccessShareLock);
@@ -445,12 +471,31 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 										  govshare_audit_timeout, i + 1 == queued, false, NULL);
 	}
 	table_close(rel, AccessShareLock);
-	if (queued > 0 && !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why))
+	if (pipelined)
+	{
+		if (previous.ticket != 0 &&
+			!govshare_audit_queue_wait_at(previous.queue, previous.ticket, govshare_audit_timeout, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("the access records node \"%s\" submitted before could not be recorded", node),
+					 errdetail("%s", why),
+					 errhint("The standby keeps them queued and submits them again; govshare.audit_status() shows the audit writer.")));
+		if (queued > 0)
+		{
+			unconfirmed.queue = govshare_audit_queue_last_put();
+			unconfirmed.ticket = ticket;
+		}
+	}
+	else if ((previous.ticket != 0 &&
+			  !govshare_audit_queue_wait_at(previous.queue, previous.ticket, govshare_audit_timeout, &why)) ||
+			 (queued > 0 && !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why)))
+	{
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the %d access records submitted by node \"%s\" could not be recorded", n, node),
 				 errdetail("%s", why),
 				 errhint("The standby keeps them queued and submits them again; govshare.audit_status() shows the audit writer.")));
+	}
 	PG_RETURN_INT64(govshare_audit_queue_last_seq());
 }
 
@@ -584,18 +629,20 @@ batch_to_wire(const StringInfo batch, int n, StringInfo wire)
  * Submits the n records of batch to the primary and waits for its answer:
  * the primary's audit_timeout and a margin.  again says that some of them
  * may have been recorded by an earlier submission (the primary skips
- * those).  Returns NULL once the primary committed them, with its log's
- * last seq in *last_seq; otherwise why not (the connection is then closed,
- * to be made again).
+ * those).  Returns NULL once the primary committed them (pipelined: once
+ * it committed those of the previous pipelined submission on this
+ * connection, and queued these), with its log's last seq in *last_seq;
+ * otherwise why not (the connection is then closed, to be made again).
  */
 static char *
-submit(const char *dbname, const StringInfo batch, int n, bool again, int64 *last_seq)
+submit(const char *dbname, const StringInfo batch, int n, bool again, bool pipelined,
+	   int64 *last_seq)
 {
 	StringInfoData wire;
-	const char *params[3];
-	int			lengths[3];
-	int			formats[3] = {0, 1, 0};
-	Oid			types[3] = {TEXTOID, BYTEAOID, BOOLOID};
+	const char *params[4];
+	int			lengths[4];
+	int			formats[4] = {0, 1, 0, 0};
+	Oid			types[4] = {TEXTOID, BYTEAOID, BOOLOID, BOOLOID};
 	TimestampTz deadline;
 	PGresult   *res;
 	char	   *failed = NULL;
@@ -610,9 +657,11 @@ submit(const char *dbname, const StringInfo batch, int n, bool again, int64 *las
 	lengths[1] = wire.len;
 	params[2] = again ? "true" : "false";
 	lengths[2] = strlen(params[2]);
+	params[3] = pipelined ? "true" : "false";
+	lengths[3] = strlen(params[3]);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										   govshare_audit_timeout + FORWARD_CONNECT_TIMEOUT);
-	if (!PQsendQueryParams(conn, "SELECT govshare.audit_submit($1, $2, $3)", 3, types, params,
+	if (!PQsendQueryParams(conn, "SELECT govshare.audit_submit($1, $2, $3, $4)", 4, types, params,
 						   lengths, formats, 0))
 	{
 		failed = conn_error("could not send access records to the primary");
@@ -699,6 +748,14 @@ govshare_audit_forwarder_main(Datum main_arg)
 	TimestampTz idle_since = 0;
 	/* may the primary have recorded some of what is queued? (a forwarder before this one may have sent it) */
 	bool		again = true;
+	/*
+	 * The oldest records, queued on the primary by the last (pipelined)
+	 * submission and not yet confirmed: the next submission confirms them.
+	 */
+	bool		in_flight = false;
+	uint64		flight_next = 0;
+	uint64		flight_last = 0;
+	int			flight_n = 0;
 
 	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -728,6 +785,7 @@ govshare_audit_forwarder_main(Datum main_arg)
 		int			n;
 		int64		last_seq = 0;
 		char	   *failed;
+		bool		pipelined;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -748,8 +806,9 @@ govshare_audit_forwarder_main(Datum main_arg)
 		MemoryContextReset(loop_context);
 		MemoryContextSwitchTo(loop_context);
 		initStringInfo(&batch);
-		n = govshare_audit_queue_peek(queue, &batch, FORWARD_RECORDS, &next, &last, &stop);
-		if (n == 0)
+		n = govshare_audit_queue_peek(queue, &batch, FORWARD_RECORDS, in_flight ? flight_next : 0,
+									  &next, &last, &stop);
+		if (n == 0 && !in_flight)
 		{
 			if (stop || got_sigterm)
 				break;
@@ -768,17 +827,40 @@ govshare_audit_forwarder_main(Datum main_arg)
 		}
 		idle_since = 0;
 		pgstat_report_activity(STATE_RUNNING, "submitting access records to the primary");
-		failed = submit(dbname, &batch, n, again, &last_seq);
+		/*
+		 * Under load the primary checks and queues one batch while its writer
+		 * commits the one before; a lone record (a strict read waiting) is
+		 * confirmed by the call that sends it.  Nothing new to send confirms
+		 * what is in flight.
+		 */
+		pipelined = in_flight || n >= FORWARD_PIPELINE_MIN;
+		failed = submit(dbname, &batch, n, again, pipelined, &last_seq);
 		pgstat_report_activity(STATE_IDLE, NULL);
 		if (failed == NULL)
 		{
-			govshare_audit_queue_done(queue, next, last, n, last_seq);
+			if (in_flight)
+				govshare_audit_queue_done(queue, flight_next, flight_last, flight_n, last_seq);
+			in_flight = pipelined && n > 0;
+			if (in_flight)
+			{
+				flight_next = next;
+				flight_last = last;
+				flight_n = n;
+			}
+			else if (n > 0)
+				govshare_audit_queue_done(queue, next, last, n, last_seq);
 			backoff_ms = 0;
 			again = false;
 			continue;
 		}
-		/* the primary may have queued them, or committed them and lost the answer */
+		/*
+		 * the primary may have queued them, or committed them and lost the
+		 * answer: all that is not confirmed goes again, from the oldest
+		 */
 		again = true;
+		if (in_flight)
+			n += flight_n;
+		in_flight = false;
 		govshare_audit_queue_error(queue, failed);
 		if (got_sigterm)
 		{

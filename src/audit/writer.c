@@ -500,7 +500,7 @@ govshare_audit_writer_main(Datum main_arg)
 		MemoryContextReset(loop_context);
 		MemoryContextSwitchTo(loop_context);
 		initStringInfo(&batch);
-		n = govshare_audit_queue_peek(queue, &batch, BATCH_RECORDS, &next, &last, &stop);
+		n = govshare_audit_queue_peek(queue, &batch, BATCH_RECORDS, 0, &next, &last, &stop);
 		if (n == 0)
 		{
 			if (stop)

@@ -7,14 +7,16 @@
 # forwarder and govshare.audit_submit(), with the standby's node name, in
 # the primary's one chain.  Only a replication role in govshare_standby may
 # submit: a consumer, and a member of govshare_standby without REPLICATION,
-# are refused, and so is a malformed batch; one submission of a node runs at
-# a time.  A standby refuses to spend a request token (only the primary
-# can spend one once).  A batch the primary queued but could not confirm (its writer held
-# back) is submitted again, and each record is in the log once.  With the primary stopped, a
-# strict read on the standby fails closed with the clear error and returns
-# no row, while async reads go on and their records wait in the standby's
-# queue; once the primary is back they arrive.  Finally the standby is
-# promoted: its writer continues the replicated chain.
+# are refused, and so is a malformed batch; one submission of a node runs
+# at a time.  A standby refuses to spend a request token (only the primary
+# can spend one once).  A batch the primary queued but could not confirm
+# (its writer held back) is submitted again, and each record is in the log
+# once; under load the forwarder pipelines its submissions, each record
+# still once.  With the primary stopped, a strict read on the standby fails
+# closed with the clear error and returns no row, while async reads go on
+# and their records wait in the standby's queue; once the primary is back
+# they arrive.  Finally the standby is promoted: its writer continues the
+# replicated chain.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -218,6 +220,29 @@ $standby->poll_query_until('w', q{SELECT queued = 0 FROM govshare.audit_status()
 is(records($primary, "again-$_"), 'access/allowed/replica-hn1', "record $_ is in the log once")
   for 1 .. 3;
 $primary->safe_psql('postgres', q{ALTER ROLE forwarder RESET govshare.audit_timeout});
+is(chain_ok($primary), 't', "the primary's chain verifies");
+
+# --- under load the forwarder pipelines its submissions ---
+# (the primary checks and queues a batch while its writer commits the one
+# before): with the primary's writer held back, forty reads pile up in the
+# standby's queue; once it is free they go in batches of 32 or more
+$locker = $primary->background_psql('w');
+$locker->query_safe('BEGIN; LOCK govshare.access_log IN SHARE MODE');
+($rc, $rows, $err) = $standby->psql('w', "SET search_path = public, govshare;\n"
+	  . "SELECT govshare.begin_request('military_service');\n"
+	  . join('', map { "SELECT full_name FROM citizen /* burst-$_ */ LIMIT 1;\n" } 1 .. 40),
+	extra_params => [ '-U', 'mnd_async', '-v', 'ON_ERROR_STOP=1' ]);
+is($rc, 0, "forty async reads on the standby while the primary's writer is held back") or diag $err;
+$locker->query_safe('COMMIT');
+$locker->quit;
+$primary->poll_query_until('w', q{SELECT count(*) >= 40 FROM govshare.access_log WHERE statement_text LIKE '%/* burst-%'})
+  or diag 'the burst did not arrive';
+$standby->poll_query_until('w', q{SELECT queued = 0 FROM govshare.audit_status() WHERE database = 'w'})
+  or diag 'the standby still has records queued';
+is($primary->safe_psql('w', q{SELECT count(*) || ' ' || count(DISTINCT statement_id) FROM govshare.access_log
+  WHERE statement_text LIKE '%/* burst-%'}), '40 40', 'each of them is in the log once');
+like(slurp_file($primary->logfile), qr/audit_submit\(\$1, \$2, \$3, \$4\)\n.*DETAIL:  parameters: .*\$4 = 't'/,
+	'the forwarder submitted them pipelined');
 is(chain_ok($primary), 't', "the primary's chain verifies");
 
 # --- the primary stopped ---
