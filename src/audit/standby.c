@@ -59,6 +59,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -97,6 +98,7 @@ char	   *govshare_node_name = NULL;
 
 static GovshareAuditQueue *queue = NULL;
 static PGconn *conn = NULL;
+static volatile sig_atomic_t got_sigterm = false;
 
 /*
  * The primary's side: where the last record of this session's previous
@@ -110,7 +112,6 @@ typedef struct QueuedAt
 } QueuedAt;
 
 static QueuedAt unconfirmed = {0, 0};
-static volatile sig_atomic_t got_sigterm = false;
 
 /*
  * Is name a node name: 1 to NODE_NAME_MAX letters, digits and "_.:-"?
@@ -287,7 +288,11 @@ already_logged(Relation rel, Oid index, Snapshot snapshot, const Submitted *sub,
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	bool		found = false;
-	Datum		node_key = CStringGetTextDatum("node");
+	JsonbValue	node_key;
+
+	node_key.type = jbvString;
+	node_key.val.string.val = "node";
+	node_key.val.string.len = strlen("node");
 
 	ScanKeyInit(&key, Anum_access_log_statement_id, BTEqualStrategyNumber, F_UUID_EQ,
 				UUIDPGetDatum(&sub->statement_id));
@@ -297,15 +302,18 @@ already_logged(Relation rel, Oid index, Snapshot snapshot, const Submitted *sub,
 		bool		isnull;
 		Datum		kind = heap_getattr(tuple, Anum_access_log_kind, RelationGetDescr(rel), &isnull);
 		Datum		detail;
-		Datum		name;
+		JsonbValue *name;
 
 		if (isnull || strcmp(TextDatumGetCString(kind), sub->kind) != 0)
 			continue;
 		detail = heap_getattr(tuple, Anum_access_log_detail, RelationGetDescr(rel), &isnull);
 		if (isnull)
 			continue;
-		name = DirectFunctionCall2(jsonb_object_field_text, detail, node_key);
-		found = name != (Datum) 0 && strcmp(TextDatumGetCString(name), node) == 0;
+		/* a record served where it was written has no node */
+		name = findJsonbValueFromContainer(&DatumGetJsonbP(detail)->root, JB_FOBJECT, &node_key);
+		found = name != NULL && name->type == jbvString &&
+			name->val.string.len == (int) strlen(node) &&
+			memcmp(name->val.string.val, node, name->val.string.len) == 0;
 	}
 	systable_endscan(scan);
 	return found;
