@@ -55,7 +55,6 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -819,18 +818,6 @@ consume_token_id(const GovshareToken *tok)
 	char	   *why = NULL;
 	GovshareTokenTicket queued;
 
-	/*
-	 * A token is spent once in the whole cluster only where govshare.token_use
-	 * is written: a standby sees the primary's uses late (after replay) and
-	 * other standbys' claims never, so it could accept a token the primary,
-	 * or another standby, accepts at the same moment.
-	 */
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("a request token cannot be spent on a hot standby"),
-				 errdetail("A token is spent once across the primary and its standbys only on the primary, which records its use in govshare.token_use."),
-				 errhint("Send signed requests to the primary; consumers on a standby read under govshare.begin_request().")));
 	/* room for one more pending use (several tokens in one statement) */
 	if (npending == MAX_PENDING_SPENDS)
 		spend_settle(true);

@@ -30,6 +30,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -119,7 +120,8 @@ purge(TimestampTz now)
 /*
  * Claims the token known by key until the time until.  Returns false when
  * another claim holds it (the token is being spent, or could not be
- * recorded); raises an error when the set is full of live claims.
+ * recorded); raises an error when the set is full of live claims, and on
+ * a hot standby.
  */
 bool
 govshare_spent_claim(const unsigned char *key, TimestampTz until)
@@ -133,6 +135,18 @@ govshare_spent_claim(const unsigned char *key, TimestampTz until)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("govshare must be loaded via shared_preload_libraries")));
+	/*
+	 * Once in the whole cluster only where govshare.token_use is written: a
+	 * standby sees the primary's uses late (after replay) and other
+	 * standbys' claims never, so it could accept a token the primary, or
+	 * another standby, accepts at the same moment.
+	 */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a request token cannot be spent on a hot standby"),
+				 errdetail("A token is spent once across the primary and its standbys only on the primary, which records its use in govshare.token_use."),
+				 errhint("Send signed requests to the primary; consumers on a standby read under govshare.begin_request().")));
 	LWLockAcquire(spent_lock, LW_EXCLUSIVE);
 	e = hash_search(spent, key, HASH_FIND, NULL);
 	if (e != NULL && e->until > now)

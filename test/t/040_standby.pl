@@ -241,7 +241,7 @@ $standby->poll_query_until('w', q{SELECT queued = 0 FROM govshare.audit_status()
   or diag 'the standby still has records queued';
 is($primary->safe_psql('w', q{SELECT count(*) || ' ' || count(DISTINCT statement_id) FROM govshare.access_log
   WHERE statement_text LIKE '%/* burst-%'}), '40 40', 'each of them is in the log once');
-like(slurp_file($primary->logfile), qr/audit_submit\(\$1, \$2, \$3, \$4\)\n.*DETAIL:  parameters: .*\$4 = 't'/,
+like(slurp_file($primary->logfile), qr/audit_submit\(\$1, \$2, \$3, \$4\)\n.*DETAIL:  [Pp]arameters: .*\$4 = 't'/,
 	'the forwarder submitted them pipelined');
 is(chain_ok($primary), 't', "the primary's chain verifies");
 
