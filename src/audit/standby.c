@@ -728,6 +728,66 @@ fail:
 	return failed;
 }
 
+/*
+ * At promotion: marks done the oldest queued records that the old primary
+ * committed (they were replayed here) but this forwarder never heard
+ * confirmed (in flight, or their call failed after the commit), so that
+ * the writer taking over the queue does not write them again.  The
+ * primary commits a node's records in the order they were queued, and a
+ * standby replays a prefix of its commits, so those are a prefix of the
+ * queue: the first record not in the log ends it.  Returns how many.
+ */
+static int
+drop_replayed(void)
+{
+	Oid			nsp;
+	Relation	rel;
+	Oid			index;
+	Snapshot	snapshot;
+	StringInfoData one;
+	StringInfoData scratch;
+	uint64		pos = 0;
+	uint64		done_next = 0;
+	uint64		done_last = 0;
+	int			dropped = 0;
+
+	StartTransactionCommand();
+	nsp = get_namespace_oid("govshare", false);
+	rel = table_open(get_relname_relid("access_log", nsp), AccessShareLock);
+	index = get_relname_relid("access_log_statement", nsp);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	initStringInfo(&one);
+	initStringInfo(&scratch);
+	for (;;)
+	{
+		uint64		next;
+		uint64		last;
+		bool		stop;
+		uint32		len;
+		Submitted	sub;
+
+		resetStringInfo(&one);
+		resetStringInfo(&scratch);
+		if (govshare_audit_queue_peek(queue, &one, 1, pos, &next, &last, &stop) == 0)
+			break;
+		memcpy(&len, one.data, sizeof(uint32));
+		take_submitted(one.data + sizeof(uint32), len, RelationGetDescr(rel), dropped, node_name(),
+					   &scratch, &sub);
+		if (sub.token || !OidIsValid(index) ||
+			!already_logged(rel, index, snapshot, &sub, node_name()))
+			break;
+		dropped++;
+		done_next = pos = next;
+		done_last = last;
+	}
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	if (dropped > 0)
+		govshare_audit_queue_done(queue, done_next, done_last, dropped, 0);
+	return dropped;
+}
+
 /* Is govshare installed in this database, in a transaction of its own? */
 static bool
 extension_here(void)
@@ -804,9 +864,13 @@ govshare_audit_forwarder_main(Datum main_arg)
 		if (!RecoveryInProgress())
 		{
 			/* promoted: this node writes its own log now */
+			int			replayed = drop_replayed();
+
 			ereport(LOG,
 					(errmsg("govshare audit forwarder: the server was promoted; the audit writer takes over database \"%s\"",
-							dbname)));
+							dbname),
+					 replayed > 0 ?
+					 errdetail("%d queued records the old primary had committed were already in the log.", replayed) : 0));
 			govshare_audit_queue_hand_over(queue);
 			queue = NULL;
 			proc_exit(0);

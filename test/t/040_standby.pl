@@ -16,12 +16,14 @@
 # closed with the clear error and returns no row, while async reads go on
 # and their records wait in the standby's queue; once the primary is back
 # they arrive.  Finally the standby is promoted: its writer continues the
-# replicated chain.
+# replicated chain, and does not write again a record the old primary
+# committed but the forwarder never heard confirmed.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 use FindBin;
 use lib "$FindBin::Bin/../perl";
 use GovshareAudit;
@@ -275,8 +277,45 @@ is(chain_ok($primary), 't', "the primary's chain verifies after the outage");
 # --- promotion ---
 ($rc, $rows, $err) = consumer($standby, 'mnd_app', 1, 'strict-before-promotion');
 is($rc, 0, 'a strict read before the promotion') or diag $err;
+# records the old primary commits (and the standby replays) but the
+# forwarder never hears confirmed: the primary's writer held back and a 1 s
+# audit_timeout for the forwarder there make its call fail after queueing
+# them; then a session holds the node's submission lock, so that no later
+# call gets through, and the writer is let go
+$primary->safe_psql('postgres', q{ALTER ROLE forwarder SET govshare.audit_timeout = '1s'});
+$primary->safe_psql('w', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  WHERE application_name = 'govshare audit forwarder'});
+$locker = $primary->background_psql('w');
+$locker->query_safe('BEGIN; LOCK govshare.access_log IN SHARE MODE');
+for my $i (1 .. 3)
+{
+	($rc, $rows, $err) = consumer($standby, 'mnd_async', 1, "flight-$i");
+	is($rc, 0, "async read $i before the promotion, the primary's writer held back") or diag $err;
+}
+$standby->poll_query_until('w', q{SELECT last_error LIKE '%could not be recorded%'
+  FROM govshare.audit_status() WHERE database = 'w'})
+  or diag 'the forwarder did not fail';
+my $node_lock = $primary->background_psql('w', extra_params => [ '-U', 'forwarder' ], on_error_stop => 0);
+my $held_lock = 0;
+for (1 .. 100)
+{
+	my $out = $node_lock->query(q{BEGIN; SELECT 'held ' || govshare.audit_submit('replica-hn1', '\x')});
+	if ($out =~ /held/) { $held_lock = 1; last; }
+	$node_lock->query('ROLLBACK');
+	usleep(100_000);
+}
+ok($held_lock, "a session holds the node's submission lock");
+$locker->query_safe('COMMIT');
+$locker->quit;
+# (the forwarder's first call took the first read's record alone; its
+# retries, which wait for what is queued first, queued nothing more)
+$standby->poll_query_until('w', q{SELECT count(*) = 1 FROM govshare.access_log WHERE statement_text LIKE '%/* flight-1 */%'})
+  or diag 'the standby did not replay the record';
+is($standby->safe_psql('w', q{SELECT queued >= 3 FROM govshare.audit_status() WHERE database = 'w'}), 't',
+	"the first record is committed on the primary, replayed, and still unconfirmed in the standby's queue");
 $primary->wait_for_catchup($standby);
 my $last = $primary->safe_psql('w', 'SELECT max(seq) FROM govshare.access_log');
+eval { $node_lock->quit; };
 $primary->stop;
 $standby->promote;
 $standby->poll_query_until('w', 'SELECT NOT pg_is_in_recovery()')
@@ -291,6 +330,12 @@ like(records($standby, 'strict-promoted'), qr{^access/allowed/-( |$)},
 	'its record is written by its own writer, without a node (served where written)');
 is($standby->safe_psql('w', "SELECT min(seq) FROM govshare.access_log WHERE seq > $last"),
 	$last + 1, 'the chain continues after the replicated tail');
+$standby->poll_query_until('w', q{SELECT queued = 0 FROM govshare.audit_status() WHERE database = 'w'})
+  or diag 'the promoted standby still has records queued';
+is(records($standby, 'flight-1'), 'access/allowed/replica-hn1',
+	'the record the old primary committed, unconfirmed, is not written again after the promotion');
+is(records($standby, "flight-$_"), 'access/allowed/-', "record $_, never committed there, is written by the new writer")
+  for 2 .. 3;
 is(chain_ok($standby), 't', 'and verifies as one chain');
 is($standby->safe_psql('w',
 	q{SELECT string_agg(DISTINCT backend_type, ',') FROM pg_stat_activity WHERE backend_type LIKE 'govshare%'}),
