@@ -307,8 +307,8 @@ for (1 .. 100)
 ok($held_lock, "a session holds the node's submission lock");
 $locker->query_safe('COMMIT');
 $locker->quit;
-# (the forwarder's first call took the first read's record alone; its
-# retries, which wait for what is queued first, queued nothing more)
+# (the forwarder's first call took the first read's record, maybe more;
+# its retries, which wait for what is queued first, queue nothing more)
 $standby->poll_query_until('w', q{SELECT count(*) = 1 FROM govshare.access_log WHERE statement_text LIKE '%/* flight-1 */%'})
   or diag 'the standby did not replay the record';
 is($standby->safe_psql('w', q{SELECT queued >= 3 FROM govshare.audit_status() WHERE database = 'w'}), 't',
@@ -334,7 +334,9 @@ $standby->poll_query_until('w', q{SELECT queued = 0 FROM govshare.audit_status()
   or diag 'the promoted standby still has records queued';
 is(records($standby, 'flight-1'), 'access/allowed/replica-hn1',
 	'the record the old primary committed, unconfirmed, is not written again after the promotion');
-is(records($standby, "flight-$_"), 'access/allowed/-', "record $_, never committed there, is written by the new writer")
+# (the later reads' records went with the first call, or never reached the
+# old primary and are the new writer's own: once either way)
+like(records($standby, "flight-$_"), qr{^access/allowed/(replica-hn1|-)$}, "record $_ is in the log once")
   for 2 .. 3;
 is(chain_ok($standby), 't', 'and verifies as one chain');
 is($standby->safe_psql('w',
