@@ -100,6 +100,21 @@ SELECT v.ok AND v.checked = c.n AND c.lo = 1 AND c.hi = c.n
   FROM govshare.verify_log() v, (SELECT count(*) n, min(seq) lo, max(seq) hi FROM govshare.access_log) c});
 }
 
+# Makes the forwarder connect to the primary anew (so that the primary's
+# role settings of forwarder apply), and waits until a record went through
+# the new connection: the next submission is a first try, not a retry.
+my $reconnects = 0;
+
+sub reconnect_forwarder
+{
+	$reconnects++;
+	$primary->safe_psql('w', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  WHERE application_name = 'govshare audit forwarder'});
+	my ($rc, $rows, $err) = consumer($standby, 'mnd_async', 1, "reconnect-$reconnects");
+	die "read on the standby failed: $err" if $rc != 0;
+	wait_records($primary, "reconnect-$reconnects", 'access/allowed/replica-hn1');
+}
+
 # Waits until $node's log has records with $mark as $want (up to three minutes).
 sub wait_records
 {
@@ -202,8 +217,7 @@ $holder->quit;
 # cannot confirm them in time and fails; the forwarder submits them again,
 # and again, until the writer is free.  Each record is in the log once.
 $primary->safe_psql('postgres', q{ALTER ROLE forwarder SET govshare.audit_timeout = '1s'});
-$primary->safe_psql('w', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-  WHERE application_name = 'govshare audit forwarder'});
+reconnect_forwarder();
 my $locker = $primary->background_psql('w');
 $locker->query_safe('BEGIN; LOCK govshare.access_log IN SHARE MODE');
 for my $i (1 .. 3)
@@ -226,23 +240,29 @@ is(chain_ok($primary), 't', "the primary's chain verifies");
 
 # --- under load the forwarder pipelines its submissions ---
 # (the primary checks and queues a batch while its writer commits the one
-# before): with the primary's writer held back, forty reads pile up in the
-# standby's queue; once it is free they go in batches of 32 or more
+# before): with the primary's writer held back, one read's record is
+# submitted and waits there; forty more pile up in the standby's queue
+# meanwhile, and once the writer is free they go in batches of 32 or more
 $locker = $primary->background_psql('w');
 $locker->query_safe('BEGIN; LOCK govshare.access_log IN SHARE MODE');
+($rc, $rows, $err) = consumer($standby, 'mnd_async', 1, 'burst-0');
+is($rc, 0, "an async read on the standby while the primary's writer is held back") or diag $err;
+ok($primary->poll_query_until('w', q{SELECT count(*) = 1 FROM pg_stat_activity
+  WHERE application_name = 'govshare audit forwarder' AND wait_event_type = 'Extension'}),
+	"its record's submission waits for the primary's writer");
 ($rc, $rows, $err) = $standby->psql('w', "SET search_path = public, govshare;\n"
 	  . "SELECT govshare.begin_request('military_service');\n"
 	  . join('', map { "SELECT full_name FROM citizen /* burst-$_ */ LIMIT 1;\n" } 1 .. 40),
 	extra_params => [ '-U', 'mnd_async', '-v', 'ON_ERROR_STOP=1' ]);
-is($rc, 0, "forty async reads on the standby while the primary's writer is held back") or diag $err;
+is($rc, 0, 'forty more async reads meanwhile') or diag $err;
 $locker->query_safe('COMMIT');
 $locker->quit;
-$primary->poll_query_until('w', q{SELECT count(*) >= 40 FROM govshare.access_log WHERE statement_text LIKE '%/* burst-%'})
+$primary->poll_query_until('w', q{SELECT count(*) >= 41 FROM govshare.access_log WHERE statement_text LIKE '%/* burst-%'})
   or diag 'the burst did not arrive';
 $standby->poll_query_until('w', q{SELECT queued = 0 FROM govshare.audit_status() WHERE database = 'w'})
   or diag 'the standby still has records queued';
 is($primary->safe_psql('w', q{SELECT count(*) || ' ' || count(DISTINCT statement_id) FROM govshare.access_log
-  WHERE statement_text LIKE '%/* burst-%'}), '40 40', 'each of them is in the log once');
+  WHERE statement_text LIKE '%/* burst-%'}), '41 41', 'each of them is in the log once');
 like(slurp_file($primary->logfile), qr/audit_submit\(\$1, \$2, \$3, \$4\)\n.*DETAIL:  [Pp]arameters: .*\$4 = 't'/,
 	'the forwarder submitted them pipelined');
 is(chain_ok($primary), 't', "the primary's chain verifies");
@@ -283,8 +303,7 @@ is($rc, 0, 'a strict read before the promotion') or diag $err;
 # them; then a session holds the node's submission lock, so that no later
 # call gets through, and the writer is let go
 $primary->safe_psql('postgres', q{ALTER ROLE forwarder SET govshare.audit_timeout = '1s'});
-$primary->safe_psql('w', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-  WHERE application_name = 'govshare audit forwarder'});
+reconnect_forwarder();
 $locker = $primary->background_psql('w');
 $locker->query_safe('BEGIN; LOCK govshare.access_log IN SHARE MODE');
 for my $i (1 .. 3)
