@@ -479,31 +479,25 @@ govshare_audit_submit(PG_FUNCTION_ARGS)
 										  govshare_audit_timeout, i + 1 == queued, false, NULL);
 	}
 	table_close(rel, AccessShareLock);
-	if (pipelined)
+	/* the previous pipelined submission's records, then (not pipelined) these */
+	if (previous.ticket != 0 &&
+		!govshare_audit_queue_wait_at(previous.queue, previous.ticket, govshare_audit_timeout, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("the access records node \"%s\" submitted before could not be recorded", node),
+				 errdetail("%s", why),
+				 errhint("The standby keeps them queued and submits them again; govshare.audit_status() shows the audit writer.")));
+	if (pipelined && queued > 0)
 	{
-		if (previous.ticket != 0 &&
-			!govshare_audit_queue_wait_at(previous.queue, previous.ticket, govshare_audit_timeout, &why))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errmsg("the access records node \"%s\" submitted before could not be recorded", node),
-					 errdetail("%s", why),
-					 errhint("The standby keeps them queued and submits them again; govshare.audit_status() shows the audit writer.")));
-		if (queued > 0)
-		{
-			unconfirmed.queue = govshare_audit_queue_last_put();
-			unconfirmed.ticket = ticket;
-		}
+		unconfirmed.queue = govshare_audit_queue_last_put();
+		unconfirmed.ticket = ticket;
 	}
-	else if ((previous.ticket != 0 &&
-			  !govshare_audit_queue_wait_at(previous.queue, previous.ticket, govshare_audit_timeout, &why)) ||
-			 (queued > 0 && !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why)))
-	{
+	else if (!pipelined && queued > 0 && !govshare_audit_queue_wait(ticket, govshare_audit_timeout, &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("the %d access records submitted by node \"%s\" could not be recorded", n, node),
 				 errdetail("%s", why),
 				 errhint("The standby keeps them queued and submits them again; govshare.audit_status() shows the audit writer.")));
-	}
 	PG_RETURN_INT64(govshare_audit_queue_last_seq());
 }
 
