@@ -27,6 +27,7 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
+#include "access/hio.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -75,6 +76,16 @@ static ChainTail committed;		/* the tail as last committed */
 static bool tail_known = false;
 static Oid	tail_relid = InvalidOid;	/* the access log the tail is of */
 static bool detail_dropped_noted = false;	/* logged: the log lacks detail */
+
+/*
+ * The heap insertions' ring of buffers, kept from one batch to the next
+ * (its pin on the last page is dropped at the end of each batch).  A ring
+ * made afresh for each batch took its buffers from the shared pool's
+ * free list or clock sweep every time, so the log's pages spread over the
+ * whole pool and pushed out the pages consumers read; one ring keeps
+ * them within its 16 MB and reuses its own buffers.
+ */
+static BulkInsertState ring = NULL;
 
 /* before_shmem_exit: leave the queue, so that backends start another writer. */
 static void
@@ -225,11 +236,18 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 	TimestampTz now = GetCurrentTimestamp();
 	const char *p = batch->data;
 	StringInfoData canonical;
-	BulkInsertState bistate = GetBulkInsertState();
+	BulkInsertState bistate;
 	GovshareTokenUse *uses = palloc(sizeof(GovshareTokenUse) * n);
 	int			nuses = 0;
 	bool		log_has_detail = govshare_chain_check_columns(desc);
 
+	if (ring == NULL)
+	{
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		ring = GetBulkInsertState();
+		MemoryContextSwitchTo(old);
+	}
+	bistate = ring;
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
 	for (int i = 0; i < nslots; i++)
@@ -328,7 +346,7 @@ write_batch(Oid relid, const StringInfo batch, int n, ChainTail *tail)
 		insert_slots(rel, rri, estate, slots, filled, bistate);
 	govshare_token_use_insert(uses, nuses);
 
-	FreeBulkInsertState(bistate);
+	ReleaseBulkInsertStatePin(bistate);
 	ExecCloseIndices(rri);
 	for (int i = 0; i < nslots; i++)
 		ExecDropSingleTupleTableSlot(slots[i]);
@@ -394,6 +412,12 @@ write_queued(StringInfo batch, int n, uint64 next, uint64 last, MemoryContext lo
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		/* the abort dropped the ring's pin, if the batch held one */
+		if (ring != NULL)
+		{
+			ring->current_buf = InvalidBuffer;
+			ReleaseBulkInsertStatePin(ring);
+		}
 		/* read the tail again: a row may stand where the next one goes */
 		tail = committed;
 		tail_known = false;

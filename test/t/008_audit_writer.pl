@@ -8,7 +8,8 @@
 # statement that needs one; one sent SIGTERM (shutdown, pg_terminate_backend)
 # writes what is queued before it exits, so a clean shutdown loses nothing.
 # The chain continues across all this and across a server restart.
-# DROP DATABASE stops the writer of the database it drops.
+# DROP DATABASE stops the writer of the database it drops.  The log's new
+# pages take at most the writer's ring of shared buffers.
 use strict;
 use warnings;
 use IPC::Run;
@@ -233,6 +234,34 @@ is(sql('w', 'SELECT string_agg(database, \',\') FROM govshare.audit_status()'), 
 ($ret, $out, $err) = consumer('mnd_app', 'w', 3);
 is($ret, 0, 'the other database records on') or diag($err);
 is(chain_ok('w'), 't', '... and its chain verifies');
+
+# The writer's heap insertions go through one ring of buffers, kept from
+# batch to batch (writer.c): however long the log grows, its new heap pages
+# take at most the ring's 16 MB (2,048 buffers) of the shared pool, rather
+# than a buffer per page written that pushes out the pages consumers read.
+sql('w', 'CREATE EXTENSION pg_buffercache');
+my $pages0 = sql('w', "SELECT pg_relation_size('govshare.access_log') / 8192");
+($ret, $out, $err) = $node->psql('w', q{
+SET search_path = public, govshare;
+SELECT govshare.begin_request('military_service');
+DO $$ BEGIN
+	FOR i IN 1 .. 50000 LOOP
+		PERFORM full_name FROM citizen WHERE personal_id = '001090100001';
+	END LOOP;
+END $$;}, extra_params => [ '-U', 'mnd_async' ]);
+is($ret, 0, '50,000 async reads in a loop') or diag($err);
+ok($node->poll_query_until('w',
+	"SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status() WHERE database = 'w'"),
+	'... are all written');
+my ($grown, $buffered) = split /\|/, sql('w', qq{
+SELECT pg_relation_size('govshare.access_log') / 8192 - $pages0,
+       (SELECT count(*) FROM pg_buffercache
+         WHERE relfilenode = pg_relation_filenode('govshare.access_log') AND relforknumber = 0
+           AND reldatabase = (SELECT oid FROM pg_database WHERE datname = 'w')
+           AND relblocknumber >= $pages0)});
+cmp_ok($grown, '>', 3000, "the log's heap grew by more pages than the ring holds ($grown)");
+cmp_ok($buffered, '<=', 2048, "... and at most the ring's 2,048 of them are in shared buffers ($buffered)");
+is(chain_ok('w'), 't', '... and the chain verifies');
 
 $node->stop;
 done_testing();
