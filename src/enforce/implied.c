@@ -31,8 +31,8 @@
  * whenever it does (Q AND I is Q when Q implies I, in WHERE and in any ON
  * clause alike), so the answer cannot change.  The raw column reaches the
  * outer query as an output of the subquery after the relation's own
- * columns: the range-table entry's column names stop before it, so no name
- * of the consumer's reaches it, and statements with a whole-row reference
+ * columns, named in the entry only after parsing, so no name of the
+ * consumer's reaches it, and statements with a whole-row reference
  * of the entry (which would read every output) get no implied condition.
  * The planner pushes the condition into the subquery, or pulls the
  * subquery up: either way it becomes a condition on the base relation,
@@ -314,14 +314,21 @@ nulled_like(Var *raw, Var *column)
 
 /*
  * The raw column attno of the subquery of entry rti, as a Var of the outer
- * query beside column: a resjunk output of the subquery, added once per
- * column.
+ * query beside column: an output of the subquery after the relation's
+ * columns (as many as the relation entry inside has names), added once
+ * per column.  The entry's column names get its name too, after the
+ * parser is done with them: a subquery that stays a subquery (a security
+ * barrier, or one PostgreSQL does not pull up) is a relation of the outer
+ * query with one column per name, and a Var past them, as a join's
+ * implied condition needs at the join, would index past the planner's
+ * per-column arrays.
  */
 static Var *
 raw_column(RangeTblEntry *rte, Index rti, AttrNumber attno, Var *column)
 {
 	Query	   *sub = rte->subquery;
 	TargetEntry *src = list_nth(sub->targetList, attno - 1);
+	RangeTblEntry *inner = linitial_node(RangeTblEntry, sub->rtable);
 	Var		   *raw = NULL;
 	ListCell   *lc;
 	TargetEntry *tle;
@@ -329,7 +336,7 @@ raw_column(RangeTblEntry *rte, Index rti, AttrNumber attno, Var *column)
 	int32		typmod = exprTypmod((Node *) src->expr);
 	Oid			collid = exprCollation((Node *) src->expr);
 
-	for_each_from(lc, sub->targetList, list_length(rte->eref->colnames))
+	for_each_from(lc, sub->targetList, list_length(inner->eref->colnames))
 	{
 		tle = lfirst(lc);
 		if (IsA(tle->expr, Var) && ((Var *) tle->expr)->varattno == attno)
@@ -339,6 +346,8 @@ raw_column(RangeTblEntry *rte, Index rti, AttrNumber attno, Var *column)
 	tle = makeTargetEntry((Expr *) raw, list_length(sub->targetList) + 1,
 						  psprintf("govshare raw %s", src->resname), false);
 	sub->targetList = lappend(sub->targetList, tle);
+	rte->eref->colnames = lappend(rte->eref->colnames, makeString(pstrdup(tle->resname)));
+	Assert(list_length(rte->eref->colnames) == list_length(sub->targetList));
 	return nulled_like(makeVar(rti, tle->resno, typid, typmod, collid, 0), column);
 }
 
