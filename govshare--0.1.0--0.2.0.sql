@@ -1117,6 +1117,14 @@ CREATE FUNCTION govshare.full_form_lower(value anyelement, anchor anyelement) RE
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION govshare.full_form_lower(anyelement, anyelement) IS
 	'value when anchor is a value form, else an encoding below every value: an index scan''s lower bound';
+-- The security qual of a governed relation a consumer reads whole (every
+-- row visible, no data subject to note): true; it lets the planner pull
+-- the rewrite's subquery up, as other security quals do.
+CREATE FUNCTION govshare.every_row_visible() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'govshare_every_row_visible'
+	LANGUAGE C STABLE PARALLEL SAFE LEAKPROOF COST 1;
+COMMENT ON FUNCTION govshare.every_row_visible() IS
+	'true: the security qual of a governed relation a consumer reads whole, so that the enforcement''s subquery can be pulled up';
 CREATE FUNCTION govshare.full_form_pick(vals anyarray) RETURNS anyelement
 	AS 'MODULE_PATHNAME', 'govshare_full_form_pick'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE LEAKPROOF;

@@ -308,6 +308,29 @@ children_statistics_guarded(void)
 }
 
 /*
+ * The security qual of a relation whose every row the consumer reads, with
+ * no data subject to note (audit off, or no identity number): a call of
+ * govshare.every_row_visible(), always true (PostgreSQL calls it per row
+ * scanned, since it keeps a security qual at its relation, or once per
+ * partition as a one-time filter).  Being a security qual, it lets
+ * PostgreSQL pull the subquery up, a join's implied condition then probing
+ * the index, while keeping the relation's statistics from leaky
+ * estimators, as for any entry with security quals (see rewrite_entry).
+ * NIL, and the subquery stays a barrier, in a database whose govshare
+ * objects predate the function (ALTER EXTENSION ... UPDATE not yet run).
+ */
+static List *
+every_row_visible_qual(void)
+{
+	Oid			fn = LookupFuncName(list_make2(makeString("govshare"), makeString("every_row_visible")),
+									0, NULL, true);
+
+	if (!OidIsValid(fn))
+		return NIL;
+	return list_make1(makeFuncExpr(fn, BOOLOID, NIL, InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+}
+
+/*
  * Rewrites range-table entry rti of q, a governed relation read by a
  * consumer, into the subquery described at the top.
  */
@@ -413,6 +436,8 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	subjects = govshare_audit_subject_qual(d, desc);
 	if (subjects != NULL)
 		inner->securityQuals = lappend(inner->securityQuals, subjects);
+	if (inner->securityQuals == NIL)
+		inner->securityQuals = every_row_visible_qual();
 	table_close(rel, NoLock);
 
 	sub = makeNode(Query);
@@ -437,6 +462,8 @@ rewrite_entry(GovshareEnforcement *e, Query *q, Index rti, RangeTblEntry *rte)
 	 * Without any, it would deem every row readable (the inner entry is
 	 * checked as the owner) and show a leaky estimator the statistics of
 	 * columns in full: the barrier keeps them from everything above it.
+	 * An entry has none only where govshare.every_row_visible() is missing
+	 * (every_row_visible_qual).
 	 * Partitions and child tables have no security quals of their own once
 	 * expanded; only minor releases that look up the root parent's
 	 * (children_statistics_guarded) may pull such a relation up
@@ -811,4 +838,17 @@ Datum
 govshare_is_governed(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(govshare_relation_governed(PG_GETARG_OID(0)));
+}
+
+/*
+ * govshare.every_row_visible() returns boolean
+ *
+ * True: the security qual of a governed relation the consumer reads whole
+ * (every_row_visible_qual).
+ */
+PG_FUNCTION_INFO_V1(govshare_every_row_visible);
+Datum
+govshare_every_row_visible(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(true);
 }
