@@ -369,40 +369,40 @@ INSERT INTO probe SELECT shown FROM expected WHERE raw::text <> shown::text ORDE
 ANALYZE probe;});
 for my $variant ('security qual', 'barrier')
 {
-# the barrier: the function out of reach, as in a database not yet updated
-$node->safe_psql('postgres', 'ALTER FUNCTION govshare.every_row_visible() RENAME TO every_row_visible_')
-  if $variant eq 'barrier';
-for my $table ('citizen', 'pcitizen')
-{
-	my $want = $node->safe_psql('postgres', "SET search_path = public, govshare;
-		SELECT count(*) || '/' || count(DISTINCT e.shown::text) FROM probe p JOIN expected e ON e.shown::text = p.id::text");
-	for my $session (1 .. 3)
+	# the barrier: the function out of reach, as in a database not yet updated
+	$node->safe_psql('postgres', 'ALTER FUNCTION govshare.every_row_visible() RENAME TO every_row_visible_')
+	  if $variant eq 'barrier';
+	for my $table ('citizen', 'pcitizen')
 	{
-		my ($ret, $got, $err) = $node->psql('postgres', "SET search_path = public, govshare;
-SELECT govshare.begin_request('military_service') \\g /dev/null
-" . join("\n", map { "SELECT count(*) || '/' || count(DISTINCT c.personal_id::text) FROM probe p JOIN $table c ON c.personal_id = p.id;" } 1 .. 4),
+		my $want = $node->safe_psql('postgres', "SET search_path = public, govshare;
+			SELECT count(*) || '/' || count(DISTINCT e.shown::text) FROM probe p JOIN expected e ON e.shown::text = p.id::text");
+		for my $session (1 .. 3)
+		{
+			my ($ret, $got, $err) = $node->psql('postgres', "SET search_path = public, govshare;
+	SELECT govshare.begin_request('military_service') \\g /dev/null
+	" . join("\n", map { "SELECT count(*) || '/' || count(DISTINCT c.personal_id::text) FROM probe p JOIN $table c ON c.personal_id = p.id;" } 1 .. 4),
+				extra_params => [ '-U', 'mnd_nosub' ]);
+			is($ret, 0, "$table read whole ($variant), session $session: four joins run") or diag($err);
+			is($got, join("\n", ($want) x 4), "... and give the disclosed answer ($want) each time");
+		}
+		my ($ret, $plan, $err) = $node->psql('postgres', "SET search_path = public, govshare;
+	SELECT govshare.begin_request('military_service') \\g /dev/null
+	SET enable_hashjoin = off; SET enable_mergejoin = off;
+	EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM probe p JOIN $table c ON c.personal_id = p.id;",
 			extra_params => [ '-U', 'mnd_nosub' ]);
-		is($ret, 0, "$table read whole ($variant), session $session: four joins run") or diag($err);
-		is($got, join("\n", ($want) x 4), "... and give the disclosed answer ($want) each time");
+		like($plan, qr/full_form_lower\(p\.id, p\.id\)/, "$table read whole ($variant): the join's implied condition")
+		  or diag($err);
+		if ($variant eq 'security qual')
+		{
+			like($plan, qr/every_row_visible\(\)/, '... the security qual every_row_visible()');
+			like($plan, qr/Index Cond: .*full_form_lower\(p\.id, p\.id\)/, '... a condition of the index probe');
+		}
+		else
+		{
+			unlike($plan, qr/Index Cond: .*full_form/, '... the subquery kept whole: no index probe');
+			like($plan, qr/Join Filter: .*full_form_lower\(p\.id, p\.id\)/, '... the condition at the join');
+		}
 	}
-	my ($ret, $plan, $err) = $node->psql('postgres', "SET search_path = public, govshare;
-SELECT govshare.begin_request('military_service') \\g /dev/null
-SET enable_hashjoin = off; SET enable_mergejoin = off;
-EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM probe p JOIN $table c ON c.personal_id = p.id;",
-		extra_params => [ '-U', 'mnd_nosub' ]);
-	like($plan, qr/full_form_lower\(p\.id, p\.id\)/, "$table read whole ($variant): the join's implied condition")
-	  or diag($err);
-	if ($variant eq 'security qual')
-	{
-		like($plan, qr/every_row_visible\(\)/, '... the security qual every_row_visible()');
-		like($plan, qr/Index Cond: .*full_form_lower\(p\.id, p\.id\)/, '... a condition of the index probe');
-	}
-	else
-	{
-		unlike($plan, qr/Index Cond: .*full_form/, '... the subquery kept whole: no index probe');
-		like($plan, qr/Join Filter: .*full_form_lower\(p\.id, p\.id\)/, '... the condition at the join');
-	}
-}
 }
 $node->safe_psql('postgres', 'ALTER FUNCTION govshare.every_row_visible_() RENAME TO every_row_visible');
 
