@@ -1226,3 +1226,39 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- The national types' comparison, hash and min/max functions: C functions
+-- of the library that call the built-in integer ones (src/types/compare.c),
+-- in place of LANGUAGE internal aliases, which fmgr looks up by name among
+-- all built-ins each time a plan starts.  Same signatures and attributes.
+DO $$
+DECLARE
+	t record;
+	f record;
+BEGIN
+	FOR t IN SELECT * FROM (VALUES ('personal_id', 'int8'), ('tax_code', 'int8'),
+	                               ('social_insurance_no', 'int8'), ('health_insurance_no', 'int8'),
+	                               ('phone_number', 'int8'), ('admin_unit', 'int4'),
+	                               ('partial_date', 'int4')) AS v(name, base)
+	LOOP
+		FOR f IN SELECT * FROM (VALUES
+				('eq', '%seq', '$T, $T', 'boolean', true), ('ne', '%sne', '$T, $T', 'boolean', true),
+				('lt', '%slt', '$T, $T', 'boolean', true), ('le', '%sle', '$T, $T', 'boolean', true),
+				('gt', '%sgt', '$T, $T', 'boolean', true), ('ge', '%sge', '$T, $T', 'boolean', true),
+				('cmp', 'bt%scmp', '$T, $T', 'integer', true),
+				('sortsupport', 'bt%ssortsupport', 'internal', 'void', false),
+				('hash', 'hash%s', '$T', 'integer', true),
+				('hash_extended', 'hash%sextended', '$T, bigint', 'bigint', true),
+				('smaller', '%ssmaller', '$T, $T', '$T', false),
+				('larger', '%slarger', '$T, $T', '$T', false)) AS v(suffix, symbol, args, returns, leakproof)
+		LOOP
+			EXECUTE format('CREATE OR REPLACE FUNCTION govshare.%I(%s) RETURNS %s AS %L, %L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE%s',
+						   t.name || '_' || f.suffix,
+						   replace(f.args, '$T', 'govshare.' || t.name),
+						   replace(f.returns, '$T', 'govshare.' || t.name),
+						   'MODULE_PATHNAME', 'govshare_' || format(f.symbol, t.base),
+						   CASE WHEN f.leakproof THEN ' LEAKPROOF' ELSE '' END);
+		END LOOP;
+	END LOOP;
+END
+$$;

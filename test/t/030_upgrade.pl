@@ -319,6 +319,17 @@ sql('mps', 'ALTER EXTENSION govshare UPDATE');
 is(sql('mps', q{SELECT extversion FROM pg_extension WHERE extname = 'govshare'}), $current,
 	"ALTER EXTENSION govshare UPDATE goes from 0.1.0 to $current");
 is(sql('mps', $catalog), $catalog_before, 'after the update: rules, history, agencies, bindings, keys, labels unchanged');
+# the types' comparison functions were LANGUAGE internal aliases of the
+# integer ones, which fmgr looks up by name at every plan start; the update
+# makes them C functions of the library (src/types/compare.c)
+my $internal = q{SELECT count(*) FROM pg_proc p
+  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'govshare'
+ WHERE p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'internal') AND p.prokind <> 'a'};
+is(sql('mps', $internal), '0', 'after the update: no function of the extension is LANGUAGE internal (aggregates aside)');
+is(sql('mps', q{SELECT govshare.personal_id_lt('001090000001', '001090000002')::text
+	|| govshare.admin_unit_cmp('2025:79', '2025:01') || (SELECT govshare.max(d) FROM (VALUES ('1999-01'::govshare.partial_date), ('2000')) v(d))}),
+	'true1' . '2000', '... and they compare as before');
 # 0.2.0 checks the officers a role names (accountable officers): the DBA
 # binds the ones its applications name, as README's upgrade notes say
 sql('mps', q{SELECT govshare.bind_officer('mnd_app', 'Officer'), govshare.bind_officer('tax_app', 'Officer')});
