@@ -9,10 +9,11 @@
  * LANGUAGE internal aliases of int8eq and the like, they cost a linear
  * search by name of PostgreSQL's ~3,000 built-in functions each time the
  * executor prepares a call (fmgr_info: an alias is not in the table by
- * OID), at every execution of a plan that compares them: 12% of a
- * consumer's point lookup under a mixed rule (docs/benchmarks.md).  A C
- * function of this library is found by OID in fmgr's hash table; each
- * wrapper below hands its call to the built-in function unchanged.
+ * OID), at every execution of a plan that compares them: 12% of the
+ * time of a consumer's loop of point lookups under a mixed rule
+ * (docs/benchmarks.md).  A C function of this library is found by OID
+ * in fmgr's hash table; each wrapper below hands its call to the built-in
+ * function unchanged.
  *
  * src/types/compare.c
  *
