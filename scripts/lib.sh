@@ -41,7 +41,8 @@ GOVSHARE_PACKAGES=$(govshare_packages "$PG_MAJOR" "$GOVSHARE_HOST_SUITE" 2>/dev/
 # PostgreSQL $PG_MAJOR (17 on Debian 12), runs the calling script with its
 # arguments inside a root of the release that does (scripts/debroot: built
 # once, cached under /var/cache/govshare) and exits with its status;
-# otherwise returns.  Refuses a version no tested release ships.
+# otherwise returns.  Refuses a version no tested release ships.  The
+# calling script is one of the checkout's (scripts/test, bench/audit).
 in_debian_root() {
 	local suite
 	suite=$(pg_suite "$PG_MAJOR") || {
@@ -50,7 +51,7 @@ in_debian_root() {
 	}
 	[ "$suite" = "$GOVSHARE_HOST_SUITE" ] && return 0
 	exec bash "$GOVSHARE_SRC/scripts/debroot" run "$PG_MAJOR" \
-		bash "scripts/$(basename "$0")" "$@"
+		bash "$(realpath --relative-to="$GOVSHARE_SRC" "$0")" "$@"
 }
 
 say() { printf '\n== %s\n' "$*"; }
@@ -202,10 +203,13 @@ GOVSHARE_CLUSTERS=""
 
 # start_cluster NAME PORT [extra postgresql.conf lines]: a throw-away cluster
 # with govshare preloaded, listening on a Unix socket in the work directory.
+# GOVSHARE_COLLATION (a locale, vi_VN.UTF-8 say) sets its collation and
+# character classes; its messages and numbers stay the environment's.
 start_cluster() {
 	local name=$1 port=$2 extra=${3:-}
 	local dir="$GOVSHARE_WORK/$name"
-	as_pg initdb -D "$dir" -A trust -U postgres --no-sync >/dev/null
+	as_pg initdb -D "$dir" -A trust -U postgres --no-sync \
+		${GOVSHARE_COLLATION:+--lc-collate="$GOVSHARE_COLLATION" --lc-ctype="$GOVSHARE_COLLATION"} >/dev/null
 	cat >>"$dir/postgresql.conf" <<CONF
 listen_addresses = ''
 port = $port

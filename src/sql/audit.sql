@@ -53,7 +53,12 @@ CREATE TABLE govshare.access_log (
 	detail			jsonb CHECK (jsonb_typeof(detail) = 'object')
 );
 CREATE INDEX access_log_statement ON govshare.access_log (statement_id);
-CREATE INDEX access_log_subjects ON govshare.access_log USING gin (subjects);
+-- The data subjects' index compares personal ids byte by byte ("C"): a
+-- digit string sorts the same in every collation, and the database's own
+-- (vi_VN.UTF-8, say) made each comparison a strcoll() call, which cost the
+-- writer a sixth of its throughput.  subject_access() names the collation
+-- so that its plan uses the index.
+CREATE INDEX access_log_subjects ON govshare.access_log USING gin (subjects COLLATE "C");
 -- A statement has one or two rows (its access row, then under strict
 -- audit its result row), which ANALYZE's sample of a long log does not
 -- see: it guessed about ten rows a statement on 10,000,000 rows, and the plan of
@@ -249,7 +254,7 @@ LANGUAGE sql STABLE AS $$
 	  FROM govshare.access_log s
 	  JOIN govshare.access_log a ON a.statement_id = s.statement_id AND a.kind = 'access'
 	  LEFT JOIN govshare.access_log x ON x.statement_id = s.statement_id AND x.kind = 'result'
-	 WHERE s.subjects @> ARRAY[subject::text]
+	 WHERE s.subjects COLLATE "C" @> ARRAY[subject::text]
 	UNION ALL
 	-- the records up to last_seq were archived: older reads are in the files
 	SELECT x.last_seq, x.archived_at, NULL, NULL, NULL, x.file, NULL, NULL, NULL, 'archived'
