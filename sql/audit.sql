@@ -230,6 +230,32 @@ $$;
 RESET enable_seqscan;
 
 -- 7. verification: every hash recomputes from the documented encoding
+-- a prepared statement's parameters are kept in its record's detail
+-- (member "params", apart from the statement text), beside what it cost
+-- ("usage"); the detail is jsonb's own text of it, which the chain covers
+-- (verify_log below recomputes each hash from detail::text)
+SELECT max(seq) AS mark FROM access_log \gset
+ALTER ROLE aud_mnd SET govshare.audit_mode = 'async';
+\c govshare_audit aud_mnd
+SELECT govshare.begin_request('military_service');
+PREPARE named(text, text, text) AS
+  SELECT count(*) FROM citizen WHERE full_name IN ($1, $2, $3);
+EXECUTE named(E'a "quoted" name, a \\ and a\nnew line', 'Nguyễn Văn An', NULL);
+EXECUTE named('{"params": 1, "usage": [1, 2]}', '', E'\t');
+SELECT govshare.audit_flush();
+\c govshare_audit postgres
+ALTER ROLE aud_mnd RESET ALL;
+\c govshare_audit aud_mnd
+SELECT govshare.begin_request('military_service');
+PREPARE named(text, text, text) AS
+  SELECT count(*) FROM citizen WHERE full_name IN ($1, $2, $3);
+EXECUTE named('a', 'b', 'c');
+SELECT govshare.audit_flush();
+\c govshare_audit postgres
+SET search_path = public, govshare;
+SELECT seq - :mark AS n, kind, (detail - 'usage')::text AS detail, detail->'usage' ?& ARRAY['bytes', 'time_ms'] AS usage
+  FROM access_log WHERE seq > :mark ORDER BY seq;
+
 SELECT ok, checked = last_seq AS all_checked, first_bad_seq, problem FROM verify_log();
 SELECT count(*) FILTER (WHERE hash = sha256(prev_hash || audit_canonical(l))) = count(*) AS recomputed,
        count(*) FILTER (WHERE hmac_key_id IS NOT NULL) AS keyed

@@ -108,7 +108,6 @@ extern void govshare_audit_statement_free(AuditStatement *st);
 extern void govshare_audit_statement_finish(AuditStatement *st, const char *outcome,
 											const char *reason, bool noerror);
 extern AuditStatement *govshare_audit_running(void);
-extern AuditStatement *govshare_audit_current(void);
 
 /* subjects.c: a data subject noted */
 extern void govshare_audit_subject_note(AuditStatement *st, uint64 v);

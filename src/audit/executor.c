@@ -116,21 +116,8 @@ govshare_audit_statement_finish(AuditStatement *st, const char *outcome, const c
 
 		TimestampDifference(st->exec_start, GetCurrentTimestamp(), &secs, &usecs);
 		ms = secs * 1000.0 + usecs / 1000.0;
-		if (st->detail == NULL)
-		{
-			/*
-			 * The usual case, the detail's only member: written in jsonb's
-			 * text form directly (keys ordered by length, a number as
-			 * written), not parsed and printed, which cost a consumer's
-			 * point lookup about 5% of its time.
-			 */
-			st->detail = psprintf("{\"usage\": {\"bytes\": " INT64_FORMAT ", \"time_ms\": %.3f}}",
-								  st->bytes, ms);
-			Assert(strcmp(st->detail, govshare_audit_detail_normalize(st->detail)) == 0);
-		}
-		else
-			st->detail = govshare_audit_detail_merge(st->detail, "usage",
-				psprintf("{\"time_ms\": %.3f, \"bytes\": " INT64_FORMAT "}", ms, st->bytes));
+		st->detail = govshare_audit_detail_put(st->detail, "usage",
+			psprintf("{\"bytes\": " INT64_FORMAT ", \"time_ms\": %.3f}", st->bytes, ms));
 		MemoryContextSwitchTo(old);
 	}
 	if (st->queued)
@@ -162,16 +149,6 @@ govshare_audit_quiet(bool q)
 }
 
 /*
- * The statement a detail is for (govshare_audit_detail_add): the one whose
- * rows are being read, else the newest open one, or NULL.
- */
-AuditStatement *
-govshare_audit_current(void)
-{
-	return running != NULL ? running : statements;
-}
-
-/*
  * Sets member "params" of st's detail to the values of params, in their
  * text form, under the limits of statement text (budget.c).
  */
@@ -193,7 +170,7 @@ params_detail(AuditStatement *st, ParamListInfo params)
 		values[i] = OidOutputFunctionCall(out, p->value);
 	}
 	old = MemoryContextSwitchTo(st->cxt);
-	st->detail = govshare_audit_detail_merge(st->detail, "params",
+	st->detail = govshare_audit_detail_put(st->detail, "params",
 											 govshare_audit_params_kept(st->agency,
 																		params->numParams, values));
 	MemoryContextSwitchTo(old);

@@ -97,9 +97,10 @@ extern bool govshare_audit_token_durable(const GovshareTokenTicket *t, bool wait
  * record of the statement queued after it is set (under strict audit the
  * access record is queued at executor start, its result record at the end).
  */
-extern void govshare_audit_detail_add(const char *key, const char *value);
 extern char *govshare_audit_detail_merge(const char *detail, const char *key,
 										 const char *value);
+extern char *govshare_audit_detail_put(const char *detail, const char *key,
+									   const char *value);
 extern char *govshare_audit_detail_normalize(const char *json);
 
 /* budget.c: a statement's parameters, for member "params" of a detail */
