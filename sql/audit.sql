@@ -235,6 +235,7 @@ RESET enable_seqscan;
 -- ("usage"); the detail is jsonb's own text of it, which the chain covers
 -- (verify_log below recomputes each hash from detail::text)
 SELECT max(seq) AS mark FROM access_log \gset
+\c govshare_audit postgres
 ALTER ROLE aud_mnd SET govshare.audit_mode = 'async';
 \c govshare_audit aud_mnd
 SELECT govshare.begin_request('military_service');
@@ -255,6 +256,8 @@ SELECT govshare.audit_flush();
 SET search_path = public, govshare;
 SELECT seq - :mark AS n, kind, (detail - 'usage')::text AS detail, detail->'usage' ?& ARRAY['bytes', 'time_ms'] AS usage
   FROM access_log WHERE seq > :mark ORDER BY seq;
+\c govshare_audit aud_inspector
+SET search_path = public, govshare;
 
 SELECT ok, checked = last_seq AS all_checked, first_bad_seq, problem FROM verify_log();
 SELECT count(*) FILTER (WHERE hash = sha256(prev_hash || audit_canonical(l))) = count(*) AS recomputed,
