@@ -4,13 +4,17 @@
  *	  govshare-verify's side of the connection: the snapshot, the cursor
  *	  over govshare.access_log, the server's checkpoint.
  *
- * The log is read in seq order through a cursor, in a REPEATABLE READ READ
- * ONLY transaction so that the whole scan sees one snapshot, FETCH_ROWS
- * rows at a time in binary.  Each FETCH is read in single-row mode: libpq
- * holds one row at a time, so the tool's memory is bounded by the largest
- * row (a statement text is kept up to 64 kB), never by the batch or the
- * log.  Text is asked for in the database's own encoding, which is what
- * the canonical encoding covers.
+ * The log is read in seq order, in a REPEATABLE READ READ ONLY transaction
+ * so that the whole scan sees one snapshot, CHUNK_ROWS rows at a time, each
+ * chunk one COPY (SELECT ...) TO STDOUT in binary: the columns' binary
+ * forms, as a binary result would give them, without a result object per
+ * row (single-row mode spent more on those than on the hashes).  A row is
+ * taken from a buffer that holds at most the row being read and the
+ * message that completes it, so the tool's memory is bounded by the
+ * largest row (a statement text is kept up to 64 kB), never by the chunk
+ * or the log; and a chain that fails stops the scan within a chunk.  Text
+ * is asked for in the database's own encoding, which is what the canonical
+ * encoding covers.
  *
  * tools/log_scan.c
  *
@@ -22,7 +26,7 @@
 
 #include "govshare_verify.h"
 
-#define FETCH_ROWS 10000
+#define CHUNK_ROWS 100000
 
 /* Runs a command that returns no rows; a server error is fatal. */
 static void
@@ -122,36 +126,225 @@ check_columns(PGconn *conn)
 }
 
 /*
- * Feeds one row of a single-row result of ncols columns to the chain (a
- * log without detail gives the row a NULL one); the column types were
- * checked on the first row: detail comes as text, jsonb's text form.
+ * The columns the scan selects, as check_columns found them (ncols of
+ * them; detail as text, jsonb's text form), in cols, of size size.
+ */
+static void
+select_list(char *cols, size_t size, int ncols)
+{
+	cols[0] = '\0';
+	for (int i = 0; i < ncols; i++)
+	{
+		if (strlen(cols) + strlen(chain_column_names[i]) + 24 >= size)
+			verify_fatal("the select list of govshare.access_log is too long");
+		strcat(cols, i ? ", " : "");
+		strcat(cols, chain_column_names[i]);
+		if (i == VERIFY_NCOLUMNS - 1)
+			strcat(cols, "::pg_catalog.text");
+	}
+}
+
+/*
+ * Checks that the select list gives each column in the type the chain
+ * encodes (COPY's binary rows do not say), and locks the log against a
+ * change of its columns until the scan's transaction ends.
+ */
+static void
+check_types(PGconn *conn, const char *cols, int ncols)
+{
+	char		sql[1200];
+	PGresult   *res;
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM govshare.access_log LIMIT 0", cols);
+	res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		verify_fatal("could not read govshare.access_log: %s", PQerrorMessage(conn));
+	if (PQnfields(res) != ncols)
+		verify_fatal("the server returned %d columns for %d", PQnfields(res), ncols);
+	for (int i = 0; i < ncols; i++)
+	{
+		unsigned int want = i == VERIFY_NCOLUMNS - 1 ? 25 /* text */ : chain_column_types[i];
+
+		if (PQftype(res, i) != want || PQfformat(res, i) != 1)
+			verify_fatal("the server returned column %s as type %u, expected %u in binary",
+						 chain_column_names[i], PQftype(res, i), want);
+	}
+	PQclear(res);
+}
+
+/* The bytes of a COPY's binary rows, read from the server as needed. */
+typedef struct CopyStream
+{
+	PGconn	   *conn;
+	char	   *buf;			/* malloc'd */
+	size_t		cap;
+	size_t		len;			/* bytes in buf */
+	size_t		pos;			/* the first byte not yet taken */
+	bool		ended;			/* the server sent the last one */
+} CopyStream;
+
+/*
+ * Makes n bytes from the stream's position available in s->buf, reading
+ * the server's next messages; false if the copy ends first (having read
+ * its status: an error is fatal).  The bytes
+ * before the position are dropped, so pointers into buf do not survive a
+ * call.
  */
 static bool
-feed_row(Chain *c, PGresult *res, int ncols, bool *types_checked)
+stream_need(CopyStream *s, size_t n)
 {
-	Field		f[VERIFY_NCOLUMNS];
-
-	if (!*types_checked)
+	while (s->len - s->pos < n)
 	{
-		if (PQnfields(res) != ncols)
-			verify_fatal("the server returned %d columns for %d", PQnfields(res), ncols);
-		for (int i = 0; i < ncols; i++)
-		{
-			unsigned int want = i == VERIFY_NCOLUMNS - 1 ? 25 /* text */ : chain_column_types[i];
+		char	   *chunk;
+		int			got;
 
-			if (PQftype(res, i) != want || PQfformat(res, i) != 1)
-				verify_fatal("the server returned column %s as type %u, expected %u in binary",
-							 chain_column_names[i], PQftype(res, i), want);
+		if (s->ended)
+			return false;
+		got = PQgetCopyData(s->conn, &chunk, 0);
+		if (got == -1)
+		{
+			PGresult   *res;
+
+			/* the copy's status: an error the server raised midway is fatal */
+			while ((res = PQgetResult(s->conn)) != NULL)
+			{
+				if (PQresultStatus(res) != PGRES_COMMAND_OK)
+					verify_fatal("could not read govshare.access_log: %s", PQerrorMessage(s->conn));
+				PQclear(res);
+			}
+			s->ended = true;
+			return false;
 		}
-		*types_checked = true;
+		if (got < 0)
+			verify_fatal("could not read govshare.access_log: %s", PQerrorMessage(s->conn));
+		if (s->pos > 0)
+		{
+			memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+			s->len -= s->pos;
+			s->pos = 0;
+		}
+		if (s->len + got > s->cap)
+		{
+			char	   *bigger;
+
+			while (s->len + got > s->cap)
+				s->cap = s->cap ? s->cap * 2 : 65536;
+			bigger = verify_malloc(s->cap);
+			if (s->len > 0)
+				memcpy(bigger, s->buf, s->len);
+			free(s->buf);
+			s->buf = bigger;
+		}
+		memcpy(s->buf + s->len, chunk, got);
+		s->len += got;
+		PQfreemem(chunk);
+	}
+	return true;
+}
+
+/* A big-endian 16-bit integer of the binary copy format. */
+static int
+get_i16(const char *p)
+{
+	return (int16_t) (((unsigned char) p[0] << 8) | (unsigned char) p[1]);
+}
+
+/*
+ * Reads the next row of s, of ncols columns, into f (pointing into s->buf,
+ * valid until the next call; a log without detail gives the row a NULL
+ * one).  Returns false at the copy's trailer.
+ */
+static bool
+stream_row(CopyStream *s, int ncols, Field *f)
+{
+	int			nfields;
+	size_t		off = 2;
+	size_t		start[VERIFY_NCOLUMNS];
+
+	if (!stream_need(s, 2))
+		verify_fatal("the copy of govshare.access_log ended inside a row");
+	nfields = get_i16(s->buf + s->pos);
+	if (nfields == -1)
+	{
+		s->pos += 2;
+		return false;
+	}
+	if (nfields != ncols)
+		verify_fatal("the server returned %d columns for %d", nfields, ncols);
+	for (int i = 0; i < ncols; i++)
+	{
+		int32_t		len;
+
+		if (!stream_need(s, off + 4))
+			verify_fatal("the copy of govshare.access_log ended inside a row");
+		len = (int32_t) verify_get_u32(s->buf + s->pos + off);
+		off += 4;
+		if (len < -1)
+			verify_fatal("the copy of govshare.access_log has a field of length %d", (int) len);
+		f[i].isnull = len == -1;
+		f[i].len = len == -1 ? 0 : len;
+		start[i] = off;
+		if (len > 0)
+		{
+			if (!stream_need(s, off + len))
+				verify_fatal("the copy of govshare.access_log ended inside a row");
+			off += len;
+		}
 	}
 	for (int i = 0; i < VERIFY_NCOLUMNS; i++)
 	{
-		f[i].isnull = i >= ncols || PQgetisnull(res, 0, i);
-		f[i].data = f[i].isnull ? NULL : PQgetvalue(res, 0, i);
-		f[i].len = f[i].isnull ? 0 : PQgetlength(res, 0, i);
+		if (i >= ncols)
+		{
+			f[i].isnull = true;
+			f[i].len = 0;
+		}
+		f[i].data = f[i].isnull ? NULL : s->buf + s->pos + start[i];
 	}
-	return chain_row(c, f);
+	s->pos += off;
+	return true;
+}
+
+/*
+ * Runs copy (a COPY ... TO STDOUT (FORMAT binary)) and feeds its rows to
+ * the chain until it fails; returns the number of rows read.  The rest of
+ * a copy after a failure is read and dropped.
+ */
+static int64_t
+copy_rows(PGconn *conn, const char *copy, Chain *c, int ncols, ScanProgress progress)
+{
+	static const char signature[] = "PGCOPY\n\377\r\n";
+	CopyStream	s = {conn, NULL, 0, 0, 0, false};
+	PGresult   *res = PQexec(conn, copy);
+	int64_t		got = 0;
+	bool		stop = false;
+	uint32_t	ext;
+	Field		f[VERIFY_NCOLUMNS];
+
+	if (PQresultStatus(res) != PGRES_COPY_OUT)
+		verify_fatal("could not read govshare.access_log: %s", PQerrorMessage(conn));
+	PQclear(res);
+	/* the header: the signature with its NUL, flags, the extension's length */
+	if (!stream_need(&s, 19) || memcmp(s.buf, signature, sizeof(signature)) != 0)
+		verify_fatal("the copy of govshare.access_log does not start with the binary copy header");
+	ext = verify_get_u32(s.buf + 15);
+	if (ext > 65536)
+		verify_fatal("the copy of govshare.access_log has a header extension of %u bytes", (unsigned) ext);
+	s.pos = 19;
+	if (!stream_need(&s, ext))
+		verify_fatal("the copy of govshare.access_log ended in its header");
+	s.pos += ext;
+	while (stream_row(&s, ncols, f))
+	{
+		if (!stop && !chain_row(c, f))
+			stop = true;		/* read the rest of the copy, then end */
+		if (++got % 4096 == 0 && progress != NULL)
+			progress(c->checked);
+	}
+	/* past the trailer: the end of the copy and its status (stream_need) */
+	if (stream_need(&s, 1))
+		verify_fatal("the copy of govshare.access_log has bytes after its trailer");
+	free(s.buf);
+	return got;
 }
 
 /*
@@ -163,76 +356,43 @@ feed_row(Chain *c, PGresult *res, int ncols, bool *types_checked)
 void
 scan_log(PGconn *conn, Chain *c, int64_t after_seq, int64_t to_seq, ScanProgress progress)
 {
-	char		declare[1200];
-	char		cols[800] = "";
-	char		fetch[64];
-	bool		types_checked = false;
+	char		cols[800];
+	char		copy[1400];
+	char		upper[64] = "";
 	int			ncols;
+	bool		first = true;
 
 	run(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "start a read-only transaction");
 	ncols = check_columns(conn);
-	for (int i = 0; i < ncols; i++)
-	{
-		strcat(cols, i ? ", " : "");
-		strcat(cols, chain_column_names[i]);
-		if (i == VERIFY_NCOLUMNS - 1)
-			strcat(cols, "::pg_catalog.text");
-	}
-
-	/*
-	 * From the start, every row: one with seq 0 or below is a log that does
-	 * not begin at 1.  After after_seq, the rows that follow.
-	 */
-	if (after_seq == 0 && to_seq == 0)
-		snprintf(declare, sizeof(declare),
-				 "DECLARE govshare_verify NO SCROLL CURSOR FOR SELECT %s FROM govshare.access_log ORDER BY seq",
-				 cols);
-	else if (to_seq == 0)
-		snprintf(declare, sizeof(declare),
-				 "DECLARE govshare_verify NO SCROLL CURSOR FOR SELECT %s FROM govshare.access_log "
-				 "WHERE seq > %lld ORDER BY seq", cols, (long long) after_seq);
-	else
-		snprintf(declare, sizeof(declare),
-				 "DECLARE govshare_verify NO SCROLL CURSOR FOR SELECT %s FROM govshare.access_log "
-				 "WHERE seq > %lld AND seq <= %lld ORDER BY seq",
-				 cols, (long long) after_seq, (long long) to_seq);
-	run(conn, declare, "open a cursor over govshare.access_log");
-	snprintf(fetch, sizeof(fetch), "FETCH %d FROM govshare_verify", FETCH_ROWS);
-
+	select_list(cols, sizeof(cols), ncols);
+	check_types(conn, cols, ncols);
+	if (to_seq != 0)
+		snprintf(upper, sizeof(upper), " AND seq <= %lld", (long long) to_seq);
 	while (!c->failed)
 	{
-		PGresult   *res;
-		int64_t		got = 0;
-		bool		stop = false;
+		int64_t		got;
 
-		if (!PQsendQueryParams(conn, fetch,
-							   0, NULL, NULL, NULL, NULL, 1) ||
-			!PQsetSingleRowMode(conn))
-			verify_fatal("could not fetch from govshare.access_log: %s", PQerrorMessage(conn));
-		while ((res = PQgetResult(conn)) != NULL)
-		{
-			switch (PQresultStatus(res))
-			{
-				case PGRES_SINGLE_TUPLE:
-					if (!stop && !feed_row(c, res, ncols, &types_checked))
-						stop = true;	/* read the rest of the batch, then end */
-					got++;
-					if (progress != NULL && got % 4096 == 0)
-						progress(c->checked);
-					break;
-				case PGRES_TUPLES_OK:
-					break;
-				default:
-					verify_fatal("could not read govshare.access_log: %s", PQerrorMessage(conn));
-			}
-			PQclear(res);
-		}
+		/*
+		 * From the start, every row: one with seq 0 or below is a log that
+		 * does not begin at 1.  After after_seq, the rows that follow; then
+		 * each chunk after the last row the chain took.
+		 */
+		if (first && after_seq == 0 && to_seq == 0)
+			snprintf(copy, sizeof(copy),
+					 "COPY (SELECT %s FROM govshare.access_log ORDER BY seq LIMIT %d) TO STDOUT (FORMAT binary)",
+					 cols, CHUNK_ROWS);
+		else
+			snprintf(copy, sizeof(copy),
+					 "COPY (SELECT %s FROM govshare.access_log WHERE seq > %lld%s ORDER BY seq LIMIT %d) "
+					 "TO STDOUT (FORMAT binary)",
+					 cols, (long long) (first ? after_seq : c->expect - 1), upper, CHUNK_ROWS);
+		got = copy_rows(conn, copy, c, ncols, progress);
 		if (progress != NULL)
 			progress(c->checked);
-		if (got < FETCH_ROWS)
+		if (got < CHUNK_ROWS)
 			break;
+		first = false;
 	}
-	run(conn, "CLOSE govshare_verify", "close the cursor");
 	run(conn, "COMMIT", "end the read-only transaction");
 }
 
