@@ -1266,6 +1266,6 @@ $$;
 -- issue 19: the data subjects' index compares personal ids byte by byte,
 -- not by the database's collation (src/sql/audit.sql); built again over
 -- the whole log, which takes a while on a long one (docs/audit.md,
--- "Updating").  subject_access() above names the collation.
+-- "Limits and operations").  subject_access() above names the collation.
 DROP INDEX govshare.access_log_subjects;
 CREATE INDEX access_log_subjects ON govshare.access_log USING gin (subjects COLLATE "C");

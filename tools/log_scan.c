@@ -186,9 +186,8 @@ typedef struct CopyStream
 /*
  * Makes n bytes from the stream's position available in s->buf, reading
  * the server's next messages; false if the copy ends first (having read
- * its status: an error is fatal).  The bytes
- * before the position are dropped, so pointers into buf do not survive a
- * call.
+ * its status: an error is fatal).  The bytes before the position are
+ * dropped, so pointers into buf do not survive a call.
  */
 static bool
 stream_need(CopyStream *s, size_t n)

@@ -348,9 +348,9 @@ govshare_audit_detail_merge(const char *detail, const char *key, const char *val
  * writer parses the detail into the log's jsonb column, and the chain
  * covers jsonb's text of that (chain.c), so the text queued need not be
  * jsonb's own; govshare_audit_detail_merge parsed and printed it, which
- * cost a consumer's prepared lookup (a detail of "params" and "usage")
- * 14% of its time.  For values this library writes, valid JSON by
- * construction; a value from elsewhere goes through
+ * took 5.7% of the samples of a consumer's backend running prepared
+ * lookups (a detail of "params" and "usage").  For values this library
+ * writes, valid JSON by construction; a value from elsewhere goes through
  * govshare_audit_detail_merge, which checks it.
  */
 char *
