@@ -1132,8 +1132,8 @@ COMMENT ON FUNCTION govshare.full_form_pick(anyarray) IS
 	'an element in a disclosure form if any, else the first non-null one: the bounds of = ANY of an array known at execution';
 
 -- issue 16: lookups by pseudonym; the national types' pseudonyms are now FF1
--- (a pseudonym costs some fifty operators: see src/sql/enforce.sql)
-ALTER FUNCTION govshare.pseudonym(anyelement, text) COST 50;
+-- (a pseudonym costs some hundred operators: see src/sql/enforce.sql)
+ALTER FUNCTION govshare.pseudonym(anyelement, text) COST 100;
 -- What a comparison with a pseudonym implies on the raw column
 -- (src/enforce/pseudonym.c, implied.c): pseudonym_eq and the bounds its
 -- support function offers to an index.  They decipher the pseudonym, so

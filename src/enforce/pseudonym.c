@@ -297,6 +297,12 @@ value_hmac(const char *agency, const char *typname, const char *bytes, size_t le
  * The 60 bits of the pseudonym of v, an 8-byte value of type, for agency:
  * FF1 of its payload when it is a value form below 2^59, else 59 bits of
  * the HMAC of its encoding with bit 59 set.
+ *
+ * The value last deciphered (decipher) has the pseudonym it came from: FF1
+ * is a permutation, so enciphering it again gives those bits back.  A
+ * consumer's lookup by pseudonym asks for both on the row it finds, the
+ * implied condition deciphering the pseudonym and the comparison itself
+ * enciphering the row's value.
  */
 static uint64
 pseudonym_bits(const char *agency, const gs_type *type, uint64 v)
@@ -309,6 +315,9 @@ pseudonym_bits(const char *agency, const gs_type *type, uint64 v)
 	{
 		unsigned char tweak[TWEAK_BYTES];
 
+		if (deciphered_key != NULL && deciphered_type == type &&
+			deciphered_value == GS_PAYLOAD(v) && deciphered_key == agency_key(agency))
+			return deciphered_bits;
 		type_tweak(type, tweak);
 		return govshare_ff1(agency_ff1(agency), true, 2, KEYED_BITS, tweak, TWEAK_BYTES,
 							GS_PAYLOAD(v));

@@ -11,12 +11,14 @@ COMMENT ON FUNCTION govshare.mask(text) IS
 
 -- Runs only inside plans the enforcement builds: called from SQL it raises
 -- an error, so that no one computes pseudonyms of values of their choice.
--- A pseudonym (FF1 or HMAC) takes about 1.5 µs, some fifty operators'
--- worth: COST 50, so that a join from a consumer's table of pseudonyms
--- probes the index per pseudonym rather than pseudonymise the whole table.
+-- A pseudonym (FF1 or HMAC) takes about 1 µs, where the planner's
+-- operator (cpu_operator_cost) stands for 7 to 10 ns of cached data:
+-- COST 100, so that a join from a consumer's table of pseudonyms probes
+-- the index per pseudonym rather than pseudonymise the whole table
+-- (docs/benchmarks.md, "A pseudonym's cost").
 CREATE FUNCTION govshare.pseudonym(anyelement, text) RETURNS anyelement
 	AS 'MODULE_PATHNAME', 'govshare_pseudonym' LANGUAGE C STABLE STRICT PARALLEL SAFE
-	COST 50;
+	COST 100;
 COMMENT ON FUNCTION govshare.pseudonym(anyelement, text) IS
 	'the keyed pseudonym of a value for an agency; applied by the server only, never callable directly';
 
