@@ -220,8 +220,37 @@ govshare.signing_key_file = '$GOVSHARE_SIGNING_KEY'
 fsync = off
 $extra
 CONF
+	if [ "${BENCH_HUGE_PAGES:-off}" = on ]; then
+		huge_pages_reserve "$dir" || return 1
+		echo "huge_pages = on" >>"$dir/postgresql.conf"
+	fi
 	as_pg pg_ctl -D "$dir" -l "$dir.server.log" -w start >/dev/null
 	GOVSHARE_CLUSTERS="$GOVSHARE_CLUSTERS $dir"
+}
+
+# BENCH_HUGE_PAGES=on: the benchmarks' clusters map their shared memory in
+# huge pages (huge_pages = on), as PostgreSQL's documentation advises for
+# a large shared_buffers: a process then maps shared buffers with one
+# page-table entry per 2 MB, not per 4 kB, which a virtual machine makes
+# costly to fill (docs/benchmarks.md, "Huge pages").
+# huge_pages_reserve DIR (again after a change of DIR's configuration
+# that needs more shared memory, before its restart) grows the kernel's
+# pool (vm.nr_hugepages, as root) to what the clusters need
+# (shared_memory_size_in_huge_pages); cleanup_clusters gives it back.
+GOVSHARE_HUGE_PAGES_BEFORE=""
+declare -A GOVSHARE_HUGE_PAGES_NEED=()
+huge_pages_reserve() {
+	local need want=0 d
+	need=$(as_pg postgres -D "$1" -C shared_memory_size_in_huge_pages) || return 1
+	GOVSHARE_HUGE_PAGES_NEED[$1]=$need
+	[ -n "$GOVSHARE_HUGE_PAGES_BEFORE" ] || GOVSHARE_HUGE_PAGES_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
+	for d in "${!GOVSHARE_HUGE_PAGES_NEED[@]}"; do want=$((want + GOVSHARE_HUGE_PAGES_NEED[$d])); done
+	want=$((want + GOVSHARE_HUGE_PAGES_BEFORE))
+	echo "$want" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+	if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt "$want" ]; then
+		echo "BENCH_HUGE_PAGES=on: could not grow vm.nr_hugepages to $want (the cluster in $1 needs $need pages of 2 MB): run as root with that much free memory" >&2
+		return 1
+	fi
 }
 
 cleanup_clusters() {
@@ -229,6 +258,11 @@ cleanup_clusters() {
 		as_pg pg_ctl -D "$dir" -m immediate stop >/dev/null 2>&1 || true
 	done
 	GOVSHARE_CLUSTERS=""
+	if [ -n "$GOVSHARE_HUGE_PAGES_BEFORE" ]; then
+		echo "$GOVSHARE_HUGE_PAGES_BEFORE" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+		GOVSHARE_HUGE_PAGES_BEFORE=""
+		GOVSHARE_HUGE_PAGES_NEED=()
+	fi
 }
 
 # stop_clusters: stops the clusters of start_cluster as a DBA would (fast
