@@ -121,6 +121,7 @@ extern void govshare_audit_receipt_note(const AuditStatement *st, uint64 ticket)
 #define Anum_access_log_logged_at			2
 #define Anum_access_log_kind				3
 #define Anum_access_log_statement_id		4
+#define Anum_access_log_outcome				6
 #define Anum_access_log_subject_overflow	28
 #define Anum_access_log_receipt_seq			29
 #define Anum_access_log_receipt_hash		30

@@ -15,13 +15,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/uuid.h"
 
 #include "audit/audit_internal.h"
 
@@ -51,35 +56,53 @@ govshare_audit_receipt_note(const AuditStatement *st, uint64 ticket)
 	receipt_token = MemoryContextStrdup(TopMemoryContext, st->token_id);
 }
 
-/* What read_receipt fills: the function's result. */
-typedef struct ReceiptRead
-{
-	ReturnSetInfo *rsinfo;
-} ReceiptRead;
-
-/* Reads the receipt's access row into the function's result, as the log's owner. */
+/*
+ * Reads the receipt's access row into the function's result: a lookup of
+ * the log's statement_id index (the one standby.c also reads), with the
+ * latest snapshot, in which the writer's commit that the caller waited for
+ * is visible whatever the transaction's isolation.  Read below SQL, as
+ * the writer writes it: the caller, a consumer, may not read the log, and
+ * a query would be parsed and planned again at every request (the
+ * provider drops its cached plans when the request context changes).
+ */
 static void
-read_receipt(void *arg)
+read_receipt(ReturnSetInfo *rsinfo)
 {
-	ReturnSetInfo *rsinfo = ((ReceiptRead *) arg)->rsinfo;
-	Oid			types[1] = {UUIDOID};
-	Datum		args[1];
+	Oid			nsp = get_namespace_oid("govshare", false);
+	Oid			relid = get_relname_relid("access_log", nsp);
+	Oid			index = get_relname_relid("access_log_statement", nsp);
+	Relation	rel;
+	Snapshot	snapshot;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
 
-	args[0] = UUIDPGetDatum(&receipt_id);
-	if (SPI_execute_with_args("SELECT seq, hash, outcome, statement_id FROM govshare.access_log"
-							  " WHERE statement_id = $1 AND kind = 'access'",
-							  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "govshare: could not read the access log");
-	for (uint64 i = 0; i < SPI_processed; i++)
+	if (!OidIsValid(relid) || !OidIsValid(index))
+		elog(ERROR, "govshare: govshare.access_log or its index access_log_statement is missing");
+	rel = table_open(relid, AccessShareLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key, Anum_access_log_statement_id, BTEqualStrategyNumber, F_UUID_EQ,
+				UUIDPGetDatum(&receipt_id));
+	scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
+	while ((tuple = systable_getnext(scan)) != NULL)
 	{
+		static const int columns[4] = {Anum_access_log_seq, Anum_access_log_hash,
+		Anum_access_log_outcome, Anum_access_log_statement_id};
 		Datum		values[4];
 		bool		nulls[4];
+		bool		isnull;
+		Datum		kind = heap_getattr(tuple, Anum_access_log_kind, RelationGetDescr(rel), &isnull);
 
+		if (isnull || strcmp(TextDatumGetCString(kind), "access") != 0)
+			continue;
 		for (int c = 0; c < 4; c++)
-			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
-									  &nulls[c]);
+			values[c] = heap_getattr(tuple, columns[c], RelationGetDescr(rel), &nulls[c]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		break;
 	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
 }
 
 /*
@@ -99,7 +122,6 @@ govshare_request_receipt(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *token_id;
 	char	   *why;
-	ReceiptRead read;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || !receipt_known || receipt_token == NULL)
@@ -114,8 +136,6 @@ govshare_request_receipt(PG_FUNCTION_ARGS)
 				 errmsg("the access record of this request is not written yet"),
 				 errdetail_internal("%s", why)));
 
-	read.rsinfo = rsinfo;
-	govshare_spi_as_owner(get_relname_relid("access_log", get_namespace_oid("govshare", false)),
-						  read_receipt, &read);
+	read_receipt(rsinfo);
 	PG_RETURN_VOID();
 }

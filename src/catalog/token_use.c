@@ -19,16 +19,21 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "catalog/catalog_internal.h"
 #include "catalog/gs_catalog.h"
@@ -105,19 +110,70 @@ record_uses(void *arg)
 		if (SPI_execute_plan(insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "govshare: could not record the token id");
 	}
-	/* up to 100 expired ids in one batch of 32: more than are added */
-	if (pg_prng_uint32(&pg_global_prng_state) % 32 == 0 &&
-		SPI_execute("DELETE FROM govshare.token_use WHERE ctid = ANY (ARRAY("
-					"SELECT ctid FROM govshare.token_use"
-					" WHERE expires_at < pg_catalog.now() - interval '1 day'"
-					" LIMIT 100 FOR UPDATE SKIP LOCKED))", false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "govshare: could not prune used token ids");
+}
+
+/*
+ * Deletes up to 100 ids of tokens that expired before cutoff, the oldest
+ * first, through the index on expires_at, whose scan stops at the first
+ * id not expired however many the table holds (a day's tokens and more).
+ * Below SQL: a kept plan of the DELETE, made while the table was small,
+ * went on reading it whole with a sequential scan as it grew, in every
+ * writer batch that pruned.  An id another transaction has locked or
+ * deleted is left for a later prune; without that index (dropped by
+ * hand) nothing is pruned, and the table only grows.
+ */
+static void
+prune_expired(TimestampTz cutoff)
+{
+	Relation	rel = table_open(govshare_catalog_relid(GOVSHARE_TABLE_TOKEN_USE), RowExclusiveLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	Oid			by_expiry = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indnatts == 1 &&
+			index->rd_index->indkey.values[0] == Anum_token_use_expires_at)
+			by_expiry = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+	}
+	list_free(indexes);
+	if (OidIsValid(by_expiry))
+	{
+		Relation	index = index_open(by_expiry, AccessShareLock);
+		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		ScanKeyData key;
+		IndexScanDesc scan;
+		int			deleted = 0;
+
+		ScanKeyInit(&key, 1, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(cutoff));
+		scan = index_beginscan(rel, index, snapshot, 1, 0);
+		index_rescan(scan, &key, 1, NULL, 0);
+		while (deleted < 100 && index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			TM_FailureData tmfd;
+
+			if (table_tuple_delete(rel, &slot->tts_tid, GetCurrentCommandId(true), snapshot,
+								   InvalidSnapshot, false, &tmfd, false) == TM_Ok)
+				deleted++;
+		}
+		index_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		UnregisterSnapshot(snapshot);
+		index_close(index, AccessShareLock);
+		CommandCounterIncrement();
+	}
+	table_close(rel, RowExclusiveLock);
 }
 
 /*
  * Inserts n token uses into govshare.token_use (an id already there stays
  * as it is), as the table's owner, in the current transaction: the audit
- * writer's.  Now and then prunes ids of tokens that expired a day ago.
+ * writer's.  In one batch of 32, at random, prunes up to 100 ids of tokens
+ * that expired a day ago: more than are added.
  */
 void
 govshare_token_use_insert(const GovshareTokenUse *uses, int n)
@@ -131,4 +187,6 @@ govshare_token_use_insert(const GovshareTokenUse *uses, int n)
 	rel = govshare_catalog_open(GOVSHARE_TABLE_TOKEN_USE);
 	table_close(rel, AccessShareLock);
 	govshare_spi_as_owner(govshare_catalog_relid(GOVSHARE_TABLE_TOKEN_USE), record_uses, &batch);
+	if (pg_prng_uint32(&pg_global_prng_state) % 32 == 0)
+		prune_expired(GetCurrentTransactionStartTimestamp() - USECS_PER_DAY);
 }

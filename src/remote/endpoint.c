@@ -7,8 +7,8 @@
  * keep a libpq connection string per agency in govshare.endpoint; the
  * string is checked here first (govshare.check_conninfo).
  *
- * Connection strings may hold secrets: they are read as the table's
- * owner, never shown in errors, and only govshare_admin reads the table.
+ * Connection strings may hold secrets: they are read below SQL, never
+ * shown in errors, and only govshare_admin reads the table.
  *
  * src/remote/endpoint.c
  *
@@ -16,68 +16,74 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "libpq-fe.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "remote/remote_internal.h"
 
-/* What govshare_endpoint_conninfo asks of the SPI work it runs as the table's owner. */
-typedef struct EndpointRead
-{
-	const char *agency;
-	MemoryContext cxt;
-	char	   *conninfo;		/* NULL: none */
-	bool		trusted;		/* registered by a superuser */
-} EndpointRead;
-
 /*
- * The SPI work of govshare_endpoint_conninfo(): reads the agency's row of
- * govshare.endpoint into e, copying the connection string into e->cxt.
- */
-static void
-read_endpoint(void *arg)
-{
-	EndpointRead *e = arg;
-	Oid			types[1] = {TEXTOID};
-	Datum		args[1];
-
-	args[0] = CStringGetTextDatum(e->agency);
-	if (SPI_execute_with_args("SELECT conninfo, by_superuser FROM govshare.endpoint"
-							  " WHERE agency OPERATOR(pg_catalog.=) $1",
-							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "govshare: could not read govshare.endpoint");
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-
-		e->conninfo = MemoryContextStrdup(e->cxt, SPI_getvalue(SPI_tuptable->vals[0],
-															   SPI_tuptable->tupdesc, 1));
-		e->trusted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
-												&isnull)) && !isnull;
-	}
-}
-
-/*
- * The connection string of the agency's endpoint, read as the table's owner;
- * *trusted says whether a superuser registered it.  An agency without an
- * endpoint is an error.
+ * The connection string of the agency's endpoint; *trusted says whether a
+ * superuser registered it.  An agency without an endpoint is an error.
+ * The row is read through the table's primary key below SQL (a consumer
+ * calling remote_query() may not read the table, and a query would be
+ * parsed and planned at every request), with the statement's snapshot, as
+ * a query would see it.
  */
 char *
 govshare_endpoint_conninfo(const char *agency, bool *trusted)
 {
+	static const char *const columns[] = {"agency", "conninfo", "by_superuser"};
 	Oid			relid = get_relname_relid("endpoint", get_namespace_oid("govshare", false));
-	EndpointRead e = {agency, CurrentMemoryContext, NULL, false};
-	char	   *conninfo;
+	Relation	rel;
+	TupleDesc	desc;
+	Oid			pkey;
+	Relation	index;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *conninfo = NULL;
 
+	*trusted = false;
 	if (!OidIsValid(relid))
 		elog(ERROR, "govshare: table govshare.endpoint is missing");
-	govshare_spi_as_owner(relid, read_endpoint, &e);
-	conninfo = e.conninfo;
-	*trusted = e.trusted;
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	pkey = RelationGetPrimaryKeyIndex(rel);
+	for (int i = 0; i < lengthof(columns); i++)
+		if (desc->natts <= i || strcmp(NameStr(TupleDescAttr(desc, i)->attname), columns[i]) != 0)
+			pkey = InvalidOid;
+	if (!OidIsValid(pkey))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table govshare.endpoint does not have the layout this library expects"),
+				 errhint("Run ALTER EXTENSION govshare UPDATE, or install the library that matches the extension.")));
+	/* the index's collation, so that the scan descends it as it was built */
+	index = index_open(pkey, AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(agency));
+	index_close(index, AccessShareLock);
+	scan = systable_beginscan(rel, pkey, true, GetActiveSnapshot(), 1, &key);
+	if ((tuple = systable_getnext(scan)) != NULL)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, 2, desc, &isnull);
+
+		if (!isnull)
+			conninfo = TextDatumGetCString(d);
+		d = heap_getattr(tuple, 3, desc, &isnull);
+		*trusted = !isnull && DatumGetBool(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 	if (conninfo == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

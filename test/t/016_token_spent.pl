@@ -244,7 +244,8 @@ my ($presented, $full) = (0, '');
 while (!$full && (my @batch = splice(@tokens, 0, 8)))
 {
 	# eight uses pending at most per session: none waits, and the claims stay at exit
-	($ret, $out, $err) = mnd(join('', map { "SELECT govshare.begin_request_signed('$_');\n" } @batch));
+	my $before = $node->safe_psql('postgres', q{SELECT count(*) FROM govshare.token_use WHERE jti NOT LIKE 'old-%'});
+($ret, $out, $err) = mnd(join('', map { "SELECT govshare.begin_request_signed('$_');\n" } @batch));
 	if ($err =~ /too many request tokens are being presented at once/) { $full = $err; }
 	elsif ($ret == 0) { $presented += @batch; }
 	else { diag($err); last; }
@@ -262,6 +263,30 @@ ok($node->poll_query_until('postgres', "SELECT count(*) >= $max FROM govshare.to
 $t4 = token();
 ($ret, $out, $err) = mnd("SELECT govshare.begin_request_signed('$t4')");
 is($ret, 0, 'then the claims of recorded uses make room for a new token') or diag($err);
+
+# the writer prunes the ids of tokens that expired more than a day ago, a
+# hundred at a time, the oldest first, in one of its batches of 32 (at
+# random): 400 requests, each read waiting for its own batch, prune the
+# 150 ids planted two days after their expiry, and none younger
+$node->safe_psql('postgres', q{
+	INSERT INTO govshare.token_use (issuer, jti, expires_at, used_at, used_by)
+	SELECT 'MND', 'old-' || i, now() - interval '2 days' - i * interval '1 s', now() - interval '3 days', 'mnd_app'
+	FROM generate_series(1, 150) i
+	UNION ALL
+	SELECT 'MND', 'recent-' || i, now() - interval '12 hours', now() - interval '13 hours', 'mnd_app'
+	FROM generate_series(1, 20) i});
+@tokens = split /\n/, $node->safe_psql('postgres', q{
+	SELECT govshare.sign_request_token(private_key, 'MND', 'military_service', 'Officer A')
+	FROM test_key, generate_series(1, 400)});
+my $before = $node->safe_psql('postgres', q{SELECT count(*) FROM govshare.token_use WHERE jti NOT LIKE 'old-%'});
+($ret, $out, $err) = mnd(join('', map {
+	"SELECT govshare.begin_request_signed('$_');\n$read;\nSELECT govshare.end_request();\n" } @tokens));
+is($ret, 0, '400 signed requests, one after the other') or diag($err);
+ok($node->poll_query_until('postgres', qq{SELECT count(*) = $before + 400 FROM govshare.token_use
+	WHERE jti NOT LIKE 'old-%'}), '... their ids recorded');
+is($node->safe_psql('postgres', q{SELECT count(*) FILTER (WHERE jti LIKE 'old-%'),
+	count(*) FILTER (WHERE jti LIKE 'recent-%') FROM govshare.token_use}),
+	'0|20', 'the ids of tokens expired more than a day ago are pruned, the others kept');
 
 $node->stop;
 done_testing();
