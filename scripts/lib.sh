@@ -221,8 +221,8 @@ fsync = off
 $extra
 CONF
 	if [ "${BENCH_HUGE_PAGES:-off}" = on ]; then
-		huge_pages_reserve "$dir" || return 1
 		echo "huge_pages = on" >>"$dir/postgresql.conf"
+		huge_pages_reserve "$dir" || return 1
 	fi
 	as_pg pg_ctl -D "$dir" -l "$dir.server.log" -w start >/dev/null
 	GOVSHARE_CLUSTERS="$GOVSHARE_CLUSTERS $dir"
@@ -242,6 +242,10 @@ declare -A GOVSHARE_HUGE_PAGES_NEED=()
 huge_pages_reserve() {
 	local need want=0 d
 	need=$(as_pg postgres -D "$1" -C shared_memory_size_in_huge_pages) || return 1
+	if ! [[ "$need" =~ ^[1-9][0-9]*$ ]]; then
+		echo "BENCH_HUGE_PAGES=on: the cluster in $1 says it needs \"$need\" huge pages: huge pages are not supported here" >&2
+		return 1
+	fi
 	GOVSHARE_HUGE_PAGES_NEED[$1]=$need
 	[ -n "$GOVSHARE_HUGE_PAGES_BEFORE" ] || GOVSHARE_HUGE_PAGES_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
 	for d in "${!GOVSHARE_HUGE_PAGES_NEED[@]}"; do want=$((want + GOVSHARE_HUGE_PAGES_NEED[$d])); done

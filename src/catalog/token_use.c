@@ -19,11 +19,13 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
@@ -130,14 +132,23 @@ prune_expired(TimestampTz cutoff)
 	Oid			by_expiry = InvalidOid;
 	ListCell   *lc;
 
+	/*
+	 * A whole, usable btree on expires_at alone: not one a failed CREATE
+	 * INDEX CONCURRENTLY left behind, nor a partial one.
+	 */
 	foreach(lc, indexes)
 	{
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
 
-		if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indnatts == 1 &&
-			index->rd_index->indkey.values[0] == Anum_token_use_expires_at)
+		if (index->rd_rel->relam == BTREE_AM_OID && form->indnatts == 1 &&
+			form->indkey.values[0] == Anum_token_use_expires_at &&
+			form->indisvalid && form->indisready && form->indislive &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
 			by_expiry = RelationGetRelid(index);
 		index_close(index, AccessShareLock);
+		if (OidIsValid(by_expiry))
+			break;
 	}
 	list_free(indexes);
 	if (OidIsValid(by_expiry))
@@ -155,7 +166,12 @@ prune_expired(TimestampTz cutoff)
 		while (deleted < 100 && index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
 			TM_FailureData tmfd;
+			bool		isnull;
+			Datum		expires_at = slot_getattr(slot, Anum_token_use_expires_at, &isnull);
 
+			/* the row itself says it expired: a spent id must not come back */
+			if (isnull || DatumGetTimestampTz(expires_at) >= cutoff)
+				break;
 			if (table_tuple_delete(rel, &slot->tts_tid, GetCurrentCommandId(true), snapshot,
 								   InvalidSnapshot, false, &tmfd, false) == TM_Ok)
 				deleted++;
