@@ -244,6 +244,30 @@ FETCH 1 FROM cur;
 ROLLBACK;
 SELECT end_request();
 EXECUTE by_id;
+-- a plan made in a request serves the next request alike, never a
+-- statement run with no request
+SELECT begin_request('military_service');
+PREPARE names AS SELECT full_name FROM citizen ORDER BY 1 LIMIT 1;
+EXECUTE names;
+CREATE FUNCTION work.first_name() RETURNS text LANGUAGE plpgsql AS
+$$ BEGIN RETURN (SELECT min(full_name) FROM public.citizen); END $$;
+SELECT work.first_name();
+SELECT end_request();
+EXECUTE names;
+SELECT work.first_name();
+SELECT begin_request('military_service');
+EXECUTE names;
+SELECT work.first_name();
+SELECT end_request();
+DEALLOCATE names;
+DROP FUNCTION work.first_name();
+-- a request begun while the statement is planned: the plan fits no context
+CREATE FUNCTION work.begin_again() RETURNS text LANGUAGE plpgsql STABLE AS
+$$ BEGIN PERFORM govshare.begin_request('military_service'); RETURN ''; END $$;
+SELECT begin_request('military_service');
+SELECT full_name FROM citizen WHERE full_name <> work.begin_again();
+SELECT end_request();
+DROP FUNCTION work.begin_again();
 RESET ROLE;
 
 -- partitions: through the parent and directly

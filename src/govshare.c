@@ -155,6 +155,7 @@ static PlannedStmt *
 govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 				 ParamListInfo boundParams)
 {
+	uint64		context = govshare_context_serial();
 	GovsharePlanKind kind = govshare_enforce_query(parse, query_string);
 	bool		planning;
 	PlannedStmt *volatile result;
@@ -176,7 +177,7 @@ govshare_planner(Query *parse, const char *query_string, int cursorOptions,
 		govshare_enforce_planning_end(planning);
 	}
 	PG_END_TRY();
-	govshare_plan_stamp(result, kind);
+	govshare_plan_stamp(result, kind, context);
 	return result;
 }
 
@@ -237,6 +238,7 @@ govshare_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	govshare_enforce_executor_started(queryDesc);
 	govshare_audit_executor_start(queryDesc, eflags);
 	/*
 	 * a token's use is durable before governed data is read under it (under

@@ -42,6 +42,7 @@ extern void govshare_enforce_deny(GovshareEnforcement *e, Oid relid, const char 
 								  const char *element, const char *message,
 								  const char *detail, const char *hint) pg_attribute_noreturn();
 extern void govshare_enforce_refuse(GovshareEnforcement *e, Oid relid, const char *what);
+extern void govshare_enforce_deny_unrequested(GovshareEnforcement *e, Oid relid);
 extern void govshare_enforce_refuse_copy(GovshareEnforcement *e, Oid relid, Oid owner) pg_attribute_noreturn();
 extern void govshare_enforce_refuse_statistics(GovshareEnforcement *e, Oid fn) pg_attribute_noreturn();
 

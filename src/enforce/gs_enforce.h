@@ -44,6 +44,7 @@ extern void govshare_enforce_statement_start(void);
  * planner may inline, EXPLAIN may show and statistics functions may count
  */
 extern void govshare_enforce_executor_start(QueryDesc *qd, int eflags);
+extern void govshare_enforce_executor_started(QueryDesc *qd);
 extern void govshare_enforce_executor_run(QueryDesc *qd);
 extern bool govshare_enforce_planning_begin(void);
 extern void govshare_enforce_planning_end(bool saved);

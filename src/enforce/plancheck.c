@@ -87,6 +87,24 @@ static int	explain_options = 0;
 static bool planning_consumer = false;
 
 /*
+ * A consumer's statement being run, and the request context it was
+ * started in (its serial, src/policy/context.c).  Its rows belong to that
+ * request's access record: a cursor does not serve another request, even
+ * one that would plan alike and so keeps its plan (src/policy/consumer.c).
+ * Allocated in the statement's executor state, which unlinks it when it
+ * goes (at its end or at the abort).
+ */
+typedef struct StartedPlan
+{
+	QueryDesc  *qd;
+	uint64		context;
+	struct StartedPlan *next;
+	MemoryContextCallback unlink;
+} StartedPlan;
+
+static StartedPlan *started = NULL;
+
+/*
  * Is fn a function of per-object activity statistics: pg_catalog's
  * pg_stat_get_* whose first argument is an oid (a relation, an index, a
  * function, a database, a subscription), or pg_stat_statements' (a C
@@ -289,8 +307,81 @@ check_relations(PlannedStmt *plan, bool start)
 }
 
 /*
+ * A consumer's plan made within a request context is to run after the
+ * context ended (a prepared statement, a function's cached plan): refused
+ * as planning it now would be, naming a governed relation it reads.  The
+ * epoch outlives the context (src/policy/consumer.c), so this is where
+ * such a plan stops.
+ */
+static void
+refuse_without_context(PlannedStmt *plan)
+{
+	GovshareEnforcement e;
+	ListCell   *lc;
+
+	if (govshare_enforce_begin(&e) && govshare_enforce_is_consumer(&e))
+		foreach(lc, plan->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind == RTE_RELATION && govshare_relation_governed(rte->relid))
+				govshare_enforce_deny_unrequested(&e, rte->relid);
+		}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the plan of this statement no longer fits the sharing rules of agency \"%s\"",
+					govshare_consumer_agency()),
+			 errdetail("The request context it was planned in has ended."),
+			 errhint("Begin a request with govshare.begin_request() or govshare.begin_request_signed() first.")));
+}
+
+/* The executor state of a started plan goes: forgets it. */
+static void
+started_unlink(void *arg)
+{
+	StartedPlan **link = &started;
+
+	while (*link != NULL && *link != arg)
+		link = &(*link)->next;
+	if (*link != NULL)
+		*link = (*link)->next;
+}
+
+/* Is qd, if started as a consumer's, still run in the context it started in? */
+static bool
+started_in_context(QueryDesc *qd)
+{
+	for (StartedPlan *sp = started; sp != NULL; sp = sp->next)
+		if (sp->qd == qd)
+			return sp->context == govshare_context_serial();
+	return true;
+}
+
+/*
+ * After the standard executor start: remembers the request context a
+ * consumer's plan was started in (StartedPlan).
+ */
+void
+govshare_enforce_executor_started(QueryDesc *qd)
+{
+	StartedPlan *sp;
+
+	if (IsParallelWorker() || qd->estate == NULL || !govshare_plan_is_consumer(qd->plannedstmt))
+		return;
+	sp = MemoryContextAlloc(qd->estate->es_query_cxt, sizeof(StartedPlan));
+	sp->qd = qd;
+	sp->context = govshare_context_serial();
+	sp->next = started;
+	sp->unlink.func = started_unlink;
+	sp->unlink.arg = sp;
+	MemoryContextRegisterResetCallback(qd->estate->es_query_cxt, &sp->unlink);
+	started = sp;
+}
+
+/*
  * The checks of a consumer's plan at executor start (start) or run: the
- * stamp (epoch and role, src/policy/consumer.c), the invariant, and for
+ * stamp (epoch and role, src/policy/consumer.c), at run the request
+ * context it started in (StartedPlan), the invariant, and for
  * the statement an EXPLAIN shows (EXEC_FLAG_EXPLAIN_ONLY, or an
  * instrumented run), what EXPLAIN may show.  Internal access is not
  * checked, nor parallel workers (their leader was).
@@ -307,7 +398,10 @@ check_plan(QueryDesc *qd, int eflags, bool start)
 	agency = govshare_consumer_statement_start();
 	if (agency == NULL)
 		return;
-	if (!govshare_plan_fits(plan, &stamped) && stamped)
+	if (govshare_context_current() == NULL && govshare_plan_is_consumer(plan))
+		refuse_without_context(plan);
+	if ((!govshare_plan_fits(plan, &stamped) && stamped) ||
+		(!start && !started_in_context(qd)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the plan of this statement no longer fits the sharing rules of agency \"%s\"", agency),

@@ -93,8 +93,9 @@ utility_reads(Node *stmt)
 }
 
 /*
- * Functions that change the session beyond the transaction, refused within
- * a signed request.
+ * Functions that change the session beyond the transaction, or show what
+ * earlier requests left in it (the statements govshare prepared for them,
+ * src/remote/session.c), refused within a signed request.
  */
 static const struct
 {
@@ -112,6 +113,7 @@ static const struct
 	{F_PG_TRY_ADVISORY_LOCK_SHARED_INT8, "A session's advisory lock outlives the request."},
 	{F_PG_TRY_ADVISORY_LOCK_SHARED_INT4_INT4, "A session's advisory lock outlives the request."},
 	{F_PG_NOTIFY, "A notification reaches other sessions after the request."},
+	{F_PG_PREPARED_STATEMENT, "It shows the statements earlier requests on the connection prepared."},
 };
 
 /* Starts the check: true for a consumer whose signed context binds the transaction. */

@@ -163,6 +163,17 @@ deny_relation(GovshareEnforcement *e, Oid relid, GovshareDecision *d)
 				  e->agency, e->request->purpose, rel));
 }
 
+/*
+ * Raises the denial of a read of governed relation relid with no request
+ * context, as planning it would (plancheck.c, for a plan made earlier).
+ */
+void
+govshare_enforce_deny_unrequested(GovshareEnforcement *e, Oid relid)
+{
+	e->request = NULL;
+	deny_relation(e, relid, NULL);
+}
+
 /* A typed NULL that fits a dropped attribute's storage (whole-row checks). */
 static Node *
 dropped_null(Form_pg_attribute att)

@@ -30,6 +30,7 @@
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/plancache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -54,6 +55,19 @@ static uint64 epoch = 1;
 static uint64 epoch_generation = 0;
 static uint64 epoch_context = 0;
 static TimestampTz epoch_horizon = DT_NOEND;
+
+/*
+ * What the epoch's plans took from the request context it was begun
+ * under (epoch_has_context false: none): the parts a plan depends on.
+ * The officer, the reference and the token's id change no plan.
+ */
+static bool epoch_has_context = false;
+static Oid	epoch_roleid = InvalidOid;
+static bool epoch_consumer = false;
+static bool epoch_signed = false;
+static char *epoch_agency = NULL;	/* in TopMemoryContext */
+static char *epoch_purpose = NULL;
+static char *epoch_key_id = NULL;
 
 /* Syscache callback: role memberships or attributes changed. */
 static void
@@ -183,22 +197,88 @@ govshare_consumer_is(const char *agency)
 	return own != NULL && strcmp(own, agency) == 0;
 }
 
+static bool
+same_text(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Would a plan made under the epoch's context be made alike under r? */
+static bool
+epoch_context_fits(const GovshareRequest *r)
+{
+	return epoch_has_context && r->roleid == epoch_roleid &&
+		r->consumer == epoch_consumer && r->is_signed == epoch_signed &&
+		same_text(r->agency, epoch_agency) && same_text(r->purpose, epoch_purpose) &&
+		same_text(r->key_id, epoch_key_id);
+}
+
+static char *
+epoch_strdup(char *old, const char *s)
+{
+	if (old != NULL)
+		pfree(old);
+	return s ? MemoryContextStrdup(TopMemoryContext, s) : NULL;
+}
+
+/* Remembers what the new epoch's plans take from the context r (or none). */
+static void
+epoch_context_remember(const GovshareRequest *r)
+{
+	epoch_has_context = r != NULL;
+	if (r == NULL)
+		return;
+	epoch_roleid = r->roleid;
+	epoch_consumer = r->consumer;
+	epoch_signed = r->is_signed;
+	epoch_agency = epoch_strdup(epoch_agency, r->agency);
+	epoch_purpose = epoch_strdup(epoch_purpose, r->purpose);
+	epoch_key_id = epoch_strdup(epoch_key_id, r->key_id);
+}
+
 /*
  * Moves to a new epoch (and drops the backend's cached plans) when the
  * policy, the request context or the time makes the current one stale.
+ *
+ * A new context that a plan would take alike from the epoch's (the same
+ * role, agency, purpose and signing key: the next request of a pooled
+ * connection, say) keeps the epoch, so that the plans made in the last
+ * request serve this one; its token's expiry then bounds the epoch too.
+ * No context keeps the epoch as it is, so that the next context alike
+ * finds its plans: meanwhile no consumer plan is made (planning one is
+ * refused), and a stamped plan is refused when it would run
+ * (src/enforce/plancheck.c).
  */
 void
 govshare_epoch_refresh(GovsharePolicy *policy, TimestampTz now)
 {
 	uint64		context = govshare_context_serial();
+	const GovshareRequest *r;
 
-	if (policy->generation == epoch_generation && context == epoch_context &&
-		now < epoch_horizon)
-		return;
+	if (policy->generation == epoch_generation && now < epoch_horizon)
+	{
+		if (context == epoch_context)
+			return;
+		r = govshare_context_current();
+		if (r == NULL)
+			return;
+		if (epoch_context_fits(r))
+		{
+			epoch_context = context;
+			if (!TIMESTAMP_NOT_FINITE(r->expires_at))
+				govshare_epoch_limit(r->expires_at);
+			if (now < epoch_horizon)
+				return;
+		}
+	}
 	epoch++;
 	epoch_generation = policy->generation;
 	epoch_context = context;
 	epoch_horizon = DT_NOEND;
+	r = govshare_context_current();
+	epoch_context_remember(r);
+	if (r != NULL && !TIMESTAMP_NOT_FINITE(r->expires_at))
+		govshare_epoch_limit(r->expires_at);
 	ResetPlanCache();
 }
 
@@ -215,15 +295,28 @@ stamp_item(int kind, uint32 value)
 /*
  * The planner hook's second half: marks a plan that reads governed
  * relations as depending on the role and on the rules, and a consumer's
- * plan with the epoch it was made in.
+ * plan with the epoch it was made in; context is the context's serial
+ * when planning began.
  */
 void
-govshare_plan_stamp(PlannedStmt *plan, GovsharePlanKind kind)
+govshare_plan_stamp(PlannedStmt *plan, GovsharePlanKind kind, uint64 context)
 {
 	GovsharePolicy *policy;
 
 	if (kind == GOVSHARE_PLAN_PLAIN)
 		return;
+
+	/*
+	 * The rewrite read the context planning began under; a function the
+	 * planner evaluated may have begun another since (and moved the epoch
+	 * the stamp would carry): such a plan fits no context.
+	 */
+	if (kind == GOVSHARE_PLAN_CONSUMER && context != govshare_context_serial())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the request context changed while this statement was planned"),
+				 errdetail("A function evaluated while planning began or ended a request."),
+				 errhint("Begin the request in a statement of its own.")));
 	policy = govshare_policy();
 	plan->dependsOnRole = true;
 	if (OidIsValid(policy->rule_relid))

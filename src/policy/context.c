@@ -192,6 +192,9 @@ set_current(GovshareRequest *r)
 	undo = u;
 	current = r;
 	serial++;
+	/* plans made under another context go before a prepared one is bound */
+	if (r != NULL && r->consumer)
+		govshare_epoch_refresh(govshare_policy(), GetCurrentStatementStartTimestamp());
 }
 
 /*

@@ -231,7 +231,7 @@ extern bool govshare_consumer_is(const char *agency);
 extern const char *govshare_consumer_statement_start(void);
 extern void govshare_epoch_refresh(GovsharePolicy *policy, TimestampTz now);
 extern void govshare_epoch_limit(TimestampTz until);
-extern void govshare_plan_stamp(PlannedStmt *plan, GovsharePlanKind kind);
+extern void govshare_plan_stamp(PlannedStmt *plan, GovsharePlanKind kind, uint64 context);
 extern bool govshare_plan_is_consumer(PlannedStmt *plan);
 extern bool govshare_plan_reads_governed(PlannedStmt *plan);
 extern bool govshare_plan_fits(PlannedStmt *plan, bool *stamped);

@@ -43,7 +43,7 @@ typedef struct RemoteConn
 	char	   *conninfo;		/* the endpoint it was opened with */
 	bool		trusted;
 	PGconn	   *conn;
-	bool		read_only;		/* its govshare refuses what would outlive a request */
+	GovshareSession *session;	/* what its provider session holds */
 } RemoteConn;
 
 #define MAX_CONNS 16
@@ -245,6 +245,7 @@ drop_conn(const char *agency)
 		if (strcmp(conns[i].agency, agency) == 0)
 		{
 			PQfinish(conns[i].conn);
+			govshare_session_free(conns[i].session);
 			pfree(conns[i].agency);
 			pfree(conns[i].conninfo);
 			conns[i] = conns[--nconns];
@@ -277,33 +278,39 @@ conn_alive(PGconn *conn)
  * The connection to use for a request to the agency: the kept one when it
  * was opened with the same endpoint and is idle, else a new one.  It is
  * taken out of the cache while in use and put back by
- * govshare_connection_keep().  *read_only says whether the provider is
- * known to refuse whatever would outlive a request (false for a new one).
+ * govshare_connection_keep().  *session is what its provider session
+ * holds (nothing known for a new one), the caller's until it keeps the
+ * connection or frees it (govshare_session_free).
  */
 PGconn *
 govshare_connection_take(const char *target, const char *conninfo, bool trusted,
-						 TimestampTz deadline, bool *read_only)
+						 TimestampTz deadline, GovshareSession **session)
 {
 	/* a new request: its connection has not failed yet */
 	conn_failed = false;
-	*read_only = false;
+	*session = NULL;
 	for (int i = 0; i < nconns; i++)
 		if (strcmp(conns[i].agency, target) == 0)
 		{
-			PGconn	   *conn = conns[i].conn;
+			GovshareSession *kept = conns[i].session;
 			bool		same = strcmp(conns[i].conninfo, conninfo) == 0 &&
 				conns[i].trusted == trusted;
 
+			PGconn	   *conn = conns[i].conn;
+
 			pfree(conns[i].agency);
 			pfree(conns[i].conninfo);
-			*read_only = conns[i].read_only;
 			conns[i] = conns[--nconns];
 			if (same && conn_alive(conn))
+			{
+				*session = kept;
 				return conn;
-			*read_only = false;
+			}
+			govshare_session_free(kept);
 			PQfinish(conn);
 			break;
 		}
+	*session = govshare_session_new();
 	return connect_endpoint(target, conninfo, trusted, deadline);
 }
 
@@ -314,7 +321,7 @@ govshare_connection_take(const char *target, const char *conninfo, bool trusted,
  */
 void
 govshare_connection_keep(const char *target, const char *conninfo, bool trusted, PGconn *conn,
-						 bool read_only)
+						 GovshareSession *session)
 {
 	drop_conn(target);
 	if (nconns == MAX_CONNS)
@@ -323,7 +330,7 @@ govshare_connection_keep(const char *target, const char *conninfo, bool trusted,
 	conns[nconns].conninfo = MemoryContextStrdup(TopMemoryContext, conninfo);
 	conns[nconns].trusted = trusted;
 	conns[nconns].conn = conn;
-	conns[nconns].read_only = read_only;
+	conns[nconns].session = session;
 	nconns++;
 }
 

@@ -7,11 +7,16 @@
  * On a connection to the endpoint registered for the agency, it sends one
  * pipeline, in one round trip:
  *
- *		SELECT govshare.begin_request_signed($token)
+ *		PARSE govshare_begin, _receipt, _end			(once the provider is
+ *		DEALLOCATE govshare_query_<i>					 known, once per
+ *		-- sync											 connection; a slot
+ *														 taken back)
+ *		SELECT govshare.begin_request_signed($token)	(govshare_begin)
+ *		PARSE govshare_query_<i>						(a text sent again)
  *		<the query, $1..$n bound to its parameters>	(rows one at a time)
  *		-- sync
- *		SELECT * FROM govshare.request_receipt($jti)
- *		SELECT govshare.end_request()
+ *		SELECT * FROM govshare.request_receipt($jti)	(govshare_receipt)
+ *		SELECT govshare.end_request()					(govshare_end)
  *		SELECT extversion ... 'govshare'				(first request on a
  *		-- sync											 connection only:
  *		DISCARD ALL										 these two)
@@ -194,6 +199,46 @@ read_sync(GovshareExchange *x)
 	PQclear(res);
 }
 
+/* The statements of every request, and their names once prepared. */
+static const char begin_sql[] = "SELECT govshare.begin_request_signed($1)";
+static const char receipt_sql[] = "SELECT seq, hash FROM govshare.request_receipt($1)";
+static const char end_sql[] = "SELECT govshare.end_request()";
+
+#define BEGIN_NAME		"govshare_begin"
+#define RECEIPT_NAME	"govshare_receipt"
+#define END_NAME		"govshare_end"
+
+/*
+ * Sends a fixed statement of the request: through its prepared statement
+ * once the session has them, else as an unnamed one.
+ */
+static bool
+send_fixed(GovshareExchange *x, const char *name, const char *sql, int nparams,
+		   const char *const *params)
+{
+	if (x->session->fixed)
+		return PQsendQueryPrepared(x->conn, name, nparams, params, NULL, NULL, 0);
+	return PQsendQueryParams(x->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
+/*
+ * Sends the query: through its statement prepared on the connection
+ * (preparing it first when x->preparing), else as an unnamed statement.
+ */
+static bool
+send_query(GovshareExchange *x, const char *query)
+{
+	const char *const *params = (const char *const *) x->params;
+
+	if (x->slot < 0)
+		return PQsendQueryParams(x->conn, query, x->nparams, NULL, params, NULL, NULL, 0);
+	if (x->preparing &&
+		!PQsendPrepare(x->conn, govshare_session_query_name(x->slot), query, x->nparams, NULL))
+		return false;
+	return PQsendQueryPrepared(x->conn, govshare_session_query_name(x->slot), x->nparams,
+							   params, NULL, NULL, 0);
+}
+
 /*
  * Sends the whole pipeline in one go and flushes it: the token and the
  * query in the first segment, so that the provider skips the query when
@@ -201,7 +246,13 @@ read_sync(GovshareExchange *x)
  * receipt and the end of the request in the second, whatever happened in
  * the first; and, when the provider is not known to refuse whatever would
  * outlive a request, a third that asks its version and one that discards
- * the session's state.
+ * the session's state.  On a provider known to refuse it, the statements
+ * are prepared (session.c), so that the provider parses and plans them
+ * once (its plans of a query outlive the request while the next one's
+ * context would plan them alike: src/policy/consumer.c): the fixed ones,
+ * and the deallocation of a statement whose slot the query takes, in a
+ * segment of their own before the first; the query in the first segment,
+ * after the token.
  */
 static void
 send_pipeline(GovshareExchange *x, const char *token, const char *query, const char *jti)
@@ -209,20 +260,32 @@ send_pipeline(GovshareExchange *x, const char *token, const char *query, const c
 	const char *begin_params[1] = {token};
 	const char *receipt_params[1] = {jti};
 
-	if (!PQenterPipelineMode(x->conn) ||
-		!PQsendQueryParams(x->conn, "SELECT govshare.begin_request_signed($1)",
-						   1, NULL, begin_params, NULL, NULL, 0) ||
-		!PQsendQueryParams(x->conn, query, x->nparams, NULL,
-						   (const char *const *) x->params, NULL, NULL, 0) ||
-		!PQpipelineSync(x->conn) ||
-		!PQsendQueryParams(x->conn,
-						   "SELECT seq, hash FROM govshare.request_receipt($1)",
-						   1, NULL, receipt_params, NULL, NULL, 0) ||
-		!PQsendQueryParams(x->conn, "SELECT govshare.end_request()",
+	x->slot = govshare_session_query_slot(x->session, query, x->nparams, &x->preparing,
+										  &x->evicting);
+	x->sent_fixed = x->session->read_only && !x->session->fixed;
+	if (!PQenterPipelineMode(x->conn))
+		lost(x, NULL);
+	if (x->sent_fixed &&
+		(!PQsendPrepare(x->conn, BEGIN_NAME, begin_sql, 1, NULL) ||
+		 !PQsendPrepare(x->conn, RECEIPT_NAME, receipt_sql, 1, NULL) ||
+		 !PQsendPrepare(x->conn, END_NAME, end_sql, 0, NULL)))
+		lost(x, NULL);
+	if (x->evicting &&
+		!PQsendQueryParams(x->conn, psprintf("DEALLOCATE %s", govshare_session_query_name(x->slot)),
 						   0, NULL, NULL, NULL, NULL, 0))
 		lost(x, NULL);
+	if ((x->sent_fixed || x->evicting) && !PQpipelineSync(x->conn))
+		lost(x, NULL);
+	/* named from here on if the prepares succeed, as they are read first */
+	x->session->fixed = x->sent_fixed || x->session->fixed;
+	if (!send_fixed(x, BEGIN_NAME, begin_sql, 1, begin_params) ||
+		!send_query(x, query) ||
+		!PQpipelineSync(x->conn) ||
+		!send_fixed(x, RECEIPT_NAME, receipt_sql, 1, receipt_params) ||
+		!send_fixed(x, END_NAME, end_sql, 0, NULL))
+		lost(x, NULL);
 	/* DISCARD ALL runs alone in its segment (not in a transaction block) */
-	if (!x->read_only &&
+	if (!x->session->read_only &&
 		(!PQsendQueryParams(x->conn,
 							"SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'govshare'",
 							0, NULL, NULL, NULL, NULL, 0) ||
@@ -235,6 +298,58 @@ send_pipeline(GovshareExchange *x, const char *token, const char *query, const c
 }
 
 /*
+ * Reads one result of the segment before the request's, and the NULL
+ * after it: false when it failed.  A failed preparation of the begin
+ * (refusal: the provider's govshare is gone, say) is the request's remote
+ * error, a refusal, as the begin then fails too.
+ */
+static bool
+read_pre_result(GovshareExchange *x, bool refusal)
+{
+	PGresult   *res = next_result(x);
+	ExecStatusType st;
+
+	if (res == NULL)
+		lost(x, NULL);
+	st = PQresultStatus(res);
+	if (st == PGRES_FATAL_ERROR && refusal)
+	{
+		note_remote_error(x, res);
+		x->denied = true;
+	}
+	else if (st != PGRES_COMMAND_OK && st != PGRES_FATAL_ERROR && st != PGRES_PIPELINE_ABORTED)
+		lost(x, res);
+	PQclear(res);
+	skip_to_end(x);
+	return st == PGRES_COMMAND_OK;
+}
+
+/*
+ * Reads the results of the segment before the request's, when it was
+ * sent: the fixed statements' preparation, the deallocation.  When any
+ * failed, some statements may exist and some not: the connection is not
+ * kept.
+ */
+static void
+read_pre(GovshareExchange *x)
+{
+	bool		ok = true;
+
+	if (!x->sent_fixed && !x->evicting)
+		return;
+	if (x->sent_fixed)
+	{
+		for (int i = 0; i < 3; i++)
+			ok &= read_pre_result(x, i == 0);
+		x->session->fixed = ok;
+	}
+	if (x->evicting)
+		ok &= read_pre_result(x, false);
+	read_sync(x);
+	x->pre_failed = !ok;
+}
+
+/*
  * Reads the answer to the token, the first result of the pipeline.
  * Returns whether the provider accepted the request; a refusal is noted
  * in x as a denial, and the query that follows was skipped.
@@ -243,26 +358,29 @@ static bool
 read_token(GovshareExchange *x)
 {
 	PGresult   *res = next_result(x);
+	bool		accepted;
 
 	if (res == NULL)
 		lost(x, NULL);
+	accepted = PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
 	{
 		note_remote_error(x, res);
 		x->denied = true;		/* whatever the reason, the provider refused the request */
 	}
-	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	else if (!accepted)
 		lost(x, res);
 	PQclear(res);
 	skip_to_end(x);
-	return x->remote_message == NULL;
+	return accepted;
 }
 
 /*
  * Reads the query's results, a row at a time, into the sink, up to the
  * sync after it.  A remote error is noted in x; a query that returns no
  * rows (a command) is an error here.  When the token was refused, the
- * provider skipped the query: its one result says so.
+ * provider skipped the query (and its preparation): its one result says
+ * so; so does it when the preparation failed (the query's syntax, say).
  */
 static void
 read_rows(GovshareExchange *x, GovshareRowSink *sink, bool accepted)
@@ -270,6 +388,27 @@ read_rows(GovshareExchange *x, GovshareRowSink *sink, bool accepted)
 	PGresult   *res;
 	ExecStatusType st;
 
+	/* the query's preparation: kept in the session once it succeeded */
+	if (x->preparing)
+	{
+		res = next_result(x);
+		if (res == NULL)
+			lost(x, NULL);
+		st = PQresultStatus(res);
+		if (st == PGRES_COMMAND_OK)
+			govshare_session_prepared(x->session, x->slot, x->query, x->nparams);
+		else if (st == PGRES_FATAL_ERROR)
+		{
+			note_remote_error(x, res);
+			govshare_session_unprepared(x->session, x->query, x->nparams);
+			accepted = false;
+		}
+		else if (st != PGRES_PIPELINE_ABORTED)
+			lost(x, res);
+		PQclear(res);
+		skip_to_end(x);
+	}
+	/* skipped after a refusal, or after an error in its preparation */
 	if (!accepted)
 	{
 		res = next_result(x);
@@ -365,7 +504,7 @@ version_refuses_state(const char *v)
  * Reads the results of end_request and, when they were sent, of the
  * version and of DISCARD ALL, the last segments of the pipeline, and
  * leaves pipeline mode.  x->clean says whether all of it ended as
- * expected, so that the connection may be kept; x->read_only whether the
+ * expected, so that the connection may be kept; the session's read_only whether the
  * provider is known to refuse whatever would outlive a request, so that
  * the next request on the connection needs no DISCARD ALL.
  */
@@ -373,13 +512,13 @@ static void
 read_end(GovshareExchange *x, bool receipt_seen)
 {
 	PGresult   *res;
-	bool		sent_discard = !x->read_only;
+	bool		sent_discard = !x->session->read_only;
 
 	/* end_request */
 	res = next_result(x);
 	if (res == NULL)
 		lost(x, NULL);
-	x->clean = receipt_seen && PQresultStatus(res) == PGRES_TUPLES_OK;
+	x->clean = receipt_seen && PQresultStatus(res) == PGRES_TUPLES_OK && !x->pre_failed;
 	PQclear(res);
 	skip_to_end(x);
 
@@ -389,7 +528,7 @@ read_end(GovshareExchange *x, bool receipt_seen)
 		res = next_result(x);
 		if (res == NULL)
 			lost(x, NULL);
-		x->read_only = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		x->session->read_only = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 			PQnfields(res) == 1 && !PQgetisnull(res, 0, 0) &&
 			version_refuses_state(PQgetvalue(res, 0, 0));
 		PQclear(res);
@@ -423,7 +562,9 @@ govshare_exchange_run(GovshareExchange *x, const char *token, const char *jti,
 	bool		accepted;
 	bool		receipt_seen;
 
+	x->query = query;
 	send_pipeline(x, token, query, jti);
+	read_pre(x);
 	accepted = read_token(x);
 	read_rows(x, sink, accepted);
 	receipt_seen = read_receipt(x);

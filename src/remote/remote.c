@@ -335,7 +335,7 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 	x.deadline = TimestampTzPlusMilliseconds(started, govshare_remote_timeout);
 	PG_TRY();
 	{
-		x.conn = govshare_connection_take(rec.target, conninfo, trusted, x.deadline, &x.read_only);
+		x.conn = govshare_connection_take(rec.target, conninfo, trusted, x.deadline, &x.session);
 		pgstat_report_wait_start(PG_WAIT_EXTENSION);
 		govshare_exchange_run(&x, token, rec.token_id, rec.query, sink);
 		pgstat_report_wait_end();
@@ -357,15 +357,19 @@ remote_query(FunctionCallInfo fcinfo, bool json)
 			PQclear(x.pending);
 		if (x.conn != NULL)
 			govshare_connection_abandon(x.conn);
+		govshare_session_free(x.session);
 		record_failure(&x, &rec, edata->message);
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
 
 	if (x.clean)
-		govshare_connection_keep(rec.target, conninfo, trusted, x.conn, x.read_only);
+		govshare_connection_keep(rec.target, conninfo, trusted, x.conn, x.session);
 	else
+	{
 		PQfinish(x.conn);
+		govshare_session_free(x.session);
+	}
 
 	record_outcome(&x, &rec);
 	if (x.remote_message != NULL)

@@ -46,12 +46,52 @@ extern bool govshare_resolve_endpoint(const char *target, const char *conninfo,
 /* text.c: text from a provider, bounded and valid in the database encoding */
 extern char *govshare_remote_text(const char *s, int max);
 
+/*
+ * session.c: what a kept connection's provider session holds for the next
+ * request (in TopMemoryContext, with the connection): whether its
+ * govshare refuses what would outlive a request, and then the statements
+ * prepared on it.
+ */
+#define GOVSHARE_PREPARED_MAX 32		/* query texts prepared */
+#define GOVSHARE_PREPARED_TEXT_MAX 8192 /* the longest prepared */
+#define GOVSHARE_SEEN_MAX 64			/* texts remembered as sent once */
+#define GOVSHARE_FAILED_MAX 8			/* ... whose preparation failed */
+
+typedef struct GovsharePrepared
+{
+	char	   *text;			/* NULL: a free slot */
+	int			nparams;
+	uint64		used;			/* the request that last used it */
+} GovsharePrepared;
+
+typedef struct GovshareSession
+{
+	bool		read_only;
+	bool		fixed;			/* begin, receipt and end are prepared */
+	uint64		requests;		/* requests made on the connection */
+	GovsharePrepared queries[GOVSHARE_PREPARED_MAX];
+	uint64		seen[GOVSHARE_SEEN_MAX];	/* hashes of texts sent once */
+	int			next_seen;
+	uint64		failed[GOVSHARE_FAILED_MAX];	/* ... and not prepared */
+	int			next_failed;
+} GovshareSession;
+
+extern GovshareSession *govshare_session_new(void);
+extern void govshare_session_free(GovshareSession *s);
+extern char *govshare_session_query_name(int slot);
+extern int	govshare_session_query_slot(GovshareSession *s, const char *query, int nparams,
+										bool *prepare, bool *evict);
+extern void govshare_session_prepared(GovshareSession *s, int slot, const char *query,
+									  int nparams);
+extern void govshare_session_unprepared(GovshareSession *s, const char *query, int nparams);
+
 /* connection.c: kept connections, connecting, waits and cancels */
 extern PGconn *govshare_connection_take(const char *target, const char *conninfo,
-										bool trusted, TimestampTz deadline, bool *read_only);
+										bool trusted, TimestampTz deadline,
+										GovshareSession **session);
 extern void govshare_connection_check(const char *target, TimestampTz deadline);
 extern void govshare_connection_keep(const char *target, const char *conninfo,
-									 bool trusted, PGconn *conn, bool read_only);
+									 bool trusted, PGconn *conn, GovshareSession *session);
 extern void govshare_connection_abandon(PGconn *conn);
 extern void govshare_connection_wait(PGconn *conn, bool want_read, bool want_write,
 									 TimestampTz deadline, const char *target);
@@ -82,7 +122,13 @@ typedef struct GovshareExchange
 	int64		receipt_seq;
 	unsigned char receipt_hash[GOVSHARE_HASH_LEN];
 	bool		clean;			/* the pipeline ended as expected */
-	bool		read_only;		/* the provider refuses what would outlive a request */
+	GovshareSession *session;	/* the connection's provider session */
+	const char *query;
+	int			slot;			/* the query's prepared statement, or -1 */
+	bool		preparing;		/* ... prepared in this request */
+	bool		evicting;		/* ... after deallocating the slot's last one */
+	bool		sent_fixed;		/* the fixed statements are being prepared */
+	bool		pre_failed;		/* that, or the deallocation, failed */
 	PGresult   *pending;		/* a row being stored */
 } GovshareExchange;
 

@@ -17,12 +17,18 @@
 # record carries the officer and the consumer's role from the signed
 # token.  (4) Requests refused before anything is sent (a NULL argument,
 # no endpoint, a caller bound to another agency, an unreadable key) are
-# recorded as denials on the consumer's side.
+# recorded as denials on the consumer's side.  (5) Prepared statements on
+# a kept connection: the provider plans a query once for the requests
+# whose context would plan it alike, and anew for another purpose, after
+# a revocation, for another officer's record; a query that does not parse
+# is the provider's error; a consumer's own prepared statement on the
+# provider does not run once its request context ended.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 my $keys = PostgreSQL::Test::Utils::tempdir;
 
@@ -144,6 +150,8 @@ my @refused = (
 	[ 'PREPARE', 'PREPARE p AS SELECT 1', qr/may not run PREPARE within a signed request/ ],
 	[ "a session's advisory lock", 'SELECT pg_advisory_lock(4242)', qr/may not call pg_advisory_lock\(\) within a signed request/ ],
 	[ 'NOTIFY through pg_notify()', q{SELECT pg_notify('c', 'x')}, qr/may not call pg_notify\(\) within a signed request/ ],
+	[ 'pg_prepared_statements', 'SELECT count(*)::text FROM pg_prepared_statements',
+	  qr/may not call pg_prepared_statement\(\) within a signed request/ ],
 );
 for my $c (@refused)
 {
@@ -169,7 +177,6 @@ my $state = q{SELECT * FROM govshare.remote_query('MPS',
   $q$SELECT pg_backend_pid() || ' ' || current_setting('work_mem') || ' ' || current_user || ' ' ||
          (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) || ' ' ||
          (SELECT count(*) FROM pg_listening_channels()) || ' ' ||
-         (SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql) || ' ' ||
          (SELECT count(*) FROM pg_class WHERE relpersistence = 't')$q$,
   'military_service') AS t(x text);};
 ($ret, $out, $err) = $mnd->psql('postgres', join("\n", '\\set VERBOSITY verbose', $state,
@@ -177,10 +184,10 @@ my $state = q{SELECT * FROM govshare.remote_query('MPS',
 	$state), extra_params => [ '-U', 'mnd_officer' ], on_error_stop => 0);
 my @states = split /\n/, $out;
 is(scalar(@states), 2, 'read-only: in one session, the reads before and after the refusals succeed') or diag($err);
-like($states[0], qr/^\d+ 4MB mnd_gateway 0 0 0 0$/, 'read-only: ... the first in a clean session');
+like($states[0], qr/^\d+ 4MB mnd_gateway 0 0 0$/, 'read-only: ... the first in a clean session');
 my ($pid0) = split / /, $states[0];
-is($states[1], "$pid0 4MB mnd_gateway 0 0 0 0",
-	'read-only: ... the last on the same provider session, with no setting, role, lock, channel, statement or temporary table left');
+is($states[1], "$pid0 4MB mnd_gateway 0 0 0",
+	'read-only: ... the last on the same provider session, with no setting, role, lock, channel or temporary table left');
 is(scalar(() = $err =~ /ERROR:  42501: agency "MPS" refused or failed the remote query: agency "MND" may not/g), scalar(@refused),
 	'read-only: ... each refusal refused there too');
 
@@ -381,5 +388,161 @@ for my $c ([ 'a NULL query', q{SELECT * FROM govshare.remote_query('MPS', NULL, 
 	is($rec->{role_name}, $role // 'mnd_officer', "refused before sending, $what: ... naming the role");
 }
 is(mps_sql(q{SELECT count(*) FROM govshare.access_log}), $before, 'refused before sending: MPS saw none of them');
+
+#
+# 5. Prepared statements on a kept connection.
+#
+mps_sql(q{SELECT add_purpose('conscription_check', 'Conscription eligibility check', 'Law 78/2015/QH13');
+SELECT share('MND', '{conscription_check}', '{person.personal_id}', 'full');
+SELECT share('MND', '{conscription_check}', '{person.full_name}', 'masked');});
+mps_sql(q{ALTER ROLE mnd_gateway SET log_planner_stats = on});
+my $log_at = -s $mps->logfile;
+my $q_prep = 'SELECT full_name FROM public.citizen WHERE personal_id = $1';
+my $prep = $mnd->background_psql('postgres', on_error_stop => 0,
+	extra_params => [ '-U', 'mnd_officer', '-v', 'VERBOSITY=verbose' ]);
+sub prep_ask
+{
+	my ($purpose, $id, $query) = @_;
+	$prep->{stderr} = '';
+	my $o = $prep->query(qq{SELECT * FROM govshare.remote_query('MPS', \$q\$} . ($query // $q_prep)
+		. qq{\$q\$, '$purpose', params => ARRAY['$id']) AS t(x text)});
+	return ($o, $prep->{stderr});
+}
+# MPS's access row of MND's last request: purpose, officer, statement text
+sub provider_request
+{
+	my $jti = last_remote()->{token_id};
+	return mps_sql(qq{SELECT purpose || '|' || officer || '|' || statement_text FROM govshare.access_log
+  WHERE kind = 'access' AND token_id = '$jti'});
+}
+# the query runs often enough for the plan cache to keep a generic plan
+# (it plans the first five runs with their parameter's value)
+my @asked = (
+	[ 'military_service', '001090100006', 'Citizen 6', 'the first request (a new connection)' ],
+	[ 'military_service', '001090100007', 'Citizen 7', 'the second, which prepares the statements' ],
+	(map { [ 'military_service', "00109010000$_", "Citizen $_", "the request for citizen $_, through the prepared query" ] } 1 .. 8),
+	[ 'conscription_check', '001090100008', undef, 'another purpose, whose rule masks the name' ],
+	[ 'military_service', '001090100009', 'Citizen 9', 'the first purpose again' ]);
+my $masked;
+for my $a (@asked)
+{
+	my ($purpose, $id, $want, $what) = @$a;
+	($out, $err) = prep_ask($purpose, $id);
+	if (defined $want)
+	{
+		is("$out$err", $want, "prepared: $what: disclosed in full");
+	}
+	else
+	{
+		$masked = $out;
+		isnt($out, 'Citizen 8', "prepared: $what: not in full") or diag($err);
+		like($out, qr/\*/, "prepared: $what: masked") or diag($err);
+	}
+	is(provider_request(), "$purpose|mnd_officer|$q_prep", "prepared: $what: MPS records the purpose and the text");
+}
+like(slurp_file($mps->logfile, $log_at), qr/execute govshare_query_0: \Q$q_prep\E/,
+	'prepared: the provider ran the query as a prepared statement');
+
+# Whether the provider planned each run of the query: log_planner_stats
+# logs "PLANNER STATISTICS" just before the run's "execute" line.
+sub planned_runs
+{
+	my ($from, $text) = @_;
+	my (%last, @runs);
+	for my $line (split /\n/, slurp_file($mps->logfile, $from))
+	{
+		next unless $line =~ /\[(\d+)\] .*?LOG:  (.*)$/;
+		my ($pid, $msg) = ($1, $2);
+		push @runs, ($last{$pid} // '') eq 'PLANNER STATISTICS' ? 1 : 0
+		  if $msg =~ /^execute [^:]+: \Q$text\E$/;
+		$last{$pid} = $msg;
+	}
+	return @runs;
+}
+my @planned = planned_runs($log_at, $q_prep);
+is(scalar(@planned), 12, 'prepared: the provider logged the twelve runs of the query');
+ok((grep { !$_ } @planned[0 .. 9]) >= 1,
+	'prepared: some of the ten runs for the same purpose ran a plan kept from an earlier request')
+  or diag(join('', @planned));
+is($planned[10], 1, 'prepared: ... the run for another purpose was planned anew');
+is($planned[11], 1, 'prepared: ... and so was the first purpose\'s next run');
+
+# another officer, the same plan: MPS's record names the officer of the request
+$mnd->safe_psql('postgres', q{SELECT govshare.bind_officer('mnd_officer', 'Capt. Do Van Hai')});
+$prep->{stderr} = '';
+$out = $prep->query(qq{SELECT * FROM govshare.remote_query('MPS', \$q\$$q_prep\$q\$, 'military_service',
+  officer => 'Capt. Do Van Hai', params => ARRAY['001090100010']) AS t(x text)});
+is("$out$prep->{stderr}", 'Citizen 10', 'prepared: another officer, the same purpose');
+is(provider_request(), "military_service|Capt. Do Van Hai|$q_prep", "prepared: ... MPS's record names that officer");
+
+# a revocation on the provider applies to the next request over the kept
+# connection, whose context is alike the last one's: the purpose keeps a
+# rule, the name lost its own
+($out, $err) = prep_ask('conscription_check', '001090100008');
+is("$out$err", $masked, 'prepared: a request for the second purpose, masked');
+mps_sql(q{SELECT revoke(id, 'no longer needed') FROM rule
+  WHERE 'conscription_check' = ANY (purposes) AND 'person.full_name' = ANY (elements)});
+($out, $err) = prep_ask('conscription_check', '001090100008');
+like($err, qr/42501: agency "MPS" refused or failed the remote query: column "full_name" of relation "citizen" is denied to agency "MND" for purpose "conscription_check"/,
+	'prepared: after the revocation, the next request alike is refused') or diag("$out$err");
+is(last_remote()->{outcome}, 'denied', 'prepared: ... recorded as a denial');
+($out, $err) = prep_ask('military_service', '001090100011');
+is("$out$err", 'Citizen 11', 'prepared: ... and the other purpose still reads, on the same connection');
+
+# what earlier requests prepared is not shown to a later one
+($out, $err) = prep_ask('military_service', '0', q{SELECT count(*)::text FROM pg_prepared_statements WHERE $1 = '0'});
+like($err, qr/42501: .*may not call pg_prepared_statement\(\) within a signed request/,
+	'prepared: a request may not list the statements prepared on the connection') or diag("$out$err");
+
+# a query that does not parse is the provider's error, whether sent
+# unnamed (the first time) or prepared (the second); it is not prepared
+# again (the third), and the connection serves on
+my $bad = 'SELEC full_name FROM public.citizen WHERE personal_id = $1';
+my $bad_at = -s $mps->logfile;
+for my $n (1 .. 3)
+{
+	($out, $err) = prep_ask('military_service', '1', $bad);
+	like($err, qr/42601: agency "MPS" refused or failed the remote query: syntax error at or near "SELEC"/,
+		"prepared: a query that does not parse fails with the provider's error ($n)") or diag($err);
+	is(last_remote()->{outcome}, 'error', "prepared: ... recorded as an error ($n)");
+}
+is(scalar(() = slurp_file($mps->logfile, $bad_at) =~ /ERROR:  syntax error at or near "SELEC"/g), 3,
+	'prepared: ... each time on the provider');
+($out, $err) = prep_ask('military_service', '001090100012');
+is("$out$err", 'Citizen 12', 'prepared: ... and the next request succeeds');
+
+# texts sent twice take the 32 slots; the one used least lately makes room
+my $evict_at = -s $mps->logfile;
+$prep->{stderr} = '';
+$out = $prep->query(q{SELECT count(*) FROM generate_series(1, 34) i, generate_series(1, 2) j,
+  LATERAL govshare.remote_query('MPS', 'SELECT ' || i || '::text WHERE $1::int > 0', 'military_service',
+    params => ARRAY[j::text]) AS t(x text)
+  WHERE t.x = i::text});
+is("$out$prep->{stderr}", '68', 'prepared: 34 texts, each sent twice');
+my $evict_log = slurp_file($mps->logfile, $evict_at);
+is(scalar(() = $evict_log =~ /execute <unnamed>: DEALLOCATE govshare_query_\d+$/mg), 3,
+	'prepared: ... three statements deallocated to make room for the last three texts');
+is(scalar(() = $evict_log =~ /execute govshare_query_\d+: SELECT \d+::text WHERE \$1::int > 0$/mg), 34,
+	'prepared: ... each text ran once as a prepared statement');
+$prep->quit;
+
+# On the provider, a consumer's own prepared statement (protocol-level, as
+# pgbench -M prepared makes them) reads within its request context, and
+# again in the next one alike, but not once the context ended.
+my $script = "$keys/prepared.sql";
+open(my $fh, '>', $script) or die "open: $!";
+print $fh "\\set n :n + 1\n\\if :n <= 2\nSELECT govshare.begin_request('military_service');\n\\endif\n"
+  . "SELECT full_name FROM public.citizen WHERE personal_id = '001090100013';\n"
+  . "\\if :n <= 2\nSELECT govshare.end_request();\n\\endif\n";
+close($fh);
+chmod(0644, $script);
+my ($pb_out, $pb_err) = ('', '');
+IPC::Run::run([ 'pgbench', '-n', '-M', 'prepared', '-t', '3', '-D', 'n=0', '-f', $script, '-U', 'mnd_gateway',
+	'-h', $mps->host, '-p', $mps->port, 'postgres' ], '>', \$pb_out, '2>', \$pb_err);
+like($pb_err, qr/client 0 script 0 aborted in command \d+ query 0: ERROR:  agency "MND" has declared no purpose to read governed relation "citizen"/,
+	'prepared on the provider: in the third transaction, with no context, the prepared read is refused') or diag("$pb_out$pb_err");
+is(mps_sql(q{SELECT count(*) FROM govshare.access_log WHERE kind = 'access' AND role_name = 'mnd_gateway'
+  AND statement_text LIKE '%''001090100013''%' AND outcome = 'allowed'}), '2',
+	'prepared on the provider: ... the reads within the two contexts before were served and recorded');
 
 done_testing();
