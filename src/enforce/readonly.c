@@ -18,6 +18,10 @@
  * runs, as a denial that the access log records (the receipt of a remote
  * request names it).
  *
+ * The statements govshare prepared on the connection for its requests
+ * (named govshare_*, src/remote/session.c) hold other requests' texts:
+ * a query may not run, explain or drop them, nor list them.
+ *
  * The functions are checked when the executor prepares their call (the
  * object access hook), wherever the call is: in the query, in a view, in
  * a function the consumer may execute.  set_config() is refused whatever
@@ -34,6 +38,7 @@
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/fmgroids.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
 #include "enforce/enforce_internal.h"
@@ -116,6 +121,46 @@ static const struct
 	{F_PG_PREPARED_STATEMENT, "It shows the statements earlier requests on the connection prepared."},
 };
 
+/*
+ * When stmt runs, explains or drops one of the statements govshare
+ * prepared for the requests on the connection (named govshare_*,
+ * src/remote/session.c), or all of them (DEALLOCATE ALL), the command as
+ * SQL writes it; else NULL.  Their texts are other requests', and other
+ * officers', and their slots the connection's.
+ */
+static char *
+request_statement(Node *stmt)
+{
+	const char *verb = "EXECUTE";
+	const char *name;
+
+	if (IsA(stmt, ExplainStmt))
+	{
+		Node	   *q = ((ExplainStmt *) stmt)->query;
+
+		if (q != NULL && IsA(q, Query) && ((Query *) q)->commandType == CMD_UTILITY)
+			q = ((Query *) q)->utilityStmt;
+		if (q == NULL || !IsA(q, ExecuteStmt))
+			return NULL;
+		verb = "EXPLAIN EXECUTE";
+		stmt = q;
+	}
+	if (IsA(stmt, ExecuteStmt))
+		name = ((ExecuteStmt *) stmt)->name;
+	else if (IsA(stmt, DeallocateStmt))
+	{
+		verb = "DEALLOCATE";
+		name = ((DeallocateStmt *) stmt)->name;
+		if (name == NULL)
+			return pstrdup("DEALLOCATE ALL");
+	}
+	else
+		return NULL;
+	if (strncmp(name, "govshare_", 9) != 0)
+		return NULL;
+	return psprintf("%s %s", verb, quote_identifier(name));
+}
+
 /* Starts the check: true for a consumer whose signed context binds the transaction. */
 static bool
 bound_consumer(GovshareEnforcement *e)
@@ -134,9 +179,15 @@ void
 govshare_enforce_signed_utility(Node *stmt)
 {
 	GovshareEnforcement e;
+	char	   *command = request_statement(stmt);
 
-	if (utility_reads(stmt) || !bound_consumer(&e))
+	if ((utility_reads(stmt) && command == NULL) || !bound_consumer(&e))
 		return;
+	if (command != NULL)
+		govshare_enforce_deny(&e, InvalidOid, NULL, NULL,
+			 psprintf("agency \"%s\" may not run %s within a signed request", e.agency, command),
+			 "The statements named govshare_* are those govshare prepared for the requests on this connection: their texts are other requests', and they run only as those requests.",
+			 "Send the query itself; govshare prepares it when it is sent again.");
 	govshare_enforce_deny(&e, InvalidOid, NULL, NULL,
 		 psprintf("agency \"%s\" may not run %s within a signed request",
 				  e.agency, GetCommandTagName(CreateCommandTag(stmt))),

@@ -152,6 +152,11 @@ my @refused = (
 	[ 'NOTIFY through pg_notify()', q{SELECT pg_notify('c', 'x')}, qr/may not call pg_notify\(\) within a signed request/ ],
 	[ 'pg_prepared_statements', 'SELECT count(*)::text FROM pg_prepared_statements',
 	  qr/may not call pg_prepared_statement\(\) within a signed request/ ],
+	[ "EXECUTE of a statement govshare prepared for requests", 'EXECUTE govshare_query_0(1)',
+	  qr/may not run EXECUTE govshare_query_0 within a signed request/ ],
+	[ 'EXPLAIN EXECUTE of one', 'EXPLAIN (COSTS OFF) EXECUTE govshare_query_0(1)',
+	  qr/may not run EXPLAIN EXECUTE govshare_query_0 within a signed request/ ],
+	[ 'DEALLOCATE ALL', 'DEALLOCATE ALL', qr/may not run DEALLOCATE ALL within a signed request/ ],
 );
 for my $c (@refused)
 {
@@ -489,10 +494,21 @@ is(last_remote()->{outcome}, 'denied', 'prepared: ... recorded as a denial');
 ($out, $err) = prep_ask('military_service', '001090100011');
 is("$out$err", 'Citizen 11', 'prepared: ... and the other purpose still reads, on the same connection');
 
-# what earlier requests prepared is not shown to a later one
+# what earlier requests prepared is not shown to a later one, nor run by it
 ($out, $err) = prep_ask('military_service', '0', q{SELECT count(*)::text FROM pg_prepared_statements WHERE $1 = '0'});
 like($err, qr/42501: .*may not call pg_prepared_statement\(\) within a signed request/,
 	'prepared: a request may not list the statements prepared on the connection') or diag("$out$err");
+for my $c ([ 'EXPLAIN (COSTS OFF) EXECUTE govshare_query_0', 'EXPLAIN EXECUTE govshare_query_0', 'nor explain one, which would show its text' ],
+	[ 'EXECUTE govshare_query_0', 'EXECUTE govshare_query_0', 'nor run one' ])
+{
+	$prep->{stderr} = '';
+	$prep->query(qq{SELECT * FROM govshare.remote_query('MPS', \$q\$$c->[0]('001090100001')\$q\$,
+  'military_service') AS t(x text)});
+	like($prep->{stderr}, qr/42501: .*may not run \Q$c->[1]\E within a signed request/, "prepared: $c->[2]")
+	  or diag($prep->{stderr});
+}
+($out, $err) = prep_ask('military_service', '001090100011');
+is("$out$err", 'Citizen 11', 'prepared: ... and the next request runs its own, on the same connection');
 
 # a query that does not parse is the provider's error, whether sent
 # unnamed (the first time) or prepared (the second); it is not prepared
