@@ -292,11 +292,10 @@ govshare_connection_take(const char *target, const char *conninfo, bool trusted,
 	for (int i = 0; i < nconns; i++)
 		if (strcmp(conns[i].agency, target) == 0)
 		{
+			PGconn	   *conn = conns[i].conn;
 			GovshareSession *kept = conns[i].session;
 			bool		same = strcmp(conns[i].conninfo, conninfo) == 0 &&
 				conns[i].trusted == trusted;
-
-			PGconn	   *conn = conns[i].conn;
 
 			pfree(conns[i].agency);
 			pfree(conns[i].conninfo);

@@ -229,14 +229,14 @@ static bool
 send_query(GovshareExchange *x, const char *query)
 {
 	const char *const *params = (const char *const *) x->params;
+	char	   *name;
 
 	if (x->slot < 0)
 		return PQsendQueryParams(x->conn, query, x->nparams, NULL, params, NULL, NULL, 0);
-	if (x->preparing &&
-		!PQsendPrepare(x->conn, govshare_session_query_name(x->slot), query, x->nparams, NULL))
+	name = govshare_session_query_name(x->slot);
+	if (x->preparing && !PQsendPrepare(x->conn, name, query, x->nparams, NULL))
 		return false;
-	return PQsendQueryPrepared(x->conn, govshare_session_query_name(x->slot), x->nparams,
-							   params, NULL, NULL, 0);
+	return PQsendQueryPrepared(x->conn, name, x->nparams, params, NULL, NULL, 0);
 }
 
 /*
