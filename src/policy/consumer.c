@@ -253,20 +253,16 @@ void
 govshare_epoch_refresh(GovsharePolicy *policy, TimestampTz now)
 {
 	uint64		context = govshare_context_serial();
-	const GovshareRequest *r;
+	const GovshareRequest *r = govshare_context_current();
 
 	if (policy->generation == epoch_generation && now < epoch_horizon)
 	{
-		if (context == epoch_context)
-			return;
-		r = govshare_context_current();
-		if (r == NULL)
+		if (context == epoch_context || r == NULL)
 			return;
 		if (epoch_context_fits(r))
 		{
 			epoch_context = context;
-			if (!TIMESTAMP_NOT_FINITE(r->expires_at))
-				govshare_epoch_limit(r->expires_at);
+			govshare_epoch_limit(r->expires_at);
 			if (now < epoch_horizon)
 				return;
 		}
@@ -275,10 +271,9 @@ govshare_epoch_refresh(GovsharePolicy *policy, TimestampTz now)
 	epoch_generation = policy->generation;
 	epoch_context = context;
 	epoch_horizon = DT_NOEND;
-	r = govshare_context_current();
 	epoch_context_remember(r);
-	if (r != NULL && !TIMESTAMP_NOT_FINITE(r->expires_at))
-		govshare_epoch_limit(r->expires_at);
+	if (r != NULL)
+		govshare_epoch_limit(r->expires_at);	/* DT_NOEND: no limit */
 	ResetPlanCache();
 }
 
