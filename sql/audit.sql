@@ -131,6 +131,18 @@ SELECT seq, kind, outcome, rows, subject_count, subjects, reason, statement
 -- the view gives one row per statement, with the result merged in
 SELECT outcome, rows, subject_count, left(statement_text, 40) AS statement
   FROM audit_access WHERE seq > :mark ORDER BY seq;
+-- statement ids are version-7 UUIDs: the time in milliseconds first, so
+-- that one session's ids ascend with its statements and the writer appends
+-- to the statement_id index at its right edge
+SELECT count(*) AS records,
+       bool_and(substr(statement_id::text, 15, 1) = '7') AS version_7,
+       bool_and(substr(statement_id::text, 20, 1) IN ('8', '9', 'a', 'b')) AS variant,
+       bool_and(abs(extract(epoch FROM stmt_time) * 1000
+                    - ('x' || replace(left(statement_id::text, 13), '-', ''))::bit(48)::bigint) < 1000) AS time_first,
+       bool_and(ascending) AS ascending
+  FROM (SELECT statement_id, stmt_time,
+               coalesce(statement_id > lag(statement_id) OVER (ORDER BY seq), true) AS ascending
+          FROM access_log WHERE seq > :mark AND kind = 'access') a;
 SELECT max(seq) AS mark FROM access_log \gset
 
 -- 4. internal reads: sensitive ones are recorded (audit_internal = sensitive)
