@@ -357,6 +357,11 @@ is("$ret $out", "0 \nCol. Pham", 'officers: begin_request accepts a bound office
 #
 # 4. Requests refused before anything is sent are recorded as denials.
 #
+# every record of the requests above is written first: a strict
+# statement's result record is queued after its rows, and no receipt waits
+# for it
+$mps->poll_query_until('postgres', q{SELECT coalesce(sum(queued), 0) = 0 FROM govshare.audit_status()})
+  or die 'the audit queue of MPS did not empty';
 my $before = mps_sql(q{SELECT count(*) FROM govshare.access_log});
 for my $c ([ 'a NULL query', q{SELECT * FROM govshare.remote_query('MPS', NULL, 'military_service') AS t(x text)},
 		qr/22004: the query of a remote query must not be NULL/, 'MPS' ],
