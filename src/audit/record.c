@@ -81,9 +81,10 @@ user_name(Oid roleid)
  * A new statement id, laid out as a version-7 UUID (RFC 9562): the time
  * in milliseconds since 1970, 42 bits drawn once per backend, and a
  * 32-bit counter.  Ids ordered by time make the writer append to the
- * statement_id index at its right edge; ids that began with the backend's
- * random bits put each backend's inserts at a place of their own within
- * the index, and cost the writer 15-20% more (docs/benchmarks.md).
+ * statement_id index at its right edge.  Ids that began with the
+ * backend's random bits put each backend's inserts at a place of their own
+ * within the index, each a descent of the tree, the pages split half
+ * full: the writer wrote 6-29% fewer records a second (docs/benchmarks.md).
  * Unique without a call to the random source per statement: two ids of
  * one backend differ in their time or their counter, and ids of two
  * backends made in the same millisecond collide only if their 42 bits
