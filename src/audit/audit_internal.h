@@ -243,6 +243,7 @@ extern bool govshare_audit_queue_wait(uint64 ticket, int timeout_ms, char **why)
 extern bool govshare_audit_queue_wait_at(int qi, uint64 ticket, int timeout_ms, char **why);
 extern bool govshare_audit_queue_wait_all(int timeout_ms, char **why);
 extern bool govshare_audit_queue_durable_at(int qi, uint64 ticket);
+extern void govshare_audit_queue_wake_at(int qi);
 extern int	govshare_audit_queue_last_put(void);
 extern GovshareAuditQueue *govshare_audit_queue_attach(int qi, Oid dboid);
 extern void govshare_audit_queue_detach(GovshareAuditQueue *q, bool release);

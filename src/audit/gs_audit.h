@@ -88,7 +88,8 @@ extern void govshare_audit_denial(const char *agency, const GovshareRequest *r, 
 								  const char *column, const char *element, const char *reason);
 extern bool govshare_audit_token_use(const GovshareTokenUse *use, GovshareTokenTicket *t,
 									 char **why);
-extern bool govshare_audit_token_durable(const GovshareTokenTicket *t, bool wait, char **why);
+extern bool govshare_audit_token_durable(const GovshareTokenTicket *t, GovshareTokenWait how,
+										 char **why);
 
 /*
  * record.c: the detail of a record, column detail of the log (format

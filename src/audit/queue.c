@@ -7,12 +7,11 @@
  * memory (govshare.audit_queue_size), claimed on first use from a pool of
  * govshare.audit_max_databases.  A backend appends an encoded record under
  * the queue's lock and gets a ticket; the database's audit writer (one
- * background worker per queue, writer.c) copies records out,
- * writes and commits them, and only then moves the queue's tail and its
- * durable mark past them and wakes the backends waiting on its condition
- * variable.  A record therefore leaves the queue only once it is
- * committed: if the writer fails before that, the next writer finds it
- * still there.
+ * background worker per queue, writer.c) copies records out, writes and
+ * commits them, and only then moves the queue's tail and its durable mark
+ * past them and wakes the backends waiting on its condition variable.  A
+ * record therefore leaves the queue only once it is committed: if the
+ * writer fails before that, the next writer finds it still there.
  *
  * A statement that reads governed data reserves, when it starts, room for
  * its last record (the result, or its one record), which may be queued
@@ -594,6 +593,18 @@ govshare_audit_queue_durable_at(int qi, uint64 ticket)
 	return pg_atomic_read_u64(&shared->queues[qi].durable) > ticket;
 }
 
+/* Wakes the writer of queue qi, if one runs; never waits or fails. */
+void
+govshare_audit_queue_wake_at(int qi)
+{
+	GovshareAuditQueue *q = &shared->queues[qi];
+
+	LWLockAcquire(q->lock, LW_SHARED);
+	if (q->writer_latch != NULL)
+		SetLatch(q->writer_latch);
+	LWLockRelease(q->lock);
+}
+
 /*
  * Waits until the record with ticket (of the queue this backend last
  * queued in) is committed by the writer, or timeout_ms passes.  Returns
@@ -614,16 +625,11 @@ govshare_audit_queue_wait_at(int qi, uint64 ticket, int timeout_ms, char **why)
 	GovshareAuditQueue *q = &shared->queues[qi];
 	TimestampTz start = GetCurrentTimestamp();
 	bool		sleeping = false;
-	Latch	   *writer;
 
 	if (pg_atomic_read_u64(&q->durable) > ticket)
 		return true;
 	/* the record may have been queued without waking the writer */
-	LWLockAcquire(q->lock, LW_SHARED);
-	writer = q->writer_latch;
-	if (writer != NULL)
-		SetLatch(writer);
-	LWLockRelease(q->lock);
+	govshare_audit_queue_wake_at(qi);
 
 	for (;;)
 	{

@@ -795,8 +795,12 @@ govshare_audit_token_decode(const char *data, uint32 len, GovshareTokenUse *use)
  * The token recorder (src/policy/context.c): queues the use of a request
  * token for the audit writer, which adds it to govshare.token_use in its
  * own transaction (whatever govshare.audit_mode says: this is the replay
- * guard, not the audit), and wakes the writer.  Sets *t to where it was
- * queued; returns false, with why, when the queue cannot take it.
+ * guard, not the audit).  It does not wake the writer: the session waits
+ * before its first governed read, under strict audit for that read's
+ * access record, queued after the use, so that one writer transaction
+ * (one flush) makes both durable; a session that exits first wakes it
+ * then (context.c).  Sets *t to where it was queued; returns false, with
+ * why, when the queue cannot take it.
  */
 bool
 govshare_audit_token_use(const GovshareTokenUse *use, GovshareTokenTicket *t, char **why)
@@ -806,7 +810,7 @@ govshare_audit_token_use(const GovshareTokenUse *use, GovshareTokenTicket *t, ch
 
 	initStringInfo(&buf);
 	encode_token_use(&buf, use);
-	ticket = govshare_audit_queue_put(buf.data, buf.len, use->issuer, govshare_audit_timeout, true,
+	ticket = govshare_audit_queue_put(buf.data, buf.len, use->issuer, govshare_audit_timeout, false,
 									  false, NULL);
 	pfree(buf.data);
 	if (ticket == 0)
@@ -821,16 +825,21 @@ govshare_audit_token_use(const GovshareTokenUse *use, GovshareTokenTicket *t, ch
 }
 
 /*
- * The token waiter: is the token use queued at t durable?  With wait,
- * waits up to govshare.audit_timeout for it; returns false, with why,
- * when it is not durable by then.
+ * The token waiter: is the token use queued at t durable?  With
+ * GOVSHARE_TOKEN_HASTEN, wakes the writer when it is not; with
+ * GOVSHARE_TOKEN_WAIT, waits up to govshare.audit_timeout for it and
+ * returns false, with why, when it is not durable by then.
  */
 bool
-govshare_audit_token_durable(const GovshareTokenTicket *t, bool wait, char **why)
+govshare_audit_token_durable(const GovshareTokenTicket *t, GovshareTokenWait how, char **why)
 {
-	if (!wait)
-		return govshare_audit_queue_durable_at(t->queue, t->ticket);
-	return govshare_audit_queue_wait_at(t->queue, t->ticket, govshare_audit_timeout, why);
+	if (how == GOVSHARE_TOKEN_WAIT)
+		return govshare_audit_queue_wait_at(t->queue, t->ticket, govshare_audit_timeout, why);
+	if (govshare_audit_queue_durable_at(t->queue, t->ticket))
+		return true;
+	if (how == GOVSHARE_TOKEN_HASTEN)
+		govshare_audit_queue_wake_at(t->queue);
+	return false;
 }
 
 /*

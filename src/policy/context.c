@@ -37,8 +37,9 @@
  * caller's transaction.  The session reads no governed data until that
  * write is durable (govshare_context_spend_before, at each executor
  * start): under strict audit the wait for the statement's own access
- * record, queued after the id, covers it, so a request waits for the
- * writer once, not twice.
+ * record, queued after the id, wakes the writer (the id does not) and
+ * covers the id: one writer transaction, one wait.  A session exiting
+ * without a read wakes the writer as it exits.
  *
  * A consumer's context rests on its role's binding to the agency, on the
  * agency's rules for the purpose and, when signed, on the signing key.
@@ -746,19 +747,20 @@ token_key(const GovshareToken *tok, unsigned char *key)
 
 /*
  * Releases the claims of the pending token uses once they are durable;
- * with wait, waits for that (up to govshare.audit_timeout) and raises an
- * error when it cannot be, keeping them pending.
+ * with GOVSHARE_TOKEN_WAIT, waits for that (up to govshare.audit_timeout)
+ * and raises an error when it cannot be, keeping them pending; with
+ * GOVSHARE_TOKEN_HASTEN, wakes the writer for those that are not.
  */
 static void
-spend_settle(bool wait)
+spend_settle(GovshareTokenWait how)
 {
 	for (int i = 0; i < npending; i++)
 	{
 		char	   *why = NULL;
 
-		if (token_waiter(&pending[i].queued, wait, &why))
+		if (token_waiter(&pending[i].queued, how, &why))
 			continue;
-		if (!wait)
+		if (how != GOVSHARE_TOKEN_WAIT)
 			return;
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
@@ -783,7 +785,7 @@ void
 govshare_context_spend_before(PlannedStmt *plan)
 {
 	if (npending > 0)
-		spend_settle(govshare_plan_reads_governed(plan));
+		spend_settle(govshare_plan_reads_governed(plan) ? GOVSHARE_TOKEN_WAIT : GOVSHARE_TOKEN_CHECK);
 }
 
 /*
@@ -795,14 +797,14 @@ void
 govshare_context_spend_before_copy(void)
 {
 	if (npending > 0)
-		spend_settle(true);
+		spend_settle(GOVSHARE_TOKEN_WAIT);
 }
 
-/* At backend exit, releases the claims of pending uses already durable. */
+/* At backend exit: releases durable uses' claims, wakes the writer for the rest. */
 static void
 spend_settle_at_exit(int code, Datum arg)
 {
-	spend_settle(false);
+	spend_settle(GOVSHARE_TOKEN_HASTEN);
 }
 
 /*
@@ -823,7 +825,7 @@ consume_token_id(const GovshareToken *tok)
 
 	/* room for one more pending use (several tokens in one statement) */
 	if (npending == MAX_PENDING_SPENDS)
-		spend_settle(true);
+		spend_settle(GOVSHARE_TOKEN_WAIT);
 	token_key(tok, key);
 	/* being presented by another session right now, or lately and not recorded */
 	if (!govshare_spent_claim(key, govshare_from_unix(tok->exp + govshare_token_clock_skew)))

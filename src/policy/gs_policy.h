@@ -108,12 +108,21 @@ typedef struct GovshareTokenTicket
 	uint64		ticket;
 } GovshareTokenTicket;
 
+/* What a token waiter does about a use not yet durable. */
+typedef enum GovshareTokenWait
+{
+	GOVSHARE_TOKEN_CHECK,		/* nothing: says whether it is durable */
+	GOVSHARE_TOKEN_HASTEN,		/* wakes the writer, which was not woken */
+	GOVSHARE_TOKEN_WAIT			/* waits for it */
+} GovshareTokenWait;
+
 /*
- * Is the token use queued at t durable?  With wait, waits for it; returns
- * false, with a sentence in *why, when it is not (never with why NULL:
- * without wait, why is not used).
+ * Is the token use queued at t durable?  Returns false, with a sentence in
+ * *why, when it is not after waiting for it (why is used only with
+ * GOVSHARE_TOKEN_WAIT, and may be NULL otherwise).
  */
-typedef bool (*GovshareTokenWaiter) (const GovshareTokenTicket *t, bool wait, char **why);
+typedef bool (*GovshareTokenWaiter) (const GovshareTokenTicket *t, GovshareTokenWait how,
+									 char **why);
 
 /* spent.c: tokens being spent, in shared memory */
 extern void govshare_spent_shmem_request(void);

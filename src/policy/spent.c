@@ -113,7 +113,7 @@ purge(TimestampTz now)
 	hash_seq_init(&status, spent);
 	while ((e = hash_seq_search(&status)) != NULL)
 		if (e->until <= now ||
-			(e->queued.ticket != 0 && waiter != NULL && waiter(&e->queued, false, NULL)))
+			(e->queued.ticket != 0 && waiter != NULL && waiter(&e->queued, GOVSHARE_TOKEN_CHECK, NULL)))
 			(void) hash_search(spent, e->key, HASH_REMOVE, NULL);
 }
 

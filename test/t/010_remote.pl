@@ -206,6 +206,23 @@ is("$rec->{outcome} $rec->{rows} $rec->{reference}", 'allowed 5 <null>',
 	'allowed: remote_query_json is recorded too, without reference');
 receipt_matches($rec, 'allowed (json)');
 
+# under strict audit the provider's writer commits a token's use with the
+# access record of the request's query, in one transaction: the use is
+# queued without waking the writer, and the query's wait for its access
+# record, queued after it, wakes the writer for both.  (Its nap may end
+# in between now and then.)
+($ret, $out, $err) = mnd(qq{SELECT sum(n) FROM generate_series(1, 10) i,
+  LATERAL (SELECT count(*) AS n FROM govshare.remote_query('MPS', \$q\$$q_names\$q\$, 'military_service',
+    officer => 'Lt. Nguyen Van An', reference => 'TEN-' || i) $coldef) r});
+is("$ret $out", '0 50', 'allowed: ten requests in a row') or diag($err);
+my $jtis = join(',', map { "'$_'" } split /\n/, mnd_sql(q{SELECT token_id FROM govshare.remote_request
+  ORDER BY seq DESC LIMIT 10}));
+my $together = mps_sql(qq{SELECT count(*) FROM govshare.token_use u WHERE u.jti IN ($jtis)
+  AND EXISTS (SELECT 1 FROM govshare.access_log l WHERE l.token_id = u.jti AND l.kind = 'access'
+              AND l.xmin::text = u.xmin::text)});
+cmp_ok($together, '>=', 8,
+	"allowed: MPS committed each token's use with its request's access record ($together of 10)");
+
 #
 # 2. masked
 #
