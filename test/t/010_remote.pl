@@ -209,8 +209,8 @@ receipt_matches($rec, 'allowed (json)');
 # under strict audit the provider's writer commits a token's use with the
 # access record of the request's query, in one transaction: the use is
 # queued without waking the writer, and the query's wait for its access
-# record, queued after it, wakes the writer for both.  (Its nap may end
-# in between now and then.)
+# record, queued after it, wakes the writer for both.  (Now and then the
+# writer's nap may end in between.)
 ($ret, $out, $err) = mnd(qq{SELECT sum(n) FROM generate_series(1, 10) i,
   LATERAL (SELECT count(*) AS n FROM govshare.remote_query('MPS', \$q\$$q_names\$q\$, 'military_service',
     officer => 'Lt. Nguyen Van An', reference => 'TEN-' || i) $coldef) r});
